@@ -1,0 +1,125 @@
+"""Solver selection and honest status reading for pulp models.
+
+Every model in :mod:`models` builds a ``pulp.LpProblem`` and calls
+:func:`solve_problem`, which returns a :class:`SolveInfo` with
+
+- ``status``: ``"optimal"`` only when the solver proved optimality (pulp's
+  ``status == 1`` *and* ``sol_status == LpSolutionOptimal``); a time-limited run
+  that stopped with an incumbent is ``"feasible"``; no solution is
+  ``"infeasible"`` (proven) or ``"no_solution"`` (time limit before any
+  incumbent); an unbounded model is ``"unbounded"``.
+- ``gap``: the relative MIP gap as reported by HiGHS (0.0 when proven optimal,
+  ``None`` when the solver gives no bound, e.g. CBC stopped by the time limit).
+
+The default solver is HiGHS (``highspy``); CBC is used only when asked for and
+present (PuLP 4 no longer bundles it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pulp
+
+SOLVERS = ("highs", "cbc")
+
+
+class SolverUnavailable(RuntimeError):
+    """The requested solver is not installed."""
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    status: str
+    objective: float | None
+    gap: float | None
+    solver: str
+    seconds: float
+
+
+def available_solvers() -> list[str]:
+    names = set(pulp.listSolvers(onlyAvailable=True))
+    out = []
+    if "HiGHS" in names:
+        out.append("highs")
+    if "PULP_CBC_CMD" in names or "COIN_CMD" in names:
+        out.append("cbc")
+    return out
+
+
+def make_solver(name: str = "highs", time_limit: float | None = None,
+                gap: float | None = None, msg: bool = False):
+    """Return a pulp solver object; raise :class:`SolverUnavailable` with the
+    package to install when it is missing."""
+    name = name.lower()
+    if name not in SOLVERS:
+        raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
+    names = set(pulp.listSolvers(onlyAvailable=True))
+    if name == "highs":
+        if "HiGHS" not in names:
+            raise SolverUnavailable(
+                "solver HiGHS is not available: install it with 'pip install highspy'")
+        # threads=1 and a fixed seed keep HiGHS deterministic run to run.
+        return pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
+                          random_seed=0)
+    if "PULP_CBC_CMD" in names:
+        return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
+                                 options=["randomSeed 0", "randomCbcSeed 0"])
+    if "COIN_CMD" in names:
+        return pulp.COIN_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1)
+    raise SolverUnavailable(
+        "solver CBC is not available: install the 'coinor-cbc' system package "
+        "or use --solver highs")
+
+
+def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
+                  time_limit: float | None = None, gap: float | None = None,
+                  msg: bool = False) -> SolveInfo:
+    """Solve ``prob`` and read both pulp status fields into a :class:`SolveInfo`."""
+    s = make_solver(solver, time_limit=time_limit, gap=gap, msg=msg)
+    t0 = time.perf_counter()
+    prob.solve(s)
+    seconds = time.perf_counter() - t0
+    status = _status(prob)
+    objective = None
+    if status in ("optimal", "feasible"):
+        objective = pulp.value(prob.objective)
+        objective = float(objective) if objective is not None else 0.0
+    rel_gap = _gap(prob, solver, status)
+    if status == "optimal" and rel_gap is not None and gap is not None and rel_gap > gap:
+        status = "feasible"
+    return SolveInfo(status=status, objective=objective, gap=rel_gap,
+                     solver=solver.lower(), seconds=seconds)
+
+
+def _status(prob: pulp.LpProblem) -> str:
+    st, sol = prob.status, prob.sol_status
+    if sol == pulp.LpSolutionOptimal and st == pulp.LpStatusOptimal:
+        return "optimal"
+    if sol == pulp.LpSolutionIntegerFeasible:
+        return "feasible"
+    if st == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
+        return "infeasible"
+    if st == pulp.LpStatusUnbounded or sol == pulp.LpSolutionUnbounded:
+        return "unbounded"
+    if st == pulp.LpStatusOptimal:
+        # pulp reports status 1 for a time-limited CBC run with an incumbent
+        return "feasible"
+    return "no_solution"
+
+
+def _gap(prob: pulp.LpProblem, solver: str, status: str) -> float | None:
+    model = getattr(prob, "solverModel", None)
+    if solver.lower() == "highs" and model is not None:
+        try:
+            info = model.getInfo()
+            g = float(info.mip_gap)
+            if g == float("inf") or g != g:
+                return None if status != "optimal" else 0.0
+            if not prob.isMIP():
+                return 0.0
+            return max(0.0, g)
+        except Exception:  # pragma: no cover - depends on highspy version
+            pass
+    return 0.0 if status == "optimal" else None
