@@ -1,0 +1,405 @@
+"""Capacitated vehicle routing (school buses) on a distance matrix, with PyVRP.
+
+:func:`solve_vrp` takes a square distance matrix (any units, integer or
+float), the number of pupils waiting at every node and the bus capacity, and
+returns a :class:`VRPResult` with routes given by original node indices.
+
+Two route shapes are supported:
+
+- **closed tours** (default): every bus leaves node ``depot`` and returns to
+  it; the cost of a route is ``d[depot][r0] + d[r0][r1] + ... + d[rk][depot]``.
+- **open routes to a school** (``open_end=school``): every bus starts at its
+  first pickup (a dummy start depot with zero-cost edges to every node is
+  added for PyVRP, so the approach run to the first stop is free and not
+  counted) and ends at the school node; the cost of a route is
+  ``d[r0][r1] + ... + d[rk][school]``. ``depot`` is then not used as a start:
+  it is an ordinary node (visited only if its demand is positive).
+
+Per-pupil ride limit. On an open route to a school the pupil picked up first
+rides longest, so limiting the route's length (``max_route``, in distance
+units) or duration (``durations`` + ``max_duration``, in the durations'
+units) limits every pupil's ride. On closed tours the same arguments limit the
+whole tour, depot to depot.
+
+Conventions
+-----------
+- Only nodes with positive demand are visited; nodes with zero demand (road
+  junctions, an empty garage) and the depot / school are not. The depot and
+  the school must have zero demand.
+- Oversized stops: a node with demand ``q > capacity`` is split into
+  ``q // capacity`` full-bus chunks and a remainder ``q % capacity`` (if any).
+  A full bus cannot pick anyone else up, so every full-bus chunk gets its own
+  route ``[node]`` (closed: depot -> node -> depot; open: node -> school); the
+  remainder is an ordinary visit routed by PyVRP. ``VRPResult.loads`` gives
+  the pupils picked up at each visit, so a split node appears in several
+  routes with loads summing to its demand.
+- Integer data. PyVRP needs integer distances. A matrix whose entries are all
+  whole numbers is used as is; otherwise it is multiplied by ``10**k``, the
+  smallest power of ten (k >= 0) that brings its largest entry to at least
+  ``10**6``, and rounded to the nearest integer (limits are scaled the same
+  way). Each edge is then off by at most half a unit of the scaled data, a
+  relative error of at most ``5e-7`` of the largest entry; reported costs are
+  recomputed from the original matrix. Durations are scaled independently.
+- Objective: total distance (bus-km). The number of buses is not limited and
+  not minimised unless ``vehicle_cost`` (a cost per bus in distance units) is
+  given.
+- Determinism: the search stops after ``max_iterations`` iterations of
+  PyVRP's iterated local search, which with the same inputs and ``seed``
+  gives the same routes on any machine. ``time_limit`` is only a safety cap:
+  when it is hit first, the result depends on machine speed and load.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
+from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
+from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+SOLVER = "pyvrp"
+DEFAULT_MAX_ITERATIONS = 3000
+_TARGET_MAGNITUDE = 1e6
+
+
+@dataclass
+class VRPResult:
+    """Routes found by :func:`solve_vrp`.
+
+    Attributes
+    ----------
+    routes
+        One list of original node indices per bus, in visiting order, depot
+        (closed) or school (open) excluded. Routes are sorted
+        lexicographically.
+    loads
+        Pupils picked up at each visit, aligned with ``routes``.
+    cost
+        Total distance recomputed from the input matrix, in its own units
+        (without ``vehicle_cost``).
+    status
+        ``"feasible"`` when every pupil is carried within all limits,
+        ``"infeasible"`` otherwise (see ``unserved`` and ``message``). The
+        solver is a heuristic, so never ``"optimal"``.
+    solver
+        Always ``"pyvrp"``.
+    seconds
+        Wall-clock time of the whole call.
+    num_vehicles
+        Number of routes (buses).
+    route_distances
+        Distance of each route in the input units.
+    route_durations
+        Duration of each route when ``durations`` was given, else ``None``.
+    unserved
+        Nodes that no route can serve within the limits (sorted).
+    message
+        Human-readable explanation when ``status`` is ``"infeasible"``.
+    """
+
+    routes: list[list[int]]
+    loads: list[list[int]]
+    cost: float
+    status: str
+    solver: str
+    seconds: float
+    num_vehicles: int
+    route_distances: list[float] = field(default_factory=list)
+    route_durations: list[float] | None = None
+    unserved: list[int] = field(default_factory=list)
+    message: str = ""
+
+
+def solve_vrp(
+    distances: Sequence[Sequence[float]] | np.ndarray,
+    demands: Sequence[int] | np.ndarray,
+    capacity: int,
+    depot: int = 0,
+    max_route: float | None = None,
+    open_end: int | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    durations: Sequence[Sequence[float]] | np.ndarray | None = None,
+    max_duration: float | None = None,
+    *,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    vehicle_cost: float = 0.0,
+) -> VRPResult:
+    """Route buses of equal capacity to pick up all pupils.
+
+    Parameters
+    ----------
+    distances
+        Square matrix, ``distances[i][j]`` >= 0 from node i to node j (may be
+        asymmetric). The diagonal is ignored.
+    demands
+        Pupils (non-negative integers) waiting at each node.
+    capacity
+        Seats per bus (positive integer).
+    depot
+        Start and end of closed tours. Ignored when ``open_end`` is given.
+    max_route
+        Maximum distance of one route (closed: whole tour; open: from the
+        first pickup to the school, i.e. the longest ride of a pupil).
+    open_end
+        School node: routes start free at their first pickup and end here.
+    time_limit
+        Safety cap on the search time in seconds.
+    seed
+        Seed for PyVRP's random number generator.
+    durations
+        Optional travel-time matrix with the same shape as ``distances``.
+    max_duration
+        Maximum duration of one route, in the units of ``durations``.
+    max_iterations
+        Iterations of the local search (the deterministic stopping rule).
+    vehicle_cost
+        Cost per bus used, in distance units, added to the objective.
+
+    Returns
+    -------
+    VRPResult
+
+    Raises
+    ------
+    ValueError
+        On a non-square, negative or non-finite matrix, demands of the wrong
+        length, negative or fractional demands, a non-positive capacity, a
+        depot or school index out of range, positive demand at the depot or
+        school, ``max_duration`` without ``durations``, or non-positive
+        limits.
+    """
+    t0 = time.perf_counter()
+    dist = _check_matrix(distances, "distances")
+    n = dist.shape[0]
+    dem = _check_demands(demands, n)
+    if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
+        raise ValueError(f"capacity must be a positive integer, got {capacity!r}.")
+    capacity = int(capacity)
+    end = depot if open_end is None else open_end
+    for name, idx in (("depot", depot), ("open_end", open_end)):
+        if idx is not None and not 0 <= idx < n:
+            raise ValueError(f"{name} {idx} is out of range for {n} nodes.")
+    if dem[end] != 0:
+        what = "school (open_end)" if open_end is not None else "depot"
+        raise ValueError(f"the {what} node {end} has demand {dem[end]}; it must be 0.")
+    dur = None
+    if durations is not None:
+        dur = _check_matrix(durations, "durations")
+        if dur.shape != dist.shape:
+            raise ValueError(
+                f"durations has shape {dur.shape}, distances has shape {dist.shape}.")
+    if max_duration is not None and dur is None:
+        raise ValueError("max_duration needs a durations matrix.")
+    for name, val in (("max_route", max_route), ("max_duration", max_duration),
+                      ("time_limit", time_limit)):
+        if val is not None and not val > 0:
+            raise ValueError(f"{name} must be positive, got {val!r}.")
+    if max_iterations < 1:
+        raise ValueError(f"max_iterations must be positive, got {max_iterations!r}.")
+    if vehicle_cost < 0:
+        raise ValueError(f"vehicle_cost must be >= 0, got {vehicle_cost!r}.")
+
+    open_route = open_end is not None
+    dscale = _scale_factor(dist)
+    idist = _to_int(dist, dscale)
+    tscale = _scale_factor(dur) if dur is not None else 1.0
+    idur = _to_int(dur, tscale) if dur is not None else np.zeros_like(idist)
+    dist_cap = _int_limit(max_route, dscale)
+    dur_cap = _int_limit(max_duration, tscale)
+
+    # Nodes that no route can serve: even the shortest path through the
+    # matrix (a lower bound on any route containing the node) is too long.
+    stops = [v for v in range(n) if v != end and dem[v] > 0]
+    unserved, reasons = [], []
+    for cap, imat, mat, name, lim in ((dist_cap, idist, dist, "max_route", max_route),
+                                      (dur_cap, idur, dur, "max_duration", max_duration)):
+        if cap is None:
+            continue
+        need = _shortest_round_trip(imat, end, open_route)
+        for v in stops:
+            if need[v] > cap and v not in unserved:
+                unserved.append(v)
+                real = _shortest_round_trip(mat, end, open_route)[v]
+                reasons.append(f"node {v} needs at least {real:g} > {name} {lim:g}")
+
+    # Full-bus chunks get their own route; remainders go to PyVRP.
+    routes: list[list[int]] = []
+    loads: list[list[int]] = []
+    visits: list[tuple[int, int]] = []  # (node, load) routed by PyVRP
+    for v in stops:
+        if v in unserved:
+            continue
+        full, rest = divmod(int(dem[v]), capacity)
+        routes += [[v] for _ in range(full)]
+        loads += [[capacity] for _ in range(full)]
+        if rest:
+            visits.append((v, rest))
+
+    if visits:
+        r, ld, failed = _run_pyvrp(idist, idur, visits, capacity, end, open_route,
+                                   dist_cap, dur_cap, dscale, vehicle_cost,
+                                   time_limit, seed, max_iterations)
+        routes += r
+        loads += ld
+        # Rare: PyVRP could not place a node on a feasible route (e.g. the only
+        # short path to the school passes a stop whose pupils do not fit).
+        for v in failed:
+            rest = int(dem[v]) % capacity
+            solo_d = idist[v, end] + (0 if open_route else idist[end, v])
+            solo_t = idur[v, end] + (0 if open_route else idur[end, v])
+            if ((dist_cap is None or solo_d <= dist_cap)
+                    and (dur_cap is None or solo_t <= dur_cap)):
+                routes.append([v])
+                loads.append([rest])
+            else:
+                unserved.append(v)
+                reasons.append(f"node {v}: no feasible route found (alone it needs "
+                               f"{_path_length(dist, [v], end, open_route):g})")
+
+    order = sorted(range(len(routes)), key=lambda k: (routes[k], loads[k]))
+    routes = [routes[k] for k in order]
+    loads = [loads[k] for k in order]
+    route_dist = [_path_length(dist, r, end, open_route) for r in routes]
+    route_dur = ([_path_length(dur, r, end, open_route) for r in routes]
+                 if dur is not None else None)
+
+    status, message = "feasible", ""
+    if unserved:
+        status = "infeasible"
+        message = (f"{len(unserved)} node(s) cannot be served within the route "
+                   f"limit and are left out: " + "; ".join(reasons) + ".")
+    return VRPResult(
+        routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
+        solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),
+        route_distances=route_dist, route_durations=route_dur,
+        unserved=sorted(unserved), message=message)
+
+
+def route_cost(distances: Sequence[Sequence[float]] | np.ndarray,
+               routes: Sequence[Sequence[int]], depot: int = 0,
+               open_end: int | None = None) -> float:
+    """Total length of ``routes`` with the conventions of :func:`solve_vrp`."""
+    dist = np.asarray(distances, dtype=float)
+    end = depot if open_end is None else open_end
+    return float(sum(_path_length(dist, r, end, open_end is not None) for r in routes))
+
+
+def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]],
+               capacity: int, end: int, open_route: bool, dist_cap: int | None,
+               dur_cap: int | None, dscale: float, vehicle_cost: float,
+               time_limit: float, seed: int, max_iterations: int,
+               ) -> tuple[list[list[int]], list[list[int]], list[int]]:
+    """Route the ``visits`` with PyVRP; return feasible routes, their loads
+    and the nodes PyVRP left on infeasible routes or unplanned."""
+    n = idist.shape[0]
+    size = n + 1 if open_route else n
+    dmat = np.zeros((size, size), dtype=np.int64)
+    tmat = np.zeros((size, size), dtype=np.int64)
+    dmat[:n, :n] = idist
+    tmat[:n, :n] = idur
+    # Location n (open routes only) is the dummy start: zero edges to and from
+    # every node.
+    locations = [Location(0.0, 0.0) for _ in range(size)]
+    clients = [Client(location=v, delivery=[q]) for v, q in visits]
+    big = np.iinfo(np.int64).max
+    if open_route:
+        depots = [Depot(location=end), Depot(location=n)]
+        start, stop_depot = 1, 0
+    else:
+        depots = [Depot(location=end)]
+        start, stop_depot = 0, 0
+    vehicle = VehicleType(
+        num_available=len(visits), capacity=[capacity], start_depot=start,
+        end_depot=stop_depot, fixed_cost=int(round(vehicle_cost * dscale)),
+        shift_duration=big if dur_cap is None else dur_cap,
+        max_distance=big if dist_cap is None else dist_cap)
+    data = ProblemData(locations, clients, depots, [vehicle], [dmat], [tmat])
+    stop = MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        res = solve(data, stop, seed=seed, collect_stats=False, display=False)
+    routes, loads, failed = [], [], []
+    for route in res.best.routes():
+        idx = [act.idx for act in route if act.is_client()]
+        if route.is_feasible():
+            routes.append([visits[c][0] for c in idx])
+            loads.append([visits[c][1] for c in idx])
+        else:
+            failed += idx
+    planned = {act.idx for act in res.best.unplanned() if act.is_client()}
+    failed += sorted(planned)
+    return routes, loads, [visits[c][0] for c in failed]
+
+
+def _shortest_round_trip(mat: np.ndarray, end: int, open_route: bool) -> np.ndarray:
+    """Shortest length of a route through each node: to ``end`` (open) or
+    from ``end`` and back (closed), passing through any nodes."""
+    graph = csgraph_from_dense(mat.astype(float), null_value=np.inf)
+    back = dijkstra(graph.T.tocsr(), indices=end)  # node -> end
+    if open_route:
+        return back
+    return dijkstra(graph, indices=end) + back
+
+
+def _path_length(mat: np.ndarray, route: Sequence[int], end: int,
+                 open_route: bool) -> float:
+    path = list(route) + [end]
+    if not open_route:
+        path = [end] + path
+    return float(sum(mat[a, b] for a, b in zip(path, path[1:])))
+
+
+def _check_matrix(matrix, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric square matrix: {exc}") from None
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        i, j = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name}[{i}][{j}] is {arr[i, j]}; entries must be finite.")
+    off = ~np.eye(arr.shape[0], dtype=bool)
+    if np.any(arr[off] < 0):
+        i, j = np.argwhere((arr < 0) & off)[0]
+        raise ValueError(f"{name}[{i}][{j}] = {arr[i, j]:g} is negative.")
+    arr = arr.copy()
+    np.fill_diagonal(arr, 0.0)
+    return arr
+
+
+def _check_demands(demands, n: int) -> np.ndarray:
+    arr = np.asarray(demands, dtype=float)
+    if arr.shape != (n,):
+        raise ValueError(f"demands has shape {arr.shape}; expected ({n},) for {n} nodes.")
+    bad = np.flatnonzero((arr < 0) | (arr != np.round(arr)) | ~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(
+            f"demands must be non-negative integers; node {bad[0]} has {arr[bad[0]]:g}.")
+    return arr.astype(np.int64)
+
+
+def _scale_factor(mat: np.ndarray) -> float:
+    """1 for whole-number data, else the power of ten described in the module doc."""
+    if np.all(mat == np.round(mat)):
+        return 1.0
+    top = float(mat.max())
+    k = max(0, math.ceil(math.log10(_TARGET_MAGNITUDE / top)))
+    return float(10 ** k)
+
+
+def _to_int(mat: np.ndarray, scale: float) -> np.ndarray:
+    return np.floor(mat * scale + 0.5).astype(np.int64)
+
+
+def _int_limit(limit: float | None, scale: float) -> int | None:
+    if limit is None:
+        return None
+    return int(math.floor(limit * scale + 0.5))
