@@ -1,0 +1,720 @@
+r"""Contiguous school catchment zones as a pure assignment MIP.
+
+Each territorial unit (村/社区, grid cell, …) is assigned, whole, to exactly one
+school of the stage; each school's zone must be contiguous on the unit adjacency
+graph and contain the school's own (home) unit.
+
+Formulation
+-----------
+Sets: units :math:`U`, schools :math:`S`, home unit :math:`h(s)` of school
+:math:`s`, shared-edge neighbours :math:`N(u)`. Data: children :math:`c_u`,
+seats :math:`q_s` (capacity less places already committed), cost :math:`d_{us}`
+(road km or minutes; ``inf``/``None`` means *forbidden*, never a big number),
+optional current school :math:`\sigma(u)` and stability penalty :math:`\pi` per
+pupil whose school changes.
+
+Candidates :math:`C_u \subseteq S`: schools with finite cost, optionally only
+the ``k_nearest`` by ``(cost, school index)``, always keeping the current school
+and the school(s) whose home unit :math:`u` is.  A home unit may only go to its
+school (``x[h(s), s] = 1``).
+
+.. math::
+
+    \min \; & \sum_{u,s} c_u\,(d_{us} + \pi\,[s \ne \sigma(u)])\,x_{us} \\
+    \text{s.t. } & \sum_{s \in C_u} x_{us} = 1 \quad \forall u
+      \qquad \sum_u c_u x_{us} \le q_s \quad \forall s
+      \qquad x_{h(s)s} = 1, \; x \in \{0,1\}
+
+plus one contiguity formulation (``mode``):
+
+``"cheap"`` (default, sufficient):
+    order the units for school :math:`s` by the key
+    :math:`k_s(u) = ([u \ne h(s)],\ d_{us},\ \text{index}(u))`;
+    :math:`x_{us} \le \sum_{v \in N(u),\ k_s(v) < k_s(u)} x_{vs}` for
+    :math:`u \ne h(s)`.  Every member of the zone then has a path of strictly
+    decreasing key to :math:`h(s)` inside the zone, so the zone is connected.
+    A unit with no closer neighbour (that can itself join) cannot join
+    :math:`s`; such pairs are removed before the model is built.
+``"flow"`` (Shirabe 2009, exact):
+    a single-commodity flow per school from :math:`h(s)`; every other member of
+    the zone consumes one unit, arcs may only enter members:
+    :math:`\sum_{i} f^s_{iu} - \sum_{j} f^s_{uj} = x_{us}` and
+    :math:`f^s_{iu} \le M_s x_{us}`, with :math:`M_s` the largest number of
+    non-home units that fit in the school's spare seats.  Units not connected to
+    :math:`h(s)` through candidates of :math:`s` are removed first.
+``"none"``:
+    no contiguity (for comparison only: the price of contiguity).
+
+Every contiguous zone is feasible for ``flow``, so the flow optimum is never
+above the cheap optimum (same candidates); they coincide when the cheap rule
+does not bind.
+
+Infeasibility
+-------------
+A pre-check finds units that no school can serve (no finite cost, no
+contiguous path of candidates, a home unit larger than its school, demand over
+total seats).  If the pre-check fails or the strict model is infeasible, a
+relaxed model with an "unassigned" option is solved lexicographically (the
+exact form of an infinitely large penalty): first minimise the unassigned
+children (then the number of unassigned units), then, with that bound fixed,
+the cost.  The result has status ``"infeasible"``, the closest plan, and one
+:class:`Shortfall` per unassigned unit with the numbers (children, seats and
+demand within reach, seats missing, a suggested site for a new school).
+
+Rules (indicator 21)
+--------------------
+Indicator 21 asks that 100 % of primary pupils (≥ 95 % junior) of urban and town
+schools live in their school's catchment: every unassigned child of a catchment
+plan is a direct failure of it, so :attr:`CatchmentResult.zoned_share` is
+reported.
+
+This module does not import :mod:`planner`; it only uses
+:func:`models.mip.solve_problem`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import pulp
+
+from models.mip import SolveInfo, solve_problem
+
+MODES = ("cheap", "flow", "none")
+
+__all__ = [
+    "CatchmentProblem", "CatchmentResult", "SchoolLoad", "Shortfall", "MODES",
+    "solve_catchments", "verify_catchments", "zones_contiguous",
+]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class CatchmentProblem:
+    """Plain data of a catchment problem for one stage.
+
+    Parameters
+    ----------
+    unit_ids : sequence of hashable
+        Unit identifiers (unique).
+    children : sequence of int
+        Children of the stage living in each unit (same order as ``unit_ids``).
+    school_ids : sequence of hashable
+        School identifiers (unique).
+    seats : sequence of int
+        Seats available for the zone of each school: capacity less places
+        already committed.
+    home_units : sequence of hashable
+        Unit containing each school.  Two schools may not share a home unit
+        (split the unit or merge the co-located schools).
+    cost : array-like, shape (n_units, n_schools)
+        Road distance (km) or time (minutes); ``None``, ``nan`` or ``inf``
+        means unreachable (forbidden, not a big cost).
+    adjacency : sequence of (unit, unit)
+        Shared-edge neighbours (undirected; duplicates and self-loops ignored).
+    current : mapping unit -> school, optional
+        Today's school of each unit (may name a school not in ``school_ids``,
+        e.g. a closed one: then every option is a change).
+    stability_penalty : float
+        Cost added per pupil whose school changes (same unit as ``cost``).
+    k_nearest : int, optional
+        Keep only the ``k`` cheapest schools per unit (plus the current school
+        and the unit's own school) to make the model sparse.
+    """
+
+    unit_ids: Sequence[Hashable]
+    children: Sequence[int]
+    school_ids: Sequence[Hashable]
+    seats: Sequence[int]
+    home_units: Sequence[Hashable]
+    cost: Any
+    adjacency: Sequence[tuple[Hashable, Hashable]]
+    current: Mapping[Hashable, Hashable] | None = None
+    stability_penalty: float = 0.0
+    k_nearest: int | None = None
+
+    def cost_array(self) -> np.ndarray:
+        """Return the cost matrix as floats with ``inf`` for forbidden pairs."""
+        rows = [[math.inf if v is None else float(v) for v in row] for row in self.cost]
+        arr = np.array(rows, dtype=float).reshape(len(self.unit_ids), len(self.school_ids))
+        arr[np.isnan(arr)] = math.inf
+        return arr
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with the reason when the data are inconsistent."""
+        nu, ns = len(self.unit_ids), len(self.school_ids)
+        if len(set(self.unit_ids)) != nu:
+            raise ValueError("unit ids are not unique")
+        if len(set(self.school_ids)) != ns:
+            raise ValueError("school ids are not unique")
+        if len(self.children) != nu:
+            raise ValueError(f"children has {len(self.children)} entries for {nu} units")
+        if len(self.seats) != ns or len(self.home_units) != ns:
+            raise ValueError("seats and home_units need one entry per school")
+        if any(c < 0 for c in self.children) or any(q < 0 for q in self.seats):
+            raise ValueError("children and seats must be non-negative")
+        units = set(self.unit_ids)
+        for s, h in zip(self.school_ids, self.home_units):
+            if h not in units:
+                raise ValueError(f"home unit {h!r} of school {s!r} is not a unit")
+        if len(set(self.home_units)) != ns:
+            raise ValueError("two schools share a home unit: split the unit or merge "
+                             "the co-located schools into one school")
+        for a, b in self.adjacency:
+            if a not in units or b not in units:
+                raise ValueError(f"adjacency pair ({a!r}, {b!r}) names an unknown unit")
+        if self.stability_penalty < 0:
+            raise ValueError("stability_penalty must be >= 0")
+        if self.k_nearest is not None and self.k_nearest < 1:
+            raise ValueError("k_nearest must be >= 1")
+        cost = self.cost_array()
+        if np.any(cost < 0):
+            raise ValueError("costs must be non-negative")
+        uix = {u: i for i, u in enumerate(self.unit_ids)}
+        for j, h in enumerate(self.home_units):
+            if not math.isfinite(cost[uix[h], j]):
+                raise ValueError(f"school {self.school_ids[j]!r} cannot serve its own unit")
+
+
+@dataclass(frozen=True)
+class SchoolLoad:
+    """Children assigned to a school against its seats."""
+
+    school: Hashable
+    children: int
+    seats: int
+    ratio: float
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Why a unit could not be assigned, with the numbers.
+
+    Attributes
+    ----------
+    unit, children : the unassigned unit and its children.
+    reason : plain-language cause.
+    reachable_schools : schools the unit could join in this model (finite cost,
+        candidate, contiguous path under the mode's rule).
+    seats_within_reach : seats of those schools.
+    demand_within_reach : children of every unit that can reach one of them.
+    seats_missing : ``max(0, demand_within_reach - seats_within_reach)`` (or the
+        unit's children when no school is reachable).
+    largest_spare : the most spare seats at a reachable school in the closest plan.
+    suggested_site : unit with the most children in the connected group of
+        unassigned units containing this one: where a new school would help.
+    group_children : children of that group (seats the new school would need).
+    """
+
+    unit: Hashable
+    children: int
+    reason: str
+    reachable_schools: tuple
+    seats_within_reach: int
+    demand_within_reach: int
+    seats_missing: int
+    largest_spare: int
+    suggested_site: Hashable
+    group_children: int
+
+
+@dataclass
+class CatchmentResult:
+    """Outcome of :func:`solve_catchments`.
+
+    ``status`` is the solver status (``"optimal"``, ``"feasible"`` with
+    ``gap``, ``"no_solution"``), or ``"infeasible"`` when some units could not
+    be assigned: then ``assignment`` is the closest plan (``None`` for the
+    unassigned units) and ``shortfalls`` explains each of them.
+    """
+
+    assignment: dict
+    loads: dict
+    objective: float | None
+    travel_cost: float
+    stability_cost: float
+    status: str
+    gap: float | None
+    solver: str
+    seconds: float
+    mode: str
+    pupils_changed: int
+    unassigned_children: int
+    zoned_share: float
+    contiguous: bool
+    shortfalls: list = field(default_factory=list)
+    violations: list = field(default_factory=list)
+    n_variables: int = 0
+    n_constraints: int = 0
+
+
+# ------------------------------------------------------------------ preprocessing
+
+
+@dataclass
+class _Data:
+    p: CatchmentProblem
+    cost: np.ndarray
+    children: list[int]
+    seats: list[int]
+    home: list[int]                       # home unit index per school
+    home_of: dict[int, int]               # unit index -> school index
+    nbrs: list[list[int]]
+    current: list[int]                    # school index, -1 none, -2 unknown school
+    cand: list[list[int]]                 # candidate schools per unit
+    viable: list[list[int]] = field(default_factory=list)    # units per school
+    closer: dict = field(default_factory=dict)               # (u, s) -> [v]
+
+
+def _prepare(p: CatchmentProblem, mode: str) -> _Data:
+    p.validate()
+    uix = {u: i for i, u in enumerate(p.unit_ids)}
+    six = {s: j for j, s in enumerate(p.school_ids)}
+    nu = len(p.unit_ids)
+    nb: list[set[int]] = [set() for _ in range(nu)]
+    for a, b in p.adjacency:
+        i, k = uix[a], uix[b]
+        if i != k:
+            nb[i].add(k)
+            nb[k].add(i)
+    home = [uix[h] for h in p.home_units]
+    cur = []
+    for u in p.unit_ids:
+        c = None if p.current is None else p.current.get(u)
+        cur.append(-1 if c is None else six.get(c, -2))
+    d = _Data(p=p, cost=p.cost_array(), children=[int(c) for c in p.children],
+              seats=[int(q) for q in p.seats], home=home,
+              home_of={h: j for j, h in enumerate(home)},
+              nbrs=[sorted(s) for s in nb], current=cur, cand=[])
+    d.cand = [_candidates(d, u) for u in range(nu)]
+    d.viable = [_viable_units(d, s, mode) for s in range(len(home))]
+    return d
+
+
+def _candidates(d: _Data, u: int) -> list[int]:
+    """Candidate schools of unit ``u`` (sorted indices)."""
+    if u in d.home_of:
+        return [d.home_of[u]]
+    row = d.cost[u]
+    finite = [j for j in range(len(row)) if math.isfinite(row[j]) and d.home[j] != u]
+    k = d.p.k_nearest
+    keep = set(sorted(finite, key=lambda j: (row[j], j))[:k] if k else finite)
+    if d.current[u] >= 0 and math.isfinite(row[d.current[u]]):
+        keep.add(d.current[u])
+    return sorted(keep)
+
+
+def _key(d: _Data, s: int, u: int) -> tuple:
+    return (u != d.home[s], d.cost[u, s], u)
+
+
+def _viable_units(d: _Data, s: int, mode: str) -> list[int]:
+    """Units that can join school ``s`` under ``mode`` (sorted indices).
+
+    For ``cheap`` also fills ``d.closer[(u, s)]`` with the closer viable
+    neighbours of each viable non-home unit.
+    """
+    h = d.home[s]
+    members = {u for u in range(len(d.cand)) if s in d.cand[u]}
+    if mode == "none":
+        return sorted(members)
+    if mode == "flow":
+        seen, queue = {h}, deque([h])
+        while queue:
+            u = queue.popleft()
+            for v in d.nbrs[u]:
+                if v in members and v not in seen:
+                    seen.add(v)
+                    queue.append(v)
+        return sorted(seen)
+    ok: set[int] = set()
+    for u in sorted(members, key=lambda u: _key(d, s, u)):
+        if u == h:
+            ok.add(u)
+            continue
+        ku = _key(d, s, u)
+        closer = [v for v in d.nbrs[u] if v in ok and _key(d, s, v) < ku]
+        if closer:
+            ok.add(u)
+            d.closer[(u, s)] = closer
+    return sorted(ok)
+
+
+# -------------------------------------------------------------------------- model
+
+
+@dataclass
+class _Model:
+    prob: pulp.LpProblem
+    x: dict                      # (u, s) -> var
+    y: dict                      # u -> var (relaxed model only)
+
+
+def _options(d: _Data) -> list[list[int]]:
+    """Schools unit ``u`` can join in the model (viable), sorted."""
+    opts: list[list[int]] = [[] for _ in d.cand]
+    for s, units in enumerate(d.viable):
+        for u in units:
+            opts[u].append(s)
+    return opts
+
+
+def _unit_cost(d: _Data, u: int, s: int) -> float:
+    pen = d.p.stability_penalty if d.current[u] != -1 and d.current[u] != s else 0.0
+    return d.children[u] * (float(d.cost[u, s]) + pen)
+
+
+def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
+    prob = pulp.LpProblem("catchment", pulp.LpMinimize)
+    opts = _options(d)
+    x = {(u, s): pulp.LpVariable(f"x_{u}_{s}", cat=pulp.LpBinary)
+         for u in range(len(opts)) for s in opts[u]}
+    y = {u: pulp.LpVariable(f"y_{u}", cat=pulp.LpBinary)
+         for u in range(len(opts))} if relaxed else {}
+    prob += _expr([(x[u, s], _unit_cost(d, u, s)) for (u, s) in x])
+    for u in range(len(opts)):
+        terms = [(x[u, s], 1) for s in opts[u]] + ([(y[u], 1)] if relaxed else [])
+        prob += _expr(terms) == 1, f"assign_{u}"
+    for s, units in enumerate(d.viable):
+        prob += _expr([(x[u, s], d.children[u]) for u in units]) <= d.seats[s], f"cap_{s}"
+    if mode == "cheap":
+        _add_cheap(d, prob, x)
+    elif mode == "flow":
+        _add_flow(d, prob, x)
+    return _Model(prob, x, y)
+
+
+def _expr(terms: list) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(terms)
+
+
+def _add_cheap(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
+    for (u, s) in sorted(d.closer):
+        terms = [(x[u, s], 1)] + [(x[v, s], -1) for v in d.closer[(u, s)]]
+        prob += _expr(terms) <= 0, f"near_{u}_{s}"
+
+
+def _flow_bound(d: _Data, s: int) -> int:
+    """Largest number of non-home units that fit in the spare seats of ``s``."""
+    h = d.home[s]
+    spare = d.seats[s] - d.children[h]
+    count = 0
+    for c in sorted(d.children[u] for u in d.viable[s] if u != h):
+        if c > spare:
+            break
+        spare -= c
+        count += 1
+    return count
+
+
+def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
+    for s, units in enumerate(d.viable):
+        h, inside = d.home[s], set(units)
+        big = _flow_bound(d, s)
+        if big == 0:
+            for u in units:
+                if u != h:
+                    prob += x[u, s] <= 0, f"nofit_{u}_{s}"
+            continue
+        f = {(i, j): pulp.LpVariable(f"f_{s}_{i}_{j}", lowBound=0, upBound=big)
+             for i in units for j in d.nbrs[i] if j in inside and j != h}
+        inflow: dict[int, list] = {u: [] for u in units}
+        outflow: dict[int, list] = {u: [] for u in units}
+        for (i, j), var in f.items():
+            outflow[i].append(var)
+            inflow[j].append(var)
+            prob += _expr([(var, 1), (x[j, s], -big)]) <= 0, f"fcap_{s}_{i}_{j}"
+        for u in units:
+            if u == h:
+                continue
+            terms = [(v, 1) for v in inflow[u]] + [(v, -1) for v in outflow[u]]
+            prob += _expr(terms + [(x[u, s], -1)]) == 0, f"bal_{s}_{u}"
+
+
+# ------------------------------------------------------------------------- solve
+
+
+def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
+                     solver: str = "highs", time_limit: float | None = None,
+                     gap: float | None = None) -> CatchmentResult:
+    """Solve the contiguous catchment assignment.
+
+    Parameters
+    ----------
+    problem : CatchmentProblem
+    mode : {"cheap", "flow", "none"}
+        Contiguity formulation (see the module docstring).
+    solver : {"highs", "cbc"}
+    time_limit : float, optional
+        Seconds for the whole call (shared by the phases of the relaxed model).
+    gap : float, optional
+        Relative MIP gap at which the solver may stop (e.g. 0.01).
+
+    Returns
+    -------
+    CatchmentResult
+        Status ``"infeasible"`` comes with the closest plan and ``shortfalls``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    t0 = time.perf_counter()
+    d = _prepare(problem, mode)
+    info, model = None, None
+    if not _precheck(d):
+        model = _build(d, mode, relaxed=False)
+        info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
+    if info is None or info.status == "infeasible":
+        model, info = _solve_relaxed(d, mode, solver, _remaining(t0, time_limit), gap)
+    return _result(d, mode, model, info, time.perf_counter() - t0)
+
+
+def _remaining(t0: float, limit: float | None) -> float | None:
+    if limit is None:
+        return None
+    return max(1.0, limit - (time.perf_counter() - t0))
+
+
+def _precheck(d: _Data) -> list[str]:
+    """Reasons the strict model is certainly infeasible (empty when none found)."""
+    out = []
+    opts = _options(d)
+    out += [f"unit {d.p.unit_ids[u]!r} has no school it can join"
+            for u in range(len(opts)) if not opts[u]]
+    out += [f"home unit of school {d.p.school_ids[s]!r} has more children than seats"
+            for s, h in enumerate(d.home) if d.children[h] > d.seats[s]]
+    if sum(d.children) > sum(d.seats):
+        out.append(f"{sum(d.children)} children for {sum(d.seats)} seats")
+    return out
+
+
+def _solve_relaxed(d: _Data, mode: str, solver: str, time_limit: float | None,
+                   gap: float | None) -> tuple[_Model, SolveInfo]:
+    """Lexicographic relaxed model: fewest unassigned children, then cost."""
+    t0 = time.perf_counter()
+    model = _build(d, mode, relaxed=True)
+    weight = len(d.children) + 1
+    miss = _expr([(var, d.children[u] * weight + 1) for u, var in model.y.items()])
+    cost = model.prob.objective
+    model.prob.setObjective(miss)
+    first = solve_problem(model.prob, solver=solver, time_limit=time_limit)
+    if first.status not in ("optimal", "feasible"):
+        return model, first
+    bound = round(sum(round(model.y[u].value() or 0) * (d.children[u] * weight + 1)
+                      for u in model.y))
+    saved = {v.name: v.varValue for v in model.prob.variables()}
+    model.prob += miss <= bound, "phase1_bound"
+    model.prob.setObjective(cost)
+    second = solve_problem(model.prob, solver=solver,
+                           time_limit=_remaining(t0, time_limit), gap=gap)
+    if second.status not in ("optimal", "feasible"):
+        # phase 2 found nothing in time: fall back on the phase-1 plan
+        for v in model.prob.variables():
+            v.varValue = saved.get(v.name)
+        return model, SolveInfo("feasible", None, None, first.solver,
+                                first.seconds + second.seconds)
+    return model, SolveInfo(second.status, second.objective, second.gap, second.solver,
+                            first.seconds + second.seconds)
+
+
+# ------------------------------------------------------------------------ result
+
+
+def _read_assignment(d: _Data, model: _Model | None) -> dict:
+    out: dict = {u: None for u in d.p.unit_ids}
+    if model is None:
+        return out
+    for (u, s) in sorted(model.x):
+        val = model.x[u, s].value()
+        if val is not None and val > 0.5:
+            out[d.p.unit_ids[u]] = d.p.school_ids[s]
+    return out
+
+
+def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
+            seconds: float) -> CatchmentResult:
+    p = d.p
+    solved = info.status in ("optimal", "feasible")
+    assignment = _read_assignment(d, model if solved else None)
+    six = {s: j for j, s in enumerate(p.school_ids)}
+    travel = stab = 0.0
+    changed = unassigned = 0
+    for i, u in enumerate(p.unit_ids):
+        s = assignment[u]
+        if s is None:
+            unassigned += d.children[i]
+            continue
+        travel += d.children[i] * float(d.cost[i, six[s]])
+        if d.current[i] != -1 and d.current[i] != six[s]:
+            changed += d.children[i]
+            stab += d.children[i] * p.stability_penalty
+    status = info.status
+    shortfalls: list[Shortfall] = []
+    if solved and any(v is None for v in assignment.values()):
+        status = "infeasible"
+        shortfalls = _shortfalls(d, assignment)
+    total = sum(d.children)
+    return CatchmentResult(
+        assignment=assignment, loads=_loads(d, assignment),
+        objective=(travel + stab) if solved else None, travel_cost=travel,
+        stability_cost=stab, status=status, gap=info.gap, solver=info.solver,
+        seconds=seconds, mode=mode, pupils_changed=changed,
+        unassigned_children=unassigned if solved else total,
+        zoned_share=(1.0 - unassigned / total if total else 1.0) if solved else 0.0,
+        contiguous=solved and zones_contiguous(p, assignment),
+        shortfalls=shortfalls,
+        violations=verify_catchments(p, assignment) if solved else [],
+        n_variables=len(model.prob.variables()) if model else 0,
+        n_constraints=len(model.prob.constraints) if model else 0)
+
+
+def _loads(d: _Data, assignment: dict) -> dict:
+    kids = {s: 0 for s in d.p.school_ids}
+    for i, u in enumerate(d.p.unit_ids):
+        if assignment[u] is not None:
+            kids[assignment[u]] += d.children[i]
+    return {s: SchoolLoad(s, kids[s], d.seats[j],
+                          kids[s] / d.seats[j] if d.seats[j] else math.inf * (kids[s] > 0))
+            for j, s in enumerate(d.p.school_ids)}
+
+
+def _shortfalls(d: _Data, assignment: dict) -> list[Shortfall]:
+    p = d.p
+    opts = _options(d)
+    uix = {u: i for i, u in enumerate(p.unit_ids)}
+    loads = _loads(d, assignment)
+    missing = [uix[u] for u in p.unit_ids if assignment[u] is None]
+    groups = _unassigned_groups(d, set(missing))
+    out = []
+    for u in missing:
+        reach = opts[u]
+        seats = sum(d.seats[s] for s in reach)
+        demand = sum(d.children[v] for v in range(len(opts)) if set(opts[v]) & set(reach))
+        spare = max((d.seats[s] - loads[p.school_ids[s]].children for s in reach), default=0)
+        lack = max(0, demand - seats) if reach else d.children[u]
+        site, group_kids = groups[u]
+        out.append(Shortfall(
+            unit=p.unit_ids[u], children=d.children[u],
+            reason=_reason(d, u, reach, seats, demand, spare),
+            reachable_schools=tuple(p.school_ids[s] for s in reach),
+            seats_within_reach=seats, demand_within_reach=demand, seats_missing=lack,
+            largest_spare=max(0, spare), suggested_site=p.unit_ids[site],
+            group_children=group_kids))
+    return out
+
+
+def _reason(d: _Data, u: int, reach: list[int], seats: int, demand: int,
+            spare: int) -> str:
+    kids = d.children[u]
+    if u in d.home_of and kids > d.seats[d.home_of[u]]:
+        return (f"home unit of its school has {kids} children for "
+                f"{d.seats[d.home_of[u]]} seats")
+    if not reach:
+        finite = int(np.isfinite(d.cost[u]).sum())
+        if finite == 0:
+            return "no school within reach (every cost is infinite)"
+        extra = (f"; k_nearest={d.p.k_nearest} keeps {len(d.cand[u])} of {finite} "
+                 "reachable schools") if d.p.k_nearest else ""
+        return (f"no contiguous path of units to any of its {finite} reachable "
+                f"schools under the contiguity rule{extra}")
+    if demand > seats:
+        return (f"{demand} children can only use {len(reach)} school(s) with {seats} "
+                f"seats: {demand - seats} seats missing")
+    return (f"{kids} children but at most {max(0, spare)} spare seats at a school it can "
+            "join contiguously (seats are fragmented or blocked by other zones)")
+
+
+def _unassigned_groups(d: _Data, missing: set[int]) -> dict[int, tuple[int, int]]:
+    """Map each unassigned unit to (suggested site, children of its group)."""
+    g = nx.Graph()
+    g.add_nodes_from(sorted(missing))
+    g.add_edges_from((u, v) for u in sorted(missing) for v in d.nbrs[u] if v in missing)
+    out = {}
+    for comp in sorted((sorted(c) for c in nx.connected_components(g))):
+        site = min(comp, key=lambda u: (-d.children[u], u))
+        total = sum(d.children[u] for u in comp)
+        out.update({u: (site, total) for u in comp})
+    return out
+
+
+# ---------------------------------------------------------------------- verifier
+
+
+def _graph(problem: CatchmentProblem) -> nx.Graph:
+    g = nx.Graph()
+    g.add_nodes_from(problem.unit_ids)
+    g.add_edges_from((a, b) for a, b in problem.adjacency if a != b)
+    return g
+
+
+def zones_contiguous(problem: CatchmentProblem, assignment: Mapping) -> bool:
+    """True when every non-empty zone is connected and contains its home unit."""
+    g = _graph(problem)
+    for s, h in zip(problem.school_ids, problem.home_units):
+        zone = sorted((u for u in problem.unit_ids if assignment.get(u) == s), key=str)
+        if zone and (assignment.get(h) != s or not nx.is_connected(g.subgraph(zone))):
+            return False
+    return True
+
+
+def verify_catchments(problem: CatchmentProblem, assignment: Mapping) -> list[str]:
+    """Check a plan against the rules, independently of the model.
+
+    Checks: every unit assigned exactly once to a known school, no forbidden
+    (infinite-cost) pair, each school's home unit in its zone, seats, and
+    contiguity (the zone's connected component, on the adjacency graph, that
+    contains the home unit must be the whole zone).
+
+    Returns
+    -------
+    list of str
+        One message per violation; empty when the plan is valid.
+    """
+    msgs: list[str] = []
+    six = {s: j for j, s in enumerate(problem.school_ids)}
+    uix = {u: i for i, u in enumerate(problem.unit_ids)}
+    cost = problem.cost_array()
+    for u in sorted(set(assignment) - set(uix), key=str):
+        msgs.append(f"unknown unit {u!r} in the plan")
+    zones: dict = {s: [] for s in problem.school_ids}
+    for u in problem.unit_ids:
+        if u not in assignment or assignment[u] is None:
+            msgs.append(f"unit {u!r} is not assigned")
+        elif assignment[u] not in six:
+            msgs.append(f"unit {u!r} assigned to unknown school {assignment[u]!r}")
+        else:
+            s = assignment[u]
+            zones[s].append(u)
+            if not math.isfinite(cost[uix[u], six[s]]):
+                msgs.append(f"unit {u!r} cannot reach school {s!r} (infinite cost)")
+    g = _graph(problem)
+    for j, s in enumerate(problem.school_ids):
+        msgs += _check_zone(problem, g, uix, j, s, zones[s])
+    return msgs
+
+
+def _check_zone(problem: CatchmentProblem, g: nx.Graph, uix: dict, j: int,
+                s: Hashable, zone: list) -> list[str]:
+    msgs = []
+    h = problem.home_units[j]
+    kids = sum(int(problem.children[uix[u]]) for u in zone)
+    if kids > problem.seats[j]:
+        msgs.append(f"school {s!r}: {kids} children for {problem.seats[j]} seats")
+    if not zone:
+        return msgs
+    if h not in zone:
+        msgs.append(f"school {s!r}: home unit {h!r} is not in its zone")
+        return msgs
+    comp = nx.node_connected_component(g.subgraph(zone), h)
+    cut_off = [u for u in zone if u not in comp]
+    if cut_off:
+        msgs.append(f"school {s!r}: zone not contiguous, {len(cut_off)} unit(s) "
+                    f"cut off from the home unit, e.g. {cut_off[0]!r}")
+    return msgs
