@@ -375,9 +375,9 @@ def _unit_cost(d: _Data, u: int, s: int) -> float:
 def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
     prob = pulp.LpProblem("catchment", pulp.LpMinimize)
     opts = _options(d)
-    x = {(u, s): pulp.LpVariable(f"x_{u}_{s}", cat=pulp.LpBinary)
+    x = {(u, s): _var(prob, f"x_{u}_{s}", 0, 1, pulp.LpBinary)
          for u in range(len(opts)) for s in opts[u]}
-    y = {u: pulp.LpVariable(f"y_{u}", cat=pulp.LpBinary)
+    y = {u: _var(prob, f"y_{u}", 0, 1, pulp.LpBinary)
          for u in range(len(opts))} if relaxed else {}
     prob += _expr([(x[u, s], _unit_cost(d, u, s)) for (u, s) in x])
     for u in range(len(opts)):
@@ -390,6 +390,14 @@ def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
     elif mode == "flow":
         _add_flow(d, prob, x)
     return _Model(prob, x, y)
+
+
+def _var(prob: pulp.LpProblem, name: str, low: float, up: float,
+         cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+    """New variable attached to ``prob`` (PuLP >= 3.3 API, older fallback)."""
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, lowBound=low, upBound=up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
 
 
 def _expr(terms: list) -> pulp.LpAffineExpression:
@@ -424,7 +432,7 @@ def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
                 if u != h:
                     prob += x[u, s] <= 0, f"nofit_{u}_{s}"
             continue
-        f = {(i, j): pulp.LpVariable(f"f_{s}_{i}_{j}", lowBound=0, upBound=big)
+        f = {(i, j): _var(prob, f"f_{s}_{i}_{j}", 0, big)
              for i in units for j in d.nbrs[i] if j in inside and j != h}
         inflow: dict[int, list] = {u: [] for u in units}
         outflow: dict[int, list] = {u: [] for u in units}
@@ -571,8 +579,8 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
         contiguous=solved and zones_contiguous(p, assignment),
         shortfalls=shortfalls,
         violations=verify_catchments(p, assignment) if solved else [],
-        n_variables=len(model.prob.variables()) if model else 0,
-        n_constraints=len(model.prob.constraints) if model else 0)
+        n_variables=model.prob.numVariables() if model else 0,
+        n_constraints=model.prob.numConstraints() if model else 0)
 
 
 def _loads(d: _Data, assignment: dict) -> dict:
