@@ -1,0 +1,15 @@
+"""Planning toolkit for county education bureaus (县域义务教育优质均衡发展)."""
+
+__version__ = "0.1.0"
+
+from .io import DataError, load_district  # noqa: E402
+
+
+def check(district, **kwargs):
+    """Check a district against its standard's indicators; see
+    :func:`planner.indicators.check`."""
+    from .indicators import check as _check
+    return _check(district, **kwargs)
+
+
+__all__ = ["DataError", "load_district", "check", "__version__"]

@@ -1,0 +1,163 @@
+"""The ``planner`` command line.
+
+Every command takes ``--lang zh|en`` (default zh). Bad input exits with code 2
+and one line per problem naming file, row and column, never a traceback; an
+internal error exits with code 1 and one line (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .io import DataError, load_district
+
+
+class UsageError(Exception):
+    """A bad command-line value (exit 2)."""
+
+
+def bundled_district() -> Path:
+    import geodata
+    return Path(geodata.__file__).resolve().parent / "yunxi"
+
+
+def _district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    if optional:
+        p.add_argument("district", nargs="?", default=None,
+                       help="district folder or .gpkg (default: the bundled Yunxi district)")
+    else:
+        p.add_argument("district", help="district folder or .gpkg")
+
+
+def _lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the printed and written output (default zh)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="planner",
+        description="县域义务教育优质均衡规划工具 / planning toolkit for high-quality "
+                    "balanced compulsory education")
+    ap.add_argument("--version", action="version", version=f"planner {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="load a district and print its summary")
+    _district_arg(p, optional=True)
+    _lang(p)
+
+    p = sub.add_parser("check", help="check a district against the indicators")
+    _district_arg(p, optional=True)
+    p.add_argument("--json", type=Path, help="write the indicator report as JSON")
+    p.add_argument("--xlsx", type=Path, help="write the indicator workbook")
+    _lang(p)
+
+    p = sub.add_parser("synth", help="write a synthetic district")
+    p.add_argument("out", type=Path)
+    p.add_argument("--schools", type=int, required=True, help="number of schools (10 to 20000)")
+    p.add_argument("--seed", type=int, default=0)
+    _lang(p)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not args.command:
+        ap.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except DataError as e:
+        for line in e.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an internal error: one line unless --debug
+        if args.debug:
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _load(args) -> "District":  # noqa: F821
+    return load_district(args.district if args.district else bundled_district())
+
+
+def cmd_info(args) -> int:
+    d = _load(args)
+    print(district_summary(d, args.lang))
+    return 0
+
+
+def district_summary(d, lang: str = "zh") -> str:
+    s = d.schools
+    types = s["type"].value_counts().sort_index()
+    road_km = 0.0
+    if d.roads is not None and len(d.roads):
+        from geodata.roads import utm_crs
+        c = d.roads.geometry.union_all().centroid
+        road_km = float(d.roads.to_crs(utm_crs(c.x, c.y)).length.sum() / 1000)
+    n_teachers = len(d.teachers) if d.teachers is not None else 0
+    n_units = len(d.units) if d.units is not None else 0
+    zh = lang == "zh"
+    tnames = TYPE_NAMES_ZH if zh else {k: k for k in TYPE_NAMES_ZH}
+    lines = [
+        f"{'区县' if zh else 'District'}: {d.name}  ({d.standard})",
+        f"{'学校' if zh else 'Schools'}: {len(s)}  (" +
+        ", ".join(f"{tnames.get(t, t)} {n}" for t, n in types.items()) + ")",
+        f"{'小学在校生' if zh else 'Primary pupils'}: {int(s['students_primary'].sum())}",
+        f"{'初中在校生' if zh else 'Junior pupils'}: {int(s['students_junior'].sum())}",
+        f"{'百人以下学校' if zh else 'Schools under 100 pupils'}: "
+        f"{int(((s['students_primary'] + s['students_junior']) < 100).sum())}",
+        f"{'教师' if zh else 'Teachers'}: {n_teachers}",
+        f"{'居住单元' if zh else 'Residential units'}: {n_units}",
+        f"{'道路' if zh else 'Roads'}: {road_km:.1f} km",
+    ]
+    return "\n".join(lines)
+
+
+TYPE_NAMES_ZH = {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制学校",
+                 "twelve_year": "十二年一贯制学校", "complete_middle": "完全中学",
+                 "teaching_point": "教学点", "special": "特殊教育学校"}
+
+
+def cmd_check(args) -> int:
+    from .check_output import render_console, write_json, write_xlsx
+    from .indicators import check
+    d = _load(args)
+    report = check(d)
+    print(render_console(report, lang=args.lang))
+    if args.json:
+        write_json(report, args.json)
+    if args.xlsx:
+        write_xlsx(report, args.xlsx, lang=args.lang)
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from .synth import synth_district
+    if not 10 <= args.schools <= 20000:
+        raise UsageError(f"--schools {args.schools}: choose between 10 and 20000")
+    t0 = time.perf_counter()
+    out = synth_district(args.schools, args.seed, args.out)
+    print(f"{out} ({args.schools} schools, seed {args.seed}, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+COMMANDS = {"info": cmd_info, "check": cmd_check, "synth": cmd_synth}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
