@@ -25,7 +25,7 @@ def bundled_district() -> Path:
     return Path(geodata.__file__).resolve().parent / "yunxi"
 
 
-def _district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
+def district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
     if optional:
         p.add_argument("district", nargs="?", default=None,
                        help="district folder or .gpkg (default: the bundled Yunxi district)")
@@ -33,7 +33,7 @@ def _district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
         p.add_argument("district", help="district folder or .gpkg")
 
 
-def _lang(p: argparse.ArgumentParser) -> None:
+def lang_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the printed and written output (default zh)")
 
@@ -48,21 +48,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("info", help="load a district and print its summary")
-    _district_arg(p, optional=True)
-    _lang(p)
+    district_arg(p, optional=True)
+    lang_arg(p)
 
     p = sub.add_parser("check", help="check a district against the indicators")
-    _district_arg(p, optional=True)
+    district_arg(p, optional=True)
     p.add_argument("--json", type=Path, help="write the indicator report as JSON")
     p.add_argument("--xlsx", type=Path, help="write the indicator workbook")
-    _lang(p)
+    lang_arg(p)
 
     p = sub.add_parser("synth", help="write a synthetic district")
     p.add_argument("out", type=Path)
     p.add_argument("--schools", type=int, required=True, help="number of schools (10 to 20000)")
     p.add_argument("--seed", type=int, default=0)
-    _lang(p)
+    lang_arg(p)
+
+    # plan commands live beside their adapters: each module's register(sub)
+    # adds its parser and sets ``func``
+    import importlib
+    for mod in PLAN_MODULES:
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:  # a plan module not built yet
+            if e.name != mod:
+                raise
+            continue
+        m.register(sub)
     return ap
+
+
+#: modules that add a command (rotate, consolidate, catchments, run ...)
+PLAN_MODULES = ("planner.rotate", "planner.consolidate", "planner.catchments",
+                "planner.scenario")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.print_help()
         return 2
     try:
-        return COMMANDS[args.command](args)
+        func = getattr(args, "func", None) or COMMANDS[args.command]
+        return func(args)
     except DataError as e:
         for line in e.problems:
             print(f"error: {line}", file=sys.stderr)
@@ -91,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _load(args) -> "District":  # noqa: F821
+def load_arg(args) -> "District":  # noqa: F821
+    """The district named on the command line, else the bundled one."""
     return load_district(args.district if args.district else bundled_district())
 
 
 def cmd_info(args) -> int:
-    d = _load(args)
+    d = load_arg(args)
     print(district_summary(d, args.lang))
     return 0
 
@@ -136,7 +155,7 @@ TYPE_NAMES_ZH = {"primary": "小学", "junior": "初中", "nine_year": "九年�
 def cmd_check(args) -> int:
     from .check_output import render_console, write_json, write_xlsx
     from .indicators import check
-    d = _load(args)
+    d = load_arg(args)
     report = check(d)
     print(render_console(report, lang=args.lang))
     if args.json:
