@@ -59,7 +59,8 @@ from typing import Sequence
 
 import numpy as np
 from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
-from pyvrp import Client, Depot, Location, ProblemData, VehicleType, solve
+from pyvrp import (Client, Depot, Location, PenaltyParams, ProblemData, SolveParams,
+                   VehicleType, solve)
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
@@ -223,11 +224,11 @@ def solve_vrp(
         if cap is None:
             continue
         need = _shortest_round_trip(imat, end, open_route)
+        real = _shortest_round_trip(mat, end, open_route)
         for v in stops:
             if need[v] > cap and v not in unserved:
                 unserved.append(v)
-                real = _shortest_round_trip(mat, end, open_route)[v]
-                reasons.append(f"node {v} needs at least {real:g} > {name} {lim:g}")
+                reasons.append(f"node {v} needs at least {real[v]:g} > {name} {lim:g}")
 
     # Full-bus chunks get their own route; remainders go to PyVRP.
     routes: list[list[int]] = []
@@ -242,6 +243,7 @@ def solve_vrp(
         if rest:
             visits.append((v, rest))
 
+    fallback: list[int] = []
     if visits:
         r, ld, failed = _run_pyvrp(idist, idur, visits, capacity, end, open_route,
                                    dist_cap, dur_cap, dscale, vehicle_cost,
@@ -258,6 +260,7 @@ def solve_vrp(
                     and (dur_cap is None or solo_t <= dur_cap)):
                 routes.append([v])
                 loads.append([rest])
+                fallback.append(v)
             else:
                 unserved.append(v)
                 reasons.append(f"node {v}: no feasible route found (alone it needs "
@@ -271,9 +274,12 @@ def solve_vrp(
                  if dur is not None else None)
 
     status, message = "feasible", ""
+    if fallback:
+        message = (f"PyVRP left node(s) {', '.join(map(str, fallback))} on infeasible "
+                   "routes; each got a bus of its own. A longer search may do better. ")
     if unserved:
         status = "infeasible"
-        message = (f"{len(unserved)} node(s) cannot be served within the route "
+        message += (f"{len(unserved)} node(s) cannot be served within the route "
                    f"limit and are left out: " + "; ".join(reasons) + ".")
     return VRPResult(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
@@ -321,10 +327,15 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
         shift_duration=big if dur_cap is None else dur_cap,
         max_distance=big if dist_cap is None else dist_cap)
     data = ProblemData(locations, clients, depots, [vehicle], [dmat], [tmat])
+    # PyVRP caps its penalty per unit of excess load / duration / distance at
+    # 1e5 by default; with large (scaled) distances overloaded routes would
+    # then look cheap, so the cap grows with the data.
+    top = max(1e5, 100.0 * float(max(dmat.max(), tmat.max())))
     stop = MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        res = solve(data, stop, seed=seed, collect_stats=False, display=False)
+        res = solve(data, stop, seed=seed, collect_stats=False, display=False,
+                    params=SolveParams(penalty=PenaltyParams(max_penalty=top)))
     routes, loads, failed = [], [], []
     for route in res.best.routes():
         idx = [act.idx for act in route if act.is_client()]
