@@ -1,0 +1,1425 @@
+"""The indicator engine: does a district (or a plan applied to it) pass?
+
+``check(district, rotation=None, catchments=None) -> Report`` evaluates the 26 A
+indicators, the 10 B indicators and the six vetoes of a standard loaded by name
+from ``planner/standards/<name>.yaml`` (default ``hunan-2023``). Every number of
+the official table (thresholds, CV limits, B item points, grade bands, veto
+names, parameters of 10-36) lives in that YAML file; this module holds only the
+logic, chosen per indicator by its ``kind``.
+
+Formulas (``shared/rules.md``)
+------------------------------
+For indicator j of 1-7 and stage s (primary, junior), over the in-scope school
+parts i of that stage::
+
+    P = Σ P_i                X_i = m·T_i / P_i        X̄ = m·ΣT_i / P  (county value)
+    S = sqrt(Σ (P_i/P)·(X_i − X̄)²)                   CV = S / X̄
+
+population-weighted, no n−1. The CV is compared *unrounded* with the limit
+(≤ 0.50 primary, ≤ 0.45 junior, inclusive) and reported rounded to 2 decimals
+(``cv``) with the unrounded value kept (``cv_exact``).
+
+Readings of ambiguities (each is a choice of this toolkit)
+-----------------------------------------------------------
+Scope and parts (1-7)
+  * A *school part* is (school, stage) for the stages its type teaches
+    (``district.school_stages``); a twelve-year school's and a complete middle
+    school's senior part is never assessed. Pupils are never split. A part with
+    0 pupils is not a part (it is dropped before any computation).
+  * Teacher indicators 1-3 use ``District.teacher_counts()`` semantics (roster
+    counts per school and stage; without a roster the school-table counts split
+    by pupils). Facility indicators 4-7 are split by weighted enrolment with the
+    weights of the standard (nine-year 1 : 1.1; twelve-year 1 : 1.1 : 1.32 with
+    senior pupils from an optional ``students_senior`` column, else 0; complete
+    middle junior 1 : senior 1.2). A special school teaching both stages is split
+    like a nine-year school.
+  * ``public`` empty (NA) is read as public. Private schools and special schools
+    are out of 1-7 unless the settings say ``include``.
+  * Teaching points: ``exclude_below_50`` drops a teaching point with fewer than
+    50 compulsory pupils; ``exclude_all`` drops every one; ``merge_into_parent``
+    adds its pupils, teachers and (primary) resources to its parent school's
+    *primary* part (all of a teaching point's resources are primary resources;
+    a parent without a primary part gets one). A teaching point whose parent is
+    empty or unknown is assessed on its own (noted in ``details``); one whose
+    parent is out of scope (e.g. private) is out of scope too.
+  * A small school is never counted as 100 pupils in 1-7 (that is indicator 14).
+  * If any in-scope part lacks the resource (NaN), the indicator is ``no_data``;
+    the county value and CV over the parts that have data are still shown.
+  * Thresholds are reached with ``value ≥ threshold`` ("以上" is inclusive); a
+    1e-9 relative tolerance absorbs float error so that 21 teachers for 500
+    pupils is exactly 4.2. The same tolerance is used for CV ≤ limit.
+  * County value 0 (no resource at all): CV is undefined, reported as ``None``,
+    and the stage fails.
+  * ``school_rule: hunan`` — the county value, every in-scope part and the CV
+    must pass, per stage present. ``school_rule: national`` — a part passes when
+    it meets at least 6 of the 7 thresholds and none of its 7 values is below
+    85 % of its threshold; indicator j then fails for a part that is below the
+    threshold of j *and* fails that composite rule (a tolerated shortfall is
+    listed in ``details['tolerated']``). County values and CVs are required in
+    both rules.
+
+Indicators 10-36
+  * 10: staffing quota ≥ P_primary/19 + P_junior/13.5 (unrounded; for integer
+    quotas this equals quota ≥ ceil) and public funds ≥ 600·P_primary +
+    800·P_junior at every public, non-special school with pupils; senior
+    pupils are not counted and ``staff_quota`` is read as the compulsory-stage
+    quota. A teaching point with empty quota (or funds) is counted with its
+    parent (its pupils added to the parent's requirement). County fact
+    ``unified_standards`` must be true.
+  * 11: every primary/junior/nine-year/twelve-year/complete-middle school
+    (public and private; special schools and teaching points excluded) with
+    classes needs music rooms ≥ ceil(C/12) and art rooms ≥ ceil(C/12), C = its
+    compulsory classes; the smallest room of each kind ≥ 96 / 90 m².
+  * 12: primary and junior schools ≤ 2000 compulsory pupils (a complete middle
+    school is a junior school here: its junior pupils ≤ 2000); nine- and
+    twelve-year schools ≤ 2500; teaching points ≤ 2000; special schools out.
+  * 13: largest primary class ≤ 45, junior ≤ 50, at every non-special school
+    with pupils in the stage; a largest class of 0 with pupils is "no data".
+  * 14: public schools in ``area_type: rural`` and every public teaching point
+    with 1-99 compulsory pupils: funds ≥ 100 × (600·P_primary + 800·P_junior)/P
+    (the stage mix scaled to 100 pupils). Schools with 0 pupils are out.
+  * 15: public special schools with pupils: funds ≥ 6000 × pupils; with none
+    listed, the county fact ``special_school_funds_per_pupil_yuan`` ≥ 6000.
+  * 16: county teacher_pay_avg_yuan ≥ civil_servant_pay_avg_yuan, and
+    allowances_paid, performance_pay_full true.
+  * 17: every rostered teacher has training_hours_5y ≥ 360 (100 %) and the
+    county fact training_records_kept is true. A teacher with no hours recorded
+    counts as not completed; no roster or an all-empty column is "no data".
+  * 18: county quota_managed_by_county true (and, when given,
+    village_schools_run_by_central true).
+  * 19: rotated ≥ 0.10 × eligible (for integer counts identical to rotated ≥
+    ceil(10 % × eligible)) and backbone ≥ 0.20 × rotated (``backbone_base:
+    eligible`` in settings, if present, uses eligible). From ``rotation`` if
+    given, else county rotation_eligible / rotation_rotated / rotation_backbone.
+  * 20: every full-time rostered teacher certified; an empty ``certified``
+    counts as not certified; no roster or an all-empty column is "no data".
+  * 21: per stage with at least one urban/town public non-boarding school with
+    pupils of that stage: share ≥ 1.00 (primary), ≥ 0.95 (junior), from
+    ``catchments`` if given, else county catchment_share_primary/junior.
+  * 22, 24, 25, 26, 36: county shares; a share above 1 (and ≤ 100) is read as a
+    percentage. 22 also requires quality_hs_quota_rural_weighted true when given.
+  * 28: every public school with public funds (teaching points with empty funds
+    are counted with their parent) has training_funds ≥ 8 % × public funds; the
+    county fact training_plan_exists is true.
+  * 31: quality_monitoring_level ≥ 3 and quality_monitoring_difference < 0.15.
+
+B indicators and verdict
+  * Item scores are validated against item points (0 ≤ score ≤ points, the
+    number of items as in the table); a bad score is an error message naming
+    the item (``Report.b_errors``), and the B rule then does not hold.
+  * The B rule holds when all 10 indicators are entered, valid, each ≥ 80 % of
+    its points, and the total ≥ 80. Grade bands are half-open on their lower
+    bounds: [80, 86) 合格, [86, 91) 良好, [91, 100] 优秀 — 85.5 is 合格, 90.5 良好.
+  * 9.2 proposal: units of ≥ 10 000 people need a school teaching primary
+    within 2 km, units of ≥ 30 000 a school teaching junior within 3 km,
+    straight-line (great-circle) distance from the unit point (or polygon
+    representative point) to the school; proposed points = 2 × share of such
+    units served, rounded down to 0.5; all served (or none that large) → 2.
+    The evidence is in the indicator's ``details``; the entered score is used.
+  * A veto flag that is missing from ``district.veto`` is "unknown", which
+    blocks recognition (listed in ``Report.veto_unknown``).
+  * ``recognised`` = all 26 A passed, the B rule holds and no veto applies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from planner.district import District, TYPE_STAGES
+
+__all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
+           "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
+
+STANDARDS_DIR = Path(__file__).with_name("standards")
+STAGES = ("primary", "junior")
+STAGE_ZH = {"primary": "小学", "junior": "初中"}
+RTOL = 1e-9
+
+PER_PUPIL = (1, 2, 3, 4, 5, 6, 7)
+TEACHER_RESOURCES = ("qualified", "backbone", "pe_art")
+
+
+# ---------------------------------------------------------------------------
+# the standard
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Standard:
+    """A standard loaded from YAML (see ``planner/standards/hunan-2023.yaml``)."""
+
+    name: str
+    data: dict
+
+    @property
+    def indicators(self) -> list[dict]:
+        return self.data["indicators"]
+
+    def indicator(self, ind_id: int) -> dict:
+        for d in self.indicators:
+            if d["id"] == ind_id:
+                return d
+        raise KeyError(ind_id)
+
+    def ids(self, cls: str) -> list[int]:
+        return [d["id"] for d in self.indicators if d["class"] == cls]
+
+    def b_points(self) -> dict[int, list[float]]:
+        return {d["id"]: [it["points"] for it in d["items"]]
+                for d in self.indicators if d["class"] == "B"}
+
+
+def load_standard(name_or_path: str | Path = "hunan-2023") -> Standard:
+    """Load a standard by name (``planner/standards/<name>.yaml``) or path."""
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml"):
+        p = STANDARDS_DIR / f"{name_or_path}.yaml"
+    return _load_standard_cached(str(p.resolve()))
+
+
+@lru_cache(maxsize=16)
+def _load_standard_cached(path: str) -> Standard:
+    p = Path(path)
+    if not p.exists():
+        known = sorted(x.stem for x in STANDARDS_DIR.glob("*.yaml"))
+        raise ValueError(f"unknown standard {p.stem!r}; known: {', '.join(known)}")
+    with p.open(encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    ids = [d["id"] for d in data["indicators"]]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{p}: duplicate indicator ids")
+    for d in data["indicators"]:
+        if d["class"] not in ("A", "B"):
+            raise ValueError(f"{p}: indicator {d['id']}: class must be A or B")
+        if d["class"] == "B" and not d.get("items"):
+            raise ValueError(f"{p}: B indicator {d['id']} has no items")
+    return Standard(name=data.get("name", p.stem), data=data)
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+
+@dataclass
+class IndicatorResult:
+    id: int
+    cls: str
+    name: str
+    name_en: str
+    passed: bool
+    no_data: bool = False
+    county_value: Any = None
+    threshold: Any = None
+    cv: dict | None = None
+    cv_exact: dict | None = None
+    cv_limit: dict | None = None
+    failing_schools: list[dict] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "class": self.cls, "name": self.name, "name_en": self.name_en,
+             "passed": bool(self.passed), "no_data": bool(self.no_data),
+             "county_value": _clean(self.county_value), "threshold": _clean(self.threshold),
+             "failing_schools": [_clean(x) for x in self.failing_schools]}
+        if self.cv is not None:
+            d["cv"] = _clean(self.cv)
+            d["cv_exact"] = _clean(self.cv_exact, digits=None)
+            d["cv_limit"] = _clean(self.cv_limit)
+        if self.details:
+            d["details"] = _clean(self.details)
+        return d
+
+
+@dataclass
+class Report:
+    """The outcome of :func:`check`.
+
+    ``indicators``: one :class:`IndicatorResult` per indicator, by id.
+    ``parts``: the per-school-part table of 1-7 (see :meth:`parts_table`).
+    ``cv_rows``: the county value / CV table of 1-7 (see :meth:`cv_table`).
+    """
+
+    district: str
+    standard: str
+    indicators: list[IndicatorResult]
+    b_score: float | None
+    b_grade: str | None
+    b_grade_en: str | None
+    b_rule: bool
+    b_errors: list[str]
+    veto: list[str]
+    veto_unknown: list[str]
+    veto_names: dict
+    recognised: bool
+    settings: dict
+    parts: pd.DataFrame
+    cv_rows: pd.DataFrame
+    out_of_scope: list[dict] = field(default_factory=list)
+
+    # -- summary figures
+    @property
+    def a_results(self) -> list[IndicatorResult]:
+        return [r for r in self.indicators if r.cls == "A"]
+
+    @property
+    def b_results(self) -> list[IndicatorResult]:
+        return [r for r in self.indicators if r.cls == "B"]
+
+    @property
+    def a_total(self) -> int:
+        return len(self.a_results)
+
+    @property
+    def a_passed(self) -> int:
+        return sum(r.passed for r in self.a_results)
+
+    @property
+    def a_no_data(self) -> int:
+        return sum(r.no_data for r in self.a_results)
+
+    def indicator(self, ind_id: int) -> IndicatorResult:
+        for r in self.indicators:
+            if r.id == ind_id:
+                return r
+        raise KeyError(ind_id)
+
+    def __getitem__(self, ind_id: int) -> IndicatorResult:
+        return self.indicator(ind_id)
+
+    def parts_table(self) -> pd.DataFrame:
+        """One row per in-scope school part of 1-7: school_id, name, stage, pupils,
+        value_1..value_7, threshold_1..threshold_7, passed_1..passed_7 (the
+        threshold reached), met (how many of 7), passed (the school rule)."""
+        return self.parts.copy()
+
+    def cv_table(self) -> pd.DataFrame:
+        """One row per indicator 1-7 and stage: county value, threshold, CV
+        (rounded and exact), CV limit, parts, and whether each test holds."""
+        return self.cv_rows.copy()
+
+    def to_dict(self) -> dict:
+        """The ``--json`` report of data-spec.md (extra keys allowed)."""
+        return {
+            "district": self.district,
+            "standard": self.standard,
+            "a_total": self.a_total,
+            "a_passed": self.a_passed,
+            "a_no_data": self.a_no_data,
+            "b_score": _clean(self.b_score),
+            "b_grade": self.b_grade,
+            "b_grade_en": self.b_grade_en,
+            "b_rule": self.b_rule,
+            "b_errors": list(self.b_errors),
+            "veto": list(self.veto),
+            "veto_unknown": list(self.veto_unknown),
+            "recognised": bool(self.recognised),
+            "settings": dict(self.settings),
+            "out_of_scope": [_clean(x) for x in self.out_of_scope],
+            "indicators": [r.to_dict() for r in self.indicators],
+        }
+
+
+def _clean(x, digits: int | None = 6):
+    """JSON-safe plain values: numpy scalars to Python, NaN to None, floats rounded."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v, digits) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x) or math.isinf(x):
+            return None
+        if digits is not None:
+            x = round(x, digits) + 0.0   # + 0.0 turns -0.0 into 0.0
+        return x
+    if x is pd.NA:
+        return None
+    return x
+
+
+# ---------------------------------------------------------------------------
+# numeric helpers
+# ---------------------------------------------------------------------------
+
+def _ge(value, threshold):
+    """value ≥ threshold with a 1e-9 relative tolerance (vectorised)."""
+    return np.asarray(value, dtype=float) >= np.asarray(threshold, dtype=float) * (1 - RTOL) - 1e-12
+
+
+def _le(value, limit):
+    return np.asarray(value, dtype=float) <= np.asarray(limit, dtype=float) * (1 + RTOL) + 1e-12
+
+
+def weighted_cv(pupils, resource, multiplier: float = 1.0) -> tuple[float, float]:
+    """County value and population-weighted CV of one indicator and stage.
+
+    ``pupils`` P_i and ``resource`` T_i per school part (pupils > 0). Returns
+    ``(X̄, CV)`` with X̄ = m·ΣT/ΣP and CV = sqrt(Σ(P_i/P)(X_i − X̄)²)/X̄; CV is NaN
+    when X̄ is 0 or there are no pupils.
+
+    >>> round(weighted_cv([45, 37, 89, 76, 55], [279, 137, 935, 160, 402])[1], 4)
+    0.5153
+    """
+    p = np.asarray(pupils, dtype=float)
+    t = np.asarray(resource, dtype=float)
+    total = p.sum()
+    if total <= 0:
+        return float("nan"), float("nan")
+    mean = multiplier * t.sum() / total
+    x = multiplier * t / p
+    s = math.sqrt(float(np.sum((p / total) * (x - mean) ** 2)))
+    cv = s / mean if mean > 0 else float("nan")
+    return float(mean), float(cv)
+
+
+def facility_shares(schools: pd.DataFrame, weights: dict) -> pd.DataFrame:
+    """Share of each school's facility resources belonging to its primary and
+    junior parts (columns ``primary``, ``junior``), by weighted enrolment.
+
+    Single-stage schools give their stage 1. Weights per type come from the
+    standard's ``facility_weights`` (nine-year A : 1.1B, twelve-year
+    A : 1.1B : 1.32C, complete middle B : 1.2C). A school with no weighted
+    pupils gives 0 to every stage.
+    """
+    typ = schools["type"].astype(str).to_numpy()
+    a = schools["students_primary"].to_numpy(dtype=float)
+    b = schools["students_junior"].to_numpy(dtype=float)
+    if "students_senior" in schools.columns:
+        c = pd.to_numeric(schools["students_senior"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    else:
+        c = np.zeros(len(schools))
+    out = {"primary": np.zeros(len(schools)), "junior": np.zeros(len(schools))}
+    # single-stage types
+    for t, stages in TYPE_STAGES.items():
+        if t in weights or len(stages) != 1:
+            continue
+        m = typ == t
+        out[stages[0]][m] = 1.0
+    for t, w in weights.items():
+        m = typ == t
+        if not m.any():
+            continue
+        wp = w.get("primary", 0.0) * a[m]
+        wj = w.get("junior", 0.0) * b[m]
+        ws = w.get("senior", 0.0) * c[m]
+        tot = wp + wj + ws
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["primary"][m] = np.where(tot > 0, wp / np.where(tot > 0, tot, 1), 0.0)
+            out["junior"][m] = np.where(tot > 0, wj / np.where(tot > 0, tot, 1), 0.0)
+    return pd.DataFrame(out, index=schools.index)
+
+
+_NUM_DEFAULTS = {
+    "students_primary": 0, "students_junior": 0, "classes_primary": 0, "classes_junior": 0,
+    "max_class_primary": 0, "max_class_junior": 0, "classrooms": 0,
+}
+
+
+def _col(s: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as float array (missing column: NaN, or 0 for counts)."""
+    if name in s.columns:
+        return pd.to_numeric(s[name], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(s), float(_NUM_DEFAULTS.get(name, np.nan)))
+
+
+def _bool_col(s: pd.DataFrame, name: str, default: bool) -> np.ndarray:
+    if name not in s.columns:
+        return np.full(len(s), default)
+    return s[name].astype("boolean").fillna(default).to_numpy(dtype=bool)
+
+
+def _str_col(s: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in s.columns:
+        return np.full(len(s), "", dtype=object)
+    return s[name].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _has_stage(typ: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Vectorised ``school_stages``: which rows have a primary / junior part."""
+    out = {}
+    for st in STAGES:
+        types = [t for t, sts in TYPE_STAGES.items() if st in sts and t != "special"]
+        out[st] = np.isin(typ, types)
+    sp = typ == "special"
+    out["primary"] = out["primary"] | (sp & ((a > 0) | ((a <= 0) & (b <= 0))))
+    out["junior"] = out["junior"] | (sp & (b > 0))
+    return out
+
+
+def _teacher_counts(district: District, s: pd.DataFrame) -> pd.DataFrame:
+    """``District.teacher_counts()`` semantics, vectorised for large districts:
+    columns qualified, backbone, pe_art indexed by (school_id, stage) for the
+    parts that exist. With a roster the district's own method is used."""
+    if district.teachers is not None:
+        return district.teacher_counts()
+    typ = s["type"].astype(str).to_numpy()
+    a = _col(s, "students_primary")
+    b = _col(s, "students_junior")
+    has = _has_stage(typ, a, b)
+    nst = has["primary"].astype(int) + has["junior"].astype(int)
+    total = np.where(has["primary"], a, 0) + np.where(has["junior"], b, 0)
+    frames = []
+    for st, pup in (("primary", a), ("junior", b)):
+        m = has[st]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, pup / np.where(total > 0, total, 1), 1.0 / np.maximum(nst, 1))
+        f = pd.DataFrame({"school_id": s["school_id"].to_numpy()[m], "stage": st})
+        for c, sc in (("qualified", "teachers_qualified"), ("backbone", "teachers_backbone"),
+                      ("pe_art", "teachers_pe_art")):
+            f[c] = (_col(s, sc) * share)[m]
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
+    out["full_time"] = np.nan
+    return out
+
+
+# ---------------------------------------------------------------------------
+# indicators 1-7
+# ---------------------------------------------------------------------------
+
+def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """In-scope school parts with pupils and the resources of 1-7.
+
+    Returns (parts, out_of_scope, notes); ``parts`` has columns school_id, name,
+    stage, pupils and one resource column per indicator (``T1``..``T7``)."""
+    s = district.schools.reset_index(drop=True)
+    st = district.settings
+    n = len(s)
+    ids = s["school_id"].astype(str).to_numpy(dtype=object)
+    names = _str_col(s, "name")
+    typ = s["type"].astype(str).to_numpy(dtype=object)
+    a = _col(s, "students_primary")
+    b = _col(s, "students_junior")
+    public = _bool_col(s, "public", True)
+    parent = _str_col(s, "parent_id")
+    is_tp = typ == "teaching_point"
+    notes: list[str] = []
+
+    reason = np.full(n, "", dtype=object)
+    if getattr(st, "private_schools", "exclude") == "exclude":
+        reason[~public & (reason == "")] = "private"
+    if getattr(st, "special_schools", "exclude") == "exclude":
+        reason[(typ == "special") & (reason == "")] = "special"
+    tp_rule = getattr(st, "teaching_points", "exclude_below_50")
+    min_tp = std.data.get("teaching_point_min_pupils", 50)
+    if tp_rule == "exclude_all":
+        reason[is_tp & (reason == "")] = "teaching_point"
+    elif tp_rule == "exclude_below_50":
+        reason[is_tp & (a + b < min_tp) & (reason == "")] = f"teaching_point_below_{min_tp}"
+
+    target = ids.copy()
+    if tp_rule == "merge_into_parent":
+        pos = {}
+        for i, sid in enumerate(ids):
+            pos.setdefault(sid, i)
+        for i in np.flatnonzero(is_tp & (reason == "")):
+            p = parent[i]
+            if p and p in pos and p != ids[i]:
+                j = pos[p]
+                if reason[j]:
+                    reason[i] = f"parent_out_of_scope:{reason[j]}"
+                else:
+                    target[i] = p
+            else:
+                notes.append(f"teaching point {ids[i]} has no known parent school; assessed on its own")
+
+    out_of_scope = [{"school_id": ids[i], "name": names[i], "reason": reason[i]}
+                    for i in np.flatnonzero(reason != "")]
+    inscope = reason == ""
+
+    shares = facility_shares(s, std.data.get("facility_weights", {}))
+    tc = _teacher_counts(district, s)
+    has = _has_stage(typ, a, b)
+    per_pupil = {d["id"]: d for d in std.indicators if d.get("kind") == "per_pupil"}
+
+    frames = []
+    for stage, pup in (("primary", a), ("junior", b)):
+        m = has[stage] & inscope
+        if tp_rule == "merge_into_parent" and stage == "primary":
+            m = m | (is_tp & inscope)
+        idx = np.flatnonzero(m)
+        f = pd.DataFrame({"school_id": target[idx], "stage": stage, "pupils": pup[idx],
+                          "_src": ids[idx]})
+        # a merged teaching point brings everything to the primary part
+        merged = target[idx] != ids[idx]
+        f.loc[merged, "pupils"] = (a + b)[idx][merged]
+        key = pd.MultiIndex.from_arrays([ids[idx], np.full(len(idx), stage)])
+        tci = tc.reindex(key)
+        for k, d in per_pupil.items():
+            res = d["resource"]
+            if res in TEACHER_RESOURCES:
+                vals = tci[res].to_numpy(dtype=float) if res in tci.columns else np.full(len(idx), np.nan)
+                if merged.any():   # a merged teaching point: all its teachers (its only part is primary)
+                    vals = vals.copy()
+                    vals[merged] = tc[res].reindex(pd.MultiIndex.from_arrays(
+                        [ids[idx][merged], np.full(int(merged.sum()), "primary")])).to_numpy(dtype=float)
+            else:
+                col = _col(s, res)[idx]
+                sh = shares[stage].to_numpy()[idx].copy()
+                sh[merged] = 1.0
+                vals = col * sh
+            f[f"T{k}"] = vals
+        frames.append(f)
+    parts = pd.concat(frames, ignore_index=True)
+    tcols = [c for c in parts.columns if c.startswith("T")]
+    if tp_rule == "merge_into_parent" and (parts["school_id"] != parts["_src"]).any():
+        nan_flags = parts[tcols].isna()
+        g = parts.groupby(["school_id", "stage"], sort=False)
+        summed = g[["pupils"] + tcols].sum()
+        anynan = nan_flags.groupby([parts["school_id"], parts["stage"]], sort=False).any()
+        summed[tcols] = summed[tcols].mask(anynan.reindex(summed.index).to_numpy())
+        parts = summed.reset_index()
+    else:
+        parts = parts.drop(columns="_src")
+    parts = parts[parts["pupils"] > 0].reset_index(drop=True)
+    parts["pupils"] = parts["pupils"].round().astype("int64")
+    name_of = pd.Series(names, index=ids)
+    name_of = name_of[~name_of.index.duplicated()]
+    parts.insert(1, "name", name_of.reindex(parts["school_id"]).to_numpy())
+    order = {"primary": 0, "junior": 1}
+    parts = (parts.assign(_o=parts["stage"].map(order))
+             .sort_values(["_o", "school_id"], kind="stable").drop(columns="_o")
+             .reset_index(drop=True))
+    return parts, out_of_scope, notes
+
+
+def _per_pupil_results(district: District, std: Standard):
+    parts, out_of_scope, notes = _build_parts(district, std)
+    rule = getattr(district.settings, "school_rule", "hunan")
+    nat = std.data.get("national_rule", {"min_met": 6, "floor": 0.85})
+    limits = std.data["cv_limit"]
+    defs = [d for d in std.indicators if d.get("kind") == "per_pupil"]
+
+    thr = {}
+    for d in defs:
+        k = d["id"]
+        t = parts["stage"].map(d["threshold"]).to_numpy(dtype=float)
+        thr[k] = t
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts[f"value_{k}"] = d["multiplier"] * parts[f"T{k}"].to_numpy(dtype=float) / parts["pupils"].to_numpy(dtype=float)
+        parts[f"threshold_{k}"] = t
+        v = parts[f"value_{k}"].to_numpy()
+        parts[f"passed_{k}"] = np.where(np.isnan(v), False, _ge(v, t))
+    met = sum(parts[f"passed_{d['id']}"].astype(int) for d in defs) if defs else 0
+    parts["met"] = met
+    floor_ok = np.ones(len(parts), dtype=bool)
+    for d in defs:
+        v = parts[f"value_{d['id']}"].to_numpy()
+        floor_ok &= ~np.isnan(v) & _ge(v, nat["floor"] * thr[d["id"]])
+    if rule == "national":
+        parts["passed"] = (parts["met"] >= nat["min_met"]) & floor_ok
+    else:
+        parts["passed"] = parts["met"] == len(defs)
+
+    results = []
+    cv_rows = []
+    for d in defs:
+        k = d["id"]
+        county, cvr, cve, reasons = {}, {}, {}, []
+        failing, tolerated = [], []
+        no_data = False
+        stage_pass = True
+        stages_present = []
+        for stage in STAGES:
+            sel = (parts["stage"] == stage).to_numpy()
+            if not sel.any():
+                continue
+            stages_present.append(stage)
+            p = parts["pupils"].to_numpy(dtype=float)[sel]
+            t = parts[f"T{k}"].to_numpy(dtype=float)[sel]
+            ok = ~np.isnan(t)
+            if not ok.all():
+                no_data = True
+            if not ok.any():
+                county[stage] = None
+                cvr[stage] = cve[stage] = None
+                stage_pass = False
+                cv_rows.append({"indicator": k, "stage": stage, "parts": int(sel.sum()),
+                                "pupils": float(p.sum()), "county_value": np.nan,
+                                "threshold": d["threshold"][stage], "county_ok": False,
+                                "cv": np.nan, "cv_exact": np.nan, "cv_limit": limits[stage],
+                                "cv_ok": False, "missing": int((~ok).sum())})
+                continue
+            mean, cv = weighted_cv(p[ok], t[ok], d["multiplier"])
+            th = d["threshold"][stage]
+            county_ok = bool(_ge(mean, th))
+            cv_ok = (not math.isnan(cv)) and bool(_le(cv, limits[stage]))
+            county[stage] = mean
+            cve[stage] = None if math.isnan(cv) else cv
+            cvr[stage] = None if math.isnan(cv) else round(cv, 2)
+            if not county_ok:
+                reasons.append(f"county_below_threshold:{stage}")
+            if not cv_ok:
+                reasons.append(f"cv_above_limit:{stage}")
+            stage_pass &= county_ok and cv_ok
+            cv_rows.append({"indicator": k, "stage": stage, "parts": int(sel.sum()),
+                            "pupils": float(p.sum()), "county_value": mean, "threshold": th,
+                            "county_ok": county_ok, "cv": cvr[stage] if cvr[stage] is not None else np.nan,
+                            "cv_exact": cv, "cv_limit": limits[stage], "cv_ok": cv_ok,
+                            "missing": int((~ok).sum())})
+        sub = parts[~parts[f"passed_{k}"] & parts[f"value_{k}"].notna()]
+        if rule == "national":
+            tol = sub[sub["passed"]]
+            sub = sub[~sub["passed"]]
+            tolerated = _failing_records(tol, k)
+        failing = _failing_records(sub, k)
+        if failing:
+            reasons.append("school_below_threshold")
+        passed = bool(stages_present) and stage_pass and not failing and not no_data
+        if not stages_present:
+            no_data = True
+        det = {"reasons": reasons, "school_rule": rule, "unit_zh": d.get("unit_zh", ""),
+               "unit_en": d.get("unit_en", ""), "parts": {st: int((parts["stage"] == st).sum()) for st in stages_present}}
+        if tolerated:
+            det["tolerated"] = tolerated
+        missing = parts.loc[parts[f"T{k}"].isna(), ["school_id", "stage"]]
+        if len(missing):
+            det["missing"] = missing.to_dict("records")
+        results.append(IndicatorResult(
+            id=k, cls="A", name=d["name_zh"], name_en=d["name_en"], passed=passed,
+            no_data=no_data, county_value=county,
+            threshold={st: d["threshold"][st] for st in stages_present} or dict(d["threshold"]),
+            cv=cvr, cv_exact=cve, cv_limit={st: limits[st] for st in stages_present} or dict(limits),
+            failing_schools=failing, details=det))
+    tcols = [c for c in parts.columns if c.startswith("T") and c[1:].isdigit()]
+    parts = parts.drop(columns=tcols)
+    return results, parts, pd.DataFrame(cv_rows), out_of_scope, notes
+
+
+def _failing_records(sub: pd.DataFrame, k: int) -> list[dict]:
+    if sub.empty:
+        return []
+    v = sub[f"value_{k}"].to_numpy(dtype=float)
+    t = sub[f"threshold_{k}"].to_numpy(dtype=float)
+    df = pd.DataFrame({"school_id": sub["school_id"].to_numpy(), "name": sub["name"].to_numpy(),
+                       "stage": sub["stage"].to_numpy(), "value": v, "threshold": t,
+                       "gap": t - v, "pupils": sub["pupils"].to_numpy()})
+    df["_o"] = df["stage"].map({"primary": 0, "junior": 1})
+    df["_rel"] = -(df["gap"] / df["threshold"])
+    df = df.sort_values(["_o", "_rel", "school_id"], kind="stable").drop(columns=["_o", "_rel"])
+    return df.to_dict("records")
+
+
+# ---------------------------------------------------------------------------
+# indicators 10-36
+# ---------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _fact(county: dict, key: str):
+    v = county.get(key, _MISSING)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return _MISSING
+    return v
+
+
+def _share(v):
+    v = float(v)
+    return v / 100.0 if 1.0 < v <= 100.0 else v
+
+
+def _truthy(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes", "是", "y")
+    return bool(v)
+
+
+class _Ctx:
+    def __init__(self, district: District, std: Standard, rotation, catchments):
+        self.d = district
+        self.std = std
+        self.rotation = rotation
+        self.catchments = catchments
+        s = district.schools.reset_index(drop=True)
+        self.s = s
+        self.ids = s["school_id"].astype(str).to_numpy(dtype=object)
+        self.names = _str_col(s, "name")
+        self.typ = s["type"].astype(str).to_numpy(dtype=object)
+        self.a = _col(s, "students_primary")
+        self.b = _col(s, "students_junior")
+        self.public = _bool_col(s, "public", True)
+        self.county = district.county or {}
+
+
+def _res(d: dict, passed, no_data=False, county_value=None, threshold=None,
+         failing=None, details=None) -> IndicatorResult:
+    return IndicatorResult(id=d["id"], cls=d["class"], name=d["name_zh"], name_en=d["name_en"],
+                           passed=bool(passed) and not no_data, no_data=bool(no_data),
+                           county_value=county_value, threshold=threshold,
+                           failing_schools=failing or [], details=details or {})
+
+
+def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[dict]:
+    out = []
+    value = np.asarray(value, dtype=float)
+    threshold = np.asarray(threshold, dtype=float)
+    for n, i in enumerate(idx):
+        row = {"school_id": c.ids[i], "name": c.names[i],
+               "stage": stage[n] if isinstance(stage, (list, np.ndarray)) else (stage or _stage_label(c, i)),
+               "value": float(value[n]), "threshold": float(threshold[n]),
+               "gap": float(threshold[n] - value[n])}
+        if extra:
+            row.update({k: v[n] for k, v in extra.items()})
+        out.append(row)
+    return out
+
+
+def _stage_label(c: _Ctx, i: int) -> str:
+    sts = [st for st, p in (("primary", c.a[i]), ("junior", c.b[i])) if p > 0]
+    return "+".join(sts) if sts else ""
+
+
+def _county_facts(c: _Ctx, keys) -> tuple[dict, list[str]]:
+    vals, missing = {}, []
+    for k in keys:
+        v = _fact(c.county, k)
+        if v is _MISSING:
+            missing.append(k)
+        else:
+            vals[k] = v
+    return vals, missing
+
+
+def _funding_units(c: _Ctx, funds_col: str, mask: np.ndarray):
+    """Rows of ``mask`` grouped so that a teaching point with an empty value of
+    ``funds_col`` is counted with its parent. Returns (unit index per row)."""
+    vals = _col(c.s, funds_col)
+    parent = _str_col(c.s, "parent_id")
+    pos = {sid: i for i, sid in enumerate(c.ids)}
+    unit = np.arange(len(c.ids))
+    for i in np.flatnonzero(mask & (c.typ == "teaching_point") & np.isnan(vals)):
+        j = pos.get(parent[i])
+        if j is not None and mask[j]:
+            unit[i] = j
+    return unit
+
+
+def _ind_unified(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    mask = c.public & (c.typ != "special") & ((c.a + c.b) > 0)
+    facts, missing = _county_facts(c, ["unified_standards"])
+    failing, missing_schools = [], []
+    det: dict = {}
+    for col, per in (("staff_quota", None), ("public_funds_yuan", None)):
+        unit = _funding_units(c, col, mask)
+        if col == "staff_quota":
+            need_row = c.a / p["pupils_per_quota"]["primary"] + c.b / p["pupils_per_quota"]["junior"]
+        else:
+            need_row = c.a * p["funds_per_pupil_yuan"]["primary"] + c.b * p["funds_per_pupil_yuan"]["junior"]
+        have = _col(c.s, col)
+        rows = np.flatnonzero(mask)
+        need = np.bincount(unit[rows], weights=need_row[rows], minlength=len(c.ids))
+        units = np.unique(unit[rows])
+        hv = have[units]
+        nd = np.isnan(hv)
+        missing_schools += [{"school_id": c.ids[i], "column": col} for i in units[nd]]
+        bad = units[~nd & ~_ge(hv, need[units])]
+        failing += _fail_rows(c, bad, have[bad], need[bad],
+                              extra={"check": [col] * len(bad)})
+    if missing_schools:
+        det["missing"] = missing_schools
+    if missing:
+        det["missing_county"] = missing
+    ok_county = facts.get("unified_standards") is not None and _truthy(facts.get("unified_standards"))
+    if not ok_county and not missing:
+        det["county_fails"] = ["unified_standards"]
+    no_data = bool(missing or missing_schools)
+    return _res(d, ok_county and not failing, no_data,
+                county_value={"unified_standards": facts.get("unified_standards")},
+                threshold={"pupils_per_quota": p["pupils_per_quota"],
+                           "funds_per_pupil_yuan": p["funds_per_pupil_yuan"]},
+                failing=failing, details=det)
+
+
+def _ind_art_rooms(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    classes = _col(c.s, "classes_primary") + _col(c.s, "classes_junior")
+    mask = ~np.isin(c.typ, ["special", "teaching_point"]) & (classes > 0)
+    need = np.ceil(classes / p["classes_per_room"])
+    failing, missing = [], []
+    for kind, rooms_col, min_col, min_m2 in (("music", "music_rooms", "music_room_min_m2", p["music_room_min_m2"]),
+                                             ("art", "art_rooms", "art_room_min_m2", p["art_room_min_m2"])):
+        rooms = _col(c.s, rooms_col)
+        size = _col(c.s, min_col)
+        nd = mask & np.isnan(rooms)
+        missing += [{"school_id": c.ids[i], "column": rooms_col} for i in np.flatnonzero(nd)]
+        bad = np.flatnonzero(mask & ~np.isnan(rooms) & ~_ge(rooms, need))
+        failing += _fail_rows(c, bad, rooms[bad], need[bad], extra={"check": [rooms_col] * len(bad)})
+        has_rooms = mask & ~np.isnan(rooms) & (rooms > 0)
+        nd2 = has_rooms & np.isnan(size)
+        missing += [{"school_id": c.ids[i], "column": min_col} for i in np.flatnonzero(nd2)]
+        bad2 = np.flatnonzero(has_rooms & ~np.isnan(size) & ~_ge(size, min_m2))
+        failing += _fail_rows(c, bad2, size[bad2], np.full(len(bad2), float(min_m2)),
+                              extra={"check": [min_col] * len(bad2)})
+    det = {"schools": int(mask.sum()), "teaching_points": "excluded"}
+    if missing:
+        det["missing"] = missing
+    return _res(d, not failing, bool(missing), county_value={"schools": int(mask.sum())},
+                threshold={"classes_per_room": p["classes_per_room"],
+                           "music_room_min_m2": p["music_room_min_m2"],
+                           "art_room_min_m2": p["art_room_min_m2"]},
+                failing=failing, details=det)
+
+
+def _ind_school_size(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    through = np.isin(c.typ, ["nine_year", "twelve_year"])
+    single = np.isin(c.typ, ["primary", "junior", "complete_middle", "teaching_point"])
+    size = np.where(c.typ == "complete_middle", c.b, np.where(c.typ == "primary", c.a,
+                    np.where(c.typ == "junior", c.b, c.a + c.b)))
+    limit = np.where(through, p["through_max"], p["single_stage_max"]).astype(float)
+    mask = (through | single)
+    bad = np.flatnonzero(mask & (size > limit))
+    failing = _fail_rows(c, bad, size[bad], limit[bad])
+    return _res(d, not failing, county_value={"largest": float(size[mask].max()) if mask.any() else None},
+                threshold={"single_stage": p["single_stage_max"], "nine_or_twelve_year": p["through_max"]},
+                failing=failing, details={"schools": int(mask.sum())})
+
+
+def _ind_class_size(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]["max_class"]
+    mask0 = c.typ != "special"
+    failing, missing, largest = [], [], {}
+    for stage, pup in (("primary", c.a), ("junior", c.b)):
+        mc = _col(c.s, f"max_class_{stage}")
+        m = mask0 & (pup > 0)
+        nd = m & (np.isnan(mc) | (mc <= 0))
+        missing += [{"school_id": c.ids[i], "stage": stage} for i in np.flatnonzero(nd)]
+        ok = m & ~nd
+        largest[stage] = float(mc[ok].max()) if ok.any() else None
+        bad = np.flatnonzero(ok & (mc > p[stage]))
+        failing += _fail_rows(c, bad, mc[bad], np.full(len(bad), float(p[stage])), stage=stage)
+    det = {"missing": missing} if missing else {}
+    return _res(d, not failing, bool(missing), county_value={"largest_class": largest},
+                threshold=dict(p), failing=failing, details=det)
+
+
+def _ind_small_funds(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    area = _str_col(c.s, "area_type")
+    pupils = c.a + c.b
+    mask = c.public & ((c.typ == "teaching_point") | ((area == "rural") & np.isin(
+        c.typ, ["primary", "junior", "nine_year", "twelve_year", "complete_middle"]))) \
+        & (pupils > 0) & (pupils < p["min_pupils"])
+    fp = p["funds_per_pupil_yuan"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        need = p["min_pupils"] * (c.a * fp["primary"] + c.b * fp["junior"]) / np.where(pupils > 0, pupils, 1)
+    funds = _col(c.s, "public_funds_yuan")
+    nd = mask & np.isnan(funds)
+    bad = np.flatnonzero(mask & ~nd & ~_ge(funds, need))
+    failing = _fail_rows(c, bad, funds[bad], need[bad], extra={"pupils": pupils[bad]})
+    det = {"schools": int(mask.sum())}
+    if nd.any():
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+    return _res(d, not failing, bool(nd.any()), county_value={"schools": int(mask.sum())},
+                threshold={"pupils_counted": p["min_pupils"], "funds_per_pupil_yuan": fp},
+                failing=failing, details=det)
+
+
+def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
+    need_pp = float(d["params"]["funds_per_pupil_yuan"])
+    pupils = c.a + c.b
+    mask = (c.typ == "special") & c.public & (pupils > 0)
+    if not mask.any():
+        v = _fact(c.county, "special_school_funds_per_pupil_yuan")
+        if v is _MISSING:
+            return _res(d, False, True, threshold=need_pp,
+                        details={"missing_county": ["special_school_funds_per_pupil_yuan"]})
+        ok = bool(_ge(float(v), need_pp))
+        return _res(d, ok, county_value=float(v), threshold=need_pp,
+                    details={"source": "county", **({} if ok else {"county_fails": ["special_school_funds_per_pupil_yuan"]})})
+    funds = _col(c.s, "public_funds_yuan")
+    nd = mask & np.isnan(funds)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per = funds / np.where(pupils > 0, pupils, 1)
+    bad = np.flatnonzero(mask & ~nd & ~_ge(per, need_pp))
+    failing = _fail_rows(c, bad, per[bad], np.full(len(bad), need_pp))
+    okm = mask & ~nd
+    cv = float(funds[okm].sum() / pupils[okm].sum()) if okm.any() else None
+    det = {"source": "schools", "schools": int(mask.sum())}
+    if nd.any():
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+    return _res(d, not failing, bool(nd.any()), county_value=cv, threshold=need_pp,
+                failing=failing, details=det)
+
+
+def _ind_teacher_pay(c: _Ctx, d: dict) -> IndicatorResult:
+    keys = ["teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan", "allowances_paid", "performance_pay_full"]
+    f, missing = _county_facts(c, keys)
+    if missing:
+        return _res(d, False, True, county_value=f, details={"missing_county": missing})
+    fails = []
+    if not _ge(float(f["teacher_pay_avg_yuan"]), float(f["civil_servant_pay_avg_yuan"])):
+        fails.append("teacher_pay_avg_yuan")
+    for k in ("allowances_paid", "performance_pay_full"):
+        if not _truthy(f[k]):
+            fails.append(k)
+    return _res(d, not fails, county_value=f,
+                threshold={"teacher_pay_avg_yuan": f["civil_servant_pay_avg_yuan"]},
+                details={"county_fails": fails} if fails else {})
+
+
+def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, threshold_label,
+                  county_key: str | None) -> IndicatorResult:
+    t = c.d.teachers
+    min_share = float(d["params"]["min_share"])
+    det: dict = {}
+    missing_county = []
+    if county_key is not None and _fact(c.county, county_key) is _MISSING:
+        missing_county.append(county_key)
+    if t is None or col not in t.columns or t[col].isna().all():
+        det["missing"] = "roster" if t is None else f"teachers.{col}"
+        if missing_county:
+            det["missing_county"] = missing_county
+        return _res(d, False, True, threshold=min_share, details=det)
+    pop = population_mask_fn(t)
+    tt = t.loc[pop]
+    ok = ok_fn(tt[col])
+    n = len(tt)
+    share = float(ok.sum() / n) if n else 1.0
+    g = pd.DataFrame({"school_id": tt["school_id"].astype(str).to_numpy(), "stage": tt["stage"].astype(str).to_numpy(),
+                      "ok": ok.to_numpy(dtype=bool)})
+    agg = g.groupby(["school_id", "stage"], sort=True)["ok"].agg(["mean", "size", "sum"])
+    bad = agg[agg["mean"] < min_share * (1 - RTOL)]
+    name_of = dict(zip(c.ids, c.names))
+    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st, "value": float(r["mean"]),
+                "threshold": min_share, "gap": float(min_share - r["mean"]),
+                "teachers": int(r["size"]), "short": int(r["size"] - r["sum"])}
+               for (sid, st), r in bad.iterrows()]
+    det["teachers"] = n
+    det["short_teacher_ids"] = sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist()) \
+        if "teacher_id" in tt.columns else []
+    county_ok = True
+    if county_key is not None:
+        if missing_county:
+            det["missing_county"] = missing_county
+        elif not _truthy(c.county[county_key]):
+            county_ok = False
+            det["county_fails"] = [county_key]
+    return _res(d, county_ok and bool(_ge(share, min_share)), bool(missing_county),
+                county_value=share, threshold=min_share, failing=failing, details=det)
+
+
+def _ind_training_hours(c: _Ctx, d: dict) -> IndicatorResult:
+    h = float(d["params"]["min_hours"])
+    return _roster_share(c, d, "training_hours_5y",
+                         lambda s: pd.to_numeric(s, errors="coerce").fillna(-1) >= h * (1 - RTOL),
+                         lambda t: np.ones(len(t), dtype=bool), "hours", "training_records_kept")
+
+
+def _ind_certification(c: _Ctx, d: dict) -> IndicatorResult:
+    def ft(t):
+        if "full_time" not in t.columns:
+            return np.ones(len(t), dtype=bool)
+        return t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    return _roster_share(c, d, "certified",
+                         lambda s: s.astype("boolean").fillna(False).astype(bool),
+                         ft, "certified", None)
+
+
+def _ind_quota_mgmt(c: _Ctx, d: dict) -> IndicatorResult:
+    f, missing = _county_facts(c, ["quota_managed_by_county"])
+    if missing:
+        return _res(d, False, True, details={"missing_county": missing})
+    fails = [] if _truthy(f["quota_managed_by_county"]) else ["quota_managed_by_county"]
+    v = _fact(c.county, "village_schools_run_by_central")
+    if v is not _MISSING:
+        f["village_schools_run_by_central"] = v
+        if not _truthy(v):
+            fails.append("village_schools_run_by_central")
+    return _res(d, not fails, county_value=f, details={"county_fails": fails} if fails else {})
+
+
+def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    if c.rotation is not None:
+        src = "plan"
+        r = c.rotation
+        vals = {"eligible": r.get("eligible"), "rotated": r.get("rotated"),
+                "backbone_rotated": r.get("backbone_rotated", r.get("backbone"))}
+    else:
+        src = "county"
+        vals = {"eligible": c.county.get("rotation_eligible"), "rotated": c.county.get("rotation_rotated"),
+                "backbone_rotated": c.county.get("rotation_backbone")}
+    missing = [k for k, v in vals.items() if v is None or (isinstance(v, float) and math.isnan(v))]
+    base_setting = getattr(c.d.settings, "backbone_base", "rotated")
+    if missing:
+        return _res(d, False, True, county_value=vals, details={"source": src, "missing": missing})
+    e, r_, bb = (float(vals[k]) for k in ("eligible", "rotated", "backbone_rotated"))
+    need_r = p["rotated_share"] * e
+    base = e if base_setting == "eligible" else r_
+    need_b = p["backbone_share"] * base
+    fails = []
+    if not _ge(r_, need_r):
+        fails.append("rotated")
+    if not _ge(bb, need_b):
+        fails.append("backbone_rotated")
+    cv = dict(vals)
+    cv["rotated_share"] = r_ / e if e > 0 else None
+    cv["backbone_share"] = bb / base if base > 0 else None
+    return _res(d, not fails, county_value=cv,
+                threshold={"rotated_share": p["rotated_share"], "backbone_share": p["backbone_share"],
+                           "rotated_min": need_r, "backbone_min": need_b, "backbone_base": base_setting},
+                details={"source": src, **({"county_fails": fails} if fails else {})})
+
+
+def _ind_catchment(c: _Ctx, d: dict) -> IndicatorResult:
+    area = _str_col(c.s, "area_type")
+    boarding = _bool_col(c.s, "boarding", False)
+    base = c.public & np.isin(area, ["urban", "town"]) & ~boarding & (c.typ != "special")
+    need_stage = [st for st, pup in (("primary", c.a), ("junior", c.b)) if (base & (pup > 0)).any()]
+    src = "plan" if c.catchments is not None else "county"
+    vals, missing, fails = {}, [], []
+    for st in STAGES:
+        if c.catchments is not None:
+            v = c.catchments.get(st)
+        else:
+            v = c.county.get(f"catchment_share_{st}")
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            if st in need_stage:
+                missing.append(st)
+            continue
+        vals[st] = _share(v)
+        if not _ge(vals[st], d["threshold"][st]):
+            fails.append(st)
+    det = {"source": src, "stages_required": need_stage,
+           "schools": {st: int((base & (pup > 0)).sum()) for st, pup in (("primary", c.a), ("junior", c.b))}}
+    if missing:
+        det["missing"] = missing
+    if fails:
+        det["county_fails"] = fails
+    return _res(d, not fails, bool(missing), county_value=vals, threshold=dict(d["threshold"]), details=det)
+
+
+def _ind_county_share(c: _Ctx, d: dict) -> IndicatorResult:
+    key = d["fact"]
+    v = _fact(c.county, key)
+    if v is _MISSING:
+        return _res(d, False, True, threshold=d["threshold"], details={"missing_county": [key]})
+    v = _share(v)
+    ok = bool(_ge(v, d["threshold"]))
+    det = {} if ok else {"county_fails": [key]}
+    if d["id"] == 22:
+        w = _fact(c.county, "quality_hs_quota_rural_weighted")
+        if w is not _MISSING and not _truthy(w):
+            ok = False
+            det.setdefault("county_fails", []).append("quality_hs_quota_rural_weighted")
+    return _res(d, ok, county_value=v, threshold=d["threshold"], details=det)
+
+
+def _ind_training_funds(c: _Ctx, d: dict) -> IndicatorResult:
+    share = float(d["params"]["min_share"])
+    funds = _col(c.s, "public_funds_yuan")
+    train = _col(c.s, "training_funds_yuan")
+    mask = c.public & ((c.a + c.b) > 0) & ~((c.typ == "teaching_point") & np.isnan(funds))
+    nd_rows = mask & (np.isnan(funds) | np.isnan(train))
+    ok_rows = mask & ~nd_rows
+    need = share * funds
+    bad = np.flatnonzero(ok_rows & ~_ge(train, need))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(funds > 0, train / np.where(funds > 0, funds, 1), np.inf)
+    failing = _fail_rows(c, bad, ratio[bad], np.full(len(bad), share),
+                         extra={"training_funds_yuan": train[bad], "required_yuan": need[bad]})
+    det: dict = {"schools": int(mask.sum())}
+    if nd_rows.any():
+        det["missing"] = [{"school_id": c.ids[i]} for i in np.flatnonzero(nd_rows)]
+    plan = _fact(c.county, "training_plan_exists")
+    county_ok = True
+    if plan is _MISSING:
+        det["missing_county"] = ["training_plan_exists"]
+    elif not _truthy(plan):
+        county_ok = False
+        det["county_fails"] = ["training_plan_exists"]
+    tot = float(train[ok_rows].sum() / funds[ok_rows].sum()) if ok_rows.any() and funds[ok_rows].sum() > 0 else None
+    return _res(d, county_ok and not failing, bool(nd_rows.any()) or plan is _MISSING,
+                county_value={"share": tot, "training_plan_exists": None if plan is _MISSING else plan},
+                threshold=share, failing=failing, details=det)
+
+
+def _ind_quality(c: _Ctx, d: dict) -> IndicatorResult:
+    p = d["params"]
+    f, missing = _county_facts(c, ["quality_monitoring_level", "quality_monitoring_difference"])
+    if missing:
+        return _res(d, False, True, county_value=f, details={"missing_county": missing})
+    fails = []
+    if not _ge(float(f["quality_monitoring_level"]), p["min_level"]):
+        fails.append("quality_monitoring_level")
+    if not float(f["quality_monitoring_difference"]) < p["max_difference"]:
+        fails.append("quality_monitoring_difference")
+    return _res(d, not fails, county_value=f,
+                threshold={"min_level": p["min_level"], "max_difference": p["max_difference"]},
+                details={"county_fails": fails} if fails else {})
+
+
+_KINDS = {
+    "unified_standards": _ind_unified,
+    "art_rooms": _ind_art_rooms,
+    "school_size": _ind_school_size,
+    "class_size": _ind_class_size,
+    "small_school_funds": _ind_small_funds,
+    "special_school_funds": _ind_special_funds,
+    "teacher_pay": _ind_teacher_pay,
+    "training_hours": _ind_training_hours,
+    "quota_management": _ind_quota_mgmt,
+    "rotation": _ind_rotation,
+    "certification": _ind_certification,
+    "catchment": _ind_catchment,
+    "county_share": _ind_county_share,
+    "training_funds": _ind_training_funds,
+    "quality_monitoring": _ind_quality,
+}
+
+
+# ---------------------------------------------------------------------------
+# B indicators
+# ---------------------------------------------------------------------------
+
+def validate_b_scores(b_scores: dict, std: Standard) -> list[str]:
+    """Messages (Chinese / English) for every bad B score; empty when valid.
+
+    A score above its item's points names the item, e.g.
+    ``b_scores 8.2: 得分 3 超过该项分值 2 / item 8.2: score 3 exceeds its 2 points``.
+    """
+    return [m for _, m in _b_problems(b_scores, std)]
+
+
+def _b_problems(b_scores: dict, std: Standard) -> list[tuple[int | None, str]]:
+    pts = std.b_points()
+    errs: list[tuple[int | None, str]] = []
+    for key, scores in (b_scores or {}).items():
+        try:
+            k = int(key)
+        except (TypeError, ValueError):
+            errs.append((None, f"b_scores: 未知指标 {key!r} / unknown indicator {key!r}"))
+            continue
+        if k not in pts:
+            errs.append((None, f"b_scores: 指标 {k} 不是B类指标 / indicator {k} is not a B indicator"))
+            continue
+        if not isinstance(scores, (list, tuple)):
+            errs.append((k, f"b_scores {k}: 应为各项得分列表 / expected a list of item scores"))
+            continue
+        if len(scores) != len(pts[k]):
+            errs.append((k, f"b_scores {k}: 应有 {len(pts[k])} 项得分，实有 {len(scores)} 项 / "
+                            f"expected {len(pts[k])} item scores, got {len(scores)}"))
+        for j, (sc, pt) in enumerate(zip(scores, pts[k]), start=1):
+            if sc is None:
+                continue
+            if isinstance(sc, bool) or not _isnum(sc):
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc!r} 不是数字 / score {sc!r} is not a number"))
+                continue
+            v = float(sc)
+            if math.isnan(v) or v < 0:
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc} 不能为负或空 / score {sc} is negative or empty"))
+            elif v > pt + 1e-9:
+                errs.append((k, f"b_scores {k}.{j}: 得分 {_num(v)} 超过该项分值 {_num(pt)} / "
+                                f"item {k}.{j}: score {_num(v)} exceeds its {_num(pt)} points"))
+    return errs
+
+
+def _num(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:g}"
+
+
+def grade_of(total: float, std: Standard) -> tuple[str, str]:
+    """(zh, en) grade of a B total that already satisfies the B rule."""
+    for g in std.data["b_rule"]["grades"]:
+        if total >= g["min"] - 1e-9:
+            return g["zh"], g["en"]
+    f = std.data["b_rule"]["fail"]
+    return f["zh"], f["en"]
+
+
+def _haversine_km(lon1, lat1, lon2, lat2):
+    r = 6371.0088
+    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
+    dlon = lon2 - lon1
+    dlat = lat2 - lat1
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
+    return 2 * r * np.arcsin(np.sqrt(h))
+
+
+def propose_9_2(district: District, d: dict) -> dict | None:
+    """Evidence-backed proposal for item 9.2 (large residential units have a school)."""
+    u = district.units
+    if u is None or len(u) == 0 or "population" not in u.columns:
+        return None
+    if "lon" in u.columns and "lat" in u.columns:
+        ulon = pd.to_numeric(u["lon"], errors="coerce").to_numpy(dtype=float)
+        ulat = pd.to_numeric(u["lat"], errors="coerce").to_numpy(dtype=float)
+    elif hasattr(u, "geometry"):
+        pts = u.geometry.representative_point()
+        ulon, ulat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+    else:
+        return None
+    pp = d.get("propose_params", {})
+    s = district.schools
+    slon, slat = _col(s, "lon"), _col(s, "lat")
+    typ = s["type"].astype(str).to_numpy()
+    a, b = _col(s, "students_primary"), _col(s, "students_junior")
+    has = _has_stage(typ, a, b)
+    pop = pd.to_numeric(u["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    uid = u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns else np.arange(len(u)).astype(str)
+    uname = u["name"].astype(str).to_numpy() if "name" in u.columns else uid
+    sid = s["school_id"].astype(str).to_numpy()
+    evidence, served, total = [], 0, 0
+    for stage, min_pop, reach in (("primary", pp.get("primary_min_population", 10000), pp.get("primary_reach_km", 2.0)),
+                                  ("junior", pp.get("junior_min_population", 30000), pp.get("junior_reach_km", 3.0))):
+        cand = has[stage] & ~np.isnan(slon) & ~np.isnan(slat) & (typ != "special")
+        for i in np.flatnonzero((pop >= min_pop) & ~np.isnan(ulon) & ~np.isnan(ulat)):
+            total += 1
+            if cand.any():
+                dist = _haversine_km(ulon[i], ulat[i], slon[cand], slat[cand])
+                j = int(np.argmin(dist))
+                near, km = sid[cand][j], float(dist[j])
+            else:
+                near, km = None, None
+            ok = km is not None and km <= reach
+            served += ok
+            evidence.append({"unit_id": uid[i], "name": uname[i], "population": pop[i], "stage": stage,
+                             "nearest_school": near, "km": None if km is None else round(km, 3),
+                             "reach_km": reach, "served": bool(ok)})
+    pts_item = d["items"][1]["points"]
+    score = pts_item if total == 0 else math.floor(pts_item * served / total * 2) / 2
+    return {"item": 2, "score": score, "points": pts_item, "units_checked": total, "served": served,
+            "method": "straight-line (great-circle) km from unit point to nearest school teaching the stage",
+            "evidence": evidence}
+
+
+def _b_results(district: District, std: Standard):
+    problems = _b_problems(district.b_scores, std)
+    errs = [m for _, m in problems]
+    bad_ids = {k for k, _ in problems if k is not None}
+    scores = {}
+    for k, v in (district.b_scores or {}).items():
+        try:
+            scores[int(k)] = v
+        except (TypeError, ValueError):
+            pass
+    share_min = std.data["b_rule"]["indicator_min_share"]
+    results, total, complete = [], 0.0, True
+    for d in std.indicators:
+        if d["class"] != "B":
+            continue
+        k = d["id"]
+        pts = [it["points"] for it in d["items"]]
+        full = float(sum(pts))
+        sc = scores.get(k)
+        if sc is not None and not isinstance(sc, (list, tuple)):
+            sc = None if k not in bad_ids else []
+        items = []
+        no_data = sc is None or any(x is None for x in sc) or len(sc) < len(pts)
+        for j, it in enumerate(d["items"], start=1):
+            v = sc[j - 1] if sc is not None and isinstance(sc, (list, tuple)) and j - 1 < len(sc) else None
+            items.append({"item": f"{k}.{j}", "zh": it.get("zh", ""), "points": it["points"],
+                          "score": None if v is None else float(v) if _isnum(v) else v})
+        det: dict = {"items": items, "points": full}
+        if d.get("items") and any(it.get("propose") == "residential_areas" for it in d["items"]):
+            prop = propose_9_2(district, d)
+            if prop is not None:
+                det["proposed"] = prop
+        invalid = k in bad_ids
+        if invalid:
+            det["errors"] = [m for kk, m in problems if kk == k]
+        if no_data or invalid:
+            complete = False
+            results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False, no_data=no_data,
+                                           county_value=None, threshold=share_min * full, details=det))
+            continue
+        val = float(sum(float(x) for x in sc))
+        total += val
+        results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"],
+                                       passed=bool(val >= share_min * full - 1e-9), county_value=val,
+                                       threshold=share_min * full, details=det))
+    rule_ok = complete and not errs and all(r.passed for r in results) and \
+        total >= std.data["b_rule"]["total_min"] - 1e-9
+    if rule_ok:
+        gz, ge = grade_of(total, std)
+    elif complete and not errs:
+        gz, ge = std.data["b_rule"]["fail"]["zh"], std.data["b_rule"]["fail"]["en"]
+    else:
+        gz = ge = None
+    return results, (total if complete and not errs else None), gz, ge, rule_ok, errs
+
+
+def _isnum(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------
+
+def check(district: District, rotation: dict | None = None, catchments: dict | None = None,
+          standard: str | Standard | None = None) -> Report:
+    """Check a district against its standard (``district.standard``).
+
+    Parameters
+    ----------
+    district : District
+    rotation : dict, optional
+        ``{"eligible", "rotated", "backbone_rotated"}`` from a rotation plan
+        (indicator 19); default: the county facts rotation_*.
+    catchments : dict, optional
+        ``{"primary": share, "junior": share}`` of pupils living in their
+        school's catchment (indicator 21); default: county catchment_share_*.
+    standard : str or Standard, optional
+        Overrides ``district.standard`` (a name or a YAML path).
+
+    Returns
+    -------
+    Report
+    """
+    std = standard if isinstance(standard, Standard) else load_standard(standard or district.standard or "hunan-2023")
+    ctx = _Ctx(district, std, rotation, catchments)
+    pp_results, parts, cv_rows, out_of_scope, notes = _per_pupil_results(district, std)
+    by_id = {r.id: r for r in pp_results}
+    for d in std.indicators:
+        if d["class"] == "A" and d.get("kind") in _KINDS:
+            by_id[d["id"]] = _KINDS[d["kind"]](ctx, d)
+        elif d["class"] == "A" and d["id"] not in by_id:
+            raise ValueError(f"standard {std.name}: indicator {d['id']} has unknown kind {d.get('kind')!r}")
+    b_res, b_score, gz, ge, b_rule, b_errs = _b_results(district, std)
+    for r in b_res:
+        by_id[r.id] = r
+    if notes:
+        for k in PER_PUPIL:
+            if k in by_id:
+                by_id[k].details.setdefault("notes", notes)
+    vetoes = std.data.get("vetoes", [])
+    veto_on, veto_unknown = [], []
+    vd = district.veto or {}
+    for v in vetoes:
+        val = vd.get(v["key"])
+        if val is None:
+            veto_unknown.append(v["key"])
+        elif _truthy(val):
+            veto_on.append(v["key"])
+    indicators = [by_id[k] for k in sorted(by_id)]
+    a_ok = all(r.passed for r in indicators if r.cls == "A")
+    recognised = a_ok and b_rule and not veto_on and not veto_unknown
+    st = district.settings
+    settings = {k: getattr(st, k) for k in ("school_rule", "teaching_points", "private_schools",
+                                              "special_schools") if hasattr(st, k)}
+    return Report(district=district.name, standard=std.name, indicators=indicators,
+                  b_score=b_score, b_grade=gz, b_grade_en=ge, b_rule=b_rule, b_errors=b_errs,
+                  veto=veto_on, veto_unknown=veto_unknown,
+                  veto_names={v["key"]: {"zh": v["zh"], "en": v["en"]} for v in vetoes},
+                  recognised=recognised, settings=settings, parts=parts, cv_rows=cv_rows,
+                  out_of_scope=out_of_scope)
