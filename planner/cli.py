@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
             if e.name != mod:
                 raise
             continue
-        m.register(sub)
+        if hasattr(m, "register"):
+            m.register(sub)
     return ap
 
 
