@@ -138,15 +138,14 @@ def solve_p_median(
     sites = sorted({j for row in allowed for j in row})
 
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
-    y = {j: pulp.LpVariable(f"y_{j}", cat="Binary") for j in sites}
-    x = {(i, j): pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1)
-         for i, row in enumerate(allowed) for j in row}
-    prob += pulp.lpSum(w[i] * c[i, j] * v for (i, j), v in x.items())
+    y = {j: _var(prob, f"y_{j}", "Binary") for j in sites}
+    x = {(i, j): _var(prob, f"x_{i}_{j}") for i, row in enumerate(allowed) for j in row}
+    prob += _expr((v, w[i] * c[i, j]) for (i, j), v in x.items())
     for i, row in enumerate(allowed):
-        prob += pulp.lpSum(x[i, j] for j in row) == 1, f"assign_{i}"
+        prob += _expr((x[i, j], 1) for j in row) == 1, f"assign_{i}"
     for (i, j), v in x.items():
-        prob += v <= y[j], f"link_{i}_{j}"
-    prob += pulp.lpSum(y.values()) == int(p), "num_open"
+        prob += _expr([(v, 1), (y[j], -1)]) <= 0, f"link_{i}_{j}"
+    prob += _expr((v, 1) for v in y.values()) == int(p), "num_open"
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
     if info.status not in ("optimal", "feasible"):
@@ -218,25 +217,24 @@ def solve_facility_location(
     capacitated = bool(np.any(np.isfinite(s)))
 
     prob = pulp.LpProblem("facility_location", pulp.LpMinimize)
-    y = {j: pulp.LpVariable(f"y_{j}", cat="Binary") for j in range(m)}
+    y = {j: _var(prob, f"y_{j}", "Binary") for j in range(m)}
     cat = "Binary" if single_source else "Continuous"
-    x = {(i, j): pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1, cat=cat)
-         for i, row in enumerate(allowed) for j in row}
-    prob += (pulp.lpSum(f[j] * y[j] for j in range(m))
-             + pulp.lpSum(c[i, j] * v for (i, j), v in x.items()))
+    x = {(i, j): _var(prob, f"x_{i}_{j}", cat) for i, row in enumerate(allowed) for j in row}
+    prob += _expr([(y[j], f[j]) for j in range(m)]
+                  + [(v, c[i, j]) for (i, j), v in x.items()])
     clients_of: dict[int, list[int]] = {j: [] for j in range(m)}
     for i, row in enumerate(allowed):
-        prob += pulp.lpSum(x[i, j] for j in row) == 1, f"assign_{i}"
+        prob += _expr((x[i, j], 1) for j in row) == 1, f"assign_{i}"
         for j in row:
             clients_of[j].append(i)
     for j in range(m):
         if np.isfinite(s[j]) and clients_of[j]:
-            prob += (pulp.lpSum(d[i] * x[i, j] for i in clients_of[j])
-                     <= s[j] * y[j]), f"cap_{j}"
+            prob += (_expr([(x[i, j], d[i]) for i in clients_of[j]]
+                           + [(y[j], -s[j])]) <= 0), f"cap_{j}"
     for (i, j), v in x.items():
-        prob += v <= y[j], f"link_{i}_{j}"
+        prob += _expr([(v, 1), (y[j], -1)]) <= 0, f"link_{i}_{j}"
     if capacitated and np.all(np.isfinite(s)):
-        prob += pulp.lpSum(s[j] * y[j] for j in range(m)) >= float(d.sum()), "cover"
+        prob += _expr((y[j], s[j]) for j in range(m)) >= float(d.sum()), "cover"
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
     if info.status not in ("optimal", "feasible"):
@@ -257,6 +255,18 @@ def solve_facility_location(
     cost = float(sum(f[j] for j in opened) + service)
     return LocationResult(opened, assign, cost, info.status, info.gap, info.solver,
                           time.perf_counter() - t0)
+
+
+def _var(prob: pulp.LpProblem, name: str, cat: str = "Continuous") -> pulp.LpVariable:
+    """A variable in [0, 1]; ``prob.add_variable`` where pulp has it (PuLP 4)."""
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, lowBound=0, upBound=1, cat=cat)
+    return pulp.LpVariable(name, lowBound=0, upBound=1, cat=cat)
+
+
+def _expr(terms) -> pulp.LpAffineExpression:
+    """Linear expression from (variable, coefficient) pairs (faster than lpSum)."""
+    return pulp.LpAffineExpression([(v, float(a)) for v, a in terms])
 
 
 def _cost_matrix(costs) -> np.ndarray:
