@@ -40,6 +40,21 @@ Conventions
   way). Each edge is then off by at most half a unit of the scaled data, a
   relative error of at most ``5e-7`` of the largest entry; reported costs are
   recomputed from the original matrix. Durations are scaled independently.
+- The matrix should hold shortest-path distances (as from a road network):
+  a bus drives directly from one stop to the next and never passes through
+  a zero-demand node.
+- PyVRP caps its penalty per unit of excess load at ``1e5`` by default, which
+  is small next to scaled distances of ``1e6``; the cap is raised to
+  ``100 x`` the largest scaled distance or duration so overloaded routes never
+  look cheap.
+- Limits that cannot be met: a node whose shortest possible route (Dijkstra
+  through the matrix, to the school or depot and back) exceeds ``max_route``
+  or ``max_duration`` is left out and listed in ``VRPResult.unserved`` with
+  the numbers in ``message``; the other nodes are still routed and the status
+  is ``"infeasible"``. A node PyVRP could not place on a feasible route gets
+  a bus of its own if that is within the limits (noted in ``message``), else
+  it is unserved too. Returned routes always respect capacity and limits (in
+  the scaled integer data).
 - Objective: total distance (bus-km). The number of buses is not limited and
   not minimised unless ``vehicle_cost`` (a cost per bus in distance units) is
   given.

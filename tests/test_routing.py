@@ -325,3 +325,36 @@ def test_brute_force_in_other_units(unit, as_int):
     res = solve_vrp(dist, demands, 9, max_iterations=FAST)
     assert res.message == ""
     assert res.cost == pytest.approx(brute_force(dist, demands, 9, 0, False), rel=1e-6)
+
+
+# ------------------------------------------------------------ properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(2, 9), data_seed=st.integers(0, 10_000),
+       capacity=st.integers(3, 20), open_route=st.booleans(),
+       limit=st.one_of(st.none(), st.floats(5, 30)))
+def test_solution_invariants(n, data_seed, capacity, open_route, limit):
+    rng = np.random.default_rng(data_seed)
+    dist = euclid(rng.uniform(0, 10, size=(n, 2)))
+    demands = [0] + list(rng.integers(0, 2 * capacity, size=n - 1))
+    res = solve_vrp(dist, demands, capacity, open_end=0 if open_route else None,
+                    max_route=limit, max_iterations=200)
+    check_solution(res, demands, capacity, end=0)
+    assert res.cost == pytest.approx(
+        route_cost(dist, res.routes, open_end=0 if open_route else None))
+    assert res.num_vehicles == len(res.routes) == len(res.route_distances)
+    for route, load in zip(res.routes, res.loads):
+        assert all(q > 0 for q in load)
+    if limit is not None:
+        assert all(d <= limit * (1 + 1e-6) for d in res.route_distances)
+        # Euclidean data: a node is unserved iff its own direct route is too long.
+        solo = {v: dist[v, 0] * (1 if open_route else 2) for v in range(1, n)}
+        expected = [v for v in range(1, n) if demands[v] > 0 and solo[v] > limit]
+        assert res.unserved == expected
+        assert (res.status == "infeasible") == bool(expected)
+    else:
+        assert res.status == "feasible" and res.unserved == []
