@@ -1,0 +1,922 @@
+"""Consolidation of small schools with school buses (pure model: no planner import).
+
+Two modes share one data model (:class:`Problem`: schools with the facts the
+hard limits need, travel-time and distance matrices between their sites,
+teachers of the schools that may close, teacher shortages):
+
+- :func:`evaluate_plan` (plan mode): the closures are given as
+  ``(school_id, receiving_school_id, share)``; a school may be split over
+  several receivers (shares of a school sum to 1). Pupils are apportioned per
+  stage by largest remainder (ties to the earlier row). Buses are routed, the
+  receivers and routes are checked, and every violated limit is explained.
+- :func:`optimise` (optimise mode): choose which candidates close and where
+  their pupils go (a MIP in pulp, solved through :func:`models.mip.solve_problem`),
+  then route the buses per receiver.
+
+Boarding
+--------
+Pupils of a closed school board the bus **at their school's site** (the old
+school becomes the stop; unit-level pupils are not used). A stop with more pupils
+than one bus holds gets several buses (see :func:`models.routing.solve_vrp`).
+Every bus runs an open route from its first stop to **one** receiving school.
+
+Hard limits (both modes; :class:`Settings`)
+-------------------------------------------
+- Ride: no pupil rides longer than ``max_ride_min`` (default 30 min, the
+  grades 1-3 rule of rules.md). On an open route the first pupil rides longest,
+  so the route's duration is limited. A pair (school, receiver) whose direct
+  road time exceeds the limit is *forbidden* (no MIP variable; explained in plan
+  mode).
+- Bus capacity ``bus_capacity`` (default 56 seats).
+- Classes (indicator 13): new pupils first fill the free seats of the
+  receiver's existing classes up to the cap (45 primary, 50 junior), then need
+  new classes: ``new = ceil(max(0, added - max(0, classes*cap - pupils)) / cap)``.
+  All classes of the school (both stages) must fit its ``classrooms``. The merge
+  never puts a pupil into a class at or above the cap, so a receiver whose
+  largest class is already over the cap keeps failing 13 for reasons of its own
+  (reported as a warning, not as a fault of the plan).
+- Music and art rooms (indicator 11): ``classes <= 12 * rooms`` after the merge
+  when the school adds classes (room sizes are unchanged by a merge).
+- School size (12): ``pupils <= 2000`` (``2500`` for nine- and twelve-year
+  schools; the adapter sets :attr:`School.size_limit`).
+- Floor and sports area (4, 5): ``area >= 4.5 P + 5.8 J`` and
+  ``sports >= 7.5 P + 10.2 J`` (P, J primary and junior pupils after the merge).
+  For a two-stage receiver the whole school is compared with this weighted
+  requirement (a simplification of the weighted split of rules.md, documented
+  choice). Missing data (NaN) means "not checked" and is listed as a warning.
+- A limit that a receiver already fails before the merge gives it no room: it
+  may receive no pupil that would make that limit worse.
+
+Annual cost (yuan per year, :class:`Costs`)
+-------------------------------------------
+``cost = B * bus_yuan_per_year``
+``     + km * trips_per_day * directions * school_days * yuan_per_bus_km``
+``     + ride_min * trips_per_day * school_days * yuan_per_pupil_minute``
+``     - closed * school_yuan_per_year``
+
+with B buses, ``km`` the loaded length of all routes (first stop to school),
+``ride_min`` the sum over pupils of their one-way ride. Defaults:
+``bus_yuan_per_year`` 100 000 (driver, vehicle depreciation, insurance),
+``yuan_per_bus_km`` 2.5, ``trips_per_day`` 2 (morning and afternoon),
+``directions`` 2 (loaded run and empty run back), ``school_days`` 190,
+``yuan_per_pupil_minute`` 0.1, ``school_yuan_per_year`` 200 000 (running cost of
+a small school besides its teachers, who are redeployed, not saved).
+
+Optimise-mode MIP (pairs A: school i, receiver r, stage s with
+``minutes[i][r] <= max_ride_min`` and r teaching s)::
+
+    min  sum_{ir} b_ir (F + K d_ir) + sum_{irs} R t_ir n_irs - S sum_i z_i
+    s.t. sum_r n_irs = P_is z_i                      every candidate i, stage s
+         cap * b_ir >= sum_s n_irs                    every pair (i, r)
+         sum_i n_irs - free_rs <= C_s k_rs            every receiver r, stage s
+         sum_s k_rs <= rooms_r - classes_r            (classrooms)
+         sum_s k_rs <= 12 min(music, art) - classes_r (indicator 11, if known)
+         sum_is n_irs <= size_r - pupils_r            (indicator 12)
+         4.5 sum n_irp + 5.8 sum n_irj <= area headroom (4), same for sports (5)
+         z binary; n, b, k non-negative integers
+
+F = bus cost per year, K = per route-km per year, R = per pupil-minute per
+year, S = saving per closed school. The MIP prices every pair with its own
+direct buses, which the later routing can only improve on: per receiver the
+cheaper of the PyVRP routes and the direct buses is kept, so the reported cost
+is at most the MIP objective.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pulp
+
+from models.mip import solve_problem
+from models.routing import solve_vrp
+
+STAGES = ("primary", "junior")
+
+#: required steps of a consolidation proposal (rules.md)
+STEPS = (
+    {"step": 1, "id": "assessment", "zh": "评估论证", "en": "assessment"},
+    {"step": 2, "id": "public_notice", "zh": "公示", "en": "public notice"},
+    {"step": 3, "id": "hearing", "zh": "听证", "en": "hearing"},
+    {"step": 4, "id": "approval", "zh": "审批", "en": "approval"},
+)
+STEPS_NOTE = {"zh": "多数家长反对的不得强行撤并。",
+              "en": "A closure may not be forced where most parents object."}
+
+
+# --------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Annual cost figures (yuan); see the module docstring."""
+
+    bus_yuan_per_year: float = 100_000.0
+    yuan_per_bus_km: float = 2.5
+    yuan_per_pupil_minute: float = 0.1
+    school_yuan_per_year: float = 200_000.0
+    trips_per_day: int = 2
+    directions: int = 2
+    school_days: int = 190
+
+    @property
+    def km_factor(self) -> float:
+        """Yuan per year per km of a route (loaded length)."""
+        return self.yuan_per_bus_km * self.trips_per_day * self.directions * self.school_days
+
+    @property
+    def ride_factor(self) -> float:
+        """Yuan per year per pupil-minute of a one-way ride."""
+        return self.yuan_per_pupil_minute * self.trips_per_day * self.school_days
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and solver settings (defaults from rules.md)."""
+
+    max_ride_min: float = 30.0
+    bus_capacity: int = 56
+    class_cap: tuple[tuple[str, int], ...] = (("primary", 45), ("junior", 50))
+    floor_m2: tuple[tuple[str, float], ...] = (("primary", 4.5), ("junior", 5.8))
+    sports_m2: tuple[tuple[str, float], ...] = (("primary", 7.5), ("junior", 10.2))
+    classes_per_room: int = 12          # indicator 11: rooms >= ceil(classes / 12)
+    music_room_min_m2: float = 96.0
+    art_room_min_m2: float = 90.0
+    costs: Costs = field(default_factory=Costs)
+    time_limit: float = 60.0            # MIP time limit (s)
+    route_time_limit: float = 10.0      # safety cap per receiver's routing (s)
+    route_iterations: int = 2000        # deterministic stopping rule of PyVRP
+    seed: int = 0
+    solver: str = "highs"
+
+    def cap(self, stage: str) -> int:
+        return dict(self.class_cap)[stage]
+
+    def floor(self, stage: str) -> float:
+        return dict(self.floor_m2)[stage]
+
+    def sports(self, stage: str) -> float:
+        return dict(self.sports_m2)[stage]
+
+
+# ------------------------------------------------------------------------ data
+
+
+@dataclass
+class School:
+    """A school site (candidate, receiver or both). NaN area/room fields mean
+    "no data" (that limit is not checked)."""
+
+    id: str
+    name: str
+    stages: tuple[str, ...] = ("primary",)
+    pupils_primary: int = 0
+    pupils_junior: int = 0
+    classes_primary: int = 0
+    classes_junior: int = 0
+    max_class_primary: int = 0
+    max_class_junior: int = 0
+    classrooms: int = 0
+    building_area_m2: float = math.nan
+    sports_area_m2: float = math.nan
+    music_rooms: float = math.nan
+    music_room_min_m2: float = math.nan
+    art_rooms: float = math.nan
+    art_room_min_m2: float = math.nan
+    size_limit: int = 2000
+
+    def pupils(self, stage: str) -> int:
+        return int(self.pupils_primary if stage == "primary" else self.pupils_junior)
+
+    def classes(self, stage: str) -> int:
+        return int(self.classes_primary if stage == "primary" else self.classes_junior)
+
+    def max_class(self, stage: str) -> int:
+        return int(self.max_class_primary if stage == "primary" else self.max_class_junior)
+
+    @property
+    def total_pupils(self) -> int:
+        return int(self.pupils_primary + self.pupils_junior)
+
+    @property
+    def total_classes(self) -> int:
+        return int(self.classes_primary + self.classes_junior)
+
+
+@dataclass(frozen=True)
+class Teacher:
+    id: str
+    school_id: str
+    stage: str
+    qualified: bool = False
+    backbone: bool = False
+    pe_art: bool = False
+
+
+@dataclass
+class Problem:
+    """Schools and the travel between their sites.
+
+    ``minutes[i][j]`` and ``km[i][j]``: bus travel from school i to school j
+    (index = position in ``schools``); ``inf`` where no road connects them.
+    ``shortages[(school_id, stage)]``: teachers missing for indicators 1-3 after
+    the merge, ``{"qualified": n, "backbone": n, "pe_art": n}``.
+    """
+
+    schools: list[School]
+    minutes: np.ndarray
+    km: np.ndarray
+    teachers: list[Teacher] = field(default_factory=list)
+    shortages: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.minutes = np.asarray(self.minutes, dtype=float)
+        self.km = np.asarray(self.km, dtype=float)
+        n = len(self.schools)
+        if self.minutes.shape != (n, n) or self.km.shape != (n, n):
+            raise ValueError(f"minutes and km must be {n}x{n} for {n} schools")
+        ids = [s.id for s in self.schools]
+        if len(set(ids)) != n:
+            raise ValueError("school ids must be unique")
+        self.index = {s.id: k for k, s in enumerate(self.schools)}
+
+    def school(self, sid: str) -> School:
+        return self.schools[self.index[sid]]
+
+
+# --------------------------------------------------------------------- results
+
+
+@dataclass
+class Assignment:
+    school_id: str
+    school: str
+    receiving_school_id: str
+    receiving_school: str
+    stage: str
+    pupils: int
+    ride_min: float | None  # longest ride of these pupils (None: not routed)
+
+
+@dataclass
+class Route:
+    route_id: str
+    bus: int
+    receiving_school_id: str
+    stops: list[tuple[str, int]]        # (school_id, pupils boarding), in order
+    arrive_min: list[float]             # per stop, then the receiving school
+    km_from_start: list[float]
+    km: float
+    minutes: float
+
+    @property
+    def pupils(self) -> int:
+        return sum(q for _, q in self.stops)
+
+
+@dataclass
+class Redeployment:
+    teacher_id: str
+    from_school_id: str
+    to_school_id: str
+    stage: str
+    reason: str
+
+
+@dataclass
+class Explanation:
+    kind: str      # ride | no_road | classrooms | size | floor | sports | rooms11 | stage
+    school_id: str
+    zh: str
+    en: str
+
+    def text(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass
+class Result:
+    status: str                    # optimal | feasible | infeasible
+    mode: str                      # plan | optimise
+    closed: list[str]
+    assignments: list[Assignment]
+    routes: list[Route]
+    cost: dict                     # buses_yuan, bus_km_yuan, ride_yuan, saving_yuan, total
+    objective: float | None
+    gap: float | None
+    solver: str
+    solve_seconds: float
+    redeployments: list[Redeployment]
+    receivers: dict                # id -> {"before": {...}, "after": {...}}
+    explanations: list[Explanation]
+    warnings: list[Explanation]
+    new_classes: dict              # (receiver_id, stage) -> classes added
+    mip_objective: float | None = None
+    steps: tuple = STEPS
+
+    @property
+    def buses(self) -> int:
+        return len(self.routes)
+
+    @property
+    def bus_km(self) -> float:
+        return float(sum(r.km for r in self.routes))
+
+    @property
+    def max_ride_min(self) -> float:
+        return float(max((r.minutes for r in self.routes), default=0.0))
+
+    def moved(self) -> dict:
+        """(receiver_id, stage) -> pupils received."""
+        out: dict = {}
+        for a in self.assignments:
+            out[(a.receiving_school_id, a.stage)] = out.get(
+                (a.receiving_school_id, a.stage), 0) + a.pupils
+        return out
+
+
+# ------------------------------------------------------------- arithmetic
+
+
+def free_seats(pupils: int, classes: int, cap: int) -> int:
+    """Seats left in existing classes filled up to ``cap``."""
+    return max(0, classes * cap - pupils)
+
+
+def new_classes_needed(pupils: int, classes: int, added: int, cap: int) -> int:
+    """New classes for ``added`` pupils after the free seats are used."""
+    rest = added - free_seats(pupils, classes, cap)
+    return max(0, math.ceil(rest / cap)) if rest > 0 else 0
+
+
+def apportion(total: int, weights: Sequence[float]) -> list[int]:
+    """Largest-remainder split of ``total`` by ``weights`` (ties: earlier first)."""
+    wsum = float(sum(weights))
+    if total <= 0 or wsum <= 0:
+        return [0] * len(weights)
+    raw = [total * w / wsum for w in weights]
+    out = [int(math.floor(x + 1e-9)) for x in raw]
+    rest = total - sum(out)
+    order = sorted(range(len(raw)), key=lambda k: (-(raw[k] - out[k]), k))
+    for k in order[:rest]:
+        out[k] += 1
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
+
+
+# ------------------------------------------------------ receiver indicators
+
+
+def receiver_values(s: School, settings: Settings, added: dict | None = None,
+                    new_classes: dict | None = None) -> dict:
+    """Indicators 4, 5, 11, 12, 13 of a school, after adding ``added[stage]``
+    pupils in ``new_classes[stage]`` new classes (the model's own checker)."""
+    added = added or {}
+    new_classes = new_classes or {}
+    p = {st: s.pupils(st) + added.get(st, 0) for st in STAGES}
+    c = {st: s.classes(st) + new_classes.get(st, 0) for st in STAGES}
+    total = p["primary"] + p["junior"]
+    out: dict = {}
+    need_floor = sum(settings.floor(st) * p[st] for st in STAGES)
+    need_sports = sum(settings.sports(st) * p[st] for st in STAGES)
+    for key, area, need in ((4, s.building_area_m2, need_floor),
+                            (5, s.sports_area_m2, need_sports)):
+        if total == 0 or _nan(area):
+            out[key] = {"value": None, "threshold": None, "passed": None}
+        else:
+            out[key] = {"value": round(area / total, 2),
+                        "threshold": round(need / total, 2),
+                        "passed": bool(area >= need - 1e-9)}
+    classes = c["primary"] + c["junior"]
+    need_rooms = math.ceil(classes / settings.classes_per_room) if classes else 0
+    ok11 = None
+    if not (_nan(s.music_rooms) or _nan(s.art_rooms)):
+        ok11 = bool(s.music_rooms >= need_rooms and s.art_rooms >= need_rooms)
+        if not _nan(s.music_room_min_m2) and s.music_rooms > 0:
+            ok11 = ok11 and s.music_room_min_m2 >= settings.music_room_min_m2
+        if not _nan(s.art_room_min_m2) and s.art_rooms > 0:
+            ok11 = ok11 and s.art_room_min_m2 >= settings.art_room_min_m2
+    out[11] = {"classes": classes, "rooms_needed": need_rooms,
+               "music_rooms": None if _nan(s.music_rooms) else int(s.music_rooms),
+               "art_rooms": None if _nan(s.art_rooms) else int(s.art_rooms),
+               "passed": ok11}
+    out[12] = {"value": total, "threshold": s.size_limit, "passed": total <= s.size_limit}
+    mc = {}
+    for st in s.stages:
+        base = s.max_class(st)
+        if added.get(st, 0) > 0 and c[st] > 0:
+            # pupils spread over the classes, never above the cap
+            base = max(base, min(settings.cap(st), math.ceil(p[st] / c[st])))
+        mc[st] = base
+    out[13] = {"max_class": mc,
+               "passed": all(mc[st] <= settings.cap(st) for st in mc)}
+    out["classes"] = {"classes": classes, "classrooms": s.classrooms,
+                      "passed": classes <= s.classrooms}
+    return out
+
+
+def _nan(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _headroom(s: School, settings: Settings) -> dict:
+    """Room a receiver has before any limit gets worse (never negative)."""
+    need_floor = sum(settings.floor(st) * s.pupils(st) for st in STAGES)
+    need_sports = sum(settings.sports(st) * s.pupils(st) for st in STAGES)
+    h = {
+        "classrooms": max(0, s.classrooms - s.total_classes),
+        "size": max(0, s.size_limit - s.total_pupils),
+        "floor": None if _nan(s.building_area_m2) else max(0.0, s.building_area_m2 - need_floor),
+        "sports": None if _nan(s.sports_area_m2) else max(0.0, s.sports_area_m2 - need_sports),
+        "rooms11": None,
+    }
+    if not (_nan(s.music_rooms) or _nan(s.art_rooms)):
+        rooms = min(s.music_rooms, s.art_rooms)
+        h["rooms11"] = max(0, int(settings.classes_per_room * rooms) - s.total_classes)
+    return h
+
+
+def check_receiver(s: School, added: dict, settings: Settings, lang_names=None
+                   ) -> tuple[dict, list[Explanation], list[Explanation]]:
+    """New classes per stage, violations and warnings for pupils ``added``."""
+    errs: list[Explanation] = []
+    warns: list[Explanation] = []
+    newc = {st: new_classes_needed(s.pupils(st), s.classes(st), added.get(st, 0),
+                                   settings.cap(st)) for st in STAGES}
+    total_add = sum(added.values())
+    if total_add <= 0:
+        return newc, errs, warns
+    for st, q in added.items():
+        if q > 0 and st not in s.stages:
+            errs.append(Explanation(
+                "stage", s.id, f"{s.name}没有{_ZH_STAGE[st]}学段，不能接收{q}名{_ZH_STAGE[st]}生",
+                f"{s.name} has no {st} stage for {q} {st} pupils"))
+    classes = s.total_classes + sum(newc.values())
+    if classes > s.classrooms:
+        more = classes - s.classrooms
+        errs.append(Explanation(
+            "classrooms", s.id,
+            f"{s.name}还需{more}间教室：{classes}个班只有{s.classrooms}间教室",
+            f"{s.name} needs {more} more classroom{'s' if more > 1 else ''}: "
+            f"{classes} classes for {s.classrooms} rooms"))
+    total = s.total_pupils + total_add
+    if total > s.size_limit:
+        errs.append(Explanation(
+            "size", s.id, f"{s.name}规模{total}人超过{s.size_limit}人（指标12）",
+            f"{s.name} would have {total} pupils > {s.size_limit} (indicator 12)"))
+    for kind, area, per, ind, zh in (("floor", s.building_area_m2, settings.floor, 4, "校舍"),
+                                     ("sports", s.sports_area_m2, settings.sports, 5, "运动场馆")):
+        if _nan(area):
+            warns.append(Explanation(kind, s.id, f"{s.name}缺少{zh}面积数据，指标{ind}未核验",
+                                     f"{s.name}: no {kind} area, indicator {ind} not checked"))
+            continue
+        need = sum(per(st) * (s.pupils(st) + added.get(st, 0)) for st in STAGES)
+        if area < need - 1e-9:
+            errs.append(Explanation(
+                kind, s.id,
+                f"{s.name}{zh}面积{_fmt(area)}㎡，合并后需{_fmt(need)}㎡（指标{ind}），差{_fmt(need - area)}㎡",
+                f"{s.name} has {_fmt(area)} m² of {kind} area, needs {_fmt(need)} m² after the "
+                f"merge (indicator {ind}): {_fmt(need - area)} m² short"))
+    if sum(newc.values()) > 0 and not (_nan(s.music_rooms) or _nan(s.art_rooms)):
+        rooms_needed = math.ceil(classes / settings.classes_per_room)
+        have = int(min(s.music_rooms, s.art_rooms))
+        if have < rooms_needed:
+            errs.append(Explanation(
+                "rooms11", s.id,
+                f"{s.name}合并后{classes}个班需音乐、美术专用教室各{rooms_needed}间，现有{have}间（指标11）",
+                f"{s.name} needs {rooms_needed} music and art rooms each for {classes} classes, "
+                f"has {have} (indicator 11)"))
+    for st in s.stages:
+        mc = s.max_class(st)
+        if mc > settings.cap(st):
+            warns.append(Explanation(
+                "class_size", s.id,
+                f"{s.name}合并前最大班额{mc}人已超过{settings.cap(st)}人（指标13），新生不进入满额班",
+                f"{s.name} already fails indicator 13 before the merge: largest {st} class "
+                f"{mc} > {settings.cap(st)}; no new pupil joins a full class"))
+    return newc, errs, warns
+
+
+_ZH_STAGE = {"primary": "小学", "junior": "初中"}
+
+
+# ---------------------------------------------------------------- routing
+
+
+def annual_cost(routes: Iterable[Route], closed: int, costs: Costs,
+                ride_pupil_minutes: float | None = None) -> dict:
+    routes = list(routes)
+    if ride_pupil_minutes is None:
+        ride_pupil_minutes = sum(_route_ride_minutes(r) for r in routes)
+    buses = len(routes) * costs.bus_yuan_per_year
+    km = sum(r.km for r in routes) * costs.km_factor
+    ride = ride_pupil_minutes * costs.ride_factor
+    saving = closed * costs.school_yuan_per_year
+    return {"buses_yuan": round(buses, 2), "bus_km_yuan": round(km, 2),
+            "ride_yuan": round(ride, 2), "saving_yuan": round(saving, 2),
+            "total_yuan": round(buses + km + ride - saving, 2),
+            "pupil_ride_minutes": round(ride_pupil_minutes, 2)}
+
+
+def _route_ride_minutes(r: Route) -> float:
+    end = r.arrive_min[-1]
+    return sum(q * (end - r.arrive_min[k]) for k, (_, q) in enumerate(r.stops))
+
+
+def _make_route(stops: list[tuple[str, int]], receiver: str, problem: Problem) -> Route:
+    path = [problem.index[s] for s, _ in stops] + [problem.index[receiver]]
+    arrive, kms = [0.0], [0.0]
+    for a, b in zip(path, path[1:]):
+        arrive.append(arrive[-1] + float(problem.minutes[a, b]))
+        kms.append(kms[-1] + float(problem.km[a, b]))
+    return Route(route_id="", bus=0, receiving_school_id=receiver, stops=list(stops),
+                 arrive_min=[round(x, 4) for x in arrive], km_from_start=[round(x, 4) for x in kms],
+                 km=kms[-1], minutes=arrive[-1])
+
+
+def route_receiver(problem: Problem, receiver: str, demand: dict[str, int],
+                   settings: Settings) -> tuple[list[Route], list[str]]:
+    """Buses to one receiver for ``demand[school_id] = pupils``; returns routes
+    (the cheaper of PyVRP's and one direct bus per full load) and the stops that
+    no bus can serve within the ride limit."""
+    stops = sorted(s for s, q in demand.items() if q > 0)
+    if not stops:
+        return [], []
+    r = problem.index[receiver]
+    nodes = [r] + [problem.index[s] for s in stops]
+    mins = problem.minutes[np.ix_(nodes, nodes)]
+    kms = problem.km[np.ix_(nodes, nodes)]
+    cap = settings.bus_capacity
+    ok = [k for k in range(1, len(nodes)) if mins[k, 0] <= settings.max_ride_min + 1e-9]
+    bad = [stops[k - 1] for k in range(1, len(nodes)) if k not in ok]
+    direct: list[Route] = []
+    for k in ok:
+        q = demand[stops[k - 1]]
+        while q > 0:
+            direct.append(_make_route([(stops[k - 1], min(q, cap))], receiver, problem))
+            q -= min(q, cap)
+    best = direct
+    multi = sum(1 for k in ok if demand[stops[k - 1]] % cap) > 1
+    if multi:
+        sub = [0] + ok
+        m = mins[np.ix_(sub, sub)]
+        d = kms[np.ix_(sub, sub)]
+        big = 1e6
+        m = np.where(np.isfinite(m), m, big)
+        d = np.where(np.isfinite(d), d, big)
+        dem = [0] + [demand[stops[k - 1]] for k in ok]
+        c = settings.costs
+        vcost = (c.bus_yuan_per_year / c.km_factor) if c.km_factor > 0 else 1e4 * float(d.max() + 1)
+        res = solve_vrp(d, dem, cap, open_end=0, durations=m,
+                        max_duration=settings.max_ride_min + 1e-6,
+                        time_limit=settings.route_time_limit, seed=settings.seed,
+                        max_iterations=settings.route_iterations, vehicle_cost=vcost)
+        if res.status == "feasible":
+            vrp = [_make_route([(stops[ok[v - 1] - 1], q) for v, q in zip(rt, ld)],
+                               receiver, problem) for rt, ld in zip(res.routes, res.loads)]
+            if all(rt.minutes <= settings.max_ride_min + 1e-6 for rt in vrp):
+                cv = annual_cost(vrp, 0, c)["total_yuan"]
+                cd = annual_cost(direct, 0, c)["total_yuan"]
+                if cv < cd - 1e-6:
+                    best = vrp
+    return best, bad
+
+
+# ------------------------------------------------------------- explanations
+
+
+def _ride_explanation(problem: Problem, sid: str, rid: str, settings: Settings) -> Explanation:
+    s, r = problem.school(sid), problem.school(rid)
+    t = float(problem.minutes[problem.index[sid], problem.index[rid]])
+    lim = _fmt(settings.max_ride_min)
+    if not math.isfinite(t):
+        return Explanation("no_road", sid, f"{s.name} → {r.name}：没有道路相通",
+                           f"{s.name} → {r.name}: no road connects them")
+    return Explanation("ride", sid,
+                       f"{s.name} → {r.name}：车程{t:.0f}分钟，超过{lim}分钟上限",
+                       f"{s.name} → {r.name}: {t:.0f} min by road > {lim} min limit")
+
+
+# ------------------------------------------------------------ the two modes
+
+
+def evaluate_plan(problem: Problem, closures: Sequence[tuple[str, str, float]],
+                  settings: Settings | None = None) -> Result:
+    """Route and check a given plan (see the module docstring)."""
+    settings = settings or Settings()
+    t0 = time.perf_counter()
+    by_school: dict[str, list[tuple[str, float]]] = {}
+    for sid, rid, share in closures:
+        for x in (sid, rid):
+            if x not in problem.index:
+                raise ValueError(f"unknown school id {x!r}")
+        if sid == rid:
+            raise ValueError(f"{sid} cannot receive its own pupils")
+        by_school.setdefault(sid, []).append((rid, float(share)))
+    flows: dict[tuple[str, str, str], int] = {}
+    for sid, lst in by_school.items():
+        s = problem.school(sid)
+        for st in STAGES:
+            n = s.pupils(st)
+            for (rid, _), q in zip(lst, apportion(n, [w for _, w in lst])):
+                if q > 0:
+                    flows[(sid, rid, st)] = flows.get((sid, rid, st), 0) + q
+    res = _finish(problem, sorted(by_school), flows, settings, mode="plan",
+                  status="feasible", objective=None, gap=None, solver="pyvrp", t0=t0)
+    return res
+
+
+def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[str],
+             settings: Settings | None = None) -> Result:
+    """Choose closures and receivers by the MIP of the module docstring, then route."""
+    settings = settings or Settings()
+    t0 = time.perf_counter()
+    cand = sorted(set(candidates))
+    recv = sorted(set(receivers) - set(cand))
+    c = settings.costs
+    prob = pulp.LpProblem("consolidation", pulp.LpMinimize)
+    z = {i: pulp.LpVariable(f"z_{k}", cat="Binary") for k, i in enumerate(cand)}
+    n: dict = {}
+    b: dict = {}
+    expl: list[Explanation] = []
+    for ki, i in enumerate(cand):
+        si = problem.school(i)
+        stages = [st for st in STAGES if si.pupils(st) > 0]
+        for kr, r in enumerate(recv):
+            sr = problem.school(r)
+            t = problem.minutes[problem.index[i], problem.index[r]]
+            if not t <= settings.max_ride_min + 1e-9:
+                continue
+            pair_st = [st for st in stages if st in sr.stages]
+            if not pair_st:
+                continue
+            for st in pair_st:
+                n[(i, r, st)] = pulp.LpVariable(f"n_{ki}_{kr}_{st[0]}", lowBound=0, cat="Integer")
+            b[(i, r)] = pulp.LpVariable(f"b_{ki}_{kr}", lowBound=0, cat="Integer")
+    obj = []
+    for (i, r), var in b.items():
+        d = problem.km[problem.index[i], problem.index[r]]
+        obj.append((c.bus_yuan_per_year + c.km_factor * d) * var)
+    for (i, r, st), var in n.items():
+        t = problem.minutes[problem.index[i], problem.index[r]]
+        obj.append(c.ride_factor * t * var)
+    obj.append(-c.school_yuan_per_year * pulp.lpSum(z.values()))
+    prob += pulp.lpSum(obj)
+    for i in cand:
+        si = problem.school(i)
+        for st in STAGES:
+            q = si.pupils(st)
+            if q <= 0:
+                continue
+            vs = [v for (a, _, s2), v in n.items() if a == i and s2 == st]
+            if vs:
+                prob += pulp.lpSum(vs) == q * z[i]
+            else:
+                prob += z[i] == 0
+        for (a, r), var in b.items():
+            if a == i:
+                prob += settings.bus_capacity * var >= pulp.lpSum(
+                    v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
+        if all(a != i for (a, _) in b) and si.total_pupils > 0:
+            who = [r for r in recv]
+            if who:
+                nearest = min(who, key=lambda r: (problem.minutes[problem.index[i], problem.index[r]], r))
+                expl.append(_ride_explanation(problem, i, nearest, settings))
+    for kr, r in enumerate(recv):
+        sr = problem.school(r)
+        h = _headroom(sr, settings)
+        into = {st: [v for (_, r2, s2), v in n.items() if r2 == r and s2 == st] for st in STAGES}
+        if not any(into.values()):
+            continue
+        k = {}
+        for st in STAGES:
+            if not into[st]:
+                continue
+            k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
+            prob += (pulp.lpSum(into[st]) - free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
+                     <= settings.cap(st) * k[st])
+        prob += pulp.lpSum(k.values()) <= h["classrooms"]
+        if h["rooms11"] is not None:
+            prob += pulp.lpSum(k.values()) <= h["rooms11"]
+        allv = [v for st in STAGES for v in into[st]]
+        prob += pulp.lpSum(allv) <= h["size"]
+        if h["floor"] is not None:
+            prob += pulp.lpSum(settings.floor(st) * v for st in STAGES for v in into[st]) <= h["floor"]
+        if h["sports"] is not None:
+            prob += pulp.lpSum(settings.sports(st) * v for st in STAGES for v in into[st]) <= h["sports"]
+    info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
+    if info.status not in ("optimal", "feasible"):
+        res = _finish(problem, [], {}, settings, mode="optimise", status="infeasible",
+                      objective=None, gap=info.gap, solver=info.solver, t0=t0)
+        res.explanations = expl + res.explanations
+        return res
+    closed = [i for i in cand if z[i].value() is not None and z[i].value() > 0.5]
+    flows = {}
+    for key, var in n.items():
+        q = int(round(var.value() or 0))
+        if q > 0 and key[0] in closed:
+            flows[key] = q
+    res = _finish(problem, closed, flows, settings, mode="optimise", status=info.status,
+                  objective=None, gap=info.gap, solver=info.solver, t0=t0)
+    res.mip_objective = float(info.objective) if info.objective is not None else None
+    res.warnings = [e for e in expl] + res.warnings  # candidates that cannot close
+    return res
+
+
+def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings, *,
+            mode: str, status: str, objective, gap, solver: str, t0: float) -> Result:
+    """Check receivers, route buses, cost and redeploy for given flows."""
+    explanations: list[Explanation] = []
+    warnings: list[Explanation] = []
+    # ride limits per pair
+    pairs = sorted({(i, r) for (i, r, _) in flows})
+    routable: dict[str, dict[str, int]] = {}
+    for i, r in pairs:
+        t = problem.minutes[problem.index[i], problem.index[r]]
+        q = sum(v for (a, b2, _), v in flows.items() if a == i and b2 == r)
+        if not t <= settings.max_ride_min + 1e-9:
+            explanations.append(_ride_explanation(problem, i, r, settings))
+            continue
+        routable.setdefault(r, {})[i] = q
+    # receivers
+    receivers = sorted({r for (_, r, _) in flows})
+    recv_info: dict = {}
+    new_classes: dict = {}
+    for r in receivers:
+        sr = problem.school(r)
+        added = {st: sum(v for (_, r2, s2), v in flows.items() if r2 == r and s2 == st)
+                 for st in STAGES}
+        newc, errs, warns = check_receiver(sr, added, settings)
+        explanations += errs
+        warnings += warns
+        for st in STAGES:
+            if newc[st]:
+                new_classes[(r, st)] = newc[st]
+        recv_info[r] = {"before": receiver_values(sr, settings),
+                        "after": receiver_values(sr, settings, added, newc),
+                        "added": {st: q for st, q in added.items() if q}}
+    # routes
+    routes: list[Route] = []
+    for r in sorted(routable):
+        rs, bad = route_receiver(problem, r, routable[r], settings)
+        for sid in bad:  # only when minutes changed meanwhile; kept for safety
+            explanations.append(_ride_explanation(problem, sid, r, settings))
+        routes += rs
+    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops], [-q for _, q in x.stops]))
+    count: dict[str, int] = {}
+    for k, rt in enumerate(routes, start=1):
+        count[rt.receiving_school_id] = count.get(rt.receiving_school_id, 0) + 1
+        rt.route_id = f"{rt.receiving_school_id}-{count[rt.receiving_school_id]:02d}"
+        rt.bus = k
+    # assignments with the longest ride of each (school, receiver)
+    ride: dict[tuple[str, str], float] = {}
+    for rt in routes:
+        end = rt.arrive_min[-1]
+        for k, (sid, _) in enumerate(rt.stops):
+            key = (sid, rt.receiving_school_id)
+            ride[key] = max(ride.get(key, 0.0), end - rt.arrive_min[k])
+    assignments = []
+    for (i, r, st), q in sorted(flows.items()):
+        si, sr = problem.school(i), problem.school(r)
+        rm = ride.get((i, r))
+        assignments.append(Assignment(i, si.name, r, sr.name, st, int(q),
+                                      None if rm is None else round(rm, 2)))
+    cost = annual_cost(routes, len(closed), settings.costs)
+    redeploy = redeploy_teachers(problem, closed, flows)
+    if explanations:
+        status = "infeasible"
+    res = Result(status=status, mode=mode, closed=sorted(closed), assignments=assignments,
+                 routes=routes, cost=cost, objective=cost["total_yuan"], gap=gap, solver=solver,
+                 solve_seconds=time.perf_counter() - t0, redeployments=redeploy,
+                 receivers=recv_info, explanations=_dedup(explanations),
+                 warnings=_dedup(warnings), new_classes=new_classes)
+    problems = verify(problem, res, settings)
+    if problems:
+        res.status = "infeasible"
+        known = {e.en for e in res.explanations}
+        res.explanations += [e for e in problems if e.en not in known]
+    return res
+
+
+def _dedup(items: list[Explanation]) -> list[Explanation]:
+    seen, out = set(), []
+    for e in items:
+        if e.en not in seen:
+            seen.add(e.en)
+            out.append(e)
+    return out
+
+
+# ----------------------------------------------------------------- checking
+
+
+def verify(problem: Problem, res: Result, settings: Settings) -> list[Explanation]:
+    """Independent check of a result: every assigned pupil carried once, no bus
+    over capacity, no ride over the limit, route figures recomputed, receivers
+    within their limits. Returns explanations of what is wrong (empty: fine)."""
+    out: list[Explanation] = []
+    carried: dict[tuple[str, str], int] = {}
+    for rt in res.routes:
+        if rt.pupils > settings.bus_capacity:
+            out.append(Explanation("capacity", rt.receiving_school_id,
+                                   f"{rt.route_id}载客{rt.pupils}人超过{settings.bus_capacity}座",
+                                   f"{rt.route_id} carries {rt.pupils} > {settings.bus_capacity} seats"))
+        chk = _make_route(rt.stops, rt.receiving_school_id, problem)
+        if abs(chk.minutes - rt.minutes) > 1e-6 or abs(chk.km - rt.km) > 1e-6:
+            out.append(Explanation("route", rt.receiving_school_id, f"{rt.route_id}里程不符",
+                                   f"{rt.route_id}: figures do not match the matrices"))
+        if rt.minutes > settings.max_ride_min + 1e-6:
+            out.append(Explanation("ride", rt.stops[0][0],
+                                   f"{rt.route_id}车程{rt.minutes:.0f}分钟超过上限",
+                                   f"{rt.route_id}: {rt.minutes:.0f} min > "
+                                   f"{_fmt(settings.max_ride_min)} min limit"))
+        for sid, q in rt.stops:
+            key = (sid, rt.receiving_school_id)
+            carried[key] = carried.get(key, 0) + q
+    want: dict[tuple[str, str], int] = {}
+    for a in res.assignments:
+        want[(a.school_id, a.receiving_school_id)] = want.get(
+            (a.school_id, a.receiving_school_id), 0) + a.pupils
+    for key, q in sorted(want.items()):
+        if carried.get(key, 0) != q:
+            si, sr = problem.school(key[0]), problem.school(key[1])
+            miss = q - carried.get(key, 0)
+            out.append(Explanation("unrouted", key[0],
+                                   f"{si.name} → {sr.name}：{miss}名学生无车可乘",
+                                   f"{si.name} → {sr.name}: {miss} pupils have no bus"))
+    return out
+
+
+# ------------------------------------------------------------ teachers
+
+
+INDICATOR_OF_FLAG = {"qualified": 1, "backbone": 2, "pe_art": 3}
+
+
+def redeploy_teachers(problem: Problem, closed: Sequence[str], flows: dict) -> list[Redeployment]:
+    """Teachers of closed schools go where their pupils go, or where a school
+    is short of teachers for indicators 1-3.
+
+    Per closed school and stage, the teachers are apportioned to the receivers
+    in proportion to the pupils each receives (largest remainder). Teachers are
+    taken in order (most flags first, then id); a teacher with a flag
+    (qualified, backbone, PE/art) whose indicator is short at one of the
+    school's receivers goes there; else, if another school teaching the stage
+    is short (``problem.shortages``), there; else to the receiver with the most
+    places left. Shortages are used up as teachers arrive.
+    """
+    short = {k: dict(v) for k, v in problem.shortages.items()}
+    stages_of = {s.id: s.stages for s in problem.schools}
+    out: list[Redeployment] = []
+    closed_set = set(closed)
+    for i in sorted(closed_set):
+        for st in STAGES:
+            teachers = sorted((t for t in problem.teachers if t.school_id == i and t.stage == st),
+                              key=lambda t: (-(t.qualified + t.backbone + t.pe_art), t.id))
+            if not teachers:
+                continue
+            recv = sorted((r, q) for (a, r, s2), q in flows.items() if a == i and s2 == st)
+            if not recv:  # no pupils of this stage moved: follow the school's other pupils
+                recv = sorted({(r, 0) for (a, r, _), q in flows.items()
+                               if a == i and st in stages_of.get(r, ())})
+                recv = [(r, 1) for r, _ in recv]
+            quota = dict(zip([r for r, _ in recv], apportion(len(teachers), [q for _, q in recv])))
+            for t in teachers:
+                flags = [f for f in ("backbone", "pe_art", "qualified") if getattr(t, f)]
+                dest, reason = None, ""
+                for f in flags:
+                    cands = [r for r, _ in recv if short.get((r, st), {}).get(f, 0) > 0]
+                    if cands:
+                        dest = max(cands, key=lambda r: (short[(r, st)][f], quota.get(r, 0), r))
+                        reason = f"indicator {INDICATOR_OF_FLAG[f]}: {f} short"
+                        break
+                    others = [k for k, v in short.items() if k[1] == st and v.get(f, 0) > 0
+                              and k[0] not in closed_set]
+                    if others and not any(quota.get(r, 0) > 0 for r, _ in recv):
+                        key = max(others, key=lambda k: (short[k][f], k[0]))
+                        dest = key[0]
+                        reason = f"indicator {INDICATOR_OF_FLAG[f]}: {f} short"
+                        break
+                if dest is None and recv:
+                    dest = max((r for r, _ in recv), key=lambda r: (quota.get(r, 0), r))
+                    reason = "follows pupils"
+                if dest is None:
+                    out.append(Redeployment(t.id, i, "", st, "no receiver: the bureau decides"))
+                    continue
+                quota[dest] = quota.get(dest, 0) - 1
+                for f in flags:
+                    if short.get((dest, st), {}).get(f, 0) > 0:
+                        short[(dest, st)][f] -= 1
+                out.append(Redeployment(t.id, i, dest, st, reason))
+    out.sort(key=lambda x: x.teacher_id)
+    return out
