@@ -60,6 +60,7 @@ def make_solver(name: str = "highs", time_limit: float | None = None,
         if "HiGHS" not in names:
             raise SolverUnavailable(
                 "solver HiGHS is not available: install it with 'pip install highspy'")
+        _silence_highs_banner()
         # threads=1 and a fixed seed keep HiGHS deterministic run to run.
         return pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
                           random_seed=0)
@@ -71,6 +72,34 @@ def make_solver(name: str = "highs", time_limit: float | None = None,
     raise SolverUnavailable(
         "solver CBC is not available: install the 'coinor-cbc' system package "
         "or use --solver highs")
+
+
+_BANNER_DONE = False
+
+
+def _silence_highs_banner() -> None:
+    """HiGHS prints a copyright banner on stdout the first time a ``Highs``
+    object is made in a process, whatever ``output_flag`` says; make that first
+    object with stdout pointed at /dev/null so command output stays clean."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    _BANNER_DONE = True
+    import os
+    import sys
+    try:
+        import highspy
+        sys.stdout.flush()
+        fd = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+    except (ImportError, OSError, ValueError):  # no fd 1 (embedded use): keep the banner
+        pass
 
 
 def solve_problem(prob: pulp.LpProblem, solver: str = "highs",

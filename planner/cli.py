@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .export import OutputError
 from .io import DataError, load_district
 
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except UsageError as e:
+    except (UsageError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
