@@ -342,7 +342,23 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
                           f.get("value"), f.get("threshold"), f.get("gap"), f.get("check")], lang)
     for w in wb.worksheets:
         w.freeze_panes = "A2"
-    return _atomic_write(path, wb.save)
+    return _atomic_write(path, lambda tmp: _save_deterministic(wb, tmp))
+
+
+def _save_deterministic(wb, path) -> None:
+    """Save with fixed zip timestamps so the same report gives the same bytes."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = info.external_attr
+            dst.writestr(zi, src.read(info.filename))
 
 
 def cv_frame(report: Report, lang: str = "zh") -> pd.DataFrame:

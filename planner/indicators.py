@@ -1078,7 +1078,10 @@ def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
 def _ind_catchment(c: _Ctx, d: dict) -> IndicatorResult:
     area = _str_col(c.s, "area_type")
     boarding = _bool_col(c.s, "boarding", False)
-    base = c.public & np.isin(area, ["urban", "town"]) & ~boarding & (c.typ != "special")
+    if (area == "").all():      # no urban/rural classification: every public non-boarding school
+        base = c.public & ~boarding & (c.typ != "special")
+    else:
+        base = c.public & np.isin(area, ["urban", "town"]) & ~boarding & (c.typ != "special")
     need_stage = [st for st, pup in (("primary", c.a), ("junior", c.b)) if (base & (pup > 0)).any()]
     src = "plan" if c.catchments is not None else "county"
     vals, missing, fails = {}, [], []
@@ -1092,7 +1095,7 @@ def _ind_catchment(c: _Ctx, d: dict) -> IndicatorResult:
                 missing.append(st)
             continue
         vals[st] = _share(v)
-        if not _ge(vals[st], d["threshold"][st]):
+        if st in need_stage and not _ge(vals[st], d["threshold"][st]):
             fails.append(st)
     det = {"source": src, "stages_required": need_stage,
            "schools": {st: int((base & (pup > 0)).sum()) for st, pup in (("primary", c.a), ("junior", c.b))}}

@@ -117,3 +117,11 @@ def make_district(schools: list[dict], teachers: list[dict] | None = None, *, co
         county=good_county() if county is None else county,
         b_scores=good_b() if b_scores is None else b_scores,
         veto=no_veto() if veto is None else veto)
+
+
+def roster(school_id="S1", stage="primary") -> list[dict]:
+    """Five teachers that make a 100-pupil school pass 1-3 (5 qualified, 2
+    county backbone, 1 PE teacher), all certified with 400 training hours."""
+    return [teacher(f"{school_id}-{i}", school_id, stage,
+                    subject="体育" if i == 0 else "语文",
+                    backbone="county" if i in (1, 2) else "none") for i in range(5)]
