@@ -248,7 +248,7 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     music_m2 = rng.integers(96, 121, n).astype(float)
     art_m2 = rng.integers(90, 116, n).astype(float)
     funds = np.where(stype == "special", (P + J) * 6000 * rng.uniform(1.05, 1.2, n),
-                     np.where(small, 60000 * rng.uniform(1.02, 1.15, n),
+                     np.where(small, np.where(J > 0, 80000, 60000) * rng.uniform(1.02, 1.15, n),
                               (P * 600 + J * 800) * rng.uniform(1.05, 1.25, n)))
     funds = np.round(funds, -2)
     training = np.round(funds * rng.uniform(0.085, 0.12, n), -2)
@@ -257,7 +257,7 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     def n_teachers(pupils, ratio_lo, ratio_hi, floor):
         k = np.round(pupils / rng.uniform(ratio_lo, ratio_hi, n))
         k = np.where(small, np.clip(np.round(pupils / 16) + 2, 2, 6), np.maximum(k, floor))
-        k = np.where(is_tp, np.clip(np.round(pupils / 20) + 1, 1, 3), k)
+        k = np.where(is_tp, np.clip(np.ceil(pupils * 0.05) + 1, 1, 5), k)
         k = np.where(stype == "special", np.maximum(3, np.round(pupils / 6)), k)
         return np.where(pupils > 0, k, 0).astype(np.int64)
 
@@ -296,6 +296,11 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
                  np.select([u < 0.02, u < 0.27, u < 0.94], ["secondary", "associate", "bachelor"], "postgraduate")),
         np.where(t_rural, np.select([u < 0.10, u < 0.92], ["associate", "bachelor"], "postgraduate"),
                  np.select([u < 0.05, u < 0.88], ["associate", "bachelor"], "postgraduate")))
+    # most school parts get enough qualified teachers for indicator 1; ~2 % do not
+    g_need = np.ceil(g_pupils * np.where(g_stage == 0, 4.2, 5.3) / 100 * 1.1)
+    g_topup = rng.random(len(g_size)) >= 0.02
+    unq = np.where(t_stage == 0, np.isin(degree, ["secondary"]), np.isin(degree, ["associate"]))
+    degree = np.where(unq & (rank < g_need[t_group]) & g_topup[t_group], "bachelor", degree)
     is_bb = rank >= (g_size[t_group] - g_bb[t_group])
     lv = rng.random(T)
     backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90, lv < 0.99], ["county", "city", "province"], "national"), "none")
@@ -303,7 +308,7 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     age = np.where(is_bb, np.maximum(age, 30), age)
     years = np.minimum(age - 21, np.floor(rng.exponential(9.0, T)) + 1).astype(np.int64)
     full_time = rng.random(T) >= 0.04
-    full_time = np.where(is_bb | (rank <= g_pa[t_group]), True, full_time)
+    full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True, full_time)
     certified = rng.random(T) >= 0.001
     hours = rng.integers(372, 540, T).astype(float)
     hours = np.where(rng.random(T) < 0.002, rng.integers(200, 359, T), hours)
