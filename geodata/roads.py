@@ -50,7 +50,7 @@ import pyproj
 import shapely
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import substring
@@ -328,7 +328,6 @@ class _Arcs:
     piece: np.ndarray
     forward: np.ndarray  # True when the arc runs along the piece's geometry
     matrix: csr_matrix  # weighted by the dedup weight
-    reverse: csr_matrix  # transpose, for searches towards destinations
     keys: np.ndarray  # tail * n + head, sorted, to look arcs up
     other: np.ndarray  # the other weight (length for time arcs), per arc
 
@@ -537,134 +536,138 @@ def build_road_graph(
     lines = _to_wgs84(lines)
     if crs is None:
         if len(lines) == 0:
-            crs = utm_crs(113.3, 29.5)
-        else:
-            x0, y0, x1, y1 = lines.total_bounds
-            crs = utm_crs((x0 + x1) / 2, (y0 + y1) / 2)
+            raise ValueError("`lines` is empty: no roads to build a network from")
+        x0, y0, x1, y1 = lines.total_bounds
+        crs = utm_crs((x0 + x1) / 2, (y0 + y1) / 2)
     crs = pyproj.CRS(crs)
     if crs.is_geographic:
         raise ValueError(f"`crs` must be projected (metres), got {crs.name}")
 
-    # --- validate and collect parts with their attributes
-    parts: list[np.ndarray] = []
-    attrs: list[dict[str, Any]] = []
-    geoms_proj = lines.geometry.to_crs(crs).to_numpy()
-    cols = set(lines.columns)
-    for pos, (geom, geom_wgs) in enumerate(zip(geoms_proj, lines.geometry.to_numpy(), strict=True)):
+    # --- validate rows and read their attributes
+    geoms_wgs = lines.geometry.to_numpy()
+    n_rows = len(geoms_wgs)
+
+    def column(name: str) -> np.ndarray:
+        if name in lines.columns:
+            return lines[name].to_numpy(dtype=object)
+        return np.full(n_rows, None, dtype=object)
+
+    speeds_in, highways_in = column("speed_kmh"), column("highway")
+    hazardous_in, oneway_in, names_in = column("hazardous"), column("oneway"), column("name")
+    row_speed = np.zeros(n_rows)
+    row_fwd = np.ones(n_rows, dtype=bool)
+    row_bwd = np.ones(n_rows, dtype=bool)
+    row_name = np.empty(n_rows, dtype=object)
+    row_highway = np.empty(n_rows, dtype=object)
+    for pos in range(n_rows):
         row = pos + 1
-        if geom_wgs is None or geom_wgs.is_empty:
+        geom = geoms_wgs[pos]
+        if geom is None or geom.is_empty:
             raise RoadDataError(f"roads row {row}: geometry is empty, not a line")
-        if not isinstance(geom_wgs, (LineString, MultiLineString)):
-            raise RoadDataError(f"roads row {row}: geometry is a {geom_wgs.geom_type}, not a line")
-        rec = lines.iloc[pos]
-        speed = rec["speed_kmh"] if "speed_kmh" in cols else None
-        if speed is not None and not _is_missing(speed):
+        if geom.geom_type not in ("LineString", "MultiLineString"):
+            raise RoadDataError(f"roads row {row}: geometry is a {geom.geom_type}, not a line")
+        speed = speeds_in[pos]
+        if _is_missing(speed):
+            speed = None
+        else:
             try:
                 speed = float(speed)
             except (TypeError, ValueError):
                 raise RoadDataError(f"roads row {row}: speed_kmh is {speed!r}, not a number") from None
             if not (speed > 0 and math.isfinite(speed)):
-                raise RoadDataError(f"roads row {row}: speed_kmh is {speed}, must be positive")
-        else:
-            speed = None
-        highway = _highway_class(rec["highway"]) if "highway" in cols else ""
-        hazardous = _as_bool(rec["hazardous"], row, "hazardous") if "hazardous" in cols else False
-        oneway_raw = rec["oneway"] if "oneway" in cols else None
-        oneway = _as_bool(oneway_raw, row, "oneway")
-        reverse = oneway and str(oneway_raw).strip().lower() in {"-1", "reverse"}
-        name = rec["name"] if "name" in cols else None
-        info = {
-            "row": row,
-            "speed_kmh": bus_speed_kmh(speed, highway, hazardous),
-            "highway": highway,
-            "name": "" if _is_missing(name) else str(name),
-            "forward": not reverse,
-            "backward": (not oneway) or reverse,
-        }
-        for sub in getattr(geom, "geoms", [geom]):
-            xy = _dedupe_consecutive(shapely.get_coordinates(sub))
-            if len(xy) >= 2:
-                parts.append(xy)
-                attrs.append(info)
+                raise RoadDataError(f"roads row {row}: speed_kmh is {speed:g}, must be positive")
+        highway = _highway_class(highways_in[pos])
+        hazardous = _as_bool(hazardous_in[pos], row, "hazardous")
+        oneway = _as_bool(oneway_in[pos], row, "oneway")
+        reverse = oneway and str(oneway_in[pos]).strip().lower() in {"-1", "reverse"}
+        row_speed[pos] = bus_speed_kmh(speed, highway, hazardous)
+        row_fwd[pos] = not reverse
+        row_bwd[pos] = (not oneway) or reverse
+        row_name[pos] = "" if _is_missing(names_in[pos]) else str(names_in[pos])
+        row_highway[pos] = highway
 
-    if snap_tol_m > 0 and parts:
-        parts = _snap_endpoints(parts, snap_tol_m)
-        keep = [i for i, p in enumerate(parts) if len(p) >= 2]
-        parts = [parts[i] for i in keep]
-        attrs = [attrs[i] for i in keep]
+    # --- all vertices of all line parts, projected, consecutive repeats removed
+    geoms = lines.geometry.to_crs(crs).to_numpy()
+    parts, part_row = shapely.get_parts(geoms, return_index=True)
+    xy, vpart = shapely.get_coordinates(parts, return_index=True)
+    keep = np.ones(len(xy), dtype=bool)
+    if len(xy):
+        keep[1:] = (vpart[1:] != vpart[:-1]) | np.any(
+            np.abs(np.diff(xy, axis=0)) > 10.0**-_KEY_DECIMALS, axis=1
+        )
+    xy, vpart = xy[keep], vpart[keep]
+    xy, vpart, part_row = _drop_short_parts(xy, vpart, part_row)
 
-    # --- nodes: endpoints and shared vertices
-    node_of_key: dict[tuple[float, float], int] = {}
-    node_xy: list[tuple[float, float]] = []
-    counts: dict[tuple[float, float], int] = {}
-    part_keys = []
-    for xy in parts:
-        keys = [tuple(k) for k in np.round(xy, _KEY_DECIMALS).tolist()]
-        part_keys.append(keys)
-        for k in keys:
-            counts[k] = counts.get(k, 0) + 1
+    if snap_tol_m > 0 and len(xy):
+        xy, vpart = _snap_endpoints(xy, vpart, snap_tol_m)
+        xy, vpart, part_row = _drop_short_parts(*_dedupe(xy, vpart), part_row)
 
-    def node_id(key: tuple[float, float], xy: np.ndarray) -> int:
-        if key not in node_of_key:
-            node_of_key[key] = len(node_xy)
-            node_xy.append((float(xy[0]), float(xy[1])))
-        return node_of_key[key]
+    # --- nodes: part endpoints and vertices used more than once
+    keys = np.round(xy, _KEY_DECIMALS)
+    uniq, key_of_vertex, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    key_of_vertex = key_of_vertex.ravel()
+    first = np.r_[True, vpart[1:] != vpart[:-1]] if len(vpart) else np.zeros(0, bool)
+    last = np.r_[vpart[1:] != vpart[:-1], True] if len(vpart) else np.zeros(0, bool)
+    is_node_key = np.zeros(len(uniq), dtype=bool)
+    is_node_key[counts > 1] = True
+    is_node_key[key_of_vertex[first | last]] = True
+    node_of_key = np.full(len(uniq), -1, dtype=np.int64)
+    node_of_key[is_node_key] = np.arange(int(is_node_key.sum()))
+    # a node sits at the first vertex that has its key
+    first_vertex = np.full(len(uniq), len(xy), dtype=np.int64)
+    np.minimum.at(first_vertex, key_of_vertex, np.arange(len(xy)))
+    nodes = xy[first_vertex[is_node_key]] if len(xy) else np.zeros((0, 2))
 
-    rows = []
-    for xy, keys, info in zip(parts, part_keys, attrs, strict=True):
-        cut = [0] + [i for i in range(1, len(keys) - 1) if counts[keys[i]] > 1] + [len(keys) - 1]
-        for a, b in zip(cut[:-1], cut[1:], strict=True):
-            seg = xy[a : b + 1]
-            geom = LineString(seg)
-            length = float(geom.length)
-            if length <= 0:
-                continue
-            u = node_id(keys[a], xy[a])
-            v = node_id(keys[b], xy[b])
-            rows.append(
-                {
-                    "u": u,
-                    "v": v,
-                    "length_m": length,
-                    "speed_kmh": info["speed_kmh"],
-                    "time_s": length / (info["speed_kmh"] / 3.6),
-                    "forward": info["forward"],
-                    "backward": info["backward"],
-                    "name": info["name"],
-                    "highway": info["highway"],
-                    "row": info["row"],
-                    "geometry": geom,
-                }
-            )
-    columns = ["u", "v", "length_m", "speed_kmh", "time_s", "forward", "backward",
-               "name", "highway", "row", "geometry"]
-    pieces = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
-    nodes = np.asarray(node_xy, dtype=float).reshape(-1, 2)
+    # --- pieces: runs of vertices between consecutive node vertices of a part
+    cuts = np.flatnonzero(is_node_key[key_of_vertex])
+    a, b = cuts[:-1], cuts[1:]
+    same = vpart[a] == vpart[b]
+    a, b = a[same], b[same]
+    sizes = b - a + 1
+    offsets = np.repeat(a - np.r_[0, np.cumsum(sizes)[:-1]], sizes)
+    vidx = np.arange(int(sizes.sum())) + offsets
+    piece_geom = shapely.linestrings(xy[vidx], indices=np.repeat(np.arange(len(a)), sizes))
+    piece_geom = np.asarray(piece_geom, dtype=object).reshape(-1)
+    length = shapely.length(piece_geom) if len(a) else np.zeros(0)
+    ok = length > 0
+    a, b, piece_geom, length = a[ok], b[ok], piece_geom[ok], length[ok]
+    prow = part_row[vpart[a]]
+    speed = row_speed[prow]
+    pieces = gpd.GeoDataFrame(
+        {
+            "u": node_of_key[key_of_vertex[a]],
+            "v": node_of_key[key_of_vertex[b]],
+            "length_m": length,
+            "speed_kmh": speed,
+            "time_s": length / (speed / 3.6),
+            "forward": row_fwd[prow],
+            "backward": row_bwd[prow],
+            "name": row_name[prow],
+            "highway": row_highway[prow],
+            "row": prow + 1,
+        },
+        geometry=piece_geom,
+        crs=crs,
+    )
 
     graph = nx.DiGraph(crs=crs)
-    for i, (x, y) in enumerate(nodes.tolist()):
-        graph.add_node(i, x=x, y=y)
+    graph.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(nodes.tolist()))
     arcs = _build_arcs(pieces, len(nodes), "time_s")
-    geoms = pieces.geometry.to_numpy()
-    length = pieces["length_m"].to_numpy(dtype=float)
-    speed = pieces["speed_kmh"].to_numpy(dtype=float)
-    time_s = pieces["time_s"].to_numpy(dtype=float)
-    names = pieces["name"].to_numpy(dtype=object)
-    highways = pieces["highway"].to_numpy(dtype=object)
-    src_rows = pieces["row"].to_numpy(dtype=np.int64)
+    reversed_geom = shapely.reverse(piece_geom) if len(piece_geom) else piece_geom
+    time_s = pieces["time_s"].to_numpy()
     graph.add_edges_from(
         (
-            int(u),
-            int(v),
+            u,
+            v,
             {
                 "length_m": float(length[p]),
                 "speed_kmh": float(speed[p]),
                 "time_s": float(time_s[p]),
-                "geometry": geoms[p] if f else geoms[p].reverse(),
-                "name": names[p],
-                "highway": highways[p],
-                "piece": int(p),
-                "row": int(src_rows[p]),
+                "geometry": piece_geom[p] if f else reversed_geom[p],
+                "name": row_name[prow[p]],
+                "highway": row_highway[prow[p]],
+                "piece": p,
+                "row": int(prow[p]) + 1,
             },
         )
         for u, v, p, f in zip(
@@ -676,102 +679,96 @@ def build_road_graph(
     return network
 
 
-def _dedupe_consecutive(xy: np.ndarray) -> np.ndarray:
-    xy = xy[:, :2]
-    if len(xy) < 2:
-        return xy
+def _dedupe(xy: np.ndarray, vpart: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop vertices equal (to the millimetre) to the one before in the same part."""
     keep = np.ones(len(xy), dtype=bool)
-    keep[1:] = np.any(np.abs(np.diff(xy, axis=0)) > 10.0**-_KEY_DECIMALS, axis=1)
-    return xy[keep]
+    if len(xy):
+        keep[1:] = (vpart[1:] != vpart[:-1]) | np.any(
+            np.abs(np.diff(xy, axis=0)) > 10.0**-_KEY_DECIMALS, axis=1
+        )
+    return xy[keep], vpart[keep]
 
 
-def _snap_endpoints(parts: list[np.ndarray], tol: float) -> list[np.ndarray]:
-    """Join endpoints to nearby vertices, then dangling endpoints to segments."""
-    parts = [p.copy() for p in parts]
-    sizes = np.array([len(p) for p in parts])
-    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    verts = np.concatenate(parts)
-    owner = np.repeat(np.arange(len(parts)), sizes)
-    is_end = np.zeros(len(verts), dtype=bool)
-    is_end[start] = True
-    is_end[start + sizes - 1] = True
+def _drop_short_parts(
+    xy: np.ndarray, vpart: np.ndarray, part_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop parts with fewer than two vertices and renumber parts 0..k-1."""
+    n_parts = len(part_row)
+    count = np.bincount(vpart, minlength=n_parts)
+    good = count >= 2
+    new_id = np.cumsum(good) - 1
+    keep = good[vpart]
+    return xy[keep], new_id[vpart[keep]], part_row[good]
 
-    # 1. endpoint -> vertex clusters (union-find), representative: an interior
-    #    vertex if the cluster has one (so through roads stay put), else the
-    #    lowest-numbered endpoint.
-    parent = np.arange(len(verts))
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+def _snap_endpoints(xy: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Join endpoints to nearby vertices, then dangling endpoints to segments.
 
-    pairs = cKDTree(verts).query_pairs(tol, output_type="ndarray")
+    ``xy`` holds all vertices, ``vpart`` the part of each (parts are contiguous
+    and numbered from 0). Returns new arrays (vertices may be inserted).
+    """
+    xy = xy.copy()
+    n = len(xy)
+    first = np.r_[True, vpart[1:] != vpart[:-1]]
+    last = np.r_[vpart[1:] != vpart[:-1], True]
+    is_end = first | last
+
+    # 1. endpoint -> vertex clusters; representative: an interior vertex if the
+    #    cluster has one (so through roads stay put), else the lowest endpoint.
+    pairs = cKDTree(xy).query_pairs(tol, output_type="ndarray")
     if len(pairs):
-        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]]) & (owner[pairs[:, 0]] != owner[pairs[:, 1]])]
-        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
-    for a, b in pairs.tolist():
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(len(verts))])
-    members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(roots != np.arange(len(verts))).tolist() + np.unique(roots).tolist():
-        members.setdefault(int(roots[i]), []).append(i)
-    snapped = np.zeros(len(verts), dtype=bool)
-    for root in sorted(members):
-        group = sorted(set(members[root]))
-        if len(group) < 2:
-            continue
-        rep = min(group, key=lambda i: (bool(is_end[i]), i))
-        verts[group] = verts[rep]
-        snapped[group] = True
-    for k, p in enumerate(parts):
-        p[:] = verts[start[k] : start[k] + sizes[k]]
+        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]]) & (vpart[pairs[:, 0]] != vpart[pairs[:, 1]])]
+    snapped = np.zeros(n, dtype=bool)
+    if len(pairs):
+        adj = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        _, label = connected_components(adj, directed=False)
+        order = np.lexsort((np.arange(n), is_end, label))  # by label, interior first, index
+        rep_of_label = np.full(label.max() + 1, -1, dtype=np.int64)
+        rep_of_label[label[order[::-1]]] = order[::-1]  # last write wins: the first in order
+        size = np.bincount(label)
+        snapped = size[label] > 1
+        xy[snapped] = xy[rep_of_label[label[snapped]]]
 
     # 2. dangling endpoint -> nearest segment of another line
-    lines = [LineString(p) if len(_dedupe_consecutive(p)) >= 2 else None for p in parts]
-    valid = [i for i, g in enumerate(lines) if g is not None]
-    if not valid:
-        return parts
-    tree = shapely.STRtree([lines[i] for i in valid])
-    inserts: dict[int, list[tuple[float, np.ndarray]]] = {}
-    moves: list[tuple[int, np.ndarray]] = []
+    n_parts = int(vpart.max()) + 1
+    lines = np.asarray(shapely.linestrings(xy, indices=vpart), dtype=object).reshape(-1)
     ends = np.flatnonzero(is_end & ~snapped)
-    for e in ends.tolist():
-        pt = Point(verts[e])
-        hits = tree.query(pt, predicate="dwithin", distance=tol)
-        best = None
-        for h in sorted(hits.tolist()):
-            j = valid[h]
-            if j == owner[e]:
-                continue
-            d = lines[j].distance(pt)
-            if best is None or d < best[0]:
-                best = (d, j)
-        if best is None:
-            continue
-        j = best[1]
-        offset = lines[j].project(pt)
-        on = np.asarray(lines[j].interpolate(offset).coords[0])
-        inserts.setdefault(j, []).append((offset, on))
-        moves.append((e, on))
-    for e, on in moves:
-        k = owner[e]
-        parts[k][e - start[k]] = on
-    for j in sorted(inserts):
-        xy = parts[j]
-        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
-        new = list(map(tuple, xy))
-        extra = sorted(inserts[j], key=lambda item: item[0])
-        # insert from the end so earlier positions stay valid
-        for offset, on in reversed(extra):
-            pos = int(np.searchsorted(cum, offset, side="right"))
-            pos = min(max(pos, 1), len(new) - 1)
-            new.insert(pos, tuple(on))
-        parts[j] = _dedupe_consecutive(np.asarray(new))
-    return [_dedupe_consecutive(p) for p in parts]
+    if len(ends) == 0 or n_parts < 2:
+        return xy, vpart
+    tree = shapely.STRtree(lines)
+    end_pts = shapely.points(xy[ends])
+    qi, qj = tree.query(end_pts, predicate="dwithin", distance=tol)
+    other = vpart[ends[qi]] != qj
+    qi, qj = qi[other], qj[other]
+    if len(qi) == 0:
+        return xy, vpart
+    dist = shapely.distance(end_pts[qi], lines[qj])
+    order = np.lexsort((qj, dist, qi))  # per endpoint: nearest, then lowest part
+    qi, qj = qi[order], qj[order]
+    best = np.r_[True, qi[1:] != qi[:-1]]
+    qi, qj = qi[best], qj[best]
+    offset = shapely.line_locate_point(lines[qj], end_pts[qi])
+    on = shapely.get_coordinates(shapely.line_interpolate_point(lines[qj], offset))
+    xy[ends[qi]] = on
+    # insert the new vertices into the target parts, in order along each part
+    cum = np.zeros(n)
+    seg = np.hypot(*np.diff(xy, axis=0).T) if n > 1 else np.zeros(0)
+    seg = np.where(vpart[1:] == vpart[:-1], seg, 0.0)
+    cum[1:] = np.cumsum(seg)
+    part_start = np.flatnonzero(first)
+    along = cum - cum[part_start[vpart]]
+    # an inserted vertex goes between the last vertex of its part whose distance
+    # along is <= its offset and the next one (rank i + 0.5); ties by offset
+    pos = np.empty(len(qj), dtype=np.float64)
+    for k, (j, off) in enumerate(zip(qj.tolist(), offset.tolist(), strict=True)):
+        lo, hi = part_start[j], (part_start[j + 1] if j + 1 < len(part_start) else n)
+        i = lo + int(np.searchsorted(along[lo:hi], off, side="right")) - 1
+        pos[k] = min(max(i, lo), hi - 2) + 0.5
+    all_xy = np.concatenate([xy, on])
+    all_along = np.concatenate([along, offset])
+    all_rank = np.concatenate([np.arange(n, dtype=np.float64), pos])
+    order = np.lexsort((all_along, all_rank))
+    return _dedupe(all_xy[order], np.concatenate([vpart, qj])[order])
 
 
 def _build_arcs(pieces: gpd.GeoDataFrame, n: int, weight: str) -> _Arcs:
@@ -803,15 +800,13 @@ def _build_arcs(pieces: gpd.GeoDataFrame, n: int, weight: str) -> _Arcs:
     data = np.maximum(wt, 1e-9)
     matrix = csr_matrix((data, (tail, head)), shape=(n, n))
     matrix.sort_indices()
-    reverse = csr_matrix((data, (head, tail)), shape=(n, n))
-    reverse.sort_indices()
     if weight == "time_s":
         time_s, length_m = wt, ot
     else:
         time_s, length_m = ot, wt
     return _Arcs(
         tail=tail, head=head, time_s=time_s, length_m=length_m, piece=piece,
-        forward=forward, matrix=matrix, reverse=reverse, keys=tail * n + head, other=ot,
+        forward=forward, matrix=matrix, keys=tail * n + head, other=ot,
     )
 
 
@@ -898,30 +893,6 @@ def _same_piece(
     return cost, other
 
 
-def _accumulate_other(arcs: _Arcs, pred: np.ndarray, n: int) -> np.ndarray:
-    """Sum the other weight along shortest-path trees by pointer jumping.
-
-    ``pred`` is (sources, n) from ``dijkstra(..., return_predecessors=True)`` on
-    ``arcs.matrix`` (or on its transpose, in which case pred[s, x] is the *next*
-    node from x towards s and the arc is (x, pred)).
-    """
-    rows, cols = np.nonzero(pred >= 0)
-    p = pred[rows, cols].astype(np.int64)
-    acc = np.zeros(pred.shape, dtype=float)
-    # arc p -> col on the forward graph; on the reverse graph the caller swaps
-    keys = p * n + cols if not getattr(arcs, "_reverse_mode", False) else cols * n + p
-    pos = np.searchsorted(arcs.keys, keys)
-    acc[rows, cols] = arcs.other[pos]
-    ptr = np.where(pred >= 0, pred, np.arange(n)[None, :]).astype(np.int64)
-    while True:
-        nxt = np.take_along_axis(ptr, ptr, axis=1)
-        acc += np.take_along_axis(acc, ptr, axis=1)
-        if np.array_equal(nxt, ptr):
-            break
-        ptr = nxt
-    return acc
-
-
 def travel_matrices(
     network: RoadNetwork,
     origins: SnapResult | Sequence[SnappedPoint],
@@ -929,6 +900,7 @@ def travel_matrices(
     weight: str = "time_s",
     access_speed_kmh: float | None = None,
     block: int = 256,
+    limit: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shortest travel costs between snapped points, with the other measure.
 
@@ -947,6 +919,10 @@ def travel_matrices(
         added at this speed; by default it is not counted.
     block
         Dijkstra sources per batch (memory: ``block x nodes`` floats).
+    limit
+        Stop searching beyond this cost (in ``weight`` units, e.g. the longest
+        allowed ride in seconds); pairs further apart are ``inf``. Saves time
+        on large networks.
 
     Returns
     -------
@@ -970,7 +946,7 @@ def travel_matrices(
     TypeError
         When the points were not snapped.
     """
-    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block, True)
+    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block, True, limit)
     return (cost, other) if weight == "time_s" else (other, cost)
 
 
@@ -981,6 +957,7 @@ def travel_matrix(
     weight: str = "time_s",
     access_speed_kmh: float | None = None,
     block: int = 256,
+    limit: float | None = None,
 ) -> np.ndarray:
     """Shortest travel times (s) or distances (m) between snapped points.
 
@@ -996,6 +973,8 @@ def travel_matrix(
         See :func:`travel_matrices`.
     block
         Dijkstra sources per batch.
+    limit
+        See :func:`travel_matrices`.
 
     Returns
     -------
@@ -1010,8 +989,44 @@ def travel_matrix(
     TypeError
         When the points were not snapped.
     """
-    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block, False)
+    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block, False, limit)
     return cost
+
+
+def _accumulate_other(keys: np.ndarray, other: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """Sum the other measure along shortest-path trees by pointer jumping.
+
+    ``pred`` is ``(sources, n)`` from ``dijkstra(..., return_predecessors=True)``;
+    the tree arc into x is (pred[x], x), found in ``other`` through ``keys``
+    (tail * n + head, sorted).
+    """
+    rows, cols = np.nonzero(pred >= 0)
+    p = pred[rows, cols].astype(np.int64)
+    acc = np.zeros(pred.shape, dtype=float)
+    acc[rows, cols] = other[np.searchsorted(keys, p * n + cols)]
+    ptr = np.where(pred >= 0, pred, np.arange(n)[None, :]).astype(np.int64)
+    while True:  # after k rounds acc[x] sums the 2**k arcs above x
+        nxt = np.take_along_axis(ptr, ptr, axis=1)
+        if np.array_equal(nxt, ptr):
+            break
+        acc += np.take_along_axis(acc, ptr, axis=1)
+        ptr = nxt
+    return acc
+
+
+def _dedup_min(
+    tail: np.ndarray, head: np.ndarray, weight: np.ndarray, other: np.ndarray, n: int
+) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+    """CSR of the cheapest arc per (tail, head), its sorted keys and other measure."""
+    order = np.lexsort((other, weight, head, tail))
+    tail, head, weight, other = tail[order], head[order], weight[order], other[order]
+    first = np.ones(len(tail), dtype=bool)
+    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+    tail, head, weight, other = tail[first], head[first], weight[first], other[first]
+    # explicit zeros are arcs for csgraph, but keep them strictly positive anyway
+    matrix = csr_matrix((np.maximum(weight, 1e-12), (tail, head)), shape=(n, n))
+    matrix.sort_indices()
+    return matrix, tail * n + head, other
 
 
 def _matrices(
@@ -1022,7 +1037,16 @@ def _matrices(
     access_speed_kmh: float | None,
     block: int,
     with_other: bool,
+    limit: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Shortest paths between snapped points on a graph with the points added.
+
+    Each distinct origin becomes a virtual node with arcs to the end nodes of
+    its piece, each distinct destination a virtual node with arcs from them, so
+    one Dijkstra per distinct origin (or, on the reversed graph, per distinct
+    destination when those are fewer) gives the whole matrix. Pairs on the same
+    piece may also travel directly along it.
+    """
     if weight not in ("time_s", "length_m"):
         raise ValueError(f"`weight` must be 'time_s' or 'length_m', got {weight!r}")
     o_pts, d_pts = _as_points(origins), _as_points(destinations)
@@ -1033,62 +1057,76 @@ def _matrices(
         return cost, other
     arcs = network._arcs(weight)
     n = len(network.node_xy)
-    o_nodes, o_cost, o_other = _access(network, o_pts, True, weight, access_speed_kmh)
-    d_nodes, d_cost, d_other = _access(network, d_pts, False, weight, access_speed_kmh)
-    src_o = np.unique(o_nodes)
-    src_d = np.unique(d_nodes)
-    backward = len(src_d) < len(src_o)
-    sources = src_d if backward else src_o
-    targets = src_o if backward else src_d
-    # node-to-node tables restricted to the nodes we need: (len(src_o), len(src_d))
-    node_cost = np.full((len(src_o), len(src_d)), np.inf)
-    node_other = np.full_like(node_cost, np.inf) if with_other else None
-    graph = arcs.reverse if backward else arcs.matrix
+
+    def distinct(pts: list[SnappedPoint]) -> tuple[list[SnappedPoint], np.ndarray]:
+        index: dict[tuple[int, float, float], int] = {}
+        inverse = np.array([index.setdefault((p.piece, p.t, p.snap_m), len(index)) for p in pts])
+        reps: dict[int, SnappedPoint] = {}
+        for p, k in zip(pts, inverse.tolist(), strict=True):
+            reps.setdefault(k, p)
+        return [reps[k] for k in range(len(reps))], inverse
+
+    o_uniq, o_inv = distinct(o_pts)
+    d_uniq, d_inv = distinct(d_pts)
+    o_nodes, o_cost, o_other = _access(network, o_uniq, True, weight, access_speed_kmh)
+    d_nodes, d_cost, d_other = _access(network, d_uniq, False, weight, access_speed_kmh)
+    n_ou, n_du = len(o_uniq), len(d_uniq)
+    o_virtual = n + np.arange(n_ou)
+    d_virtual = n + n_ou + np.arange(n_du)
+    total = n + n_ou + n_du
+    base_w = arcs.time_s if weight == "time_s" else arcs.length_m
+    base_o = arcs.length_m if weight == "time_s" else arcs.time_s
+    o_ok, d_ok = np.isfinite(o_cost), np.isfinite(d_cost)
+    tail = np.concatenate([arcs.tail, np.repeat(o_virtual[:, None], 2, axis=1)[o_ok], d_nodes[d_ok]])
+    head = np.concatenate([arcs.head, o_nodes[o_ok], np.repeat(d_virtual[:, None], 2, axis=1)[d_ok]])
+    w = np.concatenate([base_w, o_cost[o_ok], d_cost[d_ok]])
+    ow = np.concatenate([base_o, o_other[o_ok], d_other[d_ok]])
+    backward = n_du < n_ou
+    search_limit = np.inf if limit is None else float(limit)
+    if backward:
+        graph, keys, other_sorted = _dedup_min(head, tail, w, ow, total)
+        sources, targets = d_virtual, o_virtual
+    else:
+        graph, keys, other_sorted = _dedup_min(tail, head, w, ow, total)
+        sources, targets = o_virtual, d_virtual
+    # virtual-to-virtual table (distinct origins x distinct destinations)
+    vcost = np.full((n_ou, n_du), np.inf)
+    vother = np.full((n_ou, n_du), np.inf) if with_other else None
     for s0 in range(0, len(sources), block):
         chunk = sources[s0 : s0 + block]
         if with_other:
-            dist, pred = dijkstra(graph, directed=True, indices=chunk, return_predecessors=True)
-            arcs_mode = _ReverseView(arcs) if backward else arcs
-            acc = _accumulate_other(arcs_mode, pred, n)
-            acc[~np.isfinite(dist)] = np.inf
+            dist, pred = dijkstra(
+                graph, directed=True, indices=chunk, return_predecessors=True, limit=search_limit
+            )
+            # on the reversed graph the keys are of reversed arcs too, so the
+            # tree arc into x is (pred[x], x) either way
+            acc = _accumulate_other(keys, other_sorted, pred, total)
+            acc = acc[:, targets]
+            acc[~np.isfinite(dist[:, targets])] = np.inf
         else:
-            dist = dijkstra(graph, directed=True, indices=chunk)
+            dist = dijkstra(graph, directed=True, indices=chunk, limit=search_limit)
             acc = None
         sub = dist[:, targets]
+        rows = slice(s0, s0 + len(chunk))
         if backward:
-            node_cost[:, s0 : s0 + len(chunk)] = sub.T
+            vcost[:, rows] = sub.T
             if with_other:
-                node_other[:, s0 : s0 + len(chunk)] = acc[:, targets].T
+                vother[:, rows] = acc.T
         else:
-            node_cost[s0 : s0 + len(chunk), :] = sub
+            vcost[rows, :] = sub
             if with_other:
-                node_other[s0 : s0 + len(chunk), :] = acc[:, targets]
-    oi = np.searchsorted(src_o, o_nodes)  # (n_o, 2)
-    di = np.searchsorted(src_d, d_nodes)  # (n_d, 2)
-    for a in range(2):
-        for b in range(2):
-            c = o_cost[:, a][:, None] + node_cost[np.ix_(oi[:, a], di[:, b])] + d_cost[:, b][None, :]
-            better = c < cost
-            cost = np.where(better, c, cost)
-            if with_other:
-                oc = o_other[:, a][:, None] + node_other[np.ix_(oi[:, a], di[:, b])] + d_other[:, b][None, :]
-                other = np.where(better, oc, other)
+                vother[rows, :] = acc
+    cost = vcost[np.ix_(o_inv, d_inv)]
+    if with_other:
+        other = vother[np.ix_(o_inv, d_inv)]
     sc, so = _same_piece(network, o_pts, d_pts, weight, access_speed_kmh)
+    if limit is not None:
+        sc[sc > limit] = np.inf
     better = sc < cost
     cost = np.where(better, sc, cost)
     if with_other:
         other = np.where(better, so, other)
     return cost, other
-
-
-class _ReverseView:
-    """Arcs looked up as (head, tail) for predecessor trees of the reverse graph."""
-
-    _reverse_mode = True
-
-    def __init__(self, arcs: _Arcs) -> None:
-        self.keys = arcs.keys
-        self.other = arcs.other
 
 
 # ----------------------------------------------------------------------- routes

@@ -423,3 +423,32 @@ def test_route_unreachable_names_the_stops():
     s = net.snap([lonlat(0, 0), lonlat(6000, 0)], ids=["school", "village"])
     with pytest.raises(ValueError, match="'village' cannot be reached by road from stop 'school'"):
         route_geometry(net, s)
+
+
+def test_limit_cuts_far_pairs(cross):
+    """West end -> east end is 360 s; with a 300 s limit it is inf, 90 s pairs stay."""
+    s = cross.snap([lonlat(0, 0), lonlat(6000, 0), lonlat(1500, 0)])
+    t, d = travel_matrices(cross, s, s, limit=300)
+    assert t[0, 1] == np.inf and d[0, 1] == np.inf
+    assert t[0, 2] == pytest.approx(90) and d[0, 2] == pytest.approx(1500)
+
+
+def test_several_side_roads_snap_onto_one_segment():
+    """Three side roads end 2-4 m off one 6 km main road (both sides); each is
+    joined, the main road splits into 4 pieces in order along it."""
+    net = build(
+        [
+            line((0, 0), (6000, 0)),
+            line((4000, 3), (4000, 1000)),
+            line((1000, -2), (1000, -1000)),
+            line((2500, 4), (2500, 1000)),
+        ],
+        speed_kmh=[60, 30, 30, 30],
+    )
+    assert len(net.components()) == 1
+    main = net.pieces[net.pieces["row"] == 1].sort_values("length_m")
+    assert sorted(main["length_m"].round(3)) == [1000.0, 1500.0, 1500.0, 2000.0]
+    s = net.snap([lonlat(1000, -1000), lonlat(4000, 1000)])
+    # side-road ends move onto the main road, so each side road is 1 km:
+    # 1 km at 30 (120 s) + 3 km at 60 (180 s) + 1 km at 30 (120 s) = 420 s
+    assert travel_matrix(net, s, s)[0, 1] == pytest.approx(420, abs=1e-6)
