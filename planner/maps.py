@@ -1,0 +1,676 @@
+"""The interactive plan map: one self-contained, offline HTML file.
+
+:func:`build_map` draws a district and, optionally, a plan on it: schools coloured
+by their A-indicator status, closed schools with dashed arrows to where their
+pupils go, school-bus routes along the roads with numbered stops, catchment
+polygons per stage and teacher-rotation flows. :func:`write_map` writes it
+atomically.
+
+Offline (design.md, "Offline"): folium's CDN ``<script>``/``<link>`` tags are
+switched off and Leaflet (JS, CSS and its images as ``data:`` URIs) and jQuery
+(folium's popups use ``$``) are embedded inline from the XStatic packages, read
+at run time from ``xstatic.pkg.*.BASE_DIR``. Font-Awesome, Bootstrap,
+awesome-markers and MarkerCluster are not used: markers are CircleMarkers and
+DivIcons styled by the map's own CSS. The district's boundary and roads are
+drawn from its own data, so the map reads without web tiles; OpenStreetMap tiles
+are an optional base layer, off by default (only switching it on goes online).
+
+Every text that comes from data (school names, indicator labels, the district
+name) is HTML-escaped, and also ``$``, backtick and backslash, because folium
+puts popup and tooltip HTML inside JavaScript template literals.
+
+The output is deterministic: folium's random element ids (32 hex digits) are
+replaced by sequential ids in order of first appearance.
+
+Geometries are simplified with a 5 m tolerance in a projected CRS (the
+district's ``settings.crs``, else its UTM zone) and coordinates rounded to 6
+decimals, which keeps a county's map well under 5 MB.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import math
+import os
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["build_map", "write_map", "LAYER_NAMES", "STATUS_COLORS"]
+
+#: simplification tolerance for drawing, metres in a projected CRS
+SIMPLIFY_M = 5.0
+#: decimals kept in WGS84 coordinates (6 decimals is about 0.1 m)
+DECIMALS = 6
+
+LAYER_NAMES = {
+    "zh": {"boundary": "区界", "roads": "道路", "schools": "学校", "closures": "撤并",
+           "routes": "校车线路", "catch_primary": "小学片区", "catch_junior": "初中片区",
+           "rotation": "教师交流", "blank": "无底图（离线）", "osm": "OpenStreetMap（需联网）"},
+    "en": {"boundary": "Boundary", "roads": "Roads", "schools": "Schools",
+           "closures": "Closures", "routes": "Bus routes",
+           "catch_primary": "Primary catchments", "catch_junior": "Junior catchments",
+           "rotation": "Teacher rotation", "blank": "No basemap (offline)",
+           "osm": "OpenStreetMap (online)"},
+}
+
+STATUS_COLORS = {"pass": "#2e7d32", "fail": "#d32f2f", "closed": "#9e9e9e",
+                 "no_data": "#f9a825", None: "#1565c0"}
+
+_TEXT = {
+    "zh": {
+        "title": "{name} 义务教育优质均衡规划图",
+        "status": {"pass": "A 类指标全部达标", "fail": "有 A 类指标未达标",
+                   "closed": "撤并", "no_data": "缺数据", None: "学校"},
+        "stage": {"primary": "小学", "junior": "初中"},
+        "type": {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制",
+                 "twelve_year": "十二年一贯制", "complete_middle": "完全中学",
+                 "teaching_point": "教学点", "special": "特殊教育学校"},
+        "pupils": "学生", "indicator": "指标", "stage_h": "学段", "value": "数值",
+        "threshold": "标准", "ok": "达标", "yes": "✓", "no": "✗", "nd": "无数据",
+        "closure": "{frm} → {to}：{n} 人",
+        "closure_lbl": "{n}人",
+        "route": "线路 {rid}（车辆 {bus}）→ {to}<br>{km} km，{min} 分钟，{stops} 站",
+        "stop": "{route} 第 {order} 站：{name}<br>到达 {arr} 分钟，上车 {n} 人",
+        "catch": "{school}（{stage}片区）<br>适龄儿童 {children}，学位 {seats}，负荷 {load}",
+        "rot": "{frm} → {to}：交流教师 {n} 名",
+        "leg_closure": "撤并：学生去向（人数）", "leg_route": "校车线路与站点",
+        "leg_catch": "片区（按学校着色，红边为超容量）", "leg_rot": "教师交流（线宽 = 人数）",
+        "leg_boundary": "区界", "leg_roads": "道路",
+        "pass_fail": "A 类指标达标情况",
+    },
+    "en": {
+        "title": "{name}: balanced compulsory education plan",
+        "status": {"pass": "all A indicators pass", "fail": "an A indicator fails",
+                   "closed": "closed", "no_data": "no data", None: "school"},
+        "stage": {"primary": "primary", "junior": "junior"},
+        "type": {"primary": "primary", "junior": "junior", "nine_year": "nine-year",
+                 "twelve_year": "twelve-year", "complete_middle": "complete middle",
+                 "teaching_point": "teaching point", "special": "special"},
+        "pupils": "pupils", "indicator": "indicator", "stage_h": "stage", "value": "value",
+        "threshold": "threshold", "ok": "pass", "yes": "✓", "no": "✗", "nd": "no data",
+        "closure": "{frm} → {to}: {n} pupils",
+        "closure_lbl": "{n}",
+        "route": "route {rid} (bus {bus}) → {to}<br>{km} km, {min} min, {stops} stops",
+        "stop": "{route} stop {order}: {name}<br>arrives {arr} min, {n} boarding",
+        "catch": "{school} ({stage} catchment)<br>children {children}, seats {seats}, load {load}",
+        "rot": "{frm} → {to}: {n} teachers",
+        "leg_closure": "closure: where pupils go (count)", "leg_route": "bus route and stops",
+        "leg_catch": "catchment (colour by school, red edge = over capacity)",
+        "leg_rot": "teacher rotation (width = teachers)",
+        "leg_boundary": "boundary", "leg_roads": "roads",
+        "pass_fail": "A-indicator status",
+    },
+}
+
+ROUTE_COLORS = ["#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b",
+                "#bcbd22", "#393b79", "#637939", "#7b4173", "#3182bd", "#e6550d"]
+ZONE_COLORS = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
+               "#b3de69", "#fccde5", "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3",
+               "#b2df8a", "#cab2d6", "#fdbf6f", "#d9d9d9"]
+CLOSURE_COLOR = "#5d4037"
+ROTATION_COLOR = "#6a1b9a"
+ROAD_STYLE = {  # highway class -> (weight, colour)
+    "motorway": (3.5, "#8d6e63"), "trunk": (3.0, "#8d6e63"), "primary": (2.5, "#a1887f"),
+    "secondary": (2.0, "#a1887f"), "tertiary": (1.5, "#bcaaa4"),
+}
+ROAD_DEFAULT = (1.0, "#bcaaa4")
+
+# panes: boundary/roads under zones under lines under schools; DivIcons sit in
+# Leaflet's markerPane (600), above all of these
+PANES = (("pl-base", 250), ("pl-zones", 350), ("pl-lines", 420), ("pl-schools", 450))
+
+_HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+_ASSETS_MARK = "<!--planner-offline-assets-->"
+
+
+# --------------------------------------------------------------------------- text
+
+def esc(value: Any) -> str:
+    """Escape a data text for HTML that folium places inside a JS template literal."""
+    s = _html.escape("" if value is None else str(value), quote=True)
+    return s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _isnan(v: Any) -> bool:
+    try:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or bool(np.isnan(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(v: Any, nd: str = "—") -> str:
+    if v is None or (not isinstance(v, str) and _isnan(v)):
+        return nd
+    if isinstance(v, (bool, np.bool_)):
+        return "✓" if v else "✗"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) >= 0.01 else f"{v:.4g}"
+    return esc(v)
+
+
+# ------------------------------------------------------------------------ assets
+
+@lru_cache(maxsize=None)
+def offline_assets() -> str:
+    """Leaflet CSS/JS and jQuery as inline ``<style>``/``<script>`` blocks."""
+    import xstatic.pkg.jquery as xjq
+    import xstatic.pkg.leaflet as xl
+
+    ldir = Path(xl.BASE_DIR)
+    css = (ldir / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(m: re.Match) -> str:
+        name = m.group(1).strip("'\"")
+        p = ldir / name
+        if not p.is_file():
+            return "url(data:,)"
+        b64 = base64.b64encode(p.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{b64})"
+
+    css = re.sub(r"url\(([^)]+)\)", data_uri, css)
+    ljs = (ldir / "leaflet.js").read_text(encoding="utf-8")
+    jq = (Path(xjq.BASE_DIR) / "jquery.min.js").read_text(encoding="utf-8")
+    # source-map comments would make devtools fetch a file that is not there
+    ljs = re.sub(r"//# sourceMappingURL=\S+", "", ljs)
+    jq = re.sub(r"//# sourceMappingURL=\S+", "", jq)
+
+    def script(src: str) -> str:
+        return "<script>" + src.replace("</script", "<\\/script") + "</script>"
+
+    return (f"<style>/* Leaflet {xl.VERSION} */\n{css}</style>\n"
+            f"{script(ljs)}\n{script(jq)}")
+
+
+_MAP_CSS = """
+<style>
+.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",
+ "Source Han Sans SC",sans-serif;background:#e6e2d8;font-size:13px}
+.pl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+ background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font-size:17px;
+ font-weight:bold;box-shadow:0 1px 4px rgba(0,0,0,.3);pointer-events:none;white-space:nowrap}
+.pl-legend{position:fixed;bottom:24px;right:10px;z-index:1000;background:rgba(255,255,255,.94);
+ padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:12px;
+ line-height:18px;max-width:300px}
+.pl-legend b{display:block;margin:2px 0}
+.pl-legend i{display:inline-block;vertical-align:middle;margin-right:6px}
+.pl-legend .dot{width:12px;height:12px;border-radius:50%;border:1.5px solid #333}
+.pl-legend .ln{width:26px;height:0;border-top:3px solid}
+.pl-legend .sq{width:16px;height:11px;border:1px solid #555}
+.pl-stop-num{width:18px;height:18px;border-radius:50%;color:#fff;font:bold 11px/18px sans-serif;
+ text-align:center;border:1.5px solid #fff;box-shadow:0 0 2px #000}
+.pl-flow-lbl{background:#fff;border:1px solid;border-radius:3px;padding:0 3px;font-size:11px;
+ line-height:15px;white-space:nowrap;display:inline-block;transform:translate(-50%,-50%)}
+.pl-arrow{width:0;height:0;border-top:6px solid transparent;border-bottom:6px solid transparent;
+ border-left:12px solid}
+.pl-pop{font-size:12px}
+.pl-pop h4{margin:0 0 4px;font-size:14px}
+.pl-pop table{border-collapse:collapse}
+.pl-pop td,.pl-pop th{border:1px solid #ccc;padding:1px 5px;text-align:left}
+.pl-pop tr.f td{background:#fde0dc}
+.pl-pop tr.n td{background:#fff4d6}
+</style>
+"""
+
+
+# ---------------------------------------------------------------------- geometry
+
+def _projected_crs(district, gdf=None):
+    crs = getattr(getattr(district, "settings", None), "crs", None)
+    if crs:
+        return crs
+    b = district.boundary
+    if b is not None and not b.is_empty:
+        lon, lat = b.centroid.x, b.centroid.y
+    elif gdf is not None and len(gdf):
+        c = gdf.geometry.union_all().centroid
+        lon, lat = c.x, c.y
+    else:
+        s = district.schools
+        lon, lat = float(s["lon"].mean()), float(s["lat"].mean())
+    zone = int((lon + 180) // 6) + 1
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def _drawable(geoms, crs_proj, coverage: bool = False):
+    """Simplify WGS84 geometries to SIMPLIFY_M in a projected CRS, round to DECIMALS."""
+    import geopandas as gpd
+    import shapely
+
+    gs = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(crs_proj)
+    arr = np.asarray(gs.values)
+    if coverage and len(arr) > 1 and all(g is not None and g.geom_type in ("Polygon", "MultiPolygon")
+                                         for g in arr):
+        try:
+            simp = shapely.coverage_simplify(arr, SIMPLIFY_M)
+        except Exception:  # not a valid coverage: simplify one by one
+            simp = shapely.simplify(arr, SIMPLIFY_M, preserve_topology=True)
+    else:
+        simp = shapely.simplify(arr, SIMPLIFY_M, preserve_topology=True)
+    out = gpd.GeoSeries(simp, crs=crs_proj).to_crs("EPSG:4326")
+    return [shapely.transform(g, lambda xy: np.round(xy, DECIMALS)) if g is not None else None
+            for g in out.values]
+
+
+def _r(x: float) -> float:
+    return round(float(x), DECIMALS)
+
+
+def _ll(lon: float, lat: float) -> list[float]:
+    return [_r(lat), _r(lon)]
+
+
+def _merc(lon: float, lat: float) -> tuple[float, float]:
+    lat = max(min(lat, 85.0), -85.0)
+    return math.radians(lon), math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def _screen_angle(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Clockwise screen angle (degrees, 0 = east) of the direction lon/lat a -> b."""
+    ax, ay = _merc(*a)
+    bx, by = _merc(*b)
+    return math.degrees(math.atan2(-(by - ay), bx - ax))
+
+
+def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.15,
+         n: int = 16) -> list[tuple[float, float]]:
+    """A gentle curve a -> b bending to the right, so a -> b and b -> a stay apart."""
+    k = math.cos(math.radians((a[1] + b[1]) / 2))
+    dx, dy = (b[0] - a[0]) * k, b[1] - a[1]
+    mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    cx, cy = mx + dy * bend / k if k else mx, my - dx * bend
+    pts = []
+    for i in range(n + 1):
+        t = i / n
+        x = (1 - t) ** 2 * a[0] + 2 * (1 - t) * t * cx + t ** 2 * b[0]
+        y = (1 - t) ** 2 * a[1] + 2 * (1 - t) * t * cy + t ** 2 * b[1]
+        pts.append((x, y))
+    return pts
+
+
+def _along(pts: Sequence[tuple[float, float]], frac: float) -> tuple[tuple[float, float], float]:
+    """Point at a fraction of a polyline's length and the screen angle there."""
+    k = math.cos(math.radians(pts[0][1]))
+    seg = [math.hypot((q[0] - p[0]) * k, q[1] - p[1]) for p, q in zip(pts, pts[1:])]
+    total = sum(seg) or 1.0
+    goal, acc = frac * total, 0.0
+    for (p, q), s in zip(zip(pts, pts[1:]), seg):
+        if acc + s >= goal and s > 0:
+            t = (goal - acc) / s
+            return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])), _screen_angle(p, q)
+        acc += s
+    return pts[-1], _screen_angle(pts[-2], pts[-1]) if len(pts) > 1 else 0.0
+
+
+# --------------------------------------------------------------------------- map
+
+def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
+              closures: Iterable[Mapping] | None = None,
+              routes: Iterable[Mapping] | None = None,
+              catchments=None,
+              rotation_flows: Iterable[Mapping] | None = None,
+              lang: str = "zh", title: str | None = None) -> str:
+    """Draw a district and a plan as one self-contained, offline HTML string.
+
+    Parameters (all plain data, so a scenario runner can pass its plans):
+
+    - ``school_status``: ``{school_id: {"status": "pass"|"fail"|"closed"|"no_data",
+      "rows": [(indicator label, stage, value, threshold, passed), ...]}}``;
+      schools are coloured by status and their popup tabulates the rows.
+    - ``closures``: ``[{"school_id", "receiving_school_id", "pupils"}]``; the closed
+      school is drawn grey and dashed, with a dashed arrow to each receiver,
+      labelled with the pupil count.
+    - ``routes``: ``[{"route_id", "bus", "receiving_school_id", "coords": [(lon, lat)],
+      "km", "minutes", "stops": [{"order", "stop_id", "name", "lon", "lat",
+      "arrive_min", "pupils"}]}]``; one colour per route, numbered stops.
+    - ``catchments``: GeoDataFrame (WGS84) with ``school_id, school, stage, children,
+      seats, load_ratio`` and polygons; one layer per stage.
+    - ``rotation_flows``: ``[{"from_school_id", "to_school_id", "teachers"}]``; curved
+      lines whose width grows with the number of teachers.
+    - ``lang``: ``"zh"`` (default) or ``"en"``; ``title`` overrides the title.
+    """
+    import folium
+    from folium.utilities import JsCode
+
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
+    T, L = _TEXT[lang], LAYER_NAMES[lang]
+    school_status = dict(school_status or {})
+    closures = list(closures or [])
+    routes = list(routes or [])
+    rotation_flows = list(rotation_flows or [])
+
+    schools = district.schools
+    names = {str(k): str(v) for k, v in zip(schools["school_id"], schools["name"])}
+    pos = {str(k): (float(x), float(y)) for k, x, y in
+           zip(schools["school_id"], schools["lon"], schools["lat"])}
+
+    def name_of(sid) -> str:
+        return names.get(str(sid), str(sid))
+
+    def pos_of(sid) -> tuple[float, float] | None:
+        return pos.get(str(sid))
+
+    crs_proj = _projected_crs(district, district.units if district.units is not None else None)
+
+    # ---- extent
+    if district.boundary is not None and not district.boundary.is_empty:
+        w, s, e, n = district.boundary.bounds
+    else:
+        w, e = float(schools["lon"].min()), float(schools["lon"].max())
+        s, n = float(schools["lat"].min()), float(schools["lat"].max())
+    m = folium.Map(location=[_r((s + n) / 2), _r((w + e) / 2)], zoom_start=11, tiles=None,
+                   control_scale=True)
+    m.default_js = []   # no CDN: assets are inlined below
+    m.default_css = []
+    fig = m.get_root()
+    fig.header.add_child(folium.Element(_ASSETS_MARK), name="planner_assets")
+    fig.header.add_child(folium.Element(_MAP_CSS), name="planner_css")
+    title_text = title if title is not None else T["title"].format(name=district.name)
+    fig.header.add_child(folium.Element(f"<title>{esc(title_text)}</title>"), name="planner_title")
+
+    for pane, z in PANES:
+        folium.map.CustomPane(pane, z_index=z).add_to(m)
+
+    # ---- base layers: none (offline) by default, OSM tiles optional
+    folium.FeatureGroup(name=L["blank"], overlay=False, show=True).add_to(m)
+    folium.TileLayer("OpenStreetMap", name=L["osm"], overlay=False, show=False,
+                     max_zoom=19).add_to(m)
+
+    # ---- boundary
+    if district.boundary is not None and not district.boundary.is_empty:
+        (bgeom,) = _drawable([district.boundary], crs_proj)
+        fg = folium.FeatureGroup(name=L["boundary"])
+        folium.GeoJson({"type": "Feature", "properties": {}, "geometry": bgeom.__geo_interface__},
+                       style_function=lambda f: {"color": "#37474f", "weight": 2.5,
+                                                 "dashArray": "8 4 2 4", "opacity": 0.9,
+                                                 "fillColor": "#ffffff", "fillOpacity": 0.7},
+                       pane="pl-base", interactive=False, className="pl-boundary").add_to(fg)
+        fg.add_to(m)
+
+    # ---- roads, one multi-line per road class (few SVG paths, small file)
+    if district.roads is not None and len(district.roads):
+        roads = district.roads
+        hw = (roads["highway"].astype(str) if "highway" in roads.columns
+              else np.full(len(roads), ""))
+        geoms = _drawable(roads.geometry.values, crs_proj)
+        import shapely
+        by_class: dict[tuple, list] = {}
+        for h, g in zip(hw, geoms):
+            if g is None or g.is_empty:
+                continue
+            by_class.setdefault(ROAD_STYLE.get(h, ROAD_DEFAULT), []).append(g)
+        feats = []
+        for (weight, colour), gs in sorted(by_class.items()):
+            geom = shapely.MultiLineString(
+                [ls for g in gs for ls in (g.geoms if hasattr(g, "geoms") else [g])])
+            feats.append({"type": "Feature", "geometry": geom.__geo_interface__,
+                          "properties": {"w": weight, "c": colour}})
+        fg = folium.FeatureGroup(name=L["roads"])
+        folium.GeoJson({"type": "FeatureCollection", "features": feats},
+                       style_function=lambda f: {"color": f["properties"]["c"],
+                                                 "weight": f["properties"]["w"], "opacity": 0.9},
+                       pane="pl-base", interactive=False, className="pl-road").add_to(fg)
+        fg.add_to(m)
+
+    # ---- schools
+    closed_ids = {str(c["school_id"]) for c in closures}
+    closed_ids |= {str(k) for k, v in school_status.items() if v.get("status") == "closed"}
+    fg = folium.FeatureGroup(name=L["schools"])
+    pupils_all = (schools["students_primary"].fillna(0) + schools["students_junior"].fillna(0))
+    for row, pupils in zip(schools.itertuples(index=False), pupils_all):
+        sid = str(row.school_id)
+        st = school_status.get(sid, {})
+        status = "closed" if sid in closed_ids else st.get("status") if school_status else None
+        if status not in STATUS_COLORS:
+            status = "no_data" if school_status else None
+        colour = STATUS_COLORS[status]
+        radius = 5 + min(9.0, math.sqrt(max(float(pupils), 0.0)) / 4)
+        typ = T["type"].get(row.type, esc(row.type))
+        head = (f"<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T['pupils']} "
+                f"{_fmt(pupils)} · <b style=\"color:{colour}\">{T['status'][status]}</b></div>")
+        rows = st.get("rows") or []
+        if rows:
+            trs = []
+            for label, stage, value, threshold, passed in rows:
+                cls = "" if passed is True or passed is np.True_ else (
+                    " class=n" if passed is None or _isnan(passed) else " class=f")
+                ok = (T["nd"] if passed is None or (not isinstance(passed, (bool, np.bool_))
+                                                    and _isnan(passed))
+                      else T["yes"] if passed else T["no"])
+                trs.append(f"<tr{cls}><td>{esc(label)}</td><td>"
+                           f"{T['stage'].get(stage, esc(stage))}</td><td>{_fmt(value)}</td>"
+                           f"<td>{_fmt(threshold)}</td><td>{ok}</td></tr>")
+            head += (f"<table><tr><th>{T['indicator']}</th><th>{T['stage_h']}</th>"
+                     f"<th>{T['value']}</th><th>{T['threshold']}</th><th>{T['ok']}</th></tr>"
+                     + "".join(trs) + "</table>")
+        popup = _popup(folium, head, max_width=460)  # head is escaped already
+        folium.CircleMarker(
+            location=_ll(row.lon, row.lat), radius=round(radius, 1), color="#212121"
+            if status != "closed" else "#616161", weight=1.5 if status != "closed" else 2,
+            dash_array="3 3" if status == "closed" else None, fill=True, fill_color=colour,
+            fill_opacity=0.9 if status != "closed" else 0.55, pane="pl-schools",
+            class_name=f"pl-school pl-school-{status or 'plain'}",
+            tooltip=folium.Tooltip(f"{esc(row.name)}（{T['status'][status]}）" if lang == "zh"
+                                   else f"{esc(row.name)} ({T['status'][status]})", sticky=True),
+            popup=popup,
+        ).add_to(fg)
+    fg.add_to(m)
+
+    # ---- closures: dashed arrows to where the pupils go
+    if closures:
+        fg = folium.FeatureGroup(name=L["closures"])
+        for c in closures:
+            a, b = pos_of(c["school_id"]), pos_of(c["receiving_school_id"])
+            if a is None or b is None:
+                continue
+            tip = T["closure"].format(frm=esc(name_of(c["school_id"])),
+                                      to=esc(name_of(c["receiving_school_id"])),
+                                      n=_fmt(c.get("pupils")))
+            pts = [a, b]
+            folium.PolyLine([_ll(*p) for p in pts], color=CLOSURE_COLOR, weight=2.5,
+                            dash_array="7 5", opacity=0.9, pane="pl-lines",
+                            class_name="pl-closure", tooltip=folium.Tooltip(tip, sticky=True)
+                            ).add_to(fg)
+            (ax, ay), ang = _along(pts, 0.8)
+            _arrow(folium, fg, ax, ay, ang, CLOSURE_COLOR)
+            (lx, ly), _ = _along(pts, 0.5)
+            folium.Marker(_ll(lx, ly), icon=folium.DivIcon(
+                html=(f"<span class=pl-flow-lbl style=\"border-color:{CLOSURE_COLOR};"
+                      f"color:{CLOSURE_COLOR}\">{T['closure_lbl'].format(n=_fmt(c.get('pupils')))}"
+                      "</span>"), icon_size=(0, 0), icon_anchor=(0, 0),
+                class_name="pl-closure-label"), tooltip=folium.Tooltip(tip)).add_to(fg)
+        fg.add_to(m)
+
+    # ---- bus routes and their stops
+    if routes:
+        fg = folium.FeatureGroup(name=L["routes"])
+        for i, r in enumerate(routes):
+            colour = ROUTE_COLORS[i % len(ROUTE_COLORS)]
+            coords = [(float(x), float(y)) for x, y in r.get("coords") or []]
+            stops = sorted(r.get("stops") or [], key=lambda s: s.get("order", 0))
+            if len(coords) < 2:
+                coords = [(float(s["lon"]), float(s["lat"])) for s in stops]
+            rname = (f"线路 {esc(r.get('route_id'))}" if lang == "zh"
+                     else f"route {esc(r.get('route_id'))}")
+            tip = T["route"].format(rid=esc(r.get("route_id")), bus=esc(r.get("bus")),
+                                    to=esc(name_of(r.get("receiving_school_id"))),
+                                    km=_fmt(r.get("km")), min=_fmt(r.get("minutes")),
+                                    stops=len(stops))
+            if len(coords) >= 2:
+                (line,) = _drawable([_linestring(coords)], crs_proj)
+                folium.PolyLine([[y, x] for x, y in line.coords], color=colour, weight=4,
+                                opacity=0.85, pane="pl-lines", class_name="pl-route",
+                                tooltip=folium.Tooltip(tip, sticky=True)).add_to(fg)
+            for s in stops:
+                stip = T["stop"].format(route=rname, order=_fmt(s.get("order")),
+                                        name=esc(s.get("name")), arr=_fmt(s.get("arrive_min")),
+                                        n=_fmt(s.get("pupils")))
+                folium.Marker(_ll(s["lon"], s["lat"]), icon=folium.DivIcon(
+                    html=(f"<div class=pl-stop-num style=\"background:{colour}\">"
+                          f"{_fmt(s.get('order'))}</div>"),
+                    icon_size=(18, 18), icon_anchor=(9, 9), class_name="pl-stop"),
+                    tooltip=folium.Tooltip(stip), popup=_popup(folium, stip)).add_to(fg)
+        fg.add_to(m)
+
+    # ---- catchments, one layer per stage
+    if catchments is not None and len(catchments):
+        order = {sid: i for i, sid in enumerate(map(str, schools["school_id"]))}
+        cat = catchments.to_crs("EPSG:4326") if catchments.crs is not None else catchments
+        geoms = _drawable(cat.geometry.values, crs_proj, coverage=False)
+        for stage in ("primary", "junior"):
+            feats = []
+            for row, g in zip(cat.itertuples(index=False), geoms):
+                if row.stage != stage or g is None or g.is_empty:
+                    continue
+                sid = str(row.school_id)
+                colour = ZONE_COLORS[order.get(sid, len(order) + hash(sid) % 7)
+                                     % len(ZONE_COLORS)]
+                load = getattr(row, "load_ratio", float("nan"))
+                over = (not _isnan(load)) and float(load) > 1.0 + 1e-9
+                school = getattr(row, "school", None) or name_of(sid)
+                tip = T["catch"].format(school=esc(school), stage=T["stage"][stage],
+                                        children=_fmt(getattr(row, "children", None)),
+                                        seats=_fmt(getattr(row, "seats", None)),
+                                        load=("—" if _isnan(load) else f"{float(load):.0%}"))
+                feats.append({"type": "Feature", "geometry": g.__geo_interface__,
+                              "properties": {"tip": tip, "c": colour,
+                                             "e": "#c62828" if over else "#455a64",
+                                             "w": 2.5 if over else 1.0}})
+            if not feats:
+                continue
+            fg = folium.FeatureGroup(name=L[f"catch_{stage}"], show=(stage == "primary"))
+            folium.GeoJson({"type": "FeatureCollection", "features": feats},
+                           style_function=lambda f: {"fillColor": f["properties"]["c"],
+                                                     "fillOpacity": 0.45,
+                                                     "color": f["properties"]["e"],
+                                                     "weight": f["properties"]["w"]},
+                           on_each_feature=JsCode(
+                               "function(f, l) { l.bindTooltip(f.properties.tip, "
+                               "{sticky: true}); }"),
+                           pane="pl-zones", className=f"pl-catchment pl-catchment-{stage}",
+                           ).add_to(fg)
+            fg.add_to(m)
+
+    # ---- teacher rotation flows
+    if rotation_flows:
+        fg = folium.FeatureGroup(name=L["rotation"])
+        for f in rotation_flows:
+            a, b = pos_of(f["from_school_id"]), pos_of(f["to_school_id"])
+            if a is None or b is None or a == b:
+                continue
+            t = float(f.get("teachers") or 0)
+            tip = T["rot"].format(frm=esc(name_of(f["from_school_id"])),
+                                  to=esc(name_of(f["to_school_id"])), n=_fmt(f.get("teachers")))
+            pts = _arc(a, b)
+            folium.PolyLine([_ll(*p) for p in pts], color=ROTATION_COLOR,
+                            weight=round(1.5 + 1.5 * math.sqrt(max(t, 0)), 1), opacity=0.7,
+                            pane="pl-lines", class_name="pl-rotation",
+                            tooltip=folium.Tooltip(tip, sticky=True)).add_to(fg)
+            (ax, ay), ang = _along(pts, 0.75)
+            _arrow(folium, fg, ax, ay, ang, ROTATION_COLOR)
+        fg.add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    folium.FitBounds([[_r(s), _r(w)], [_r(n), _r(e)]]).add_to(m)
+
+    fig.html.add_child(folium.Element(
+        f"<div class=pl-title>{esc(title_text)}</div>"), name="planner_title_div")
+    fig.html.add_child(folium.Element(_legend(T, bool(school_status), closures, routes,
+                                              catchments, rotation_flows)),
+                       name="planner_legend")
+
+    out = fig.render()
+    out = _renumber_ids(out)
+    return out.replace(_ASSETS_MARK, offline_assets(), 1)
+
+
+def _linestring(coords):
+    import shapely
+    return shapely.LineString(coords)
+
+
+def _popup(folium, html_text: str, max_width: int = 320):
+    """A lazy popup of ready (escaped) HTML: folium puts it in a JS template literal."""
+    p = folium.Popup(max_width=max_width, lazy=True)
+    p.html.add_child(folium.Element(f"<div class=pl-pop>{html_text}</div>"))
+    return p
+
+
+def _arrow(folium, parent, lon: float, lat: float, angle: float, colour: str) -> None:
+    folium.Marker(_ll(lon, lat), icon=folium.DivIcon(
+        html=(f"<div class=pl-arrow style=\"border-left-color:{colour};"
+              f"transform:translate(-6px,-6px) rotate({angle:.1f}deg)\"></div>"),
+        icon_size=(0, 0), icon_anchor=(0, 0), class_name="pl-arrowhead"),
+        interactive=False).add_to(parent)
+
+
+def _legend(T, with_status, closures, routes, catchments, rotation_flows) -> str:
+    parts = [f"<div class=pl-legend><b>{T['pass_fail'] if with_status else T['status'][None]}</b>"]
+    statuses = ("pass", "fail", "no_data", "closed") if with_status else (None,)
+    if not with_status and closures:
+        statuses = (None, "closed")
+    for st in statuses:
+        dash = ";border-style:dashed" if st == "closed" else ""
+        parts.append(f"<div><i class=dot style=\"background:{STATUS_COLORS[st]}{dash}\"></i>"
+                     f"{T['status'][st]}</div>")
+    if closures:
+        parts.append(f"<div><i class=ln style=\"border-top:3px dashed {CLOSURE_COLOR}\"></i>"
+                     f"{T['leg_closure']}</div>")
+    if routes:
+        parts.append(f"<div><i class=ln style=\"border-color:{ROUTE_COLORS[0]}\"></i>"
+                     f"<i class=pl-stop-num style=\"display:inline-block;background:"
+                     f"{ROUTE_COLORS[0]};width:14px;height:14px;line-height:14px;font-size:9px\">"
+                     f"1</i>{T['leg_route']}</div>")
+    if catchments is not None and len(catchments):
+        parts.append(f"<div><i class=sq style=\"background:{ZONE_COLORS[0]}\"></i>"
+                     f"{T['leg_catch']}</div>")
+    if rotation_flows:
+        parts.append(f"<div><i class=ln style=\"border-color:{ROTATION_COLOR}\"></i>"
+                     f"{T['leg_rot']}</div>")
+    parts.append(f"<div><i class=ln style=\"border-top:2px dashed #37474f\"></i>"
+                 f"{T['leg_boundary']}　<i class=ln style=\"border-color:#a1887f\"></i>"
+                 f"{T['leg_roads']}</div></div>")
+    return "".join(parts)
+
+
+def _renumber_ids(text: str) -> str:
+    """Replace folium's random 32-hex element ids by sequential ones."""
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        k = m.group(0)
+        if k not in seen:
+            seen[k] = f"{len(seen) + 1:06d}"
+        return seen[k]
+
+    return _HEX_ID.sub(sub, text)
+
+
+def write_map(html: str, path: str | os.PathLike) -> Path:
+    """Write the map atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(html)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a map is for sharing
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
