@@ -4,7 +4,7 @@
 ``data-spec.md`` — ``district.yaml``, ``schools.csv``, ``teachers.csv``, ``units.csv``,
 ``roads.geojson``, ``boundary.geojson`` — deterministically (same seed, same bytes).
 Everything is vectorised with numpy; 20,000 schools (about 400,000 teachers, 60,000
-units, a road grid of ~200,000 segments) take a few seconds.
+units, a road grid plus links, ~125,000 segments) take 5–10 seconds.
 
 The layout: a square district of about 10 km² per school, towns scattered over it,
 schools and residential units clustered around the towns, a regular road grid
