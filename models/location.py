@@ -76,6 +76,8 @@ class LocationResult:
         Solver name.
     seconds
         Wall-clock time including model building.
+    message
+        Explanation when there is no solution.
     """
 
     open: list[int]
@@ -85,6 +87,7 @@ class LocationResult:
     gap: float | None
     solver: str
     seconds: float
+    message: str = ""
 
 
 def solve_p_median(
@@ -149,12 +152,19 @@ def solve_p_median(
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
     if info.status not in ("optimal", "feasible"):
+        msg = f"no solution ({info.status})"
+        if info.status == "infeasible":
+            msg = (f"no {p} sites can serve every client from an allowed site "
+                   f"(forbidden pairs{', k_nearest=' + str(k_nearest) if k_nearest else ''}"
+                   f"{', candidates' if candidates is not None else ''}); "
+                   "raise p or allow more pairs.")
         return LocationResult([], [], None, info.status, info.gap, info.solver,
-                              time.perf_counter() - t0)
+                              time.perf_counter() - t0, msg)
     opened = sorted(j for j in sites if y[j].value() > 0.5)
     assign = []
+    is_open = set(opened)
     for i, row in enumerate(allowed):
-        options = [j for j in row if j in set(opened)]
+        options = [j for j in row if j in is_open]
         assign.append(min(options, key=lambda j: (c[i, j], j)))
     cost = float(sum(w[i] * c[i, a] for i, a in enumerate(assign)))
     return LocationResult(opened, assign, cost, info.status, info.gap, info.solver,
@@ -238,8 +248,12 @@ def solve_facility_location(
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
     if info.status not in ("optimal", "feasible"):
+        msg = f"no solution ({info.status})"
+        if info.status == "infeasible":
+            msg = ("capacities cannot hold every client's demand on its allowed "
+                   "sites" + (" with single sourcing" if single_source else "") + ".")
         return LocationResult([], [], None, info.status, info.gap, info.solver,
-                              time.perf_counter() - t0)
+                              time.perf_counter() - t0, msg)
     xv = {k: max(0.0, min(1.0, v.value() or 0.0)) for k, v in x.items()}
     opened = sorted(j for j in range(m) if y[j].value() > 0.5)
     assign: list[Any] = []
@@ -270,11 +284,16 @@ def _expr(terms) -> pulp.LpAffineExpression:
 
 
 def _cost_matrix(costs) -> np.ndarray:
-    rows = [[math.inf if v is None else float(v) for v in row] for row in costs]
-    if not rows or any(len(r) != len(rows[0]) for r in rows) or not rows[0]:
-        raise ValueError("costs must be a non-empty rectangular matrix "
-                         "(clients x sites).")
-    c = np.array(rows, dtype=float)
+    if isinstance(costs, np.ndarray) and costs.dtype.kind in "fiu":
+        c = costs.astype(float)
+    else:
+        rows = [[math.inf if v is None else float(v) for v in row] for row in costs]
+        if not rows or any(len(r) != len(rows[0]) for r in rows):
+            raise ValueError("costs must be a rectangular matrix (clients x sites).")
+        c = np.array(rows, dtype=float)
+    if c.ndim != 2 or c.size == 0:
+        raise ValueError("costs must be a non-empty matrix (clients x sites), "
+                         f"got shape {c.shape}.")
     if np.any(np.isnan(c)):
         i, j = np.argwhere(np.isnan(c))[0]
         raise ValueError(f"costs[{i}][{j}] is NaN; use None or inf to forbid a pair.")
@@ -306,16 +325,22 @@ def _candidates(candidates, m: int) -> list[int]:
 
 
 def _allowed_pairs(c: np.ndarray, cand: list[int], k: int | None) -> list[list[int]]:
-    allowed = []
-    for i in range(c.shape[0]):
-        row = [j for j in cand if np.isfinite(c[i, j])]
-        if k is not None and len(row) > k:
-            row = sorted(sorted(row, key=lambda j: (c[i, j], j))[:k])
-        if not row:
-            raise ValueError(f"client {i} has no allowed site (all its costs to "
-                             "candidate sites are None/inf).")
-        allowed.append(row)
-    return allowed
+    """Allowed sites of each client (sorted): finite cost, candidate, and among
+    the ``k`` cheapest (ties broken by site index) when ``k`` is given."""
+    sub = c[:, cand]
+    cand_arr = np.asarray(cand)
+    if k is not None and k < len(cand):
+        order = np.argsort(sub, axis=1, kind="stable")[:, :k]
+        keep = np.zeros_like(sub, dtype=bool)
+        np.put_along_axis(keep, order, True, axis=1)
+        finite = keep & np.isfinite(sub)
+    else:
+        finite = np.isfinite(sub)
+    empty = np.flatnonzero(~finite.any(axis=1))
+    if empty.size:
+        raise ValueError(f"client {empty[0]} has no allowed site (all its costs to "
+                         "candidate sites are None/inf).")
+    return [cand_arr[row].tolist() for row in finite]
 
 
 def _check_capacity(d: np.ndarray, s: np.ndarray, allowed: list[list[int]],

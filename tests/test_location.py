@@ -241,6 +241,7 @@ def test_forbidden_pairs_make_p_median_infeasible_not_wrong():
     # p = 1 but client 0 can only use site 0 and client 1 only site 1.
     res = solve_p_median([[1, None], [None, 1]], 1)
     assert res.status == "infeasible" and res.cost is None and res.open == []
+    assert "raise p" in res.message
 
 
 # ------------------------------------------------------------- OR-Library
@@ -275,3 +276,21 @@ def test_orlib_cap41(orlib_dir, capacitated, optimum):
     res = solve_facility_location(costs, demands, caps if capacitated else None, fixed)
     assert res.status == "optimal"
     assert res.cost == pytest.approx(optimum, abs=1e-3)
+
+
+def test_k_nearest_keeps_cheapest_sites_and_ties_by_index():
+    # Client 0 costs: site 0 = 5, site 1 = 1, site 2 = 1, site 3 = inf.
+    # k=2 keeps sites 1 and 2 for client 0 (cheapest; site 0 dropped), and
+    # sites 0 and 2 for client 1 (costs 2, 3). With p=1 only site 2 serves
+    # both: total 1 + 3 = 4 (site 0 alone would be 5 + 2 = 7 without k).
+    c = np.array([[5, 1, 1, INF], [2, INF, 3, INF]])
+    res = solve_p_median(c, 1, k_nearest=2)
+    assert res.open == [2] and res.cost == 4
+    with pytest.raises(ValueError, match="k_nearest"):
+        solve_p_median(c, 1, k_nearest=0)
+
+
+@pytest.mark.parametrize("costs", [[], [[]], [[1, 2], [3]]])
+def test_bad_matrix_shape(costs):
+    with pytest.raises(ValueError, match="matrix"):
+        solve_p_median(costs, 1)
