@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import Transformer
 
 from geodata.roads import build_road_graph, travel_matrices, travel_matrix, utm_crs
@@ -45,8 +46,6 @@ def synthetic_roads(size: int, seed: int) -> gpd.GeoDataFrame:
     xs = np.column_stack([ax, mx, bx])
     ys = np.column_stack([ay, my, by])
     lon, lat = to_wgs.transform(xs, ys)
-    import shapely
-
     coords = np.stack([lon, lat], axis=-1)  # (n, 3, 2)
     geoms = shapely.linestrings(coords)
     speed = rng.choice([20.0, 30.0, 40.0, 60.0, 80.0], size=len(a), p=[0.2, 0.4, 0.2, 0.15, 0.05])
@@ -100,10 +99,12 @@ def main() -> None:
         t_time = median_time(lambda: travel_matrix(net, o, d), args.runs)
         t_both = median_time(lambda: travel_matrices(net, o, d), args.runs)
         t_len = median_time(lambda: travel_matrix(net, o, d, weight="length_m"), args.runs)
+        t_lim = median_time(lambda: travel_matrix(net, o, d, limit=1800.0), args.runs)
         m = travel_matrix(net, o, d)
         print(f"{n_o:>5} x {n_d:<5} travel_matrix(time_s) {t_time:.2f} s | "
               f"travel_matrices(time+length) {t_both:.2f} s | "
               f"travel_matrix(length_m) {t_len:.2f} s | "
+              f"travel_matrix(limit=1800 s) {t_lim:.2f} s | "
               f"unreachable {np.isinf(m).mean():.1%}")
 
 

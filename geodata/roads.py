@@ -163,6 +163,13 @@ def _as_bool(value: Any, row: int, column: str) -> bool:
     raise RoadDataError(f"roads row {row}: {column} is {value!r}, not true/false")
 
 
+def _is_reverse(value: Any) -> bool:
+    """OSM ``oneway=-1``: one-way against the drawing direction."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return value == -1
+    return str(value).strip().lower() in {"-1", "reverse"}
+
+
 def _highway_class(value: Any) -> str:
     if isinstance(value, (list, tuple)):  # osmnx may give a list of classes
         value = value[0] if value else None
@@ -579,7 +586,7 @@ def build_road_graph(
         highway = _highway_class(highways_in[pos])
         hazardous = _as_bool(hazardous_in[pos], row, "hazardous")
         oneway = _as_bool(oneway_in[pos], row, "oneway")
-        reverse = oneway and str(oneway_in[pos]).strip().lower() in {"-1", "reverse"}
+        reverse = oneway and _is_reverse(oneway_in[pos])
         row_speed[pos] = bus_speed_kmh(speed, highway, hazardous)
         row_fwd[pos] = not reverse
         row_bwd[pos] = (not oneway) or reverse

@@ -170,7 +170,7 @@ def test_speed_from_highway_table_and_caps():
 def test_oneway():
     """A one-way road: along it 6 km at 60 km/h = 360 s, against it inf; "-1"
     means against the drawing direction."""
-    for flag, forward in [("yes", True), (True, True), ("-1", False), ("no", None)]:
+    for flag, forward in [("yes", True), (True, True), ("-1", False), (-1.0, False), ("no", None), ("否", None)]:
         net = build([line((0, 0), (6000, 0))], oneway=[flag], speed_kmh=[60])
         s = net.snap([lonlat(0, 0), lonlat(6000, 0)])
         t = travel_matrix(net, s, s)
