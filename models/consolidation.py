@@ -293,6 +293,7 @@ class Explanation:
     school_id: str
     zh: str
     en: str
+    receiver_id: str = ""
 
     def text(self, lang: str = "en") -> str:
         return self.zh if lang == "zh" else self.en
@@ -601,10 +602,10 @@ def _ride_explanation(problem: Problem, sid: str, rid: str, settings: Settings) 
     lim = _fmt(settings.max_ride_min)
     if not math.isfinite(t):
         return Explanation("no_road", sid, f"{s.name} → {r.name}：没有道路相通",
-                           f"{s.name} → {r.name}: no road connects them")
+                           f"{s.name} → {r.name}: no road connects them", rid)
     return Explanation("ride", sid,
                        f"{s.name} → {r.name}：车程{t:.0f}分钟，超过{lim}分钟上限",
-                       f"{s.name} → {r.name}: {t:.0f} min by road > {lim} min limit")
+                       f"{s.name} → {r.name}: {t:.0f} min by road > {lim} min limit", rid)
 
 
 # ------------------------------------------------------------ the two modes
@@ -683,10 +684,17 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
                 prob += pulp.lpSum(vs) == q * z[i]
             else:
                 prob += z[i] == 0
+        mine = []
         for (a, r), var in b.items():
             if a == i:
-                prob += settings.bus_capacity * var >= pulp.lpSum(
-                    v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
+                mine.append(var)
+                load = pulp.lpSum(v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
+                prob += settings.bus_capacity * var >= load
+                # valid and tighter when the school is smaller than a bus
+                if 0 < si.total_pupils < settings.bus_capacity:
+                    prob += si.total_pupils * var >= load
+        if mine and si.total_pupils > 0:  # a closed school needs its full buses
+            prob += pulp.lpSum(mine) >= math.ceil(si.total_pupils / settings.bus_capacity) * z[i]
         if all(a != i for (a, _) in b) and si.total_pupils > 0:
             who = [r for r in recv]
             if who:
@@ -804,7 +812,10 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
     if problems:
         res.status = "infeasible"
         known = {e.en for e in res.explanations}
-        res.explanations += [e for e in problems if e.en not in known]
+        unreachable = {(e.school_id, e.receiver_id) for e in res.explanations
+                       if e.kind in ("ride", "no_road")}
+        res.explanations += [e for e in problems if e.en not in known and not (
+            e.kind == "unrouted" and (e.school_id, e.receiver_id) in unreachable)]
     return res
 
 
@@ -853,7 +864,7 @@ def verify(problem: Problem, res: Result, settings: Settings) -> list[Explanatio
             miss = q - carried.get(key, 0)
             out.append(Explanation("unrouted", key[0],
                                    f"{si.name} → {sr.name}：{miss}名学生无车可乘",
-                                   f"{si.name} → {sr.name}: {miss} pupils have no bus"))
+                                   f"{si.name} → {sr.name}: {miss} pupils have no bus", key[1]))
     return out
 
 

@@ -412,10 +412,8 @@ def _write_atomic(path: Path, data: str) -> None:
 
 
 def _csv_text(columns: list[str], rows: list[list]) -> str:
-    df = pd.DataFrame(rows, columns=columns)
-    for c in df.columns:
-        if df[c].dtype == object:
-            df[c] = df[c].map(_safe)
+    rows = [[_safe(v) for v in row] for row in rows]
+    df = pd.DataFrame(rows, columns=columns, dtype=object)
     return "\ufeff" + df.to_csv(index=False, lineterminator="\n")
 
 
