@@ -8,16 +8,22 @@ atomically.
 
 Offline (design.md, "Offline"): folium's CDN ``<script>``/``<link>`` tags are
 switched off and Leaflet (JS, CSS and its images as ``data:`` URIs) and jQuery
-(folium's popups use ``$``) are embedded inline from the XStatic packages, read
-at run time from ``xstatic.pkg.*.BASE_DIR``. Font-Awesome, Bootstrap,
+(folium's own Popup and bring-to-front code call ``$``) are embedded inline from
+the XStatic packages, read at run time from ``xstatic.pkg.*.BASE_DIR``. Font-Awesome, Bootstrap,
 awesome-markers and MarkerCluster are not used: markers are CircleMarkers and
 DivIcons styled by the map's own CSS. The district's boundary and roads are
 drawn from its own data, so the map reads without web tiles; OpenStreetMap tiles
 are an optional base layer, off by default (only switching it on goes online).
 
+folium draws only the frame: the map, panes, base layers, one FeatureGroup per
+overlay, the layer control. The data of each overlay goes in as one JSON object
+handed to a small inline builder (``PL.add``) by a raw script element. Not
+through folium elements: branca compiles every rendered snippet as a Jinja
+template, so a school called ``{{ ... }}`` would be evaluated (template
+injection), and a county's few thousand elements would take seconds to compile.
 Every text that comes from data (school names, indicator labels, the district
-name) is HTML-escaped, and also ``$``, backtick and backslash, because folium
-puts popup and tooltip HTML inside JavaScript template literals.
+name) is HTML-escaped (also ``$``, backtick, backslash and braces, for safety
+should it ever reach a folium template literal), and the JSON has no ``<``.
 
 The output is deterministic: folium's random element ids (32 hex digits) are
 replaced by sequential ids in order of first appearance.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import html as _html
+import json
 import math
 import os
 import re
@@ -134,7 +141,8 @@ _ASSETS_MARK = "<!--planner-offline-assets-->"
 def esc(value: Any) -> str:
     """Escape a data text for HTML that folium places inside a JS template literal."""
     s = _html.escape("" if value is None else str(value), quote=True)
-    return s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return (s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def _isnan(v: Any) -> bool:
@@ -194,7 +202,7 @@ def offline_assets() -> str:
 
 _MAP_CSS = """
 <style>
-.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",
+body,.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",
  "Source Han Sans SC",sans-serif;background:#e6e2d8;font-size:13px}
 .pl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font-size:17px;
@@ -314,6 +322,101 @@ def _along(pts: Sequence[tuple[float, float]], frac: float) -> tuple[tuple[float
 
 # --------------------------------------------------------------------------- map
 
+# ------------------------------------------------------------- the JS builder
+
+#: draws a layer from plain data; data strings are escaped HTML already
+_PLAN_JS = r"""<script>
+var PL = {
+  add: function (g, s) {
+    (s.circles || []).forEach(function (c) {
+      var m = L.circleMarker([c.y, c.x], c.o);
+      m.plId = c.id;
+      if (c.t) m.bindTooltip(c.t, {sticky: true});
+      if (c.p) m.bindPopup(function () { return PL.popup(s, c); }, {maxWidth: 460});
+      g.addLayer(m);
+    });
+    (s.lines || []).forEach(function (l) {
+      var m = L.polyline(l.p, l.o);
+      if (l.t) m.bindTooltip(l.t, {sticky: true});
+      g.addLayer(m);
+    });
+    (s.icons || []).forEach(function (i) {
+      var m = L.marker([i.y, i.x], {
+        icon: L.divIcon({html: i.h, className: i.k, iconSize: i.s, iconAnchor: i.a}),
+        interactive: !!(i.t || i.p), keyboard: false, pane: i.pane || 'markerPane'});
+      if (i.t) m.bindTooltip(i.t, {direction: 'top', offset: [0, -8]});
+      if (i.p) m.bindPopup('<div class="pl-pop">' + i.p + '</div>');
+      g.addLayer(m);
+    });
+    if (s.geojson) {
+      g.addLayer(L.geoJSON(s.geojson, Object.assign({
+        style: function (f) { return f.properties.s; },
+        onEachFeature: function (f, l) {
+          if (f.properties.t) l.bindTooltip(f.properties.t, {sticky: true});
+        }}, s.go || {})));
+    }
+  },
+  popup: function (s, c) {
+    var h = c.p;
+    if (c.rows && c.rows.length) {
+      h += '<table><tr><th>' + s.head.join('</th><th>') + '</th></tr>';
+      c.rows.forEach(function (r) {
+        var cls = r[4] === 1 ? '' : (r[4] === 0 ? ' class="f"' : ' class="n"');
+        h += '<tr' + cls + '><td>' + s.labels[r[0]] + '</td><td>' + r[1] + '</td><td>'
+          + r[2] + '</td><td>' + r[3] + '</td><td>' + s.ok[r[4] === null ? 2 : r[4]]
+          + '</td></tr>';
+      });
+      h += '</table>';
+    }
+    return '<div class="pl-pop">' + h + '</div>';
+  }
+};
+</script>
+"""
+
+
+def _branca():
+    from branca.element import Element, MacroElement
+
+    class Raw(Element):
+        """Text rendered as is: no Jinja (data must never be parsed as a template)."""
+
+        def __init__(self, text: str):
+            super().__init__()
+            self._text = text
+
+        def render(self, **kwargs):
+            return self._text
+
+    class LayerData(MacroElement):
+        """``PL.add(<feature group>, <data>)`` placed right after the group's own script."""
+
+        def __init__(self, data: dict):
+            super().__init__()
+            self._name = "LayerData"
+            self._data = data
+
+        def render(self, **kwargs):
+            js = f"PL.add({self._parent.get_name()}, {_json(self._data)});\n"
+            self.get_root().script.add_child(Raw(js), name=self.get_name())
+
+    return Raw, LayerData
+
+
+def _json(obj: Any) -> str:
+    """JSON for an inline <script>: no ``<`` (so no ``</script>`` or ``<!--``)."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return s.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _num(v: Any) -> float | None:
+    if v is None or isinstance(v, str) or _isnan(v):
+        return None
+    return float(v)
+
+
+# --------------------------------------------------------------------------- map
+
 def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
               closures: Iterable[Mapping] | None = None,
               routes: Iterable[Mapping] | None = None,
@@ -326,7 +429,9 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
 
     - ``school_status``: ``{school_id: {"status": "pass"|"fail"|"closed"|"no_data",
       "rows": [(indicator label, stage, value, threshold, passed), ...]}}``;
-      schools are coloured by status and their popup tabulates the rows.
+      schools are coloured by status and their popup tabulates the rows
+      (``passed`` True/False, None for no data). Schools missing from a given
+      ``school_status`` are drawn as "no data".
     - ``closures``: ``[{"school_id", "receiving_school_id", "pupils"}]``; the closed
       school is drawn grey and dashed, with a dashed arrow to each receiver,
       labelled with the pupil count.
@@ -334,17 +439,17 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
       "km", "minutes", "stops": [{"order", "stop_id", "name", "lon", "lat",
       "arrive_min", "pupils"}]}]``; one colour per route, numbered stops.
     - ``catchments``: GeoDataFrame (WGS84) with ``school_id, school, stage, children,
-      seats, load_ratio`` and polygons; one layer per stage.
+      seats, load_ratio`` and polygons; one layer per stage (junior off at start).
     - ``rotation_flows``: ``[{"from_school_id", "to_school_id", "teachers"}]``; curved
       lines whose width grows with the number of teachers.
     - ``lang``: ``"zh"`` (default) or ``"en"``; ``title`` overrides the title.
     """
     import folium
-    from folium.utilities import JsCode
 
     if lang not in _TEXT:
         raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
-    T, L = _TEXT[lang], LAYER_NAMES[lang]
+    Raw, LayerData = _branca()
+    T, LN = _TEXT[lang], LAYER_NAMES[lang]
     school_status = dict(school_status or {})
     closures = list(closures or [])
     routes = list(routes or [])
@@ -358,10 +463,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     def name_of(sid) -> str:
         return names.get(str(sid), str(sid))
 
-    def pos_of(sid) -> tuple[float, float] | None:
-        return pos.get(str(sid))
-
-    crs_proj = _projected_crs(district, district.units if district.units is not None else None)
+    crs_proj = _projected_crs(district, district.units)
 
     # ---- extent
     if district.boundary is not None and not district.boundary.is_empty:
@@ -371,136 +473,154 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         s, n = float(schools["lat"].min()), float(schools["lat"].max())
     m = folium.Map(location=[_r((s + n) / 2), _r((w + e) / 2)], zoom_start=11, tiles=None,
                    control_scale=True)
-    m.default_js = []   # no CDN: assets are inlined below
+    m.default_js = []   # no CDN links: the assets are inlined (offline_assets)
     m.default_css = []
     fig = m.get_root()
-    fig.header.add_child(folium.Element(_ASSETS_MARK), name="planner_assets")
-    fig.header.add_child(folium.Element(_MAP_CSS), name="planner_css")
     title_text = title if title is not None else T["title"].format(name=district.name)
-    fig.header.add_child(folium.Element(f"<title>{esc(title_text)}</title>"), name="planner_title")
+    fig.header.add_child(Raw(f"<title>{esc(title_text)}</title>\n{_ASSETS_MARK}\n"
+                             f"{_MAP_CSS}{_PLAN_JS}"), name="planner_head")
 
     for pane, z in PANES:
         folium.map.CustomPane(pane, z_index=z).add_to(m)
 
-    # ---- base layers: none (offline) by default, OSM tiles optional
-    folium.FeatureGroup(name=L["blank"], overlay=False, show=True).add_to(m)
-    folium.TileLayer("OpenStreetMap", name=L["osm"], overlay=False, show=False,
+    # ---- base layers: none (offline) by default, OSM tiles optional and unchecked
+    folium.FeatureGroup(name=LN["blank"], overlay=False, show=True).add_to(m)
+    folium.TileLayer("OpenStreetMap", name=LN["osm"], overlay=False, show=False,
                      max_zoom=19).add_to(m)
 
-    # ---- boundary
-    if district.boundary is not None and not district.boundary.is_empty:
-        (bgeom,) = _drawable([district.boundary], crs_proj)
-        fg = folium.FeatureGroup(name=L["boundary"])
-        folium.GeoJson({"type": "Feature", "properties": {}, "geometry": bgeom.__geo_interface__},
-                       style_function=lambda f: {"color": "#37474f", "weight": 2.5,
-                                                 "dashArray": "8 4 2 4", "opacity": 0.9,
-                                                 "fillColor": "#ffffff", "fillOpacity": 0.7},
-                       pane="pl-base", interactive=False, className="pl-boundary").add_to(fg)
+    def layer(key: str, data: dict, show: bool = True) -> None:
+        fg = folium.FeatureGroup(name=LN[key], show=show)
+        fg.add_child(LayerData(data))
         fg.add_to(m)
 
-    # ---- roads, one multi-line per road class (few SVG paths, small file)
+    def line_opts(colour, weight, cls, dash=None, opacity=0.85):
+        o = {"pane": "pl-lines", "color": colour, "weight": weight, "opacity": opacity,
+             "className": cls}
+        if dash:
+            o["dashArray"] = dash
+        return o
+
+    def icon(lon, lat, html, cls, size=(0, 0), anchor=(0, 0), tip=None, pop=None):
+        d = {"x": _r(lon), "y": _r(lat), "h": html, "k": cls, "s": list(size),
+             "a": list(anchor)}
+        if tip:
+            d["t"] = tip
+        if pop:
+            d["p"] = pop
+        return d
+
+    def arrow(lon, lat, angle, colour):
+        return icon(lon, lat, f'<div class="pl-arrow" style="border-left-color:{colour};'
+                    f'transform:translate(-6px,-6px) rotate({angle:.1f}deg)"></div>',
+                    "pl-arrowhead")
+
+    # ---- boundary (light fill inside, so the district reads without tiles)
+    if district.boundary is not None and not district.boundary.is_empty:
+        (bgeom,) = _drawable([district.boundary], crs_proj)
+        layer("boundary", {"geojson": {"type": "Feature", "geometry": bgeom.__geo_interface__,
+                                       "properties": {"s": {
+                                           "color": "#37474f", "weight": 2.5,
+                                           "dashArray": "8 4 2 4", "opacity": 0.9,
+                                           "fillColor": "#ffffff", "fillOpacity": 0.7}}},
+                           "go": {"pane": "pl-base", "interactive": False,
+                                  "className": "pl-boundary"}})
+
+    # ---- roads: one multi-line per road class (few SVG paths, small file)
     if district.roads is not None and len(district.roads):
-        roads = district.roads
-        hw = (roads["highway"].astype(str) if "highway" in roads.columns
-              else np.full(len(roads), ""))
-        geoms = _drawable(roads.geometry.values, crs_proj)
         import shapely
+        roads = district.roads
+        hw = (roads["highway"].astype(str).to_numpy() if "highway" in roads.columns
+              else np.full(len(roads), ""))
         by_class: dict[tuple, list] = {}
-        for h, g in zip(hw, geoms):
+        for h, g in zip(hw, _drawable(roads.geometry.values, crs_proj)):
             if g is None or g.is_empty:
                 continue
-            by_class.setdefault(ROAD_STYLE.get(h, ROAD_DEFAULT), []).append(g)
-        feats = []
-        for (weight, colour), gs in sorted(by_class.items()):
-            geom = shapely.MultiLineString(
-                [ls for g in gs for ls in (g.geoms if hasattr(g, "geoms") else [g])])
-            feats.append({"type": "Feature", "geometry": geom.__geo_interface__,
-                          "properties": {"w": weight, "c": colour}})
-        fg = folium.FeatureGroup(name=L["roads"])
-        folium.GeoJson({"type": "FeatureCollection", "features": feats},
-                       style_function=lambda f: {"color": f["properties"]["c"],
-                                                 "weight": f["properties"]["w"], "opacity": 0.9},
-                       pane="pl-base", interactive=False, className="pl-road").add_to(fg)
-        fg.add_to(m)
+            parts = g.geoms if hasattr(g, "geoms") else [g]
+            by_class.setdefault(ROAD_STYLE.get(h, ROAD_DEFAULT), []).extend(
+                p for p in parts if p.geom_type == "LineString")
+        feats = [{"type": "Feature",
+                  "geometry": shapely.MultiLineString(gs).__geo_interface__,
+                  "properties": {"s": {"color": colour, "weight": weight, "opacity": 0.9}}}
+                 for (weight, colour), gs in sorted(by_class.items()) if gs]
+        layer("roads", {"geojson": {"type": "FeatureCollection", "features": feats},
+                        "go": {"pane": "pl-base", "interactive": False,
+                               "className": "pl-road"}})
 
     # ---- schools
     closed_ids = {str(c["school_id"]) for c in closures}
     closed_ids |= {str(k) for k, v in school_status.items() if v.get("status") == "closed"}
-    fg = folium.FeatureGroup(name=L["schools"])
+    labels: dict[str, int] = {}
+    circles = []
     pupils_all = (schools["students_primary"].fillna(0) + schools["students_junior"].fillna(0))
     for row, pupils in zip(schools.itertuples(index=False), pupils_all):
         sid = str(row.school_id)
         st = school_status.get(sid, {})
-        status = "closed" if sid in closed_ids else st.get("status") if school_status else None
+        status = "closed" if sid in closed_ids else (st.get("status", "no_data")
+                                                     if school_status else None)
         if status not in STATUS_COLORS:
-            status = "no_data" if school_status else None
+            status = "no_data"
         colour = STATUS_COLORS[status]
-        radius = 5 + min(9.0, math.sqrt(max(float(pupils), 0.0)) / 4)
+        closed = status == "closed"
+        opts = {"pane": "pl-schools", "radius": round(5 + min(9.0, math.sqrt(
+                    max(float(pupils), 0.0)) / 4), 1),
+                "color": "#616161" if closed else "#212121", "weight": 2 if closed else 1.5,
+                "fillColor": colour, "fillOpacity": 0.55 if closed else 0.9,
+                "className": f"pl-school pl-school-{status or 'plain'}"}
+        if closed:
+            opts["dashArray"] = "3 3"
         typ = T["type"].get(row.type, esc(row.type))
-        head = (f"<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T['pupils']} "
-                f"{_fmt(pupils)} · <b style=\"color:{colour}\">{T['status'][status]}</b></div>")
-        rows = st.get("rows") or []
+        head = (f'<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T["pupils"]} '
+                f'{_fmt(pupils)} · <b style="color:{colour}">{T["status"][status]}</b></div>')
+        rows = []
+        for label, stage, value, threshold, passed in st.get("rows") or []:
+            li = labels.setdefault(esc(label), len(labels))
+            ok = (None if passed is None or (not isinstance(passed, (bool, np.bool_))
+                                             and _isnan(passed))
+                  else int(bool(passed)))
+            rows.append([li, T["stage"].get(stage, esc(stage)), _fmt(value),
+                         _fmt(threshold), ok])
+        c = {"id": sid, "x": _r(row.lon), "y": _r(row.lat), "o": opts,
+             "t": (f"{esc(row.name)}（{T['status'][status]}）" if lang == "zh"
+                   else f"{esc(row.name)} ({T['status'][status]})"), "p": head}
         if rows:
-            trs = []
-            for label, stage, value, threshold, passed in rows:
-                cls = "" if passed is True or passed is np.True_ else (
-                    " class=n" if passed is None or _isnan(passed) else " class=f")
-                ok = (T["nd"] if passed is None or (not isinstance(passed, (bool, np.bool_))
-                                                    and _isnan(passed))
-                      else T["yes"] if passed else T["no"])
-                trs.append(f"<tr{cls}><td>{esc(label)}</td><td>"
-                           f"{T['stage'].get(stage, esc(stage))}</td><td>{_fmt(value)}</td>"
-                           f"<td>{_fmt(threshold)}</td><td>{ok}</td></tr>")
-            head += (f"<table><tr><th>{T['indicator']}</th><th>{T['stage_h']}</th>"
-                     f"<th>{T['value']}</th><th>{T['threshold']}</th><th>{T['ok']}</th></tr>"
-                     + "".join(trs) + "</table>")
-        popup = _popup(folium, head, max_width=460)  # head is escaped already
-        folium.CircleMarker(
-            location=_ll(row.lon, row.lat), radius=round(radius, 1), color="#212121"
-            if status != "closed" else "#616161", weight=1.5 if status != "closed" else 2,
-            dash_array="3 3" if status == "closed" else None, fill=True, fill_color=colour,
-            fill_opacity=0.9 if status != "closed" else 0.55, pane="pl-schools",
-            class_name=f"pl-school pl-school-{status or 'plain'}",
-            tooltip=folium.Tooltip(f"{esc(row.name)}（{T['status'][status]}）" if lang == "zh"
-                                   else f"{esc(row.name)} ({T['status'][status]})", sticky=True),
-            popup=popup,
-        ).add_to(fg)
-    fg.add_to(m)
+            c["rows"] = rows
+        circles.append(c)
+    layer("schools", {"circles": circles, "labels": list(labels),
+                      "head": [T["indicator"], T["stage_h"], T["value"], T["threshold"],
+                               T["ok"]],
+                      "ok": [T["no"], T["yes"], T["nd"]]})
 
-    # ---- closures: dashed arrows to where the pupils go
+    # ---- closures: dashed arrows to where the pupils go, labelled with pupils
     if closures:
-        fg = folium.FeatureGroup(name=L["closures"])
+        lines, icons = [], []
         for c in closures:
-            a, b = pos_of(c["school_id"]), pos_of(c["receiving_school_id"])
+            a, b = pos.get(str(c["school_id"])), pos.get(str(c["receiving_school_id"]))
             if a is None or b is None:
                 continue
             tip = T["closure"].format(frm=esc(name_of(c["school_id"])),
                                       to=esc(name_of(c["receiving_school_id"])),
                                       n=_fmt(c.get("pupils")))
             pts = [a, b]
-            folium.PolyLine([_ll(*p) for p in pts], color=CLOSURE_COLOR, weight=2.5,
-                            dash_array="7 5", opacity=0.9, pane="pl-lines",
-                            class_name="pl-closure", tooltip=folium.Tooltip(tip, sticky=True)
-                            ).add_to(fg)
+            lines.append({"p": [_ll(*p) for p in pts], "t": tip,
+                          "o": line_opts(CLOSURE_COLOR, 2.5, "pl-closure", "7 5", 0.9)})
             (ax, ay), ang = _along(pts, 0.8)
-            _arrow(folium, fg, ax, ay, ang, CLOSURE_COLOR)
+            icons.append(arrow(ax, ay, ang, CLOSURE_COLOR))
             (lx, ly), _ = _along(pts, 0.5)
-            folium.Marker(_ll(lx, ly), icon=folium.DivIcon(
-                html=(f"<span class=pl-flow-lbl style=\"border-color:{CLOSURE_COLOR};"
-                      f"color:{CLOSURE_COLOR}\">{T['closure_lbl'].format(n=_fmt(c.get('pupils')))}"
-                      "</span>"), icon_size=(0, 0), icon_anchor=(0, 0),
-                class_name="pl-closure-label"), tooltip=folium.Tooltip(tip)).add_to(fg)
-        fg.add_to(m)
+            icons.append(icon(lx, ly, f'<span class="pl-flow-lbl" style="border-color:'
+                              f'{CLOSURE_COLOR};color:{CLOSURE_COLOR}">'
+                              f'{T["closure_lbl"].format(n=_fmt(c.get("pupils")))}</span>',
+                              "pl-closure-label", tip=tip))
+        layer("closures", {"lines": lines, "icons": icons})
 
-    # ---- bus routes and their stops
+    # ---- bus routes along the roads, numbered stops in order
     if routes:
-        fg = folium.FeatureGroup(name=L["routes"])
+        lines, icons = [], []
         for i, r in enumerate(routes):
             colour = ROUTE_COLORS[i % len(ROUTE_COLORS)]
+            stops = sorted(r.get("stops") or [], key=lambda st: _num(st.get("order")) or 0)
             coords = [(float(x), float(y)) for x, y in r.get("coords") or []]
-            stops = sorted(r.get("stops") or [], key=lambda s: s.get("order", 0))
             if len(coords) < 2:
-                coords = [(float(s["lon"]), float(s["lat"])) for s in stops]
+                coords = [(float(st["lon"]), float(st["lat"])) for st in stops]
             rname = (f"线路 {esc(r.get('route_id'))}" if lang == "zh"
                      else f"route {esc(r.get('route_id'))}")
             tip = T["route"].format(rid=esc(r.get("route_id")), bus=esc(r.get("bus")),
@@ -508,139 +628,108 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                     km=_fmt(r.get("km")), min=_fmt(r.get("minutes")),
                                     stops=len(stops))
             if len(coords) >= 2:
-                (line,) = _drawable([_linestring(coords)], crs_proj)
-                folium.PolyLine([[y, x] for x, y in line.coords], color=colour, weight=4,
-                                opacity=0.85, pane="pl-lines", class_name="pl-route",
-                                tooltip=folium.Tooltip(tip, sticky=True)).add_to(fg)
-            for s in stops:
-                stip = T["stop"].format(route=rname, order=_fmt(s.get("order")),
-                                        name=esc(s.get("name")), arr=_fmt(s.get("arrive_min")),
-                                        n=_fmt(s.get("pupils")))
-                folium.Marker(_ll(s["lon"], s["lat"]), icon=folium.DivIcon(
-                    html=(f"<div class=pl-stop-num style=\"background:{colour}\">"
-                          f"{_fmt(s.get('order'))}</div>"),
-                    icon_size=(18, 18), icon_anchor=(9, 9), class_name="pl-stop"),
-                    tooltip=folium.Tooltip(stip), popup=_popup(folium, stip)).add_to(fg)
-        fg.add_to(m)
+                import shapely
+                (ln,) = _drawable([shapely.LineString(coords)], crs_proj)
+                lines.append({"p": [[y, x] for x, y in ln.coords], "t": tip,
+                              "o": line_opts(colour, 4, "pl-route")})
+            for st in stops:
+                stip = T["stop"].format(route=rname, order=_fmt(st.get("order")),
+                                        name=esc(st.get("name")),
+                                        arr=_fmt(st.get("arrive_min")),
+                                        n=_fmt(st.get("pupils")))
+                icons.append(icon(st["lon"], st["lat"],
+                                  f'<div class="pl-stop-num" style="background:{colour}">'
+                                  f'{_fmt(st.get("order"))}</div>', "pl-stop",
+                                  (18, 18), (9, 9), tip=stip, pop=stip))
+        layer("routes", {"lines": lines, "icons": icons})
 
     # ---- catchments, one layer per stage
     if catchments is not None and len(catchments):
         order = {sid: i for i, sid in enumerate(map(str, schools["school_id"]))}
         cat = catchments.to_crs("EPSG:4326") if catchments.crs is not None else catchments
-        geoms = _drawable(cat.geometry.values, crs_proj, coverage=False)
+        geoms = _drawable(cat.geometry.values, crs_proj, coverage=True)
         for stage in ("primary", "junior"):
             feats = []
             for row, g in zip(cat.itertuples(index=False), geoms):
                 if row.stage != stage or g is None or g.is_empty:
                     continue
                 sid = str(row.school_id)
-                colour = ZONE_COLORS[order.get(sid, len(order) + hash(sid) % 7)
-                                     % len(ZONE_COLORS)]
-                load = getattr(row, "load_ratio", float("nan"))
-                over = (not _isnan(load)) and float(load) > 1.0 + 1e-9
+                colour = ZONE_COLORS[order.get(sid, len(order)) % len(ZONE_COLORS)]
+                load = _num(getattr(row, "load_ratio", None))
+                over = load is not None and load > 1.0 + 1e-9
                 school = getattr(row, "school", None) or name_of(sid)
                 tip = T["catch"].format(school=esc(school), stage=T["stage"][stage],
                                         children=_fmt(getattr(row, "children", None)),
                                         seats=_fmt(getattr(row, "seats", None)),
-                                        load=("—" if _isnan(load) else f"{float(load):.0%}"))
+                                        load="—" if load is None else f"{load:.0%}")
                 feats.append({"type": "Feature", "geometry": g.__geo_interface__,
-                              "properties": {"tip": tip, "c": colour,
-                                             "e": "#c62828" if over else "#455a64",
-                                             "w": 2.5 if over else 1.0}})
-            if not feats:
-                continue
-            fg = folium.FeatureGroup(name=L[f"catch_{stage}"], show=(stage == "primary"))
-            folium.GeoJson({"type": "FeatureCollection", "features": feats},
-                           style_function=lambda f: {"fillColor": f["properties"]["c"],
-                                                     "fillOpacity": 0.45,
-                                                     "color": f["properties"]["e"],
-                                                     "weight": f["properties"]["w"]},
-                           on_each_feature=JsCode(
-                               "function(f, l) { l.bindTooltip(f.properties.tip, "
-                               "{sticky: true}); }"),
-                           pane="pl-zones", className=f"pl-catchment pl-catchment-{stage}",
-                           ).add_to(fg)
-            fg.add_to(m)
+                              "properties": {"t": tip, "s": {
+                                  "fillColor": colour, "fillOpacity": 0.45,
+                                  "color": "#c62828" if over else "#455a64",
+                                  "weight": 2.5 if over else 1.0}}})
+            if feats:
+                layer(f"catch_{stage}",
+                      {"geojson": {"type": "FeatureCollection", "features": feats},
+                       "go": {"pane": "pl-zones",
+                              "className": f"pl-catchment pl-catchment-{stage}"}},
+                      show=(stage == "primary"))
 
     # ---- teacher rotation flows
     if rotation_flows:
-        fg = folium.FeatureGroup(name=L["rotation"])
+        lines, icons = [], []
         for f in rotation_flows:
-            a, b = pos_of(f["from_school_id"]), pos_of(f["to_school_id"])
+            a, b = pos.get(str(f["from_school_id"])), pos.get(str(f["to_school_id"]))
             if a is None or b is None or a == b:
                 continue
-            t = float(f.get("teachers") or 0)
+            t = _num(f.get("teachers")) or 0.0
             tip = T["rot"].format(frm=esc(name_of(f["from_school_id"])),
                                   to=esc(name_of(f["to_school_id"])), n=_fmt(f.get("teachers")))
             pts = _arc(a, b)
-            folium.PolyLine([_ll(*p) for p in pts], color=ROTATION_COLOR,
-                            weight=round(1.5 + 1.5 * math.sqrt(max(t, 0)), 1), opacity=0.7,
-                            pane="pl-lines", class_name="pl-rotation",
-                            tooltip=folium.Tooltip(tip, sticky=True)).add_to(fg)
+            lines.append({"p": [_ll(*p) for p in pts], "t": tip,
+                          "o": line_opts(ROTATION_COLOR,
+                                         round(1.5 + 1.5 * math.sqrt(max(t, 0.0)), 1),
+                                         "pl-rotation", opacity=0.7)})
             (ax, ay), ang = _along(pts, 0.75)
-            _arrow(folium, fg, ax, ay, ang, ROTATION_COLOR)
-        fg.add_to(m)
+            icons.append(arrow(ax, ay, ang, ROTATION_COLOR))
+        layer("rotation", {"lines": lines, "icons": icons})
 
     folium.LayerControl(collapsed=False).add_to(m)
     folium.FitBounds([[_r(s), _r(w)], [_r(n), _r(e)]]).add_to(m)
+    fig.html.add_child(Raw(f'<div class="pl-title">{esc(title_text)}</div>\n'
+                           + _legend(T, bool(school_status), closures, routes, catchments,
+                                     rotation_flows)), name="planner_body")
 
-    fig.html.add_child(folium.Element(
-        f"<div class=pl-title>{esc(title_text)}</div>"), name="planner_title_div")
-    fig.html.add_child(folium.Element(_legend(T, bool(school_status), closures, routes,
-                                              catchments, rotation_flows)),
-                       name="planner_legend")
-
-    out = fig.render()
-    out = _renumber_ids(out)
+    out = _renumber_ids(fig.render())
     return out.replace(_ASSETS_MARK, offline_assets(), 1)
 
 
-def _linestring(coords):
-    import shapely
-    return shapely.LineString(coords)
-
-
-def _popup(folium, html_text: str, max_width: int = 320):
-    """A lazy popup of ready (escaped) HTML: folium puts it in a JS template literal."""
-    p = folium.Popup(max_width=max_width, lazy=True)
-    p.html.add_child(folium.Element(f"<div class=pl-pop>{html_text}</div>"))
-    return p
-
-
-def _arrow(folium, parent, lon: float, lat: float, angle: float, colour: str) -> None:
-    folium.Marker(_ll(lon, lat), icon=folium.DivIcon(
-        html=(f"<div class=pl-arrow style=\"border-left-color:{colour};"
-              f"transform:translate(-6px,-6px) rotate({angle:.1f}deg)\"></div>"),
-        icon_size=(0, 0), icon_anchor=(0, 0), class_name="pl-arrowhead"),
-        interactive=False).add_to(parent)
-
-
 def _legend(T, with_status, closures, routes, catchments, rotation_flows) -> str:
-    parts = [f"<div class=pl-legend><b>{T['pass_fail'] if with_status else T['status'][None]}</b>"]
-    statuses = ("pass", "fail", "no_data", "closed") if with_status else (None,)
+    parts = ['<div class="pl-legend"><b>'
+             f'{T["pass_fail"] if with_status else T["status"][None]}</b>']
+    statuses: tuple = ("pass", "fail", "no_data", "closed") if with_status else (None,)
     if not with_status and closures:
         statuses = (None, "closed")
     for st in statuses:
         dash = ";border-style:dashed" if st == "closed" else ""
-        parts.append(f"<div><i class=dot style=\"background:{STATUS_COLORS[st]}{dash}\"></i>"
-                     f"{T['status'][st]}</div>")
+        parts.append(f'<div><i class="dot" style="background:{STATUS_COLORS[st]}{dash}"></i>'
+                     f'{T["status"][st]}</div>')
     if closures:
-        parts.append(f"<div><i class=ln style=\"border-top:3px dashed {CLOSURE_COLOR}\"></i>"
-                     f"{T['leg_closure']}</div>")
+        parts.append(f'<div><i class="ln" style="border-top:3px dashed {CLOSURE_COLOR}"></i>'
+                     f'{T["leg_closure"]}</div>')
     if routes:
-        parts.append(f"<div><i class=ln style=\"border-color:{ROUTE_COLORS[0]}\"></i>"
-                     f"<i class=pl-stop-num style=\"display:inline-block;background:"
-                     f"{ROUTE_COLORS[0]};width:14px;height:14px;line-height:14px;font-size:9px\">"
-                     f"1</i>{T['leg_route']}</div>")
+        parts.append(f'<div><i class="ln" style="border-color:{ROUTE_COLORS[0]}"></i>'
+                     f'<i class="pl-stop-num" style="display:inline-block;background:'
+                     f'{ROUTE_COLORS[0]};width:14px;height:14px;line-height:14px;font-size:9px">'
+                     f'1</i>{T["leg_route"]}</div>')
     if catchments is not None and len(catchments):
-        parts.append(f"<div><i class=sq style=\"background:{ZONE_COLORS[0]}\"></i>"
-                     f"{T['leg_catch']}</div>")
+        parts.append(f'<div><i class="sq" style="background:{ZONE_COLORS[0]}"></i>'
+                     f'{T["leg_catch"]}</div>')
     if rotation_flows:
-        parts.append(f"<div><i class=ln style=\"border-color:{ROTATION_COLOR}\"></i>"
-                     f"{T['leg_rot']}</div>")
-    parts.append(f"<div><i class=ln style=\"border-top:2px dashed #37474f\"></i>"
-                 f"{T['leg_boundary']}　<i class=ln style=\"border-color:#a1887f\"></i>"
-                 f"{T['leg_roads']}</div></div>")
+        parts.append(f'<div><i class="ln" style="border-color:{ROTATION_COLOR}"></i>'
+                     f'{T["leg_rot"]}</div>')
+    parts.append('<div><i class="ln" style="border-top:2px dashed #37474f"></i>'
+                 f'{T["leg_boundary"]}　<i class="ln" style="border-color:#a1887f"></i>'
+                 f'{T["leg_roads"]}</div></div>')
     return "".join(parts)
 
 
