@@ -638,8 +638,11 @@ def evaluate_plan(problem: Problem, closures: Sequence[tuple[str, str, float]],
 
 
 def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[str],
-             settings: Settings | None = None) -> Result:
-    """Choose closures and receivers by the MIP of the module docstring, then route."""
+             settings: Settings | None = None, must_close: Sequence[str] = ()) -> Result:
+    """Choose closures and receivers by the MIP of the module docstring, then route.
+
+    ``must_close``: candidates that close whatever it costs (``z_i = 1``); the
+    MIP then only chooses where their pupils go (infeasible if it cannot)."""
     settings = settings or Settings()
     t0 = time.perf_counter()
     cand = sorted(set(candidates))
@@ -673,6 +676,10 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
         obj.append(c.ride_factor * t * var)
     obj.append(-c.school_yuan_per_year * pulp.lpSum(z.values()))
     prob += pulp.lpSum(obj)
+    for i in must_close:
+        if i not in z:
+            raise ValueError(f"must_close {i!r} is not a candidate")
+        prob += z[i] == 1
     for i in cand:
         si = problem.school(i)
         for st in STAGES:

@@ -285,9 +285,14 @@ def consolidate(district: District, plan=None, optimise: bool = False, *,
                 candidates_max_pupils: int = 100, receivers: Sequence[str] | None = None,
                 time_limit: float = 60.0, seed: int = 0, solver: str = "highs",
                 costs: M.Costs | None = None, network=None, check_indicators: bool = True,
+                must_close: Sequence[str] = (), candidates: Sequence[str] | None = None,
                 **_ignored) -> ConsolidationOutcome:
     """Evaluate a closures plan (``plan``: a path or a list of
-    ``(school_id, receiving_school_id, share)``) or choose one (``optimise``)."""
+    ``(school_id, receiving_school_id, share)``) or choose one (``optimise``).
+
+    Optimise mode: candidates are ``candidates`` or the public schools under
+    ``candidates_max_pupils``; receivers are ``receivers`` or the other public
+    schools; ``must_close`` schools close whatever the cost."""
     if (plan is None) == (not optimise):
         raise ValueError("give either a plan or optimise=True")
     settings = M.Settings(max_ride_min=float(max_ride_min), bus_capacity=int(bus_capacity),
@@ -301,11 +306,13 @@ def consolidate(district: District, plan=None, optimise: bool = False, *,
         problem.shortages = _shortages_for(district, closures, problem)
         result = M.evaluate_plan(problem, closures, settings)
     else:
-        cands = candidate_ids(district, candidates_max_pupils)
+        cands = (sorted(candidates) if candidates is not None
+                 else candidate_ids(district, candidates_max_pupils))
+        cands = sorted(set(cands) | set(must_close))
         recv = sorted(receivers) if receivers is not None else receiver_ids(district, cands)
         ids = sorted(set(cands) | set(recv))
         problem, snap, source, network, snapped, secs = build_problem(district, ids, network)
-        result = M.optimise(problem, cands, recv, settings)
+        result = M.optimise(problem, cands, recv, settings, must_close=must_close)
         closures = []
         for i in result.closed:
             tot: dict[str, int] = {}

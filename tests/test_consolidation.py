@@ -369,3 +369,14 @@ def test_yunxi_plan():
     # every explanation is a real limit of a receiver, stated with numbers
     for e in r.explanations:
         assert e.kind in ("classrooms", "size", "floor", "sports", "rooms11", "ride"), e.en
+
+
+def test_must_close_chooses_receivers():
+    # Closing A saves less than its bus costs, so optimise leaves it open;
+    # must_close forces it and picks the nearer receiver (R1 at 4 km, R2 at 9 km).
+    p = line_problem({"A": 0, "R1": 4, "R2": 9},
+                     [small("A", "甲小学", 20), receiver("R1", "一小"), receiver("R2", "二小")])
+    s = M.Settings(costs=M.Costs(school_yuan_per_year=50_000), route_iterations=200)
+    assert M.optimise(p, ["A"], ["R1", "R2"], s).closed == []
+    res = M.optimise(p, ["A"], ["R1", "R2"], s, must_close=["A"])
+    assert res.closed == ["A"] and [(a.receiving_school_id, a.pupils) for a in res.assignments] == [("R1", 20)]
