@@ -35,6 +35,14 @@ plus one contiguity formulation (``mode``):
     decreasing key to :math:`h(s)` inside the zone, so the zone is connected.
     A unit with no closer neighbour (that can itself join) cannot join
     :math:`s`; such pairs are removed before the model is built.
+``"sweep"`` (sufficient, a variant of ``cheap``):
+    the same constraint, with the units ordered by a sweep from
+    :math:`h(s)` instead of by cost: the region grows through candidate units,
+    always adding the frontier unit of smallest cost.  Every unit connected to
+    :math:`h(s)` then has an earlier neighbour, so the rule never strands a
+    unit that is a local minimum of cost (e.g. a unit diagonal to the home
+    unit on a rook grid, whose rook neighbours are all farther).  Neither rule
+    dominates the other.
 ``"flow"`` (Shirabe 2009, exact):
     a single-commodity flow per school from :math:`h(s)`; every other member of
     the zone consumes one unit, arcs may only enter members:
@@ -74,6 +82,7 @@ This module does not import :mod:`planner`; it only uses
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections import deque
@@ -86,7 +95,7 @@ import pulp
 
 from models.mip import SolveInfo, solve_problem
 
-MODES = ("cheap", "flow", "none")
+MODES = ("cheap", "sweep", "flow", "none")
 
 __all__ = [
     "CatchmentProblem", "CatchmentResult", "SchoolLoad", "Shortfall", "MODES",
@@ -233,7 +242,12 @@ class CatchmentResult:
     ``status`` is the solver status (``"optimal"``, ``"feasible"`` with
     ``gap``, ``"no_solution"``), or ``"infeasible"`` when some units could not
     be assigned: then ``assignment`` is the closest plan (``None`` for the
-    unassigned units) and ``shortfalls`` explains each of them.
+    unassigned units) and ``shortfalls`` explains each of them.  ``seconds``
+    is the whole call (pre-processing, model build, solve); ``solver_seconds``
+    the solver alone; ``notes`` lists the pre-check findings and whether the
+    relaxed model was used.  ``objective`` is recomputed from the plan: travel cost
+    (children × cost) plus stability cost (penalty × pupils whose school
+    changes), unassigned units excluded.
     """
 
     assignment: dict
@@ -254,6 +268,8 @@ class CatchmentResult:
     violations: list = field(default_factory=list)
     n_variables: int = 0
     n_constraints: int = 0
+    solver_seconds: float = 0.0
+    notes: list = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ preprocessing
@@ -316,34 +332,64 @@ def _key(d: _Data, s: int, u: int) -> tuple:
     return (u != d.home[s], d.cost[u, s], u)
 
 
+def _cost_rank(d: _Data, s: int, members: set[int]) -> dict[int, int]:
+    """Rank of each candidate unit of ``s`` by the key (not home, cost, index)."""
+    order = sorted(members, key=lambda u: _key(d, s, u))
+    return {u: r for r, u in enumerate(order)}
+
+
+def _sweep_rank(d: _Data, s: int, members: set[int]) -> dict[int, int]:
+    """Rank of each unit in the order a sweep from the home unit reaches it.
+
+    The sweep grows a connected region from ``h(s)`` through candidate units,
+    always adding the frontier unit of smallest (cost, index); units it never
+    reaches get no rank.
+    """
+    h = d.home[s]
+    rank, heap = {}, [(0.0, h)]
+    queued = {h}
+    while heap:
+        _, u = heapq.heappop(heap)
+        rank[u] = len(rank)
+        for v in d.nbrs[u]:
+            if v in members and v not in queued:
+                queued.add(v)
+                heapq.heappush(heap, (float(d.cost[v, s]), v))
+    return rank
+
+
+def _component(d: _Data, s: int, members: set[int]) -> list[int]:
+    """Candidate units of ``s`` connected to its home unit through candidates."""
+    h = d.home[s]
+    seen, queue = {h}, deque([h])
+    while queue:
+        u = queue.popleft()
+        for v in d.nbrs[u]:
+            if v in members and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return sorted(seen)
+
+
 def _viable_units(d: _Data, s: int, mode: str) -> list[int]:
     """Units that can join school ``s`` under ``mode`` (sorted indices).
 
-    For ``cheap`` also fills ``d.closer[(u, s)]`` with the closer viable
-    neighbours of each viable non-home unit.
+    For ``cheap`` and ``sweep`` also fills ``d.closer[(u, s)]`` with the
+    earlier (closer) viable neighbours of each viable non-home unit.
     """
     h = d.home[s]
     members = {u for u in range(len(d.cand)) if s in d.cand[u]}
     if mode == "none":
         return sorted(members)
     if mode == "flow":
-        seen, queue = {h}, deque([h])
-        while queue:
-            u = queue.popleft()
-            for v in d.nbrs[u]:
-                if v in members and v not in seen:
-                    seen.add(v)
-                    queue.append(v)
-        return sorted(seen)
+        return _component(d, s, members)
+    rank = (_cost_rank if mode == "cheap" else _sweep_rank)(d, s, members)
     ok: set[int] = set()
-    for u in sorted(members, key=lambda u: _key(d, s, u)):
-        if u == h:
+    for u in sorted(rank, key=rank.__getitem__):
+        closer = sorted(v for v in d.nbrs[u] if v in ok and rank[v] < rank[u])
+        if u == h or closer:
             ok.add(u)
-            continue
-        ku = _key(d, s, u)
-        closer = [v for v in d.nbrs[u] if v in ok and _key(d, s, v) < ku]
-        if closer:
-            ok.add(u)
+        if closer and u != h:
             d.closer[(u, s)] = closer
     return sorted(ok)
 
@@ -385,7 +431,7 @@ def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
         prob += _expr(terms) == 1, f"assign_{u}"
     for s, units in enumerate(d.viable):
         prob += _expr([(x[u, s], d.children[u]) for u in units]) <= d.seats[s], f"cap_{s}"
-    if mode == "cheap":
+    if mode in ("cheap", "sweep"):
         _add_cheap(d, prob, x)
     elif mode == "flow":
         _add_flow(d, prob, x)
@@ -458,7 +504,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
     Parameters
     ----------
     problem : CatchmentProblem
-    mode : {"cheap", "flow", "none"}
+    mode : {"cheap", "sweep", "flow", "none"}
         Contiguity formulation (see the module docstring).
     solver : {"highs", "cbc"}
     time_limit : float, optional
@@ -476,12 +522,19 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
     t0 = time.perf_counter()
     d = _prepare(problem, mode)
     info, model = None, None
-    if not _precheck(d):
+    notes = _precheck(d)
+    if not notes:
         model = _build(d, mode, relaxed=False)
         info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
+        if info.status == "infeasible":
+            notes.append("the strict model is infeasible (seats, indivisible units "
+                         "or contiguity)")
     if info is None or info.status == "infeasible":
+        notes.append("solved the relaxed model: fewest unassigned children, then cost")
         model, info = _solve_relaxed(d, mode, solver, _remaining(t0, time_limit), gap)
-    return _result(d, mode, model, info, time.perf_counter() - t0)
+    res = _result(d, mode, model, info, time.perf_counter() - t0)
+    res.notes = notes
+    return res
 
 
 def _remaining(t0: float, limit: float | None) -> float | None:
@@ -580,7 +633,8 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
         shortfalls=shortfalls,
         violations=verify_catchments(p, assignment) if solved else [],
         n_variables=model.prob.numVariables() if model else 0,
-        n_constraints=model.prob.numConstraints() if model else 0)
+        n_constraints=model.prob.numConstraints() if model else 0,
+        solver_seconds=info.seconds)
 
 
 def _loads(d: _Data, assignment: dict) -> dict:

@@ -183,14 +183,32 @@ def test_cheap_rule_binds_flow_is_exact():
     assert not satisfies_cheap_rule(p, flow.assignment)
 
 
+def test_sweep_order_frees_diagonal_local_minimum():
+    # 2x2 rook grid, one school at (0,0). Unit (1,1) is diagonal to it with a
+    # direct road of 1.0; its rook neighbours (0,1), (1,0) cost 1.2. By cost,
+    # (1,1) has no closer neighbour: the cheap rule strands it. The sweep from
+    # (0,0) reaches (0,1) first, then (1,0), then (1,1): allowed via either.
+    units, adj = grid(2, 2)
+    p = CatchmentProblem(units, [1] * 4, ["s"], [4], [(0, 0)],
+                         [[0], [1.2], [1.2], [1.0]], adj)
+    cheap = solve_catchments(p, "cheap")
+    assert cheap.status == "infeasible"
+    assert [f.unit for f in cheap.shortfalls] == [(1, 1)]
+    for mode in ("sweep", "flow"):
+        r = solve_catchments(p, mode)
+        assert r.status == "optimal" and r.objective == pytest.approx(3.4)
+        assert r.contiguous
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_flow_exact_and_not_above_cheap(seed):
     p = random_grid(seed)
     best = brute_force(p)
     flow, cheap = solve_catchments(p, "flow"), solve_catchments(p, "cheap")
+    sweep = solve_catchments(p, "sweep")
     assert flow.objective == pytest.approx(best)
-    assert flow.objective <= cheap.objective + 1e-6
-    for r in (flow, cheap):
+    assert flow.objective <= min(cheap.objective, sweep.objective) + 1e-6
+    for r in (flow, cheap, sweep):
         assert zones_connected_nx(p, r.assignment) and r.contiguous
         assert verify_catchments(p, r.assignment) == []
     if satisfies_cheap_rule(p, flow.assignment):
@@ -236,6 +254,7 @@ def test_capacity_shortfall_explained():
     assert c.seats_missing == 6 and c.largest_spare == 1
     assert c.suggested_site == "D" and c.group_children == 7
     assert "6 seats missing" in c.reason
+    assert r.notes[0] == "11 children for 5 seats"          # caught by the pre-check
     assert any("not assigned" in m for m in r.violations)
 
 
@@ -253,6 +272,7 @@ def test_indivisible_unit_strict_model_infeasible():
     assert f.unit == "B" and f.seats_missing == 0 and f.largest_spare == 2
     assert f.seats_within_reach == 8 and f.demand_within_reach == 7
     assert "at most 2 spare seats" in f.reason
+    assert "strict model is infeasible" in r.notes[0]
 
 
 def test_unreachable_units():
