@@ -358,7 +358,12 @@ def _save_deterministic(wb, path) -> None:
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = info.external_attr
-            dst.writestr(zi, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" with the clock
+                import re
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
+            dst.writestr(zi, data)
 
 
 def cv_frame(report: Report, lang: str = "zh") -> pd.DataFrame:

@@ -457,31 +457,56 @@ def _has_stage(typ: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, np.nd
     return out
 
 
+def _roster_codes(teachers: pd.DataFrame, school_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each teacher's school in ``school_ids`` (−1: unknown school) and
+    stage code (0 primary, 1 junior, −1 other): hash look-ups, no string sort."""
+    idx = pd.Index(school_ids).get_indexer(teachers["school_id"].astype(str).to_numpy(dtype=object))
+    stage = teachers["stage"].astype(str).to_numpy(dtype=object)
+    code = np.where(stage == "primary", 0, np.where(stage == "junior", 1, -1))
+    return idx, code
+
+
 def _teacher_counts(district: District, s: pd.DataFrame) -> pd.DataFrame:
     """``District.teacher_counts()`` semantics, vectorised for large districts:
-    columns qualified, backbone, pe_art indexed by (school_id, stage) for the
-    parts that exist. With a roster the district's own method is used."""
-    if district.teachers is not None:
-        return district.teacher_counts()
+    columns full_time, qualified, backbone, pe_art indexed by (school_id,
+    stage) for every part that exists (roster counts per school and stage;
+    without a roster the school-table counts split by pupils). Teachers of an
+    unknown school or of a stage the school does not teach are not counted,
+    as in ``teacher_counts()``; tests check that both agree."""
     typ = s["type"].astype(str).to_numpy()
     a = _col(s, "students_primary")
     b = _col(s, "students_junior")
     has = _has_stage(typ, a, b)
+    ids = s["school_id"].astype(str).to_numpy(dtype=object)
+    n = len(s)
+    frames = []
+    if district.teachers is not None:
+        t = district.teachers
+        idx, code = _roster_codes(t, ids)
+        flags = {"full_time": t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool),
+                 "qualified": t["qualified"].to_numpy(dtype=bool),
+                 "backbone": t["is_backbone"].to_numpy(dtype=bool),
+                 "pe_art": t["pe_art"].to_numpy(dtype=bool)}
+        for si, st in enumerate(STAGES):
+            m = (idx >= 0) & (code == si)
+            f = pd.DataFrame({"school_id": ids[has[st]], "stage": st})
+            for c, fl in flags.items():
+                f[c] = np.bincount(idx[m], weights=fl[m].astype(float), minlength=n)[has[st]]
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
     nst = has["primary"].astype(int) + has["junior"].astype(int)
     total = np.where(has["primary"], a, 0) + np.where(has["junior"], b, 0)
-    frames = []
     for st, pup in (("primary", a), ("junior", b)):
         m = has[st]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total > 0, pup / np.where(total > 0, total, 1), 1.0 / np.maximum(nst, 1))
-        f = pd.DataFrame({"school_id": s["school_id"].to_numpy()[m], "stage": st})
+        f = pd.DataFrame({"school_id": ids[m], "stage": st})
+        f["full_time"] = np.nan
         for c, sc in (("qualified", "teachers_qualified"), ("backbone", "teachers_backbone"),
                       ("pe_art", "teachers_pe_art")):
             f[c] = (_col(s, sc) * share)[m]
         frames.append(f)
-    out = pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
-    out["full_time"] = np.nan
-    return out
+    return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
 
 
 # ---------------------------------------------------------------------------
@@ -698,17 +723,21 @@ def _per_pupil_results(district: District, std: Standard):
 
 
 def _failing_records(sub: pd.DataFrame, k: int) -> list[dict]:
+    """Failing parts as records, primary first, then by relative shortfall, then id."""
     if sub.empty:
         return []
     v = sub[f"value_{k}"].to_numpy(dtype=float)
     t = sub[f"threshold_{k}"].to_numpy(dtype=float)
-    df = pd.DataFrame({"school_id": sub["school_id"].to_numpy(), "name": sub["name"].to_numpy(),
-                       "stage": sub["stage"].to_numpy(), "value": v, "threshold": t,
-                       "gap": t - v, "pupils": sub["pupils"].to_numpy()})
-    df["_o"] = df["stage"].map({"primary": 0, "junior": 1})
-    df["_rel"] = -(df["gap"] / df["threshold"])
-    df = df.sort_values(["_o", "_rel", "school_id"], kind="stable").drop(columns=["_o", "_rel"])
-    return df.to_dict("records")
+    sid = sub["school_id"].to_numpy(dtype=object)
+    name = sub["name"].to_numpy(dtype=object)
+    stage = sub["stage"].to_numpy(dtype=object)
+    pupils = sub["pupils"].to_numpy()
+    gap = t - v
+    o = (stage == "junior").astype(int)
+    order = np.lexsort((sid.astype(str), -(gap / t), o))
+    return [{"school_id": sid[i], "name": name[i], "stage": stage[i], "value": float(v[i]),
+             "threshold": float(t[i]), "gap": float(gap[i]), "pupils": int(pupils[i])}
+            for i in order]
 
 
 # ---------------------------------------------------------------------------
@@ -762,16 +791,26 @@ def _res(d: dict, passed, no_data=False, county_value=None, threshold=None,
 
 
 def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[dict]:
+    idx = np.asarray(idx, dtype=int)
+    if len(idx) == 0:
+        return []
+    value = np.asarray(value, dtype=float).tolist()
+    threshold = np.asarray(threshold, dtype=float).tolist()
+    if stage is None:
+        lab = np.array(["", "primary", "junior", "primary+junior"], dtype=object)
+        stages = lab[(c.a[idx] > 0).astype(int) + 2 * (c.b[idx] > 0).astype(int)].tolist()
+    elif isinstance(stage, str):
+        stages = [stage] * len(idx)
+    else:
+        stages = list(stage)
+    ex = {k: (np.asarray(v).tolist() if not isinstance(v, list) else v) for k, v in (extra or {}).items()}
+    ids, names = c.ids[idx].tolist(), c.names[idx].tolist()
     out = []
-    value = np.asarray(value, dtype=float)
-    threshold = np.asarray(threshold, dtype=float)
-    for n, i in enumerate(idx):
-        row = {"school_id": c.ids[i], "name": c.names[i],
-               "stage": stage[n] if isinstance(stage, (list, np.ndarray)) else (stage or _stage_label(c, i)),
-               "value": float(value[n]), "threshold": float(threshold[n]),
-               "gap": float(threshold[n] - value[n])}
-        if extra:
-            row.update({k: v[n] for k, v in extra.items()})
+    for n in range(len(idx)):
+        row = {"school_id": ids[n], "name": names[n], "stage": stages[n], "value": value[n],
+               "threshold": threshold[n], "gap": threshold[n] - value[n]}
+        for k, v in ex.items():
+            row[k] = v[n]
         out.append(row)
     return out
 
@@ -989,15 +1028,27 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
     ok = ok_fn(tt[col])
     n = len(tt)
     share = float(ok.sum() / n) if n else 1.0
-    g = pd.DataFrame({"school_id": tt["school_id"].astype(str).to_numpy(), "stage": tt["stage"].astype(str).to_numpy(),
-                      "ok": ok.to_numpy(dtype=bool)})
-    agg = g.groupby(["school_id", "stage"], sort=True)["ok"].agg(["mean", "size", "sum"])
-    bad = agg[agg["mean"] < min_share * (1 - RTOL)]
+    okv = ok.to_numpy(dtype=bool)
+    idx, code = _roster_codes(tt, c.ids)
+    # group key: school row × 3 + stage code (unknown schools / stages are grouped by raw value)
+    sid_raw = tt["school_id"].astype(str).to_numpy(dtype=object)
+    st_raw = tt["stage"].astype(str).to_numpy(dtype=object)
+    key = np.where((idx >= 0) & (code >= 0), idx * 2 + code, -1)
+    uniq_keys, codes = np.unique(key, return_inverse=True)
+    size = np.bincount(codes, minlength=len(uniq_keys))
+    good = np.bincount(codes, weights=okv.astype(float), minlength=len(uniq_keys))
+    first = np.full(len(uniq_keys), -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    uniq = [((c.ids[k // 2], STAGES[k % 2]) if k >= 0 else ("?", "?")) for k in uniq_keys]
+    if (uniq_keys < 0).any():      # teachers of unknown schools: one group, shown as such
+        j = int(np.flatnonzero(uniq_keys < 0)[0])
+        uniq[j] = (str(sid_raw[first[j]]) + ("…" if size[j] > 1 else ""), str(st_raw[first[j]]))
+    mean = np.divide(good, size, out=np.ones(len(uniq_keys)), where=size > 0)
     name_of = dict(zip(c.ids, c.names))
-    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st, "value": float(r["mean"]),
-                "threshold": min_share, "gap": float(min_share - r["mean"]),
-                "teachers": int(r["size"]), "short": int(r["size"] - r["sum"])}
-               for (sid, st), r in bad.iterrows()]
+    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st, "value": float(mean[i]),
+                "threshold": min_share, "gap": float(min_share - mean[i]),
+                "teachers": int(size[i]), "short": int(size[i] - good[i])}
+               for i, (sid, st) in enumerate(uniq) if mean[i] < min_share * (1 - RTOL)]
     det["teachers"] = n
     det["short_teacher_ids"] = sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist()) \
         if "teacher_id" in tt.columns else []

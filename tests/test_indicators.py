@@ -642,3 +642,18 @@ def test_cv_weights_by_enrolment(big, small, x_small):
     w = np.array(p) / sum(p)
     assert cv == pytest.approx(math.sqrt(float(np.sum(w * (x - mean) ** 2))) / mean)
     assert abs(cv - unweighted) > 1e-3
+
+
+def test_vectorised_roster_counts_match_district_method():
+    t = [teacher("a", "N", "junior", degree="bachelor", backbone="city"),
+         teacher("b", "N", "primary", degree="associate", subject="音乐"),
+         teacher("c", "N", "primary", degree="secondary", full_time=False),
+         teacher("d", "A", "junior", degree="bachelor"),          # a stage A does not teach: dropped
+         teacher("e", "A", "primary", subject="体育", backbone="county")]
+    rows = [school("A"), school("N", type="nine_year", students_primary=60, students_junior=40),
+            school("E")]
+    d = make_district(rows, t)
+    cols = ["full_time", "qualified", "backbone", "pe_art"]
+    ours = _teacher_counts(d, d.schools).sort_index()[cols]
+    ref = d.teacher_counts().sort_index()[cols]
+    pd.testing.assert_frame_equal(ours, ref, check_dtype=False)
