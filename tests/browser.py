@@ -63,6 +63,7 @@ PROBE_JS = """
   window.addEventListener('unhandledrejection', function (e) {
     out.errors.push('unhandled rejection: ' + e.reason); save();
   });
+  window.alert = function (msg) { out.errors.push('alert: ' + msg); save(); };
   var ce = console.error, cw = console.warn;
   console.error = function () {
     out.errors.push('console.error: ' + Array.prototype.join.call(arguments, ' ')); save();
