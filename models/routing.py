@@ -33,12 +33,17 @@ Conventions
   remainder is an ordinary visit routed by PyVRP. ``VRPResult.loads`` gives
   the pupils picked up at each visit, so a split node appears in several
   routes with loads summing to its demand.
-- Integer data. PyVRP needs integer distances. A matrix whose entries are all
-  whole numbers is used as is; otherwise it is multiplied by ``10**k``, the
-  smallest power of ten (k >= 0) that brings its largest entry to at least
-  ``10**6``, and rounded to the nearest integer (limits are scaled the same
-  way). Each edge is then off by at most half a unit of the scaled data, a
-  relative error of at most ``5e-7`` of the largest entry; reported costs are
+- Missing edges: an entry ``inf`` means there is no direct edge (given to
+  PyVRP as ``2**40``; a route using one is rejected). Prefer ``inf`` to a
+  large sentinel number.
+- Integer data. PyVRP needs integer distances. A matrix whose finite entries
+  are all whole numbers is used as is; otherwise it is multiplied by
+  ``10**k``, the smallest power of ten (k >= 0) that brings its largest finite
+  entry to at least ``10**6`` and its median positive entry to at least
+  ``10**4`` (but the largest to at most ``10**12``), and rounded to the
+  nearest integer (limits are scaled the same way). Each edge is then off by
+  at most half a scaled unit, a relative error of at most ``5e-7`` of the
+  largest entry and ``5e-5`` of a typical one; reported costs are
   recomputed from the original matrix. Durations are scaled independently.
 - The matrix should hold shortest-path distances (as from a road network):
   a bus drives directly from one stop to the next and never passes through
@@ -81,7 +86,10 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 SOLVER = "pyvrp"
 DEFAULT_MAX_ITERATIONS = 3000
-_TARGET_MAGNITUDE = 1e6
+_TARGET_MAX = 1e6     # scaled largest finite entry at least this
+_TARGET_TYPICAL = 1e4  # scaled median positive entry at least this
+_CEILING = 1e12        # scaled largest finite entry at most this
+_MISSING = 1 << 40     # integer stand-in for an infinite (missing) edge
 
 
 @dataclass
@@ -153,7 +161,7 @@ def solve_vrp(
     ----------
     distances
         Square matrix, ``distances[i][j]`` >= 0 from node i to node j (may be
-        asymmetric). The diagonal is ignored.
+        asymmetric, ``inf`` = no edge). The diagonal is ignored.
     demands
         Pupils (non-negative integers) waiting at each node.
     capacity
@@ -185,7 +193,7 @@ def solve_vrp(
     Raises
     ------
     ValueError
-        On a non-square, negative or non-finite matrix, demands of the wrong
+        On a non-square or negative matrix, NaN or -inf entries, demands of the wrong
         length, negative or fractional demands, a non-positive capacity, a
         depot or school index out of range, positive demand at the depot or
         school, ``max_duration`` without ``durations``, or non-positive
@@ -234,6 +242,14 @@ def solve_vrp(
     # matrix (a lower bound on any route containing the node) is too long.
     stops = [v for v in range(n) if v != end and dem[v] > 0]
     unserved, reasons = [], []
+    for mat in (dist, dur):
+        if mat is not None and np.isinf(mat).any():
+            reach = _shortest_round_trip(mat, end, open_route)
+            for v in stops:
+                if np.isinf(reach[v]) and v not in unserved:
+                    unserved.append(v)
+                    reasons.append(f"node {v} has no finite route "
+                                   f"{'to' if open_route else 'from and to'} node {end}")
     for cap, imat, mat, name, lim in ((dist_cap, idist, dist, "max_route", max_route),
                                       (dur_cap, idur, dur, "max_duration", max_duration)):
         if cap is None:
@@ -271,7 +287,8 @@ def solve_vrp(
             rest = int(dem[v]) % capacity
             solo_d = idist[v, end] + (0 if open_route else idist[end, v])
             solo_t = idur[v, end] + (0 if open_route else idur[end, v])
-            if ((dist_cap is None or solo_d <= dist_cap)
+            if (solo_d < _MISSING and solo_t < _MISSING
+                    and (dist_cap is None or solo_d <= dist_cap)
                     and (dur_cap is None or solo_t <= dur_cap)):
                 routes.append([v])
                 loads.append([rest])
@@ -294,8 +311,7 @@ def solve_vrp(
                    "routes; each got a bus of its own. A longer search may do better. ")
     if unserved:
         status = "infeasible"
-        message += (f"{len(unserved)} node(s) cannot be served within the route "
-                   f"limit and are left out: " + "; ".join(reasons) + ".")
+        message += (f"{len(unserved)} node(s) cannot be served and are left out: " + "; ".join(reasons) + ".")
     return VRPResult(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
         solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),
@@ -345,7 +361,8 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
     # PyVRP caps its penalty per unit of excess load / duration / distance at
     # 1e5 by default; with large (scaled) distances overloaded routes would
     # then look cheap, so the cap grows with the data.
-    top = max(1e5, 100.0 * float(max(dmat.max(), tmat.max())))
+    top = max(1e5, 100.0 * float(max(dmat[dmat < _MISSING].max(),
+                                      tmat[tmat < _MISSING].max())))
     stop = MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PenaltyBoundWarning)
@@ -354,7 +371,12 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
     routes, loads, failed = [], [], []
     for route in res.best.routes():
         idx = [act.idx for act in route if act.is_client()]
-        if route.is_feasible():
+        path = [visits[c][0] for c in idx] + [end]
+        if not open_route:
+            path = [end] + path
+        missing = any(dmat[a, b] >= _MISSING or tmat[a, b] >= _MISSING
+                      for a, b in zip(path, path[1:]))
+        if route.is_feasible() and not missing:
             routes.append([visits[c][0] for c in idx])
             loads.append([visits[c][1] for c in idx])
         else:
@@ -367,7 +389,8 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
 def _shortest_round_trip(mat: np.ndarray, end: int, open_route: bool) -> np.ndarray:
     """Shortest length of a route through each node: to ``end`` (open) or
     from ``end`` and back (closed), passing through any nodes."""
-    graph = csgraph_from_dense(mat.astype(float), null_value=np.inf)
+    mat = np.where(mat >= _MISSING, np.inf, mat.astype(float))
+    graph = csgraph_from_dense(mat, null_value=np.inf)
     back = dijkstra(graph.T.tocsr(), indices=end)  # node -> end
     if open_route:
         return back
@@ -389,9 +412,9 @@ def _check_matrix(matrix, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric square matrix: {exc}") from None
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix, got shape {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        i, j = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}[{i}][{j}] is {arr[i, j]}; entries must be finite.")
+    if np.any(np.isnan(arr) | (arr == -np.inf)):
+        i, j = np.argwhere(np.isnan(arr) | (arr == -np.inf))[0]
+        raise ValueError(f"{name}[{i}][{j}] is {arr[i, j]}; use inf for a missing edge.")
     off = ~np.eye(arr.shape[0], dtype=bool)
     if np.any(arr[off] < 0):
         i, j = np.argwhere((arr < 0) & off)[0]
@@ -414,15 +437,23 @@ def _check_demands(demands, n: int) -> np.ndarray:
 
 def _scale_factor(mat: np.ndarray) -> float:
     """1 for whole-number data, else the power of ten described in the module doc."""
-    if np.all(mat == np.round(mat)):
+    finite = mat[np.isfinite(mat)]
+    if np.all(finite == np.round(finite)):
         return 1.0
-    top = float(mat.max())
-    k = max(0, math.ceil(math.log10(_TARGET_MAGNITUDE / top)))
+    top = float(finite.max())
+    typical = float(np.median(finite[finite > 0]))
+    k = max(0, math.ceil(math.log10(_TARGET_MAX / top)),
+            math.ceil(math.log10(_TARGET_TYPICAL / typical)))
+    while k > 0 and top * 10 ** k > _CEILING:
+        k -= 1
     return float(10 ** k)
 
 
 def _to_int(mat: np.ndarray, scale: float) -> np.ndarray:
-    return np.floor(mat * scale + 0.5).astype(np.int64)
+    out = np.full(mat.shape, _MISSING, dtype=np.int64)
+    finite = np.isfinite(mat)
+    out[finite] = np.floor(mat[finite] * scale + 0.5)
+    return out
 
 
 def _int_limit(limit: float | None, scale: float) -> int | None:

@@ -253,7 +253,7 @@ def test_unreachable_by_duration_open_route():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(distances=[[0, 1, 2], [1, 0, 1]]), "square"),
     (dict(distances=[[0, -1], [1, 0]], demands=[0, 1]), "negative"),
-    (dict(distances=[[0, float("nan")], [1, 0]], demands=[0, 1]), "finite"),
+    (dict(distances=[[0, float("nan")], [1, 0]], demands=[0, 1]), "use inf"),
     (dict(demands=[0, 1]), "demands"),
     (dict(demands=[0, 1.5, 1]), "integers"),
     (dict(demands=[0, -1, 1]), "integers"),
@@ -271,6 +271,33 @@ def test_bad_input_raises(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         solve_vrp(**args)
+
+
+def test_missing_edges_as_inf():
+    # Line 0 - 1 - 2 without the direct edge 0<->2. Open routes to school 0:
+    # 2->1->0 costs 1 + 1 = 2 (2->0 directly does not exist).
+    inf = float("inf")
+    dist = [[0, 1, inf], [1, 0, 1], [inf, 1, 0]]
+    res = solve_vrp(dist, [0, 1, 1], 5, open_end=0, max_iterations=FAST)
+    assert res.routes == [[2, 1]] and res.cost == 2 and res.status == "feasible"
+    # Node 3 has no edge at all: reported, not routed.
+    dist4 = [[0, 1, 2, inf], [1, 0, 1, inf], [2, 1, 0, inf], [inf, inf, inf, 0]]
+    res = solve_vrp(dist4, [0, 1, 1, 1], 5, max_iterations=FAST)
+    assert res.unserved == [3] and "no finite route" in res.message
+    assert res.cost == 4 and res.status == "infeasible"
+
+
+def test_large_sentinel_does_not_cost_precision():
+    # A 1e6 "no road" sentinel next to distances of a few km: the integer
+    # scaling must still resolve metres, not round to whole km.
+    from models.routing import _scale_factor
+    dist = euclid([(0, 0), (1.0, 0.3), (2.0, 0), (1.0, -0.3)])
+    dist[1, 3] = dist[3, 1] = 1e6
+    assert _scale_factor(dist) * 1.0 >= 1e4  # 1 km -> at least 10,000 units
+    assert _scale_factor(dist) * 1e6 <= 1e12
+    assert _scale_factor(np.array([[0, 3], [4, 0]])) == 1  # whole numbers as is
+    res = solve_vrp(dist, [0, 1, 1, 1], 5, max_iterations=FAST)
+    assert res.cost == pytest.approx(4 * math.hypot(1.0, 0.3))
 
 
 # ------------------------------------------------------------- determinism
