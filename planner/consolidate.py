@@ -350,12 +350,33 @@ def _shortages_for(district, closures, problem) -> dict:
     return teacher_shortages(district, added, list(by))
 
 
+#: what follows the pupils of a closed school to their receivers, in proportion to
+#: the pupils each receiver takes: the staffing quota, the public and training
+#: funds (both are set per pupil), and the movable teaching equipment. Rooms and
+#: land stay behind.
+FOLLOWS_PUPILS = ("staff_quota", "public_funds_yuan", "training_funds_yuan", "equipment_yuan")
+
+
 def apply_result(district: District, result: M.Result) -> District:
     """The district after the plan: closed schools removed, receivers enlarged,
-    teachers redeployed (years at school reset to 0)."""
+    teachers redeployed (years at school reset to 0), and the closed schools'
+    quota, funds and equipment (:data:`FOLLOWS_PUPILS`) shared among their
+    receivers in proportion to the pupils each takes."""
     s = district.schools.copy()
     moved = result.moved()
     idx = {sid: k for k, sid in enumerate(s["school_id"])}
+    for col in FOLLOWS_PUPILS:
+        if col in s.columns:
+            s[col] = s[col].astype(float)
+    for a in result.assignments:
+        k_from, k_to = s.index[idx[a.school_id]], s.index[idx[a.receiving_school_id]]
+        total = int(s.loc[k_from, "students_primary"] + s.loc[k_from, "students_junior"])
+        if total <= 0:
+            continue
+        for col in FOLLOWS_PUPILS:
+            v = s.loc[k_from, col] if col in s.columns else float("nan")
+            if v == v and s.loc[k_to, col] == s.loc[k_to, col]:
+                s.loc[k_to, col] = round(float(s.loc[k_to, col]) + float(v) * a.pupils / total, 2)
     for (rid, st), q in moved.items():
         k = s.index[idx[rid]]
         s.loc[k, f"students_{st}"] = int(s.loc[k, f"students_{st}"]) + int(q)

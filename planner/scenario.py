@@ -1,0 +1,680 @@
+"""Scenario files and the main job: ``planner run``, ``planner compare``, ``planner demo``.
+
+A scenario file (YAML, read with ``yaml.safe_load``) says which district and which
+plans to make::
+
+    schema: 1
+    name: 云溪区 2024 撤并与轮岗方案
+    district: ../geodata/yunxi          # relative to this file
+    solver: highs                       # highs | cbc
+    time_limit: 60                      # seconds per optimisation
+    seed: 0
+    consolidation:                      # optional
+      mode: plan                        # plan | optimise
+      closures: yunxi-2024-closures.csv # plan mode: a closures file, or a list of
+                                        #   {school_id, receiving_school_id, share}
+      max_ride_min: 30
+      bus_capacity: 56
+    rotation:                           # optional
+      share: 0.10
+      backbone_share: 0.20
+    catchments:                         # optional
+      stages: [primary, junior]
+
+Unknown keys are an error that lists the allowed ones. Every output records the
+resolved scenario and a SHA-256 fingerprint of its inputs (the scenario file, the
+closures file and every file of the district folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .io import DataError
+
+SCHEMA_VERSION = 1
+
+TOP_KEYS = {"schema": int, "name": str, "district": str, "solver": str, "time_limit": (int, float),
+            "seed": int, "lang": str, "consolidation": dict, "rotation": dict, "catchments": dict}
+CONSOLIDATION_KEYS = ("mode", "closures", "max_ride_min", "bus_capacity", "candidates_max_pupils")
+ROTATION_KEYS = ("share", "backbone_share", "backbone_base", "band", "max_send_share",
+                 "direction_rule")
+CATCHMENT_KEYS = ("stages", "k_nearest", "stability_penalty", "contiguity")
+
+
+@dataclass
+class Scenario:
+    path: Path
+    name: str
+    district: Path
+    solver: str = "highs"
+    time_limit: float = 60.0
+    seed: int = 0
+    consolidation: dict | None = None
+    rotation: dict | None = None
+    catchments: dict | None = None
+    raw: dict = field(default_factory=dict)
+
+    def resolved(self) -> dict:
+        """The scenario with defaults filled and paths resolved (recorded in outputs)."""
+        out = {"schema": SCHEMA_VERSION, "name": self.name,
+               "district": _portable(self.district), "solver": self.solver,
+               "time_limit": self.time_limit, "seed": self.seed}
+        for k in ("consolidation", "rotation", "catchments"):
+            v = getattr(self, k)
+            if v is not None:
+                v = dict(v)
+                if isinstance(v.get("closures"), Path):
+                    v["closures"] = _portable(v["closures"])
+                out[k] = v
+        return out
+
+
+def _portable(p: Path) -> str:
+    """A path as recorded in outputs: relative to the working folder when inside it
+    (outputs must not depend on where the checkout lives)."""
+    try:
+        return Path(p).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(p).name
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raise DataError naming file and key."""
+    path = Path(path)
+    label = path.name
+    if not path.exists():
+        raise DataError([f"{path}: no such scenario file"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "line -"
+        raise DataError([f"{label} {where}, key -: not valid YAML ({getattr(e, 'problem', e)})"]) from None
+    if not isinstance(raw, dict):
+        raise DataError([f"{label} line 1, key -: expected a mapping of keys"])
+    problems = []
+    for k, v in raw.items():
+        if k not in TOP_KEYS:
+            problems.append(f"{label} key {k}: unknown key; allowed: {', '.join(TOP_KEYS)}")
+        elif v is not None and not isinstance(v, TOP_KEYS[k]) or isinstance(v, bool):
+            problems.append(f"{label} key {k}: {v!r} has the wrong type")
+    schema = raw.get("schema")
+    if schema != SCHEMA_VERSION:
+        problems.append(f"{label} key schema: {schema!r} is not a supported schema version "
+                        f"(this toolkit reads schema {SCHEMA_VERSION})")
+    if not raw.get("district"):
+        problems.append(f"{label} key district: the district path is missing")
+    solver = raw.get("solver", "highs")
+    if solver not in ("highs", "cbc"):
+        problems.append(f'{label} key solver: "{solver}" is not one of highs, cbc')
+    sections = {}
+    for sec, allowed in (("consolidation", CONSOLIDATION_KEYS), ("rotation", ROTATION_KEYS),
+                         ("catchments", CATCHMENT_KEYS)):
+        v = raw.get(sec)
+        if v is None:
+            sections[sec] = None if sec not in raw else {}
+            continue
+        if not isinstance(v, dict):
+            continue
+        for k in v:
+            if k not in allowed:
+                problems.append(f"{label} key {sec}.{k}: unknown key; allowed: {', '.join(allowed)}")
+        sections[sec] = dict(v)
+    cons = sections.get("consolidation")
+    if cons is not None:
+        mode = cons.get("mode", "plan")
+        if mode not in ("plan", "optimise"):
+            problems.append(f'{label} key consolidation.mode: "{mode}" is not one of plan, optimise')
+        if mode == "plan" and not cons.get("closures"):
+            problems.append(f"{label} key consolidation.closures: plan mode needs a closures "
+                            f"file or list")
+        if isinstance(cons.get("closures"), str):
+            cons["closures"] = (path.parent / cons["closures"]).resolve()
+            if not cons["closures"].exists():
+                problems.append(f"{label} key consolidation.closures: {cons['closures'].name} "
+                                f"does not exist")
+    cat = sections.get("catchments")
+    if cat is not None:
+        stages = cat.get("stages", ["primary", "junior"])
+        if isinstance(stages, str):
+            stages = [stages]
+        bad = [s for s in stages if s not in ("primary", "junior")]
+        if bad:
+            problems.append(f"{label} key catchments.stages: {bad[0]!r} is not one of primary, junior")
+        cat["stages"] = list(stages)
+    if problems:
+        raise DataError(problems)
+    district = (path.parent / raw["district"]).resolve()
+    return Scenario(path=path, name=str(raw.get("name") or path.stem), district=district,
+                    solver=solver, time_limit=float(raw.get("time_limit", 60)),
+                    seed=int(raw.get("seed", 0)), consolidation=sections.get("consolidation"),
+                    rotation=sections.get("rotation"), catchments=sections.get("catchments"),
+                    raw=raw)
+
+
+def input_hash(scenario: Scenario) -> str:
+    """SHA-256 over the scenario file, the closures file and the district's files
+    (names and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    files = [scenario.path]
+    c = (scenario.consolidation or {}).get("closures")
+    if isinstance(c, Path):
+        files.append(c)
+    d = scenario.district
+    if d.is_dir():
+        files += sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in
+                        (".yaml", ".yml", ".csv", ".xlsx", ".geojson", ".json", ".gpkg"))
+    elif d.exists():
+        files.append(d)
+    for f in files:
+        h.update(f.name.encode("utf-8") + b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def dump_json(obj: Any, path: Path) -> None:
+    """Deterministic JSON (sorted keys kept as given, UTF-8), written atomically."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+    write_text_atomic(path, text + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, Path):
+        return o.as_posix()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------
+# running a scenario
+# ---------------------------------------------------------------------------
+
+@dataclass
+class RunResult:
+    out: Path
+    before: Any            # indicators.Report
+    after: Any
+    consolidation: Any = None
+    rotation: Any = None
+    catchments: list = field(default_factory=list)
+    verification: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+
+
+class _Progress:
+    """One line per step on stderr, with elapsed seconds (kept out of the files)."""
+
+    def __init__(self, quiet: bool = False):
+        import time
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.quiet = quiet
+        self.timings: dict[str, float] = {}
+
+    def step(self, name: str, label: str) -> None:
+        import sys
+        import time
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
+        if not self.quiet:
+            print(f"[{now - self.t0:6.1f} s] {label}", file=sys.stderr, flush=True)
+
+
+STEP_LABELS = {
+    "zh": {"load": "读取区县数据", "before": "方案前指标核查", "consolidation": "撤并与校车线路",
+           "rotation": "教师交流轮岗", "catchments": "划片", "after": "方案后指标核查",
+           "verify": "独立校验", "write": "写出地图、报告与工作簿"},
+    "en": {"load": "loading the district", "before": "baseline indicator check",
+           "consolidation": "consolidation and bus routes", "rotation": "teacher rotation",
+           "catchments": "catchment zones", "after": "indicator check after the plans",
+           "verify": "independent verification", "write": "writing map, report and workbook"},
+}
+
+
+def run_scenario(scenario: Scenario, out: str | Path, lang: str = "zh",
+                 quiet: bool = False) -> RunResult:
+    """Baseline check → consolidation → rotation on the consolidated district →
+    catchments → check again → verify → files."""
+    from . import catchments as cat
+    from . import rotate as rot
+    from .export import check_out_dir, write_json
+    from .indicators import check
+    from .io import load_district
+
+    lab = STEP_LABELS[lang]
+    prog = _Progress(quiet)
+    district = load_district(scenario.district)
+    out = check_out_dir(out, district.path)
+    prog.step("load", lab["load"])
+    before = check(district)
+    prog.step("before", lab["before"])
+    res = RunResult(out=out, before=before, after=None)
+    current = district
+
+    if scenario.consolidation is not None:
+        from . import consolidate as con
+        c = scenario.consolidation
+        mode = c.get("mode", "plan")
+        plan = c.get("closures") if mode == "plan" else None
+        if isinstance(plan, list):
+            plan = [(str(x["school_id"]), str(x["receiving_school_id"]), float(x.get("share", 1)))
+                    for x in plan]
+        res.consolidation = con.consolidate(
+            current, plan=plan, optimise=(mode == "optimise"),
+            max_ride_min=float(c.get("max_ride_min", 30)), bus_capacity=int(c.get("bus_capacity", 56)),
+            candidates_max_pupils=int(c.get("candidates_max_pupils", 100)),
+            time_limit=scenario.time_limit, seed=scenario.seed, solver=scenario.solver)
+        if res.consolidation.result.status in ("optimal", "feasible"):
+            current = res.consolidation.district_after
+        (out / "consolidation").mkdir(exist_ok=True)
+        con.write_outputs(res.consolidation, out / "consolidation", lang)
+        prog.step("consolidation", lab["consolidation"])
+
+    rotation_counts = None
+    if scenario.rotation is not None:
+        r = scenario.rotation
+        res.rotation = rot.rotate(current, share=float(r.get("share", 0.10)),
+                                  backbone_share=float(r.get("backbone_share", 0.20)),
+                                  backbone_base=r.get("backbone_base", "rotated"),
+                                  band=float(r.get("band", 0.10)),
+                                  max_send_share=float(r.get("max_send_share", 0.30)),
+                                  direction_rule=bool(r.get("direction_rule", False)),
+                                  solver=scenario.solver, time_limit=scenario.time_limit, lang=lang)
+        (out / "rotation").mkdir(exist_ok=True)
+        rot.write_outputs(res.rotation, out / "rotation", lang)
+        s = res.rotation.summary
+        rotation_counts = {"eligible": s["eligible"], "rotated": s["rotated"],
+                           "backbone_rotated": s["backbone_rotated"]}
+        if res.rotation.result.status in ("optimal", "feasible"):
+            current = res.rotation.district_after
+        prog.step("rotation", lab["rotation"])
+
+    catchment_shares = None
+    if scenario.catchments is not None:
+        k = scenario.catchments
+        for st in k.get("stages", ["primary", "junior"]):
+            res.catchments.append(cat.catchments(
+                current, st, mode=k.get("contiguity", "cheap"), k_nearest=k.get("k_nearest", 8),
+                solver=scenario.solver, time_limit=scenario.time_limit))
+        (out / "catchments").mkdir(exist_ok=True)
+        cat.write_outputs(res.catchments, out / "catchments")
+        catchment_shares = cat.share_for_indicator_21(res.catchments)
+        prog.step("catchments", lab["catchments"])
+
+    res.after = check(current, rotation=rotation_counts, catchments=catchment_shares)
+    prog.step("after", lab["after"])
+
+    from .verify import verify_outcomes
+    res.verification = verify_outcomes(district, res)
+    prog.step("verify", lab["verify"])
+
+    meta = {"scenario": scenario.resolved(), "input_sha256": input_hash(scenario),
+            "toolkit_version": _version()}
+    write_json(meta, out / "scenario.json")
+    before_d = before.to_dict()
+    after_d = res.after.to_dict()
+    before_d["scenario"] = after_d["scenario"] = meta
+    write_json(before_d, out / "indicators_before.json")
+    write_json(after_d, out / "indicators_after.json")
+    _write_views(district, current, res, scenario, meta, lang)
+    res.figures = figures(res)
+    write_json(res.figures, out / "figures.json")
+    prog.step("write", lab["write"])
+    res.timings = prog.timings
+    write_json({"seconds": prog.timings,
+                "note": "wall-clock times; every other file is identical run to run"},
+               out / "timings.json")
+    return res
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def figures(res: RunResult) -> dict:
+    """The numbers `planner compare` puts side by side."""
+    a = res.after.to_dict()
+    f = {"recognised": a["recognised"], "a_passed": a["a_passed"], "a_total": a["a_total"],
+         "b_score": a["b_score"], "b_grade": a["b_grade"], "veto": a["veto"],
+         "verified": not res.verification}
+    for ind in a["indicators"]:
+        if ind["id"] <= 7:
+            for st, v in (ind.get("cv") or {}).items():
+                f[f"cv_{ind['id']}_{st}"] = v
+            for st, v in (ind.get("county_value") or {}).items():
+                f[f"value_{ind['id']}_{st}"] = v
+    if res.consolidation is not None:
+        r = res.consolidation.result
+        f.update({"closed": len(r.closed), "buses": r.buses, "bus_km": round(r.bus_km, 2),
+                  "max_ride_min": round(r.max_ride_min, 1),
+                  "pupils_moved": int(sum(x.pupils for x in r.assignments))})
+    if res.rotation is not None:
+        s = res.rotation.summary
+        f.update({"teachers_moved": s["rotated"], "backbone_moved": s["backbone_rotated"]})
+    if res.catchments:
+        f["pupils_school_changes"] = sum(o.summary["pupils_changed"] for o in res.catchments)
+        f["max_load_ratio"] = max((o.summary["max_load_ratio"] or 0) for o in res.catchments)
+    return f
+
+
+def school_status(report, closed: set[str], lang: str = "zh") -> dict:
+    """Per school: pass / fail / closed / no_data, with popup rows of 1–7 and the
+    other A indicators that list it."""
+    rep = report.to_dict()
+    parts = report.parts_table()
+    out: dict[str, dict] = {}
+    stage_zh = {"primary": "小学", "junior": "初中"}
+    for _, p in parts.iterrows():
+        sid = p["school_id"]
+        rows = out.setdefault(sid, {"status": "pass", "rows": []})["rows"]
+        for k in range(1, 8):
+            v, thr = p.get(f"value_{k}"), p.get(f"threshold_{k}")
+            ok = p.get(f"passed_{k}")
+            ok = None if ok is None or (isinstance(ok, float) and ok != ok) else bool(ok)
+            rows.append((str(k), stage_zh[p["stage"]] if lang == "zh" else p["stage"],
+                         None if v is None or v != v else round(float(v), 2),
+                         None if thr is None or thr != thr else float(thr), ok))
+    for ind in rep["indicators"]:
+        if ind["class"] != "A":
+            continue
+        for fs in ind.get("failing_schools") or []:
+            sid = fs.get("school_id")
+            if not sid:
+                continue
+            e = out.setdefault(sid, {"status": "pass", "rows": []})
+            e["status"] = "fail"
+            if ind["id"] > 7:
+                e["rows"].append((str(ind["id"]), fs.get("stage") or "",
+                                  fs.get("value"), fs.get("threshold"), False))
+    for sid in closed:
+        out[sid] = {"status": "closed", "rows": []}
+    return out
+
+
+def _write_views(district, current, res: RunResult, scenario: Scenario, meta: dict,
+                 lang: str) -> None:
+    """map.html, report.html and the workbook."""
+    import pandas as pd
+
+    from .export import write_text, write_xlsx
+    from .maps import build_map
+    from .report import build_report
+
+    closed = set(res.consolidation.result.closed) if res.consolidation is not None else set()
+    status = school_status(res.after, closed, lang)
+    closures, routes = None, None
+    if res.consolidation is not None:
+        r = res.consolidation.result
+        closures = [{"school_id": a.school_id, "receiving_school_id": a.receiving_school_id,
+                     "pupils": a.pupils} for a in r.assignments]
+        routes = _map_routes(res.consolidation)
+    flows = None
+    if res.rotation is not None:
+        from .rotate import flows as rflows
+        flows = rflows(res.rotation)
+    zones = None
+    if res.catchments:
+        import geopandas as gpd
+        zones = gpd.GeoDataFrame(pd.concat([o.zones for o in res.catchments], ignore_index=True),
+                                 geometry="geometry", crs=4326)
+    html_map = build_map(district, school_status=status, closures=closures, routes=routes,
+                         catchments=zones, rotation_flows=flows, lang=lang, title=scenario.name)
+    write_text(html_map, res.out / "map.html")
+
+    plans = []
+    if res.consolidation is not None:
+        from .consolidate import summary_dict
+        r = res.consolidation.result
+        plans.append(("撤并与校车" if lang == "zh" else "Consolidation and school buses",
+                      summary_dict(res.consolidation, lang),
+                      pd.DataFrame([vars(a) for a in r.assignments])))
+    if res.rotation is not None:
+        plans.append(("教师交流轮岗" if lang == "zh" else "Teacher rotation",
+                      res.rotation.summary, res.rotation.table))
+    for o in res.catchments:
+        plans.append((("划片 " + {"primary": "小学", "junior": "初中"}[o.stage]) if lang == "zh"
+                      else f"Catchments {o.stage}", o.summary,
+                      pd.DataFrame(o.zones.drop(columns="geometry"))))
+    thresholds = _thresholds(res.after)
+    html_report = build_report(scenario_name=scenario.name, before=res.before.to_dict(),
+                               after=res.after.to_dict(), parts_after=res.after.parts_table(),
+                               thresholds=thresholds, plans=plans,
+                               verification=res.verification, map_html=html_map,
+                               meta={"input_sha256": meta["input_sha256"][:16],
+                                     "version": meta["toolkit_version"]}, lang=lang)
+    write_text(html_report, res.out / "report.html")
+
+    sheets = _workbook_sheets(res, lang)
+    write_xlsx(sheets, res.out / ("方案工作簿.xlsx" if lang == "zh" else "workbook.xlsx"))
+
+
+def _thresholds(report) -> dict:
+    out = {}
+    for ind in report.to_dict()["indicators"]:
+        if ind["id"] <= 7 and ind.get("threshold"):
+            out[str(ind["id"])] = ind["threshold"]
+    return out
+
+
+def _map_routes(outcome) -> list[dict]:
+    from .consolidate import _routes_geojson
+    names = outcome.district.school_names()
+    pts = outcome.district.schools.set_index("school_id")
+    gj = _routes_geojson(outcome)
+    out = []
+    for feat, rt in zip(gj["features"], outcome.result.routes):
+        stops = []
+        for k, (sid, q) in enumerate(rt.stops):
+            stops.append({"order": k + 1, "stop_id": sid, "name": names.get(sid, sid),
+                          "lon": float(pts.loc[sid, "lon"]), "lat": float(pts.loc[sid, "lat"]),
+                          "arrive_min": round(rt.arrive_min[k], 1), "pupils": q})
+        rid = rt.receiving_school_id
+        stops.append({"order": len(rt.stops) + 1, "stop_id": rid, "name": names.get(rid, rid),
+                      "lon": float(pts.loc[rid, "lon"]), "lat": float(pts.loc[rid, "lat"]),
+                      "arrive_min": round(rt.arrive_min[-1], 1), "pupils": 0})
+        out.append({"route_id": rt.route_id, "bus": rt.bus, "receiving_school_id": rid,
+                    "coords": [tuple(c) for c in feat["geometry"]["coordinates"]],
+                    "km": round(rt.km, 2), "minutes": round(rt.minutes, 1), "stops": stops})
+    return out
+
+
+def _workbook_sheets(res: RunResult, lang: str) -> dict:
+    import pandas as pd
+
+    from .check_output import cv_frame
+    zh = lang == "zh"
+    sheets = {}
+
+    def ind_table(rep):
+        rows = []
+        for ind in rep.to_dict()["indicators"]:
+            rows.append({("指标" if zh else "indicator"): ind["id"],
+                         ("名称" if zh else "name"): ind["name"] if zh else ind.get("name_en", ind["name"]),
+                         ("类别" if zh else "class"): ind["class"],
+                         ("是否达标" if zh else "passed"): ("无数据" if zh else "no data") if ind["no_data"]
+                         else (("是" if ind["passed"] else "否") if zh else ind["passed"]),
+                         ("未达标学校数" if zh else "failing schools"): len(ind.get("failing_schools") or [])})
+        return pd.DataFrame(rows)
+
+    sheets["方案前指标" if zh else "indicators_before"] = ind_table(res.before)
+    sheets["方案后指标" if zh else "indicators_after"] = ind_table(res.after)
+    sheets["差异系数" if zh else "cv"] = cv_frame(res.after, lang)
+    sheets["各校指标" if zh else "school_parts"] = res.after.parts_table()
+    if res.consolidation is not None:
+        r = res.consolidation.result
+        sheets["撤并安排" if zh else "assignments"] = pd.DataFrame([vars(a) for a in r.assignments])
+        rows = []
+        for rt in r.routes:
+            for k, (sid, q) in enumerate(rt.stops):
+                rows.append({"route_id": rt.route_id, "bus": rt.bus, "stop_order": k + 1,
+                             "stop_id": sid, "pupils_boarding": q,
+                             "arrive_min": round(rt.arrive_min[k], 1),
+                             "km_from_start": round(rt.km_from_start[k], 2)})
+        sheets["校车线路" if zh else "routes"] = pd.DataFrame(rows)
+    if res.rotation is not None:
+        sheets["交流轮岗名单" if zh else "rotation"] = res.rotation.table
+    for o in res.catchments:
+        sheets[("划片" if zh else "catchments_") + o.stage] = o.units
+    return sheets
+
+
+# ---------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------
+
+DEMO_SCENARIO = "scenarios/yunxi-2024.yaml"
+
+
+def find_demo_scenario() -> Path:
+    """``scenarios/yunxi-2024.yaml`` in the working folder, else beside the source."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        p = base / DEMO_SCENARIO
+        if p.exists():
+            return p
+    raise DataError([f"{DEMO_SCENARIO}: not found; run planner demo from the project folder"])
+
+
+def register(sub) -> None:
+    from .cli import lang_arg
+    p = sub.add_parser("run", help="run a scenario: plans, checks, map and report")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    lang_arg(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run the bundled Yunxi district's own plan")
+    p.add_argument("--out", type=Path, default=Path("out/demo"))
+    p.add_argument("--quiet", action="store_true")
+    lang_arg(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("compare", help="run scenarios and compare them side by side")
+    p.add_argument("scenarios", type=Path, nargs="+")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--quiet", action="store_true")
+    lang_arg(p)
+    p.set_defaults(func=cmd_compare)
+
+
+def _print_run(res: RunResult, lang: str) -> None:
+    f = res.figures
+    zh = lang == "zh"
+    verdict = ("达到认定条件" if f["recognised"] else "未达到认定条件") if zh else (
+        "recognised" if f["recognised"] else "not recognised")
+    print(("结论：" if zh else "Verdict: ") + verdict +
+          (f"；A 类指标 {f['a_passed']}/{f['a_total']}，B 类 {f['b_score']} 分（{f['b_grade']}）" if zh else
+           f"; A indicators {f['a_passed']}/{f['a_total']}, B score {f['b_score']} ({f['b_grade']})"))
+    b, a = res.before.to_dict(), res.after.to_dict()
+    print((f"方案前 A 类达标 {b['a_passed']}/{b['a_total']} → 方案后 {a['a_passed']}/{a['a_total']}") if zh
+          else f"A indicators passed: {b['a_passed']} → {a['a_passed']} of {a['a_total']}")
+    for ind in a["indicators"]:
+        if ind["class"] == "A" and not ind["passed"]:
+            n = len(ind.get("failing_schools") or [])
+            name = ind["name"] if zh else ind.get("name_en", ind["name"])
+            tail = ("无数据" if zh else "no data") if ind["no_data"] else (
+                f"{n} 所学校未达标" if zh else f"{n} failing school(s)") if n else (
+                "全县值或差异系数未达标" if zh else "county value or CV fails")
+            print(f"  ✗ {ind['id']}. {name}: {tail}")
+    if res.consolidation is not None:
+        print((f"撤并 {f['closed']} 所，校车 {f['buses']} 辆，{f['bus_km']} km，最长车程 {f['max_ride_min']} 分钟") if zh
+              else f"Closed {f['closed']}, {f['buses']} buses, {f['bus_km']} km, longest ride {f['max_ride_min']} min")
+        for e in res.consolidation.result.explanations:
+            print("  " + e.text(lang))
+    if res.rotation is not None:
+        print((f"交流轮岗 {f['teachers_moved']} 人，其中骨干 {f['backbone_moved']} 人") if zh
+              else f"Rotation: {f['teachers_moved']} teachers, {f['backbone_moved']} backbone")
+    if res.catchments:
+        print((f"划片最大负荷 {f['max_load_ratio']}") if zh else f"Catchments: max load {f['max_load_ratio']}")
+    if res.verification:
+        print(("独立校验发现问题：" if zh else "Verification found problems: ") + "; ".join(res.verification))
+    else:
+        print("全部方案经独立校验通过" if zh else "Every plan passed independent verification")
+    print(("输出：" if zh else "Output: ") + str(res.out / "report.html"))
+
+
+def cmd_run(args) -> int:
+    scen = load_scenario(args.scenario)
+    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet)
+    _print_run(res, args.lang)
+    return 0 if not res.verification else 1
+
+
+def cmd_demo(args) -> int:
+    scen = load_scenario(find_demo_scenario())
+    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet)
+    _print_run(res, args.lang)
+    return 0 if not res.verification else 1
+
+
+COMPARE_ROWS = [
+    ("recognised", "是否达到认定条件", "recognised"), ("a_passed", "A 类达标数", "A passed"),
+    ("b_score", "B 类得分", "B score"), ("verified", "独立校验通过", "verified"),
+    ("closed", "撤并学校数", "schools closed"), ("buses", "校车数", "buses"),
+    ("bus_km", "线路总长 km", "bus-km"), ("max_ride_min", "最长车程 分钟", "longest ride min"),
+    ("pupils_moved", "转学学生数", "pupils moved"), ("teachers_moved", "交流教师数", "teachers moved"),
+    ("backbone_moved", "交流骨干教师数", "backbone moved"),
+    ("pupils_school_changes", "划片后换校学生数", "pupils whose school changes"),
+    ("max_load_ratio", "最大负荷", "max load ratio"),
+]
+
+
+def cmd_compare(args) -> int:
+    import pandas as pd
+
+    from .export import check_out_dir, write_csv, write_text
+    from .report import esc, table_html
+    zh = args.lang == "zh"
+    out = check_out_dir(args.out, None)
+    names, figs = [], []
+    for i, sp in enumerate(args.scenarios):
+        scen = load_scenario(sp)
+        sub = out / f"{i + 1:02d}_{sp.stem}"
+        res = run_scenario(scen, sub, lang=args.lang, quiet=args.quiet)
+        names.append(scen.name)
+        figs.append(res.figures)
+    keys = [k for k, _, _ in COMPARE_ROWS] + sorted(
+        {k for f in figs for k in f if k.startswith(("cv_", "value_"))})
+    label = {k: (zh_ if zh else en) for k, zh_, en in COMPARE_ROWS}
+    rows = []
+    for k in keys:
+        row = {("指标" if zh else "figure"): label.get(k, k)}
+        for n, f in zip(names, figs):
+            v = f.get(k)
+            row[n] = "" if v is None else v
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    write_csv(df, out / "comparison.csv")
+    title = "方案对比" if zh else "Scenario comparison"
+    html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + esc(title) +
+            "</title><style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:2em}"
+            "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:3px 8px}"
+            "th{background:#eef1f5}</style></head><body><h1>" + esc(title) + "</h1>" +
+            table_html(df.astype(str)) + "</body></html>\n")
+    write_text(html, out / "comparison.html")
+    print(df.to_string(index=False))
+    return 0
