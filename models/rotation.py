@@ -63,6 +63,13 @@ exactly the enrolment-weighted absolute deviation ``(P_p/P_s)·|X_pk − X̄_k| 
 ``T_k = 0`` have no spread and are skipped; parts with no pupils have no value.
 Level 3, travel: ``min Σ c_{hh'} x_pqt`` over arc variables linked by
 ``Σ_q x_pqt = out_pt``, ``Σ_p x_pqt = in_qt``.
+Hull cuts (9a), (9b): ``a_pk`` is an integer, so the convex hulls of
+``max(0, f − a)`` and ``|a − τ|`` over the integers are added as one extra line each:
+``u ≥ δ (⌊f⌋ + 1 − a)`` and ``d ≥ (δ' + (a − ⌊τ⌋)(1 − 2δ')) / T_k`` with ``δ``, ``δ'``
+the fractional parts of the need ``f = f_k P_p/100`` and the target
+``τ = P_p T_k / P_s``.  They cut off no integer point and close most of the LP gap
+(on the 300-school bench the level-2 root bound went from 0.30 to the optimum's
+neighbourhood).
 After each level its value ``v`` is pinned (``level ≤ v + 1e-6·max(1, |v|)``) and
 the next level is solved on the same model, so level 2 never trades away level 1.
 This is more honest than big weights, which need a weight bound that depends on
@@ -682,8 +689,12 @@ def _add_levels(prob, data: _Data, out, inflow):
             for k in INDICATORS:
                 a = _after_expr(data, p, k, out_p[p], in_p[p])
                 tag = f"{st}_{pi}_{k}"
+                need = data.need(p, k)
                 u = prob.add_variable(f"u_{tag}", 0)
-                prob += u >= data.need(p, k) - a, f"l1_{tag}"
+                prob += u >= need - a, f"l1_{tag}"
+                low, frac = math.floor(need), need - math.floor(need)
+                if frac > 1e-9:  # hull cut (9a): a is integer
+                    prob += u >= frac * (low + 1 - a), f"l1h_{tag}"
                 l1.append(u)
                 t_k = totals[k - 1]
                 if t_k <= 0:
@@ -692,6 +703,10 @@ def _add_levels(prob, data: _Data, out, inflow):
                 target = data.pupils(p) * t_k / total_p
                 prob += d >= (a - target) * (1.0 / t_k), f"l2p_{tag}"
                 prob += d >= (target - a) * (1.0 / t_k), f"l2m_{tag}"
+                low, frac = math.floor(target), target - math.floor(target)
+                if frac > 1e-9:  # hull cut (9b): a is integer
+                    prob += (d >= (frac + (a - low) * (1 - 2 * frac)) * (1.0 / t_k),
+                             f"l2h_{tag}")
                 l2.append(d)
     return pulp.lpSum(l1), pulp.lpSum(l2)
 
