@@ -87,11 +87,23 @@ def _status(r, t) -> str:
     return t["pass"] if r.passed else t["fail"]
 
 
+FACT_ZH = {
+    "unified_standards": "四个统一", "teacher_pay_avg_yuan": "教师平均工资",
+    "civil_servant_pay_avg_yuan": "公务员平均工资", "allowances_paid": "补贴到位",
+    "performance_pay_full": "绩效工资足额", "quota_managed_by_county": "县统筹编制岗位",
+    "village_schools_run_by_central": "中心校统管村小", "eligible": "符合交流条件",
+    "rotated": "交流轮岗", "backbone_rotated": "其中骨干", "rotated_share": "交流比例",
+    "backbone_share": "骨干比例", "share": "比例", "training_plan_exists": "培训计划",
+    "quality_monitoring_level": "学业水平等级", "quality_monitoring_difference": "校际差异率",
+    "schools": "学校数", "largest": "最大规模", "largest_class": "最大班额",
+}
+
+
 def _value_str(v, lang: str) -> str:
     if isinstance(v, dict):
         parts = []
         for k, x in v.items():
-            label = STAGE[lang].get(k, k)
+            label = STAGE[lang].get(k, FACT_ZH.get(k, k) if lang == "zh" else k)
             if isinstance(x, dict):
                 x = _value_str(x, lang)
             parts.append(f"{label} {fmt_number(x, 4) if not isinstance(x, str) else x}")

@@ -28,7 +28,8 @@ Scope and parts (1-7)
     0 pupils is not a part (it is dropped before any computation).
   * Teacher indicators 1-3 use ``District.teacher_counts()`` semantics (roster
     counts per school and stage; without a roster the school-table counts split
-    by pupils). Facility indicators 4-7 are split by weighted enrolment with the
+    by pupils), recomputed here with numpy (``_teacher_counts``) because the
+    data-model method loops per school; a test checks both agree. Facility indicators 4-7 are split by weighted enrolment with the
     weights of the standard (nine-year 1 : 1.1; twelve-year 1 : 1.1 : 1.32 with
     senior pupils from an optional ``students_senior`` column, else 0; complete
     middle junior 1 : senior 1.2). A special school teaching both stages is split
@@ -1049,6 +1050,7 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
                 "threshold": min_share, "gap": float(min_share - mean[i]),
                 "teachers": int(size[i]), "short": int(size[i] - good[i])}
                for i, (sid, st) in enumerate(uniq) if mean[i] < min_share * (1 - RTOL)]
+    failing.sort(key=lambda f: (f["stage"] != "primary", -f["gap"], f["school_id"]))
     det["teachers"] = n
     det["short_teacher_ids"] = sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist()) \
         if "teacher_id" in tt.columns else []
