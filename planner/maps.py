@@ -128,9 +128,10 @@ ROAD_STYLE = {  # highway class -> (weight, colour)
 }
 ROAD_DEFAULT = (1.0, "#bcaaa4")
 
-# panes: boundary/roads under zones under lines under schools; DivIcons sit in
-# Leaflet's markerPane (600), above all of these
-PANES = (("pl-base", 250), ("pl-zones", 350), ("pl-lines", 420), ("pl-schools", 450))
+# panes, bottom to top: the district's land (boundary fill), catchments, roads and
+# boundary line, plan lines, schools; DivIcons sit in Leaflet's markerPane (600)
+PANES = (("pl-land", 230), ("pl-zones", 300), ("pl-base", 320), ("pl-lines", 420),
+         ("pl-schools", 450))
 
 _HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 _ASSETS_MARK = "<!--planner-offline-assets-->"
@@ -217,6 +218,9 @@ body,.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft
 .pl-legend .sq{width:16px;height:11px;border:1px solid #555}
 .pl-stop-num{width:18px;height:18px;border-radius:50%;color:#fff;font:bold 11px/18px sans-serif;
  text-align:center;border:1.5px solid #fff;box-shadow:0 0 2px #000}
+.pl-stop-dot{position:absolute;left:-4px;top:-4px;width:8px;height:8px;border-radius:50%;
+ border:1.5px solid #fff;box-shadow:0 0 2px #000}
+.pl-stop-badge{position:absolute;left:3px;top:-23px}
 .pl-flow-lbl{background:#fff;border:1px solid;border-radius:3px;padding:0 3px;font-size:11px;
  line-height:15px;white-space:nowrap;display:inline-block;transform:translate(-50%,-50%)}
 .pl-arrow{width:0;height:0;border-top:6px solid transparent;border-bottom:6px solid transparent;
@@ -259,9 +263,15 @@ def _drawable(geoms, crs_proj, coverage: bool = False):
     arr = np.asarray(gs.values)
     if coverage and len(arr) > 1 and all(g is not None and g.geom_type in ("Polygon", "MultiPolygon")
                                          for g in arr):
+        # shared edges stay shared (no slivers between zones). coverage_simplify
+        # is Visvalingam-Whyatt (drops triangles under tolerance² in area), gentler
+        # than Douglas-Peucker; its result is undefined on overlapping input
         try:
-            simp = shapely.coverage_simplify(arr, SIMPLIFY_M)
-        except Exception:  # not a valid coverage: simplify one by one
+            ok = bool(shapely.coverage_is_valid(arr))
+            simp = shapely.coverage_simplify(arr, SIMPLIFY_M) if ok else None
+        except Exception:  # GEOS too old for coverage functions
+            simp = None
+        if simp is None:
             simp = shapely.simplify(arr, SIMPLIFY_M, preserve_topology=True)
     else:
         simp = shapely.simplify(arr, SIMPLIFY_M, preserve_topology=True)
@@ -344,17 +354,17 @@ var PL = {
       var m = L.marker([i.y, i.x], {
         icon: L.divIcon({html: i.h, className: i.k, iconSize: i.s, iconAnchor: i.a}),
         interactive: !!(i.t || i.p), keyboard: false, pane: i.pane || 'markerPane'});
-      if (i.t) m.bindTooltip(i.t, {direction: 'top', offset: [0, -8]});
+      if (i.t) m.bindTooltip(i.t, {direction: 'top', offset: [0, -24]});
       if (i.p) m.bindPopup('<div class="pl-pop">' + i.p + '</div>');
       g.addLayer(m);
     });
-    if (s.geojson) {
-      g.addLayer(L.geoJSON(s.geojson, Object.assign({
+    (s.geo || []).forEach(function (d) {
+      g.addLayer(L.geoJSON(d.data, Object.assign({
         style: function (f) { return f.properties.s; },
         onEachFeature: function (f, l) {
           if (f.properties.t) l.bindTooltip(f.properties.t, {sticky: true});
-        }}, s.go || {})));
-    }
+        }}, d.opts || {})));
+    });
   },
   popup: function (s, c) {
     var h = c.p;
@@ -517,13 +527,16 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     # ---- boundary (light fill inside, so the district reads without tiles)
     if district.boundary is not None and not district.boundary.is_empty:
         (bgeom,) = _drawable([district.boundary], crs_proj)
-        layer("boundary", {"geojson": {"type": "Feature", "geometry": bgeom.__geo_interface__,
-                                       "properties": {"s": {
-                                           "color": "#37474f", "weight": 2.5,
-                                           "dashArray": "8 4 2 4", "opacity": 0.9,
-                                           "fillColor": "#ffffff", "fillOpacity": 0.7}}},
-                           "go": {"pane": "pl-base", "interactive": False,
-                                  "className": "pl-boundary"}})
+        feature = {"type": "Feature", "geometry": bgeom.__geo_interface__}
+        layer("boundary", {"geo": [
+            {"data": {**feature, "properties": {"s": {"stroke": False, "fillColor": "#ffffff",
+                                                       "fillOpacity": 0.7}}},
+             "opts": {"pane": "pl-land", "interactive": False,
+                      "className": "pl-boundary-fill"}},
+            {"data": {**feature, "properties": {"s": {"color": "#37474f", "weight": 2.5,
+                                                       "dashArray": "8 4 2 4", "opacity": 0.9,
+                                                       "fill": False}}},
+             "opts": {"pane": "pl-base", "interactive": False, "className": "pl-boundary"}}]})
 
     # ---- roads: one multi-line per road class (few SVG paths, small file)
     if district.roads is not None and len(district.roads):
@@ -542,9 +555,9 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                   "geometry": shapely.MultiLineString(gs).__geo_interface__,
                   "properties": {"s": {"color": colour, "weight": weight, "opacity": 0.9}}}
                  for (weight, colour), gs in sorted(by_class.items()) if gs]
-        layer("roads", {"geojson": {"type": "FeatureCollection", "features": feats},
-                        "go": {"pane": "pl-base", "interactive": False,
-                               "className": "pl-road"}})
+        layer("roads", {"geo": [{"data": {"type": "FeatureCollection", "features": feats},
+                                 "opts": {"pane": "pl-base", "interactive": False,
+                                          "className": "pl-road"}}]})
 
     # ---- schools
     closed_ids = {str(c["school_id"]) for c in closures}
@@ -637,21 +650,27 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                         name=esc(st.get("name")),
                                         arr=_fmt(st.get("arrive_min")),
                                         n=_fmt(st.get("pupils")))
+                # a dot on the stop, its number in a badge up and to the right, so a
+                # stop at a school (first and last stops often are) leaves it visible
                 icons.append(icon(st["lon"], st["lat"],
-                                  f'<div class="pl-stop-num" style="background:{colour}">'
-                                  f'{_fmt(st.get("order"))}</div>', "pl-stop",
-                                  (18, 18), (9, 9), tip=stip, pop=stip))
+                                  f'<div class="pl-stop-dot" style="background:{colour}"></div>'
+                                  f'<div class="pl-stop-num pl-stop-badge" '
+                                  f'style="background:{colour}">{_fmt(st.get("order"))}</div>',
+                                  "pl-stop", tip=stip, pop=stip))
         layer("routes", {"lines": lines, "icons": icons})
 
     # ---- catchments, one layer per stage
     if catchments is not None and len(catchments):
         order = {sid: i for i, sid in enumerate(map(str, schools["school_id"]))}
         cat = catchments.to_crs("EPSG:4326") if catchments.crs is not None else catchments
-        geoms = _drawable(cat.geometry.values, crs_proj, coverage=True)
         for stage in ("primary", "junior"):
+            part = cat[cat["stage"] == stage]
+            if not len(part):
+                continue
             feats = []
-            for row, g in zip(cat.itertuples(index=False), geoms):
-                if row.stage != stage or g is None or g.is_empty:
+            geoms = _drawable(part.geometry.values, crs_proj, coverage=True)
+            for row, g in zip(part.itertuples(index=False), geoms):
+                if g is None or g.is_empty:
                     continue
                 sid = str(row.school_id)
                 colour = ZONE_COLORS[order.get(sid, len(order)) % len(ZONE_COLORS)]
@@ -669,9 +688,9 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                   "weight": 2.5 if over else 1.0}}})
             if feats:
                 layer(f"catch_{stage}",
-                      {"geojson": {"type": "FeatureCollection", "features": feats},
-                       "go": {"pane": "pl-zones",
-                              "className": f"pl-catchment pl-catchment-{stage}"}},
+                      {"geo": [{"data": {"type": "FeatureCollection", "features": feats},
+                                "opts": {"pane": "pl-zones", "className":
+                                         f"pl-catchment pl-catchment-{stage}"}}]},
                       show=(stage == "primary"))
 
     # ---- teacher rotation flows

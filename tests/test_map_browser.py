@@ -139,7 +139,7 @@ def test_layers_and_statuses(district):
     stops = [i for i in routes["icons"] if i["k"] == "pl-stop"]
     assert [re.search(r">(\d+)<", i["h"]).group(1) for i in stops] == list("123123")
     assert "到达 8 分钟" in stops[4]["t"]
-    primary = data[5]["geojson"]["features"]
+    primary = data[5]["geo"][0]["data"]["features"]
     assert [f["properties"]["s"]["color"] for f in primary] == ["#c62828", "#455a64"]  # S1 over
     assert "负荷 107%" in primary[0]["properties"]["t"]
     rot = data[7]["lines"]
@@ -204,7 +204,7 @@ def test_browser_renders_plan(district, tmp_path):
     n = len(district.schools)
     assert r.count("pl-school", tag="path") == n == 4
     assert r.count("pl-school-closed", tag="path") == 1
-    assert r.count("pl-boundary", tag="path") == 1
+    assert r.count("pl-boundary", tag="path") == r.count("pl-boundary-fill", tag="path") == 1
     assert r.count("pl-road", tag="path") == 2       # one path per road class
     assert r.count("pl-closure", tag="path") == 1
     assert r.count("pl-closure-label", "leaflet-marker-icon") == 1
@@ -234,3 +234,27 @@ def test_browser_district_only(district, tmp_path):
     assert r.count("pl-school", tag="path") == len(district.schools)
     assert r.count("pl-route") == r.count("pl-catchment") == r.count("pl-rotation") == 0
     assert "Schools" in r.dom and "学校" not in r.dom.split("leaflet-control-layers-list")[1]
+
+
+def test_catchment_edges_stay_shared(district):
+    """Zones are simplified as a coverage: a wiggly shared edge is the same in both."""
+    import numpy as np
+    from shapely.geometry import Polygon, shape
+    from shapely.ops import unary_union
+
+    ys = np.linspace(29.0, 29.1, 400)
+    xs = 113.05 + 0.000005 * np.sin(np.arange(400))         # ~0.5 m wiggles
+    edge = list(zip(xs, ys))
+    west = Polygon([(113.0, 29.0), *edge, (113.0, 29.1)])
+    east = Polygon([(113.1, 29.0), (113.1, 29.1), *edge[::-1]])
+    cat = gpd.GeoDataFrame({"school_id": ["S1", "S3"], "school": ["a", "b"],
+                            "stage": ["primary"] * 2, "children": [1, 2], "seats": [3, 4],
+                            "load_ratio": [0.3, 0.5]}, geometry=[west, east], crs="EPSG:4326")
+    html = build_map(district, catchments=cat)
+    feats = next(d for d in layer_data(html) if "geo" in d and "pl-catchment" in
+                 d["geo"][0]["opts"]["className"])["geo"][0]["data"]["features"]
+    a, b = (shape(f["geometry"]) for f in feats)
+    assert len(a.exterior.coords) < 300                     # simplified (402 given)
+    assert a.intersection(b).area < 1e-12                   # no overlap ...
+    assert abs(unary_union([a, b]).area - (a.area + b.area)) < 1e-12
+    assert abs(a.area + b.area - 0.1 * 0.1) < 1e-7          # ... and no gap
