@@ -245,8 +245,8 @@ def _projected_crs(district, gdf=None):
     if b is not None and not b.is_empty:
         lon, lat = b.centroid.x, b.centroid.y
     elif gdf is not None and len(gdf):
-        c = gdf.geometry.union_all().centroid
-        lon, lat = c.x, c.y
+        x0, y0, x1, y1 = gdf.total_bounds
+        lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
     else:
         s = district.schools
         lon, lat = float(s["lon"].mean()), float(s["lat"].mean())
@@ -460,7 +460,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
     Raw, LayerData = _branca()
     T, LN = _TEXT[lang], LAYER_NAMES[lang]
-    school_status = dict(school_status or {})
+    school_status = {str(k): v for k, v in (school_status or {}).items()}
     closures = list(closures or [])
     routes = list(routes or [])
     rotation_flows = list(rotation_flows or [])

@@ -88,7 +88,9 @@ def test_no_cdn_or_remote_assets(district):
     page = page_part(html)
     assert not re.search(r"<script[^>]*\bsrc=", page) and "<link" not in page
     assert offline_assets() in html                   # Leaflet + jQuery inline
-    assert "jQuery v3.7.1" in html and "Leaflet 1.9.3" in html
+    import xstatic.pkg.jquery as xjq
+    import xstatic.pkg.leaflet as xl
+    assert f"jQuery v{xjq.VERSION}" in html and f"Leaflet {xl.VERSION}" in html
     assert "url(images/" not in html and "data:image/png;base64," in html
     # the only web tiles are the optional OSM base layer, never added at start
     assert "tile.openstreetmap.org" in html
@@ -258,3 +260,23 @@ def test_catchment_edges_stay_shared(district):
     assert a.intersection(b).area < 1e-12                   # no overlap ...
     assert abs(unary_union([a, b]).area - (a.area + b.area)) < 1e-12
     assert abs(a.area + b.area - 0.1 * 0.1) < 1e-7          # ... and no gap
+
+
+def test_deterministic_across_processes(district, tmp_path):
+    """Same bytes whatever the hash seed (set order, ids) of the Python process."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, sys; sys.path[:0] = ['tests']\n"
+            "from planner.io import load_district; from planner.maps import build_map\n"
+            "from test_map_browser import plan\n"
+            f"d = load_district({str(district.path)!r})\n"
+            "print(hashlib.sha256(build_map(d, **plan()).encode()).hexdigest())")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=root,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+               for seed in ("1", "2")}
+    assert digests == {hashlib.sha256(build_map(district, **plan()).encode()).hexdigest()}
