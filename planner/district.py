@@ -60,6 +60,7 @@ class Settings:
     special_schools: str = "exclude"            # exclude | include (indicators 1-7)
     rotation_min_years: int = 6
     rotation_max_age: int = 55
+    backbone_base: str = "rotated"              # rotated | eligible (indicator 19)
     crs: str | None = None                      # projected CRS for areas; default: UTM zone
 
     CHOICES = {
@@ -67,6 +68,7 @@ class Settings:
         "teaching_points": ("exclude_below_50", "exclude_all", "merge_into_parent"),
         "private_schools": ("exclude", "include"),
         "special_schools": ("exclude", "include"),
+        "backbone_base": ("rotated", "eligible"),
     }
 
     @classmethod

@@ -164,7 +164,8 @@ COUNTY_NUMBER_KEYS = (
     "quality_monitoring_difference", "social_recognition")
 COUNTY_BOOL_KEYS = ("unified_standards", "allowances_paid", "performance_pay_full",
                     "training_records_kept", "quota_managed_by_county",
-                    "training_plan_exists")
+                    "training_plan_exists", "village_schools_run_by_central",
+                    "quality_hs_quota_rural_weighted")
 VETO_KEYS = ("exam_admission", "illegal_school_choice", "key_schools_or_classes",
              "vacant_posts_unfilled", "major_safety_incident", "falsification")
 

@@ -63,6 +63,7 @@ table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 9pt; }
 th, td { border: 1px solid #bbb; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
 th { background: #eef1f5; } tr { break-inside: avoid; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.st { white-space: nowrap; }
 .pass { color: #17663a; font-weight: 600; } .fail { color: #b3261e; font-weight: 600; }
 .nodata { color: #8a6d00; font-weight: 600; }
 tr.changed td { background: #fff6d6; }
@@ -145,7 +146,7 @@ def a_table_html(before: dict, after: dict | None, t: dict, lang: str) -> str:
         changed = (b.get("passed"), b.get("no_data")) != (a.get("passed"), a.get("no_data")) or \
             len(b.get("failing_schools") or []) != len(a.get("failing_schools") or [])
         rows.append(f'<tr class="{"changed" if changed else ""}"><td>{_ind_name(a, lang)}</td>'
-                    f"<td>{_status(b, t)}</td><td>{_status(a, t)}</td>"
+                    f"<td class='st'>{_status(b, t)}</td><td class='st'>{_status(a, t)}</td>"
                     f"<td class='num'>{_stage_values(a.get('county_value'), t)}</td>"
                     f"<td class='num'>{_stage_values(a.get('cv'), t)}</td>"
                     f"<td class='num'>{len(b.get('failing_schools') or [])} → "

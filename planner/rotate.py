@@ -133,11 +133,11 @@ def build_problem(district: District, settings: rm.RotationSettings | None = Non
 
 
 def rotate(district: District, share: float = 0.10, backbone_share: float = 0.20,
-           backbone_base: str = "rotated", band: float = 0.10, max_send_share: float = 0.30,
+           backbone_base: str | None = None, band: float = 0.10, max_send_share: float = 0.30,
            direction_rule: bool = False, solver: str = "highs",
            time_limit: float | None = 60.0, lang: str = "zh") -> RotationOutcome:
     settings = rm.RotationSettings(share=share, backbone_share=backbone_share,
-                                   backbone_base=backbone_base, band=band,
+                                   backbone_base=backbone_base or district.settings.backbone_base, band=band,
                                    max_send_share=max_send_share, direction_rule=direction_rule,
                                    floors=floors_from_standard(district.standard))
     problem = build_problem(district, settings)
@@ -264,7 +264,9 @@ def register(sub) -> None:
     p.add_argument("--share", type=float, default=0.10, help="share of eligible teachers who move")
     p.add_argument("--backbone-share", type=float, default=0.20,
                    help="share of movers who are backbone teachers")
-    p.add_argument("--backbone-base", choices=("rotated", "eligible"), default="rotated")
+    p.add_argument("--backbone-base", choices=("rotated", "eligible"), default=None,
+                   help="20 %% of the movers (rotated) or of the required movers (eligible); "
+                        "default: the district's setting")
     p.add_argument("--band", type=float, default=0.10, help="head-count band per school")
     p.add_argument("--max-send-share", type=float, default=0.30)
     p.add_argument("--direction-rule", action="store_true",

@@ -298,7 +298,7 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str = "zh",
         r = scenario.rotation
         res.rotation = rot.rotate(current, share=float(r.get("share", 0.10)),
                                   backbone_share=float(r.get("backbone_share", 0.20)),
-                                  backbone_base=r.get("backbone_base", "rotated"),
+                                  backbone_base=r.get("backbone_base"),
                                   band=float(r.get("band", 0.10)),
                                   max_send_share=float(r.get("max_send_share", 0.30)),
                                   direction_rule=bool(r.get("direction_rule", False)),
