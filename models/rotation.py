@@ -79,8 +79,12 @@ value is the incumbent's, and the status is ``"feasible"``.
 Large counties: level 3 keeps all arcs when ``Σ_t sources × destinations ≤
 arc_limit``; otherwise each source gets its ``travel_candidates`` nearest
 destinations plus the arcs of a greedy transport plan of the level-2 solution (so
-level 3 stays feasible).  Levels 1–2 are then still exact; level 3 is optimal over
-that arc set (``RotationResult.travel_arcs`` says which).
+level 3 stays feasible), and with ``travel_mode="auto"`` (or ``"fixed"``) the
+leavers ``y`` and arrivals ``in`` are fixed at their level-2 values, so level 3 is
+a transport problem.  Levels 1–2 are then still exact; level 3 is optimal over that
+arc set and those counts, not over all level-2 optima
+(``RotationResult.travel_arcs`` says which case applied).  ``travel_mode="full"``
+keeps the counts free (true lexicographic level 3, slow on large counties).
 
 Infeasibility
 -------------
@@ -191,6 +195,7 @@ class RotationSettings:
         default_factory=lambda: dict(DEFAULT_FLOORS))
     travel_candidates: int = 10
     arc_limit: int = 60_000
+    travel_mode: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -904,6 +909,10 @@ def _solve_levels(data, relaxed, solver, deadline, gap, infos):
             return model, "all"
     flows = {} if data.problem.settings.direction_rule else _greedy_flows(data, model)
     arcs, note = _travel_arcs(data, model, flows)
+    mode = data.problem.settings.travel_mode
+    if mode == "fixed" or (mode == "auto" and note != "all"):
+        _fix_counts(model)
+        note += ", counts fixed"
     if arcs:
         model.inflow = _add_arcs_level3(model, data, arcs)
         for arc, var in model.x.items():
@@ -911,6 +920,14 @@ def _solve_levels(data, relaxed, solver, deadline, gap, infos):
     cost = pulp.lpSum(_cost(data, p[0], q[0]) * v for (p, q, f), v in sorted(model.x.items()))
     infos.append(_run_level(model, cost, "travel", solver, deadline, gap, warm=True))
     return model, note
+
+
+def _fix_counts(model: _Model) -> None:
+    """Fix leavers and arrivals at their level-2 values: level 3 becomes a transport
+    problem (totally unimodular), fast for large counties."""
+    for var in list(model.y.values()) + list(model.in_vars.values()):
+        value = _int(var)
+        var.lowBound = var.upBound = value
 
 
 def _add_arcs_level3(model: _Model, data: _Data, arcs) -> dict:
