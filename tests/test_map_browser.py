@@ -280,3 +280,15 @@ def test_deterministic_across_processes(district, tmp_path):
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
                for seed in ("1", "2")}
     assert digests == {hashlib.sha256(build_map(district, **plan()).encode()).hexdigest()}
+
+
+def test_without_boundary_or_roads(district):
+    from dataclasses import replace
+
+    bare = replace(district, boundary=None, roads=None)
+    html = build_map(bare, closures=[{"school_id": "S4", "receiving_school_id": "nowhere",
+                                      "pupils": 3}])
+    data = layer_data(html)
+    assert [len(d.get("circles", [])) for d in data] == [4, 0]   # schools, closures
+    assert data[1]["lines"] == []             # an unknown receiver is not drawn
+    assert "fitBounds" in html
