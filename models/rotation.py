@@ -903,7 +903,15 @@ def _solve_levels(data, relaxed, solver, deadline, gap, infos):
     if relaxed:
         levels.insert(0, ("slack", model.slack))
     for i, (name, expr) in enumerate(levels):
+        snapshot = {v.name: v.varValue for v in model.prob.variables()}
         info = _run_level(model, expr, name, solver, deadline, gap, warm=i > 0)
+        if i > 0 and info.status == "no_solution":
+            # the previous level's plan is feasible here: keep it, unproven
+            for v in model.prob.variables():
+                v.varValue = snapshot.get(v.name)
+            value = float(pulp.value(expr) or 0.0)
+            _pin(model.prob, expr, value, f"pin_{name}")
+            info = SolveInfo("feasible", value, None, info.solver, info.seconds)
         infos.append(info)
         if info.status not in ("optimal", "feasible"):
             return model, "all"
