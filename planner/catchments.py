@@ -256,6 +256,9 @@ def write_outputs(outcomes: list[CatchmentOutcome], out: Path) -> list[Path]:
     gj["geometry"] = gj.geometry.map(lambda g: _round_geom(g))
     files.append(write_text(gj.to_json(drop_id=True, ensure_ascii=False, sort_keys=True),
                             out / "catchments.geojson"))
+    import pyogrio
+    # GeoPackages stamp the current time; a fixed date keeps the file identical run to run
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
     gpkg = out / ".part.catchments.gpkg"
     if gpkg.exists():
         gpkg.unlink()

@@ -35,8 +35,11 @@ def district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
 
 
 def lang_arg(p: argparse.ArgumentParser) -> None:
+    """The options every command takes: --lang and --anonymise."""
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the printed and written output (default zh)")
+    p.add_argument("--anonymise", action="store_true",
+                   help="replace teachers' names with stable pseudonyms in every output")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def load_arg(args) -> "District":  # noqa: F821
     """The district named on the command line, else the bundled one."""
-    return load_district(args.district if args.district else bundled_district())
+    d = load_district(args.district if args.district else bundled_district())
+    if getattr(args, "anonymise", False):
+        from .district import anonymise
+        d = anonymise(d)
+    return d
 
 
 def cmd_info(args) -> int:

@@ -544,7 +544,8 @@ def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh"
                           o.district.teachers["name"].astype(str)))
     files["redeployment.csv"] = _csv_text(REDEPLOY_COLUMNS, [
         [x.teacher_id, tnames.get(x.teacher_id, ""), x.stage, x.from_school_id,
-         names.get(x.from_school_id, ""), x.to_school_id, names.get(x.to_school_id, ""), x.reason]
+         names.get(x.from_school_id, ""), x.to_school_id, names.get(x.to_school_id, ""),
+         reason_text(x.reason, lang)]
         for x in r.redeployments])
     files["routes.geojson"] = json.dumps(_routes_geojson(o), ensure_ascii=False, indent=1) + "\n"
     files["summary.json"] = json.dumps(summary_dict(o, lang), ensure_ascii=False, indent=2,
@@ -555,6 +556,24 @@ def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh"
         _write_atomic(p, files[name])
         written.append(p)
     return written
+
+
+REASON_ZH = {"qualified": "补足高学历教师（指标1）", "backbone": "补足骨干教师（指标2）",
+             "pe_art": "补足体育艺术教师（指标3）"}
+
+
+def reason_text(reason: str, lang: str = "zh") -> str:
+    """The model's reason code of a redeployment in the output language."""
+    if lang != "zh":
+        return reason
+    if reason == "follows pupils":
+        return "随学生到接收学校"
+    if reason.startswith("no receiver"):
+        return "无接收学校，由教育局安排"
+    for flag, text in REASON_ZH.items():
+        if reason.endswith(f"{flag} short"):
+            return text
+    return reason
 
 
 def _routes_geojson(o: ConsolidationOutcome) -> dict:

@@ -189,3 +189,21 @@ def derive_teacher_flags(teachers: pd.DataFrame, settings: Settings) -> pd.DataF
                      & (years >= settings.rotation_min_years).fillna(False).to_numpy()
                      & (age < settings.rotation_max_age).fillna(False).to_numpy())
     return t
+
+
+def pseudonym(teacher_id: str) -> str:
+    """A stable pseudonym: the same teacher id always gives the same name."""
+    import hashlib
+    return "教师" + hashlib.sha256(str(teacher_id).encode("utf-8")).hexdigest()[:6].upper()
+
+
+def anonymise(district: District) -> District:
+    """The district with every teacher's name replaced by :func:`pseudonym` and
+    identity numbers dropped (``--anonymise``)."""
+    if district.teachers is None:
+        return district
+    t = district.teachers.copy()
+    t["name"] = t["teacher_id"].map(pseudonym)
+    if "id_number" in t.columns:
+        t["id_number"] = ""
+    return replace(district, teachers=t)

@@ -42,7 +42,7 @@ ROTATION_HEADERS_ZH = {
     "teacher_id": "教师编号", "name": "姓名", "stage": "任教学段", "subject": "任教学科",
     "degree": "最高学历", "backbone": "骨干教师级别", "from_school_id": "原学校代码",
     "from_school": "原学校", "to_school_id": "交流学校代码", "to_school": "交流学校",
-    "direction": "交流方向", "reason": "交流原因",
+    "direction": "交流方向", "reason": "交流原因", "id_number": "身份证号（已脱敏）",
 }
 
 
@@ -184,8 +184,13 @@ def rotation_table(district: District, result: rm.RotationResult, lang: str = "z
                      "from_school_id": m.from_school, "from_school": names[m.from_school],
                      "to_school_id": m.to_school, "to_school": names[m.to_school],
                      "direction": direction, "reason": reason})
-    cols = list(ROTATION_HEADERS_ZH)
-    return pd.DataFrame(rows, columns=cols)
+    cols = [c for c in ROTATION_HEADERS_ZH if c != "id_number"]
+    out = pd.DataFrame(rows, columns=cols)
+    ids = t["id_number"] if "id_number" in t.columns else None
+    if ids is not None and (ids.astype(str).str.strip() != "").any():
+        # identity numbers are never written in full
+        out["id_number"] = [mask_id_number(ids.get(x, "")) for x in out["teacher_id"]]
+    return out
 
 
 def _cv13(report) -> dict:

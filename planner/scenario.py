@@ -255,19 +255,52 @@ STEP_LABELS = {
 
 
 def run_scenario(scenario: Scenario, out: str | Path, lang: str = "zh",
-                 quiet: bool = False) -> RunResult:
+                 quiet: bool = False, anonymise: bool = False) -> RunResult:
     """Baseline check → consolidation → rotation on the consolidated district →
-    catchments → check again → verify → files."""
+    catchments → check again → verify → files.
+
+    Everything is written into a hidden staging folder beside ``out`` that is
+    renamed to ``out`` only when complete: a run that is killed or fails leaves
+    no half-written output folder (an earlier complete run in ``out`` is
+    replaced only at the end)."""
+    import shutil
+
+    from .export import check_out_dir
+    from .io import load_district
+    district = load_district(scenario.district)
+    if anonymise:
+        from .district import anonymise as _anon
+        district = _anon(district)
+    final = Path(out).resolve()
+    if final.exists() and any(final.iterdir()) and not (final / "scenario.json").exists():
+        from .export import OutputError
+        raise OutputError(f"--out {final}: the folder exists and is not a planner run folder; "
+                          f"choose a new or empty folder")
+    check_out_dir(final.parent / f".{final.name}.partial", district.path)
+    stage = final.parent / f".{final.name}.partial"
+    try:
+        res = _run(scenario, district, stage, lang, quiet)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    check_out_dir(final, district.path)
+    old = final.parent / f".{final.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    final.rename(old)
+    stage.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    res.out = final
+    return res
+
+
+def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> RunResult:
     from . import catchments as cat
     from . import rotate as rot
-    from .export import check_out_dir, write_json
+    from .export import write_json
     from .indicators import check
-    from .io import load_district
 
     lab = STEP_LABELS[lang]
     prog = _Progress(quiet)
-    district = load_district(scenario.district)
-    out = check_out_dir(out, district.path)
     prog.step("load", lab["load"])
     before = check(district)
     prog.step("before", lab["before"])
@@ -453,8 +486,10 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
                       summary_dict(res.consolidation, lang),
                       pd.DataFrame([vars(a) for a in r.assignments])))
     if res.rotation is not None:
+        # a report shows a teacher only by name and subject
+        cols = ["name", "subject", "from_school", "to_school", "direction", "reason"]
         plans.append(("教师交流轮岗" if lang == "zh" else "Teacher rotation",
-                      res.rotation.summary, res.rotation.table))
+                      res.rotation.summary, res.rotation.table[cols]))
     for o in res.catchments:
         plans.append((("划片 " + {"primary": "小学", "junior": "初中"}[o.stage]) if lang == "zh"
                       else f"Catchments {o.stage}", o.summary,
@@ -619,14 +654,14 @@ def _print_run(res: RunResult, lang: str) -> None:
 
 def cmd_run(args) -> int:
     scen = load_scenario(args.scenario)
-    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet)
+    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet, anonymise=args.anonymise)
     _print_run(res, args.lang)
     return 0 if not res.verification else 1
 
 
 def cmd_demo(args) -> int:
     scen = load_scenario(find_demo_scenario())
-    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet)
+    res = run_scenario(scen, args.out, lang=args.lang, quiet=args.quiet, anonymise=args.anonymise)
     _print_run(res, args.lang)
     return 0 if not res.verification else 1
 
@@ -654,7 +689,7 @@ def cmd_compare(args) -> int:
     for i, sp in enumerate(args.scenarios):
         scen = load_scenario(sp)
         sub = out / f"{i + 1:02d}_{sp.stem}"
-        res = run_scenario(scen, sub, lang=args.lang, quiet=args.quiet)
+        res = run_scenario(scen, sub, lang=args.lang, quiet=args.quiet, anonymise=args.anonymise)
         names.append(scen.name)
         figs.append(res.figures)
     keys = [k for k, _, _ in COMPARE_ROWS] + sorted(
