@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: modules that add a command (rotate, consolidate, catchments, run ...)
 PLAN_MODULES = ("planner.rotate", "planner.consolidate", "planner.catchments",
-                "planner.scenario")
+                "planner.scenario", "planner.verify")
 
 
 def main(argv: list[str] | None = None) -> int:

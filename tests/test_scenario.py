@@ -1,0 +1,169 @@
+"""The main job: scenario files, planner demo end to end (files, determinism,
+verification, the map and report in headless Chromium), planner verify."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import browser
+from planner.cli import main
+from planner.io import DataError, load_district
+from planner.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = ROOT / "scenarios" / "yunxi-2024.yaml"
+
+
+def _rows(p):
+    with open(p, encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["run", str(SCEN), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+# ------------------------------------------------------------- scenario files
+
+def test_scenario_unknown_key_lists_allowed(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("schema: 1\ndistrict: .\ncolour: red\nrotation:\n  shares: 0.1\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    msgs = e.value.problems
+    assert any(m.startswith("s.yaml key colour: unknown key; allowed: schema, name, district")
+               for m in msgs)
+    assert any(m.startswith("s.yaml key rotation.shares: unknown key; allowed: share, backbone_share")
+               for m in msgs)
+
+
+def test_scenario_schema_version_and_closures(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("schema: 2\ndistrict: .\nconsolidation:\n  mode: plan\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert "s.yaml key schema: 2 is not a supported schema version (this toolkit reads schema 1)" \
+        in e.value.problems
+    assert "s.yaml key consolidation.closures: plan mode needs a closures file or list" \
+        in e.value.problems
+
+
+def test_demo_scenario_resolves():
+    s = load_scenario(SCEN)
+    assert s.district == (ROOT / "geodata" / "yunxi").resolve()
+    assert s.consolidation["closures"].name == "yunxi-2024-closures.csv"
+    r = s.resolved()
+    assert r["schema"] == 1 and r["rotation"]["share"] == 0.10
+
+
+# ------------------------------------------------------------------ the run
+
+def test_run_writes_every_file(demo):
+    for f in ("indicators_before.json", "indicators_after.json", "map.html", "report.html",
+              "方案工作簿.xlsx", "scenario.json", "consolidation/assignments.csv",
+              "consolidation/routes.csv", "consolidation/routes.geojson",
+              "consolidation/summary.json", "rotation/rotation.csv", "rotation/rotation.xlsx",
+              "rotation/summary.json", "catchments/catchments.geojson", "catchments/units.csv",
+              "catchments/summary.json"):
+        assert (demo / f).stat().st_size > 0, f
+    meta = json.loads((demo / "scenario.json").read_text(encoding="utf-8"))
+    assert len(meta["input_sha256"]) == 64 and meta["scenario"]["name"]
+    assert (demo / "map.html").stat().st_size <= 5_000_000
+    assert not list(demo.parent.glob(".*partial*"))
+
+
+def test_run_closes_the_nine_and_rotation_meets_19(demo):
+    a = _rows(demo / "consolidation" / "assignments.csv")
+    d = load_district(ROOT / "geodata" / "yunxi")
+    names = d.school_names()
+    closed = {names[r["school_id"]] for r in a}
+    assert closed == {"滨湖小学", "南太小学", "和平小学", "臣山小学", "白荆小学", "黄皋小学",
+                      "望城小学", "五星小学", "八一小学"}
+    after = json.loads((demo / "indicators_after.json").read_text(encoding="utf-8"))
+    ind19 = next(i for i in after["indicators"] if i["id"] == 19)
+    assert ind19["passed"]
+    # the nine small schools are gone from the checked district
+    before = json.loads((demo / "indicators_before.json").read_text(encoding="utf-8"))
+    ind3b = next(i for i in before["indicators"] if i["id"] == 3)
+    ind3a = next(i for i in after["indicators"] if i["id"] == 3)
+    assert {f["name"] for f in ind3b["failing_schools"]} == {"臣山小学", "南太小学"}
+    assert ind3a["passed"]
+
+
+def _strip_times(text: str) -> str:
+    import re
+    return re.sub(r'"solve_seconds": [0-9.e-]+', '"solve_seconds": 0', text)
+
+
+def test_run_is_deterministic(demo, tmp_path):
+    out = tmp_path / "again"
+    assert main(["run", str(SCEN), "--out", str(out), "--quiet"]) == 0
+    files = sorted(p.relative_to(demo) for p in demo.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for f in files:
+        if f.name == "timings.json":
+            continue          # wall-clock times live here, kept apart
+        a, b = (demo / f).read_bytes(), (out / f).read_bytes()
+        if f.name == "summary.json":
+            a, b = _strip_times(a.decode()), _strip_times(b.decode())
+        assert a == b, f
+
+
+def test_map_renders_the_plan_offline(demo, tmp_path):
+    browser.chromium_or_skip()
+    shot = tmp_path / "map.png"
+    r = browser.render_page(demo / "map.html", screenshot=shot)
+    assert r.probe_done and r.errors == [] and r.network_resources == []
+    d = load_district(ROOT / "geodata" / "yunxi")
+    routes = _rows(demo / "consolidation" / "routes.csv")
+    n_routes = len({x["route_id"] for x in routes})
+    zones = json.loads((demo / "catchments" / "catchments.geojson").read_text(encoding="utf-8"))
+    n_primary = sum(f["properties"]["stage"] == "primary" for f in zones["features"])
+    moves = _rows(demo / "rotation" / "rotation.csv")
+    n_flows = len({(m["from_school_id"], m["to_school_id"]) for m in moves})
+    assert r.count("pl-school", tag="path") == len(d.schools)
+    assert r.count("pl-school-closed", tag="path") == 9
+    assert r.count("pl-route", tag="path") == n_routes
+    assert r.count("pl-stop", "leaflet-marker-icon") == len(routes)
+    assert r.count("pl-catchment-primary", tag="path") == n_primary
+    assert r.count("pl-rotation", tag="path") == n_flows
+    assert shot.stat().st_size > 20_000
+
+
+def test_report_renders_offline(demo, tmp_path):
+    browser.chromium_or_skip()
+    shot = tmp_path / "report.png"
+    r = browser.render_page(demo / "report.html", screenshot=shot)
+    assert r.probe_done and r.errors == [] and r.network_resources == []
+    assert "评估结论" in r.dom and "A 类指标 方案前后对比" in r.dom
+    assert "全部硬性约束经独立校验通过" in r.dom
+    assert r.count("mapframe", tag="iframe") == 1
+
+
+# ------------------------------------------------------------------ verify
+
+def test_verify_catches_a_tampered_rotation(tmp_path, capsys):
+    out = tmp_path / "rot"
+    assert main(["rotate", "--out", str(out), "--lang", "en"]) == 0
+    assert main(["verify", str(out), "--lang", "en"]) == 0
+    assert "all plans verified" in capsys.readouterr().out
+    rows = _rows(out / "rotation.csv")
+    # send a primary teacher to a junior school and list another mover twice
+    d = load_district(ROOT / "geodata" / "yunxi")
+    junior = d.schools[d.schools["type"] == "junior"]["school_id"].iloc[0]
+    p = next(r for r in rows if r["stage"] == "primary")
+    p["to_school_id"] = junior
+    rows.append(dict(rows[-1]))
+    with open(out / "rotation.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    assert main(["verify", str(out), "--lang", "en"]) == 1
+    text = capsys.readouterr().out
+    assert f"teaches primary but {junior} has no primary stage" in text
+    assert "is listed 2 times" in text
