@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from . import __version__
+from models.mip import SolverUnavailable
+
 from .export import OutputError
 from .io import DataError, load_district
 
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except (UsageError, OutputError) as e:
+    except (UsageError, OutputError, SolverUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head & co.: stop quietly

@@ -1,0 +1,67 @@
+"""Solver trouble: a time limit gives "feasible" with its gap (never "optimal"),
+a missing solver names the package to install, an interrupted run leaves no
+half-written output folder."""
+
+import numpy as np
+import pulp
+import pytest
+
+from models import mip
+from planner.cli import main
+
+
+def _hard_knapsack():
+    # a 400-item, 40-constraint 0/1 multidimensional knapsack: far from solved in 1 s
+    rng = np.random.default_rng(0)
+    n, m = 400, 40
+    w = rng.integers(10, 100, (m, n))
+    v = rng.integers(10, 100, n)
+    p = pulp.LpProblem("mkp", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x{i}", cat="Binary") for i in range(n)]
+    p += pulp.lpSum(int(v[i]) * x[i] for i in range(n))
+    for k in range(m):
+        p += pulp.lpSum(int(w[k, i]) * x[i] for i in range(n)) <= int(w[k].sum() // 2)
+    return p
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_time_limit_is_feasible_not_optimal(solver):
+    if solver not in mip.available_solvers():
+        pytest.skip(f"{solver} not installed")
+    info = mip.solve_problem(_hard_knapsack(), solver, time_limit=1.0)
+    assert info.status == "feasible"
+    assert info.objective is not None and info.objective > 0
+    if solver == "highs":
+        assert info.gap is not None and info.gap > 0
+    else:
+        assert info.gap is None          # CBC reports no bound through pulp
+
+
+def test_missing_solver_names_the_package(monkeypatch):
+    monkeypatch.setattr(pulp, "listSolvers", lambda onlyAvailable=False: [])
+    with pytest.raises(mip.SolverUnavailable, match="pip install highspy"):
+        mip.make_solver("highs")
+    with pytest.raises(mip.SolverUnavailable, match="coinor-cbc"):
+        mip.make_solver("cbc")
+
+
+def test_missing_solver_on_the_command_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(pulp, "listSolvers", lambda onlyAvailable=False: [])
+    assert main(["rotate", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("error: solver HiGHS is not available: install it with "
+                           "'pip install highspy'")
+
+
+def test_failed_run_leaves_no_folder(monkeypatch, tmp_path):
+    import planner.verify as v
+    from pathlib import Path
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt            # as if killed during verification
+    monkeypatch.setattr(v, "verify_outcomes", boom)
+    out = tmp_path / "run"
+    scen = Path(__file__).resolve().parents[1] / "scenarios" / "yunxi-2024.yaml"
+    assert main(["run", str(scen), "--out", str(out), "--quiet"]) == 130
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
