@@ -167,3 +167,19 @@ def test_verify_catches_a_tampered_rotation(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"teaches primary but {junior} has no primary stage" in text
     assert "is listed 2 times" in text
+
+
+def test_compare_two_scenarios(tmp_path, capsys):
+    scen = []
+    for share in (0.10, 0.15):
+        p = tmp_path / f"rot{int(share * 100)}.yaml"
+        p.write_text(f"schema: 1\nname: 轮岗{int(share * 100)}\ndistrict: {ROOT / 'geodata' / 'yunxi'}\n"
+                     f"rotation:\n  share: {share}\n", encoding="utf-8")
+        scen.append(str(p))
+    out = tmp_path / "cmp"
+    assert main(["compare", *scen, "--out", str(out), "--quiet"]) == 0
+    rows = _rows(out / "comparison.csv")
+    moved = next(r for r in rows if r["指标"] == "交流教师数")
+    assert int(moved["轮岗15"]) > int(moved["轮岗10"]) > 0
+    html = (out / "comparison.html").read_text(encoding="utf-8")
+    assert "轮岗10" in html and "轮岗15" in html
