@@ -529,6 +529,9 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
         if info.status == "infeasible":
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")
+        elif info.status == "no_solution":
+            notes.append("no plan found within the time limit: raise it, use "
+                         "mode='cheap' or a smaller k_nearest")
     if info is None or info.status == "infeasible":
         notes.append("solved the relaxed model: fewest unassigned children, then cost")
         model, info = _solve_relaxed(d, mode, solver, _remaining(t0, time_limit), gap)
