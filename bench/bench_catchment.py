@@ -53,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.catchment import CatchmentProblem, solve_catchments  # noqa: E402
+from models.catchment import CatchmentProblem, solve_catchments
 
 
 def make_instance(n_units: int = 2000, n_schools: int = 40, seed: int = 7,
@@ -101,10 +101,10 @@ def run(n_units: int, n_schools: int, mode: str, k: int | None, gap: float,
 def fmt(row: dict) -> str:
     gap = "-" if row["gap"] is None else f"{100 * row['gap']:.2f}%"
     obj = "-" if row["objective"] is None else f"{row['objective']:.0f}"
-    return (f"{row['units']:>5} {row['schools']:>3} {row['mode']:<5} {str(row['k']):>4} "
+    return (f"{row['units']:>5} {row['schools']:>3} {row['mode']:<5} {row['k']!s:>4} "
             f"{row['status']:<10} {gap:>7} {obj:>10} {row['total_s']:>8.1f} "
             f"{row['solver_s']:>8.1f} {row['vars']:>7} {row['cons']:>7} "
-            f"{str(row['contiguous']):>6} {row['violations']:>4} {row['unassigned']:>6} "
+            f"{row['contiguous']!s:>6} {row['violations']:>4} {row['unassigned']:>6} "
             f"{row['max_load']:>5.2f}")
 
 

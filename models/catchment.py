@@ -86,8 +86,9 @@ import heapq
 import math
 import time
 from collections import deque
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -98,8 +99,14 @@ from models.mip import SolveInfo, solve_problem
 MODES = ("cheap", "sweep", "flow", "none")
 
 __all__ = [
-    "CatchmentProblem", "CatchmentResult", "SchoolLoad", "Shortfall", "MODES",
-    "solve_catchments", "verify_catchments", "zones_contiguous",
+    "MODES",
+    "CatchmentProblem",
+    "CatchmentResult",
+    "SchoolLoad",
+    "Shortfall",
+    "solve_catchments",
+    "verify_catchments",
+    "zones_contiguous",
 ]
 
 
@@ -702,7 +709,7 @@ def _unassigned_groups(d: _Data, missing: set[int]) -> dict[int, tuple[int, int]
     g.add_nodes_from(sorted(missing))
     g.add_edges_from((u, v) for u in sorted(missing) for v in d.nbrs[u] if v in missing)
     out = {}
-    for comp in sorted((sorted(c) for c in nx.connected_components(g))):
+    for comp in sorted(sorted(c) for c in nx.connected_components(g)):
         site = min(comp, key=lambda u: (-d.children[u], u))
         total = sum(d.children[u] for u in comp)
         out.update({u: (site, total) for u in comp})

@@ -13,9 +13,14 @@ import random
 import networkx as nx
 import pytest
 
-from models.catchment import (CatchmentProblem, MODES, _prepare, solve_catchments,
-                              verify_catchments, zones_contiguous)
-
+from models.catchment import (
+    MODES,
+    CatchmentProblem,
+    _prepare,
+    solve_catchments,
+    verify_catchments,
+    zones_contiguous,
+)
 
 # ------------------------------------------------------------------ helpers
 
