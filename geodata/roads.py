@@ -52,7 +52,7 @@ from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
-from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry import LineString
 from shapely.ops import substring
 
 WGS84 = "EPSG:4326"

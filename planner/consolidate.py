@@ -27,9 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,6 +38,8 @@ import pandas as pd
 from models import consolidation as M
 
 from .district import District, derive_teacher_flags, school_stages
+from .export import check_out_dir as _check_out_dir
+from .export import safe_frame, write_text
 from .io import DataError
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
@@ -426,22 +427,8 @@ def engine_view(before: District, after: District, receivers: list[str], notes: 
 # ------------------------------------------------------------------- outputs
 
 
-def _safe(v):
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
-def _write_atomic(path: Path, data: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def _csv_text(columns: list[str], rows: list[list]) -> str:
-    rows = [[_safe(v) for v in row] for row in rows]
-    df = pd.DataFrame(rows, columns=columns, dtype=object)
+    df = safe_frame(pd.DataFrame(rows, columns=columns, dtype=object))
     return "\ufeff" + df.to_csv(index=False, lineterminator="\n")
 
 
@@ -460,17 +447,7 @@ def _json_default(o):
 
 
 def check_out_dir(out: str | Path, district: District) -> Path:
-    from .cli import UsageError
-    out = Path(out).resolve()
-    if district.path is not None:
-        d = Path(district.path).resolve()
-        d = d if d.is_dir() else d.parent
-        if out == d or d in out.parents:
-            raise UsageError(f"--out {out}: refusing to write into the district's input folder {d}")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return _check_out_dir(out, district.path)
 
 
 def summary_dict(o: ConsolidationOutcome, lang: str = "zh") -> dict:
@@ -553,7 +530,7 @@ def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh"
     written = []
     for name in sorted(files):
         p = out / name
-        _write_atomic(p, files[name])
+        write_text(files[name], p)
         written.append(p)
     return written
 

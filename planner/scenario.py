@@ -29,7 +29,6 @@ closures file and every file of the district folder).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,32 +177,6 @@ def input_hash(scenario: Scenario) -> str:
         h.update(f.read_bytes())
         h.update(b"\0")
     return h.hexdigest()
-
-
-def dump_json(obj: Any, path: Path) -> None:
-    """Deterministic JSON (sorted keys kept as given, UTF-8), written atomically."""
-    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
-    write_text_atomic(path, text + "\n")
-
-
-def _json_default(o):
-    import numpy as np
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, (np.bool_,)):
-        return bool(o)
-    if isinstance(o, Path):
-        return o.as_posix()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ---------------------------------------------------------------------------

@@ -404,8 +404,6 @@ def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> Non
     glon, _ = _lonlat(coords, np.zeros(g))
     _, glat = _lonlat(np.zeros(g), coords)
     # class of a grid line by its index: every 10th trunk, every 3rd tertiary
-    def cls(i):
-        return np.where(i % 10 == 0, 0, np.where(i % 3 == 0, 1, 2))
     HW = ["trunk", "tertiary", "unclassified", "residential"]
     SP = [60, 40, 30, 30]
     num = lambda arr: [repr(x) for x in np.asarray(arr, dtype=float).tolist()]

@@ -27,7 +27,6 @@ catchments
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math

@@ -187,7 +187,7 @@ def test_backbone_shortage_message_and_closest_plan():
 
 def test_backbone_message_lists_schools():
     """E = 450 → R = 45 → 9 backbone needed; 6 eligible: 3 at S01, 2 at S07, 1 at S12."""
-    ts, n = [], 0
+    ts = []
     ids = [f"S{i:02d}" for i in range(1, 16)]
     for h in ids:
         for i in range(30):

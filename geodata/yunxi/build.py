@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import heapq
 import json
 import math
 from pathlib import Path
@@ -256,7 +255,7 @@ def place_schools(rng, units, seats, outline_utm):
     taken = [(r.x, r.y) for r in units.itertuples()]
     pts = []
     for sc in SCHOOLS:
-        name, town, anchor = sc[0], sc[2], sc[3]
+        town, anchor = sc[2], sc[3]
         if anchor is None:
             cx, cy = seats[town]
             sd = 350.0
