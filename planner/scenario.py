@@ -387,12 +387,14 @@ def figures(res: RunResult) -> dict:
     return f
 
 
-def school_status(report, closed: set[str], lang: str = "zh") -> dict:
+def school_status(report, closed: set[str], lang: str = "zh",
+                  school_ids: list[str] = ()) -> dict:
     """Per school: pass / fail / closed / no_data, with popup rows of 1–7 and the
-    other A indicators that list it."""
+    other A indicators that list it. A school outside the scope of 1–7 (private,
+    special) passes unless another A indicator lists it."""
     rep = report.to_dict()
     parts = report.parts_table()
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = {sid: {"status": "pass", "rows": []} for sid in school_ids}
     stage_zh = {"primary": "小学", "junior": "初中"}
     for _, p in parts.iterrows():
         sid = p["school_id"]
@@ -404,6 +406,8 @@ def school_status(report, closed: set[str], lang: str = "zh") -> dict:
             rows.append((str(k), stage_zh[p["stage"]] if lang == "zh" else p["stage"],
                          None if v is None or v != v else round(float(v), 2),
                          None if thr is None or thr != thr else float(thr), ok))
+            if ok is None:
+                out[sid]["status"] = "no_data"
     for ind in rep["indicators"]:
         if ind["class"] != "A":
             continue
@@ -431,7 +435,7 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
     from .report import build_report
 
     closed = set(res.consolidation.result.closed) if res.consolidation is not None else set()
-    status = school_status(res.after, closed, lang)
+    status = school_status(res.after, closed, lang, list(district.schools["school_id"]))
     closures, routes = None, None
     if res.consolidation is not None:
         r = res.consolidation.result
