@@ -586,8 +586,8 @@ def _solve_relaxed(d: _Data, mode: str, solver: str, time_limit: float | None,
     terms = [(var, d.children[u] * per_child + per_unit) for u, var in model.y.items()]
     model.prob.setObjective(model.prob.objective + _expr(terms))
     info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
-    notes = [f"penalty {per_child:.4g} per unassigned child and {per_unit:.4g} per "
-             "unassigned unit"]
+    notes = [(f"penalty {per_child:.4g} per unassigned child and {per_unit:.4g} per "
+              "unassigned unit")]
     if info.status == "feasible":
         notes.append("stopped at the gap or time limit: more time may assign more units")
     return model, info, notes
