@@ -323,7 +323,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
         k = scenario.catchments
         for st in k.get("stages", ["primary", "junior"]):
             res.catchments.append(cat.catchments(
-                current, st, mode=k.get("contiguity", "cheap"), k_nearest=k.get("k_nearest", 8),
+                current, st, mode=k.get("contiguity", "sweep"), k_nearest=k.get("k_nearest", 8),
                 solver=scenario.solver, time_limit=scenario.time_limit))
         (out / "catchments").mkdir(exist_ok=True)
         cat.write_outputs(res.catchments, out / "catchments")
