@@ -95,6 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         ap.print_help()
         return 2
+    out = getattr(args, "out", None)
+    fresh = out is not None and not Path(out).exists()
+    rc = _run_command(args)
+    if rc != 0 and fresh:
+        # a command that fails leaves no output folder it created and left empty
+        _remove_empty_tree(Path(out))
+    return rc
+
+
+def _remove_empty_tree(folder: Path) -> None:
+    """Remove ``folder`` if it holds no file (only empty folders); never a file."""
+    if not folder.is_dir():
+        return
+    for p in sorted(folder.rglob("*"), key=lambda x: len(x.parts), reverse=True):
+        if p.is_dir() and not p.is_symlink():
+            try:
+                p.rmdir()
+            except OSError:
+                return
+        else:
+            return
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _run_command(args) -> int:
     try:
         func = getattr(args, "func", None) or COMMANDS[args.command]
         return func(args)

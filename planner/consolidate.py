@@ -160,9 +160,16 @@ def _check_plan_list(plan, district: District) -> list[tuple[str, str, float]]:
         s, t = str(s), str(t)
         for col, v in (("school_id", s), ("receiving_school_id", t)):
             if v not in known:
-                problems.append(f"closures item {k}, column {col}: unknown school {v!r}")
-        rows.append((k, s, t, float(1.0 if w is None else w)))
-    problems += _plan_problems(rows, "closures item")
+                problems.append(f"closures row {k}, column {col}: unknown school {v!r}")
+        try:
+            w = float(1.0 if w is None else w)
+            if not 0 < w <= 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(f"closures row {k}, column share: {w!r} is not a number in (0, 1]")
+            continue
+        rows.append((k, s, t, w))
+    problems += _plan_problems(rows, "closures")
     if problems:
         raise DataError(problems)
     return [(s, t, w) for _, s, t, w in rows]
@@ -615,6 +622,8 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     if not args.time_limit > 0:
         raise UsageError(f"--time-limit {args.time_limit}: must be positive")
     d = load_arg(args)
+    if args.plan is not None:
+        read_closures(args.plan, d)     # a bad plan fails before --out is created
     check_out_dir(args.out, d)
     o = consolidate(d, plan=args.plan, optimise=args.optimise, max_ride_min=args.max_ride_min,
                     bus_capacity=args.bus_capacity, candidates_max_pupils=args.candidates_max_pupils,

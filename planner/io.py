@@ -185,43 +185,123 @@ def _read_csv(path: Path) -> pd.DataFrame:
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise DataError([f"{path.name} row 1, column -: cannot be read as UTF-8 or GBK text"])
     import io as _io
+    text = text.lstrip("\ufeff")
     if not text.strip():
         raise DataError([f"{path.name} row 1, column -: the file is empty"])
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DataError([f"{path.name} row {line}, column -: the file holds a NUL character "
+                         f"(not a text table)"])
     try:
-        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False,
-                         skip_blank_lines=True)
+        # header=None: a header given twice stays visible (pandas would rename it)
+        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, header=None,
+                         skip_blank_lines=False, engine="c")
     except pd.errors.ParserError as e:
-        raise DataError([f"{path.name} row -, column -: not a valid CSV table ({e})"]) from None
-    return _drop_blank_rows(df)
+        import re
+        m = re.search(r"line (\d+)", str(e)) or re.search(r"row (\d+)", str(e))
+        row = m.group(1) if m else "-"
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else "cannot be parsed"
+        raise DataError([f"{path.name} row {row}, column -: not a valid CSV table "
+                         f"({msg})"]) from None
+    except pd.errors.EmptyDataError:
+        raise DataError([f"{path.name} row 1, column -: the file is empty"]) from None
+    return _with_header(df, path.name)
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet as text. Read with openpyxl directly: an Excel error cell
+    (``#VALUE!``, ``#N/A``) stays visible as its text instead of becoming an
+    empty cell, and a whole number stored as 600.0 reads as ``600``."""
+    import datetime as _dt
+
+    from openpyxl import load_workbook
+
+    def text(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+        if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
+            return v.isoformat()
+        return str(v)
+
     try:
-        df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            rows = [[text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
     except Exception as e:  # openpyxl raises many kinds
-        raise DataError([f"{path.name} row -, column -: not a readable XLSX workbook ({e})"]) from None
-    df.columns = ["" if str(c).startswith("Unnamed:") else str(c) for c in df.columns]
-    return _drop_blank_rows(df)
+        raise DataError([f"{path.name} row -, column -: not a readable XLSX workbook "
+                         f"({type(e).__name__}: {e})"]) from None
+    width = max((len(r) for r in rows), default=0)
+    df = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+    return _with_header(df, path.name, title_rows=True)
 
 
-def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.fillna("")
-    df = df.map(lambda v: str(v).strip())
+def _with_header(df: pd.DataFrame, label: str, title_rows: bool = False) -> pd.DataFrame:
+    """Take the first row as the header (in a workbook: the first row with more
+    than one filled cell, so a merged title row above it is skipped) and number
+    the data rows as a spreadsheet shows them."""
+    df = df.fillna("").astype(str)
+    if len(df) == 0 or (df.map(str.strip) == "").all(axis=None):
+        raise DataError([f"{label} row 1, column -: the file is empty"])
+    h = 0
+    if title_rows and df.shape[1] > 1:
+        filled = (df.map(str.strip) != "").sum(axis=1).to_numpy()
+        while h < min(len(df) - 1, 10) and filled[h] <= 1:
+            h += 1
+        if filled[h] <= 1:
+            h = 0
+    header = ["" if str(c).startswith("Unnamed:") else str(c).replace("\ufeff", "").strip()
+              for c in df.iloc[h]]
+    body = df.iloc[h + 1:].copy()
+    body.columns = range(len(header))
+    body = _drop_blank_rows(body, first_row=h + 2)
+    # a header of duplicate names is kept as given; _rename_headers reports it
+    body.columns = header
+    body.attrs["header_row"] = h + 1
+    if len(body) == 0:
+        raise DataError([f"{label} row {h + 2}, column -: no data rows below the header "
+                         f"(row {h + 1})"])
+    return body
+
+
+def _drop_blank_rows(df: pd.DataFrame, first_row: int = 2) -> pd.DataFrame:
+    df = df.fillna("").astype(str)
+    for c in df.columns:
+        df[c] = df[c].str.strip()
     blank = (df == "").all(axis=1).to_numpy()
-    # rows keep their spreadsheet number: header is row 1
-    df.index = pd.RangeIndex(2, 2 + len(df))
+    # rows keep their spreadsheet number: header is row first_row - 1
+    df.index = pd.RangeIndex(first_row, first_row + len(df))
     return df.loc[~blank]
 
 
 def _read_table(folder: Path, stem: str, gpkg: Path | None) -> tuple[pd.DataFrame | None, str, Any]:
     """Return (attribute table as text, file label, geometry or None)."""
     if gpkg is not None:
+        import geopandas as gpd
         import pyogrio
         layers = {name for name, _ in pyogrio.list_layers(gpkg)}
         if stem not in layers:
             return None, f"{gpkg.name}:{stem}", None
-        gdf = pyogrio.read_dataframe(gpkg, layer=stem)
-        geom = gdf.geometry if "geometry" in gdf and hasattr(gdf, "geometry") and gdf.geometry is not None else None
+        try:
+            gdf = pyogrio.read_dataframe(gpkg, layer=stem)
+        except Exception as e:
+            raise DataError([f"{gpkg.name}:{stem} row -, column -: the layer cannot be read "
+                             f"({type(e).__name__}: {e})"]) from None
+        geom = None
+        if isinstance(gdf, gpd.GeoDataFrame) and "geometry" in gdf.columns:
+            geom = gdf.geometry
+            if geom.crs is not None and geom.crs.to_epsg() != 4326:
+                try:    # a layer in a projected CRS: coordinates are WGS84 lon/lat
+                    geom = geom.to_crs(4326)
+                except Exception as e:
+                    raise DataError([f"{gpkg.name}:{stem} row -, column geometry: unknown "
+                                     f"coordinate system ({e})"]) from None
         attrs = pd.DataFrame(gdf.drop(columns=[c for c in ("geometry",) if c in gdf.columns]))
         attrs = attrs.astype(object).where(attrs.notna(), "").astype(str)
         attrs.index = pd.RangeIndex(2, 2 + len(attrs))
@@ -235,18 +315,31 @@ def _read_table(folder: Path, stem: str, gpkg: Path | None) -> tuple[pd.DataFram
     return None, f"{stem}.csv", None
 
 
+def _table_or_problem(folder: Path, stem: str, gpkg: Path | None, problems: list[str]):
+    """:func:`_read_table`, but an unreadable optional table becomes a problem
+    (label None) so the other files are still checked."""
+    try:
+        return _read_table(folder, stem, gpkg)
+    except DataError as e:
+        problems.extend(e.problems)
+        return None, None, None
+
+
 def _rename_headers(df: pd.DataFrame, cols: list[Col], label: str, problems: list[str]) -> pd.DataFrame:
     zh = {c.zh: c.name for c in cols}
     names = {c.name for c in cols}
+    # the header is the row above the first data row (a workbook may have a title row)
+    header_row = int(df.attrs.get("header_row", 1))
     new, seen = [], {}
     for i, h in enumerate(df.columns):
         h2 = str(h).replace("\ufeff", "").strip()
         key = zh.get(h2, h2)
         if key.lower() in names:
             key = key.lower()
-        if key in seen and key in names:
-            problems.append(f"{label} row 1, column {h2}: column {key} is given twice "
-                            f"(also as {seen[key]})")
+        if key in seen:
+            if key in names:
+                problems.append(f"{label} row {header_row}, column {h2}: column {key} is "
+                                f"given twice (also as {seen[key]})")
             key = f"__dup_{i}"
         seen.setdefault(key, h2)
         new.append(key if key else f"__blank_{i}")
@@ -254,7 +347,7 @@ def _rename_headers(df: pd.DataFrame, cols: list[Col], label: str, problems: lis
     df.columns = new
     for c in cols:
         if c.required and c.name not in df.columns:
-            problems.append(f"{label} row 1, column {c.name}: required column is missing "
+            problems.append(f"{label} row {header_row}, column {c.name}: required column is missing "
                             f"(header {c.name} or {c.zh})")
     return df
 
@@ -401,8 +494,26 @@ def _load_yaml(path: Path, problems: list[str]) -> dict:
     for k in data:
         if k not in YAML_KEYS:
             problems.append(f"{label} key {k}: unknown key; allowed: {', '.join(YAML_KEYS)}")
-    if not data.get("name"):
+    name = data.get("name")
+    if name is None or name == "":
         problems.append(f"{label} key name: the district name is missing")
+    elif not isinstance(name, (str, int, float)) or isinstance(name, bool):
+        problems.append(f"{label} key name: {name!r} is not a name (expected text)")
+        data["name"] = str(name)
+    std = data.get("standard")
+    if std is not None:
+        if not isinstance(std, str) or not std.strip():
+            problems.append(f"{label} key standard: {std!r} is not a standard name")
+        else:
+            from .indicators import STANDARDS_DIR, load_standard
+            try:
+                load_standard(std)
+            except Exception as e:  # unknown name, unreadable or malformed file
+                known = ", ".join(sorted(x.stem for x in STANDARDS_DIR.glob("*.yaml")))
+                problems.append(f'{label} key standard: "{std}" is not a known standard '
+                                f"(known: {known}; {type(e).__name__}: {e})")
+        if problems and problems[-1].startswith(f"{label} key standard"):
+            data["standard"] = None
     for k in ("settings", "county", "b_scores", "veto"):
         if k in data and data[k] is not None and not isinstance(data[k], dict):
             problems.append(f"{label} key {k}: expected a mapping")
@@ -424,7 +535,8 @@ def _settings(raw: dict | None, label: str, problems: list[str]) -> Settings:
                             f"{', '.join(Settings.CHOICES[k])}")
             continue
         if k in ("rotation_min_years", "rotation_max_age"):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) \
+                    or v < 0:
                 problems.append(f'{label} key settings.{k}: "{v}" is not a non-negative number')
                 continue
         kwargs[k] = v
@@ -459,7 +571,7 @@ def _b_scores(raw: dict | None, label: str, problems: list[str]) -> dict[int, li
             problems.append(f'{label} key b_scores.{k}: "{k}" is not an indicator number')
             continue
         if not isinstance(v, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                              and x >= 0 for x in v):
+                                              and math.isfinite(x) and x >= 0 for x in v):
             problems.append(f"{label} key b_scores.{k}: expected a list of non-negative item scores")
             continue
         out[ik] = [float(x) for x in v]
@@ -481,23 +593,146 @@ def _veto(raw: dict | None, label: str, problems: list[str]) -> dict[str, bool]:
 
 
 def _read_geo(folder: Path, stem: str, gpkg: Path | None, problems: list[str]):
-    """Read roads or boundary: (GeoDataFrame or None, label)."""
+    """Read roads or boundary: (GeoDataFrame or None, label). GDAL's warnings
+    (a column of mixed types, say) are not shown: the checks below say what matters."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_geo_quiet(folder, stem, gpkg, problems)
+
+
+def _read_geo_quiet(folder: Path, stem: str, gpkg: Path | None, problems: list[str]):
     import geopandas as gpd
     import pyogrio
     if gpkg is not None:
         layers = {name for name, _ in pyogrio.list_layers(gpkg)}
         if stem in layers:
-            return gpd.read_file(gpkg, layer=stem), f"{gpkg.name}:{stem}"
+            label = f"{gpkg.name}:{stem}"
+            try:
+                gdf = gpd.read_file(gpkg, layer=stem)
+            except Exception as e:
+                problems.append(f"{label} feature -, column geometry: cannot be read "
+                                f"({type(e).__name__}: {e})")
+                return None, label
+            if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+                problems.append(f"{label} feature -, column geometry: the layer has no geometry")
+                return None, label
+            return gdf, label
     for ext in (".gpkg", ".geojson", ".json"):
         p = folder / f"{stem}{ext}"
         if p.exists():
+            if ext != ".gpkg" and not _check_geojson(p, problems):
+                return None, p.name
             try:
                 gdf = gpd.read_file(p)
             except Exception as e:
-                problems.append(f"{p.name} feature -, column geometry: cannot be read ({e})")
+                problems.append(f"{p.name} feature -, column geometry: cannot be read "
+                                f"({type(e).__name__}: {e})")
+                return None, p.name
+            if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+                problems.append(f"{p.name} feature -, column geometry: the file has no geometry")
                 return None, p.name
             return gdf, p.name
     return None, f"{stem}.geojson"
+
+
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                  "MultiPolygon", "GeometryCollection")
+
+
+def _check_geojson(p: Path, problems: list[str]) -> bool:
+    """Check what GDAL passes over silently: JSON syntax (with its line), the
+    GeoJSON structure, and a ``crs`` member naming a system nobody knows (GDAL
+    would read the coordinates as WGS84)."""
+    label = p.name
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        problems.append(f"{label} line {line}, key -: not UTF-8 text")
+        return False
+    if not text.strip():
+        problems.append(f"{label} line 1, key -: the file is empty")
+        return False
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        problems.append(f"{label} line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})")
+        return False
+    except RecursionError:
+        problems.append(f"{label} line 1, key -: nested too deeply to be GeoJSON")
+        return False
+    typ = obj.get("type") if isinstance(obj, dict) else None
+    if typ not in ("FeatureCollection", "Feature") + GEOMETRY_TYPES:
+        problems.append(f"{label} line 1, key type: not a GeoJSON FeatureCollection, Feature "
+                        f"or geometry")
+        return False
+    ok = True
+    if typ == "FeatureCollection":
+        feats = obj.get("features")
+        if not isinstance(feats, list):
+            problems.append(f"{label} line 1, key features: a FeatureCollection needs a list "
+                            f"of features")
+            return False
+        for i, f in enumerate(feats, start=1):
+            if not isinstance(f, dict) or f.get("type") != "Feature":
+                problems.append(f"{label} feature {i}, column -: not a GeoJSON Feature")
+                ok = False
+                continue
+            g = f.get("geometry")
+            if g is not None and not _geometry_ok(g):
+                problems.append(f"{label} feature {i}, column geometry: not a valid GeoJSON "
+                                f"geometry")
+                ok = False
+            props = f.get("properties")
+            if props is not None and not isinstance(props, dict):
+                problems.append(f"{label} feature {i}, column properties: not an object")
+                ok = False
+    elif typ == "Feature":
+        g = obj.get("geometry")
+        if g is not None and not _geometry_ok(g):
+            problems.append(f"{label} feature 1, column geometry: not a valid GeoJSON geometry")
+            ok = False
+    elif not _geometry_ok(obj):
+        problems.append(f"{label} feature 1, column geometry: not a valid GeoJSON geometry")
+        ok = False
+    crs = obj.get("crs")
+    if crs is not None:
+        line = text.count("\n", 0, max(0, text.find('"crs"'))) + 1
+        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) and isinstance(
+            crs.get("properties"), dict) else None
+        try:
+            if not isinstance(name, str):
+                raise ValueError
+            from pyproj import CRS
+            CRS.from_user_input(name)
+        except Exception:
+            problems.append(f"{label} line {line}, key crs: unknown coordinate system "
+                            f"{json.dumps(crs, ensure_ascii=False)[:120]} (use WGS84 "
+                            f"longitude/latitude, EPSG:4326)")
+            ok = False
+    return ok
+
+
+def _geometry_ok(g) -> bool:
+    if not isinstance(g, dict) or g.get("type") not in GEOMETRY_TYPES:
+        return False
+    if g["type"] == "GeometryCollection":
+        gs = g.get("geometries")
+        return isinstance(gs, list) and all(_geometry_ok(x) for x in gs)
+    depth = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2,
+             "Polygon": 2, "MultiPolygon": 3}[g["type"]]
+
+    def pos_ok(c, d) -> bool:
+        if not isinstance(c, list):
+            return False
+        if d == 0:
+            return 2 <= len(c) <= 4 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                for x in c)
+        return all(pos_ok(x, d - 1) for x in c)
+    return pos_ok(g.get("coordinates"), depth)
 
 
 def _to_wgs84(gdf, label: str, problems: list[str]):
@@ -544,7 +779,10 @@ def load_district(path: str | Path) -> District:
             boundary = make_valid(unary_union(geoms))
 
     # schools
-    sraw, slabel, sgeom = _read_table(folder, "schools", gpkg)
+    try:
+        sraw, slabel, sgeom = _read_table(folder, "schools", gpkg)
+    except DataError as e:
+        raise DataError(problems + e.problems) from None
     if sraw is None:
         problems.append(f"{slabel} row -, column -: the schools table is missing "
                         f"(schools.csv or schools.xlsx)")
@@ -562,7 +800,7 @@ def load_district(path: str | Path) -> District:
 
     # teachers
     teachers = None
-    traw, tlabel, _ = _read_table(folder, "teachers", gpkg)
+    traw, tlabel, _ = _table_or_problem(folder, "teachers", gpkg, problems)
     if traw is not None:
         traw = _rename_headers(traw, TEACHER_COLUMNS, tlabel, problems)
         teachers = _parse_columns(traw, TEACHER_COLUMNS, tlabel, problems)
@@ -572,9 +810,9 @@ def load_district(path: str | Path) -> District:
 
     # units
     units = None
-    uraw, ulabel, ugeom = _read_table(folder, "units", gpkg)
-    if uraw is None and (folder / "units.gpkg").exists():
-        uraw, ulabel, ugeom = _read_table(folder, "units", folder / "units.gpkg")
+    uraw, ulabel, ugeom = _table_or_problem(folder, "units", gpkg, problems)
+    if uraw is None and ulabel is not None and (folder / "units.gpkg").exists():
+        uraw, ulabel, ugeom = _table_or_problem(folder, "units", folder / "units.gpkg", problems)
     if uraw is not None:
         uraw = _rename_headers(uraw, UNIT_COLUMNS, ulabel, problems)
         udf = _parse_columns(uraw, UNIT_COLUMNS, ulabel, problems)
@@ -595,7 +833,7 @@ def load_district(path: str | Path) -> District:
             sp = pd.to_numeric(roads["speed_kmh"], errors="coerce")
             for i, (v, x) in enumerate(zip(roads["speed_kmh"], sp), start=1):
                 if v is not None and not (isinstance(v, float) and math.isnan(v)) and (
-                        pd.isna(x) or x <= 0):
+                        pd.isna(x) or not math.isfinite(x) or x <= 0):
                     problems.append(f'{rlabel} feature {i}, column speed_kmh: "{v}" is not a '
                                     f"positive speed")
 
@@ -635,7 +873,8 @@ def _check_schools(s: pd.DataFrame, label: str, boundary, problems: list[str]) -
             problems.append(f"{label} row {r}, column {'lon' if np.isnan(lon[k]) else 'lat'}: "
                             f"coordinate is missing")
         elif not wgs[k]:
-            problems.append(f"{label} row {r}, column lon: ({lon[k]}, {lat[k]}) is not a WGS84 "
+            col = "lon" if abs(lon[k]) > 180 else "lat"
+            problems.append(f"{label} row {r}, column {col}: ({lon[k]}, {lat[k]}) is not a WGS84 "
                             f"longitude/latitude")
         elif out[k]:
             problems.append(f"{label} row {r}, column lon: ({lon[k]}, {lat[k]}) is outside the "

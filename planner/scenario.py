@@ -29,6 +29,7 @@ closures file and every file of the district folder).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,75 @@ def _portable(p: Path) -> str:
         return Path(p).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return Path(p).name
+
+
+def _value_problems(label: str, raw: dict, sections: dict, path: Path) -> list[str]:
+    """Every value a run would use, checked before anything runs (a bad one
+    would otherwise fail mid-run, after output was started)."""
+    out = []
+
+    def num(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    def check(key, v, ok, what):
+        if not ok(v):
+            out.append(f"{label} key {key}: {v!r} is not {what}")
+
+    if "time_limit" in raw:
+        check("time_limit", raw["time_limit"], lambda v: num(v) and v > 0, "a positive number of seconds")
+    if "lang" in raw:
+        check("lang", raw["lang"], lambda v: v in ("zh", "en"), "one of zh, en")
+    d = raw.get("district")
+    if isinstance(d, str) and d and not (path.parent / d).exists():
+        out.append(f"{label} key district: {d} does not exist (a district folder, district.yaml "
+                   f"or .gpkg, relative to {label})")
+    frac = (lambda v: num(v) and 0 <= v <= 1, "a number between 0 and 1")
+    pos = (lambda v: num(v) and v > 0, "a positive number")
+    pos_int = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+               "a positive whole number")
+    nonneg = (lambda v: num(v) and v >= 0, "a non-negative number")
+    rules = {
+        "consolidation": {"max_ride_min": pos, "bus_capacity": pos_int,
+                          "candidates_max_pupils": nonneg},
+        "rotation": {"share": frac, "backbone_share": frac, "band": frac, "max_send_share": frac,
+                     "backbone_base": (lambda v: v is None or v in ("rotated", "eligible"),
+                                       "one of rotated, eligible"),
+                     "direction_rule": (lambda v: isinstance(v, bool), "true or false")},
+        "catchments": {"k_nearest": pos_int, "stability_penalty": nonneg,
+                       "contiguity": (lambda v: v in ("sweep", "cheap", "flow"),
+                                      "one of sweep, cheap, flow")},
+    }
+    for sec, keys in rules.items():
+        v = sections.get(sec)
+        if not isinstance(v, dict):
+            continue
+        for k, (ok, what) in keys.items():
+            if k in v:
+                check(f"{sec}.{k}", v[k], ok, what)
+    cons = sections.get("consolidation")
+    closures = cons.get("closures") if isinstance(cons, dict) else None
+    if closures is not None and not isinstance(closures, (str, Path, list)):
+        out.append(f"{label} key consolidation.closures: {closures!r} is not a closures file "
+                   f"or a list")
+    elif isinstance(closures, list):
+        for i, item in enumerate(closures, start=1):
+            key = f"consolidation.closures[{i}]"
+            if not isinstance(item, dict):
+                out.append(f"{label} key {key}: {item!r} is not a mapping of school_id, "
+                           f"receiving_school_id, share")
+                continue
+            for k in item:
+                if k not in ("school_id", "receiving_school_id", "share"):
+                    out.append(f"{label} key {key}.{k}: unknown key; allowed: school_id, "
+                               f"receiving_school_id, share")
+            for k in ("school_id", "receiving_school_id"):
+                if not isinstance(item.get(k), (str, int)) or isinstance(item.get(k), bool) \
+                        or str(item.get(k)).strip() == "":
+                    out.append(f"{label} key {key}.{k}: a school id is missing")
+            if "share" in item:
+                check(f"{key}.share", item["share"], lambda v: num(v) and 0 < v <= 1,
+                      "a number in (0, 1]")
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -144,10 +214,14 @@ def load_scenario(path: str | Path) -> Scenario:
         stages = cat.get("stages", ["primary", "junior"])
         if isinstance(stages, str):
             stages = [stages]
+        if not isinstance(stages, list):
+            problems.append(f"{label} key catchments.stages: {stages!r} is not a list of stages")
+            stages = []
         bad = [s for s in stages if s not in ("primary", "junior")]
         if bad:
             problems.append(f"{label} key catchments.stages: {bad[0]!r} is not one of primary, junior")
         cat["stages"] = list(stages)
+    problems += _value_problems(label, raw, sections, path)
     if problems:
         raise DataError(problems)
     district = (path.parent / raw["district"]).resolve()
