@@ -90,8 +90,11 @@ def read_closures(path: str | Path, district: District) -> list[tuple[str, str, 
         raise DataError([f"{label} row -, column -: file not found"])
     df = _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
     df = df.rename(columns={c: CLOSURE_HEADERS.get(str(c).strip(), str(c).strip()) for c in df.columns})
-    problems = [f"{label} row 1, column {c}: required column is missing"
+    hr = df.attrs.get("header_row", 1)
+    problems = [f"{label} row {hr}, column {c}: required column is missing"
                 for c in ("school_id", "receiving_school_id") if c not in df.columns]
+    dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    problems += [f"{label} row {hr}, column {c}: column {c} is given twice" for c in dup]
     if problems:
         raise DataError(problems)
     if "share" not in df.columns:
