@@ -131,8 +131,8 @@ def _costs(district: District, cell_pts: list[tuple[float, float]],
     """km from each cell's seed point to each school: road where possible."""
     spts = list(zip(schools["lon"].astype(float), schools["lat"].astype(float)))
     if district.roads is not None and len(district.roads):
-        from geodata.roads import build_road_graph, travel_matrices
-        net = build_road_graph(district.roads)
+        from geodata.roads import travel_matrices
+        net = district.road_network()
         a = net.snap(cell_pts)
         b = net.snap(spts)
         _, length = travel_matrices(net, a, b, weight="time_s")

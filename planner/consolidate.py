@@ -221,9 +221,8 @@ def travel(district: District, ids: Sequence[str], network=None):
     """(minutes, km, snap_m, source, network, snapped) between the schools ``ids``."""
     s = district.schools.set_index("school_id").loc[list(ids)]
     lonlat = list(zip(s["lon"].astype(float), s["lat"].astype(float)))
-    if network is None and district.roads is not None and len(district.roads):
-        from geodata.roads import build_road_graph
-        network = build_road_graph(district.roads)
+    if network is None:
+        network = district.road_network()
     if network is not None:
         from geodata.roads import travel_matrices
         snapped = network.snap(lonlat, ids=list(ids))

@@ -90,6 +90,18 @@ class District:
     b_scores: dict = field(default_factory=dict)
     veto: dict = field(default_factory=dict)
     path: Path | None = None
+    _network: Any = field(default=None, repr=False, compare=False)
+
+    def road_network(self):
+        """The road graph of ``roads`` (``geodata.roads.RoadNetwork``), built once and
+        shared by every plan made on this district and on the districts derived from
+        it (a plan changes schools and teachers, never roads); ``None`` without roads."""
+        if self.roads is None or len(self.roads) == 0:
+            return None
+        if self._network is None:
+            from geodata.roads import build_road_graph
+            self._network = build_road_graph(self.roads)
+        return self._network
 
     def school(self, school_id: str) -> pd.Series:
         return self.schools.loc[self.schools["school_id"] == school_id].iloc[0]

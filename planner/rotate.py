@@ -80,8 +80,8 @@ def travel_costs(district: District, school_ids: list[str]) -> tuple[dict, str]:
     mat, unit = None, "km"
     if district.roads is not None and len(district.roads):
         try:
-            from geodata.roads import build_road_graph, travel_matrix
-            net = build_road_graph(district.roads)
+            from geodata.roads import travel_matrix
+            net = district.road_network()
             snapped = net.snap(list(zip(lon, lat)), ids=school_ids)
             mat = travel_matrix(net, snapped, snapped, weight="time_s") / 60.0
             unit = "min"
