@@ -39,7 +39,7 @@ from models import consolidation as M
 
 from .district import District, derive_teacher_flags, school_stages
 from .export import check_out_dir as _check_out_dir
-from .export import safe_frame, write_text
+from .export import safe_frame, write_text, write_xlsx
 from .io import DataError
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
@@ -512,27 +512,10 @@ def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh"
     r = o.result
     names = o.district.school_names()
     files: dict[str, str] = {}
-    files["assignments.csv"] = _csv_text(ASSIGNMENT_COLUMNS, [
-        [a.school_id, a.school, a.receiving_school_id, a.receiving_school, a.stage, a.pupils,
-         "" if a.ride_min is None else round(a.ride_min, 1)] for a in r.assignments])
-    rows = []
-    for rt in r.routes:
-        for k, (sid, q) in enumerate(rt.stops):
-            rows.append([rt.route_id, rt.bus, k + 1, sid, names.get(sid, sid), q,
-                         round(rt.arrive_min[k], 1), round(rt.km_from_start[k], 2)])
-        rid = rt.receiving_school_id
-        rows.append([rt.route_id, rt.bus, len(rt.stops) + 1, rid, names.get(rid, rid), 0,
-                     round(rt.arrive_min[-1], 1), round(rt.km_from_start[-1], 2)])
-    files["routes.csv"] = _csv_text(ROUTE_COLUMNS, rows)
-    tnames = {}
-    if o.district.teachers is not None:
-        tnames = dict(zip(o.district.teachers["teacher_id"].astype(str),
-                          o.district.teachers["name"].astype(str)))
-    files["redeployment.csv"] = _csv_text(REDEPLOY_COLUMNS, [
-        [x.teacher_id, tnames.get(x.teacher_id, ""), x.stage, x.from_school_id,
-         names.get(x.from_school_id, ""), x.to_school_id, names.get(x.to_school_id, ""),
-         reason_text(x.reason, lang)]
-        for x in r.redeployments])
+    t = tables(o, lang)
+    files["assignments.csv"] = _csv_text(ASSIGNMENT_COLUMNS, t["assignments"].values.tolist())
+    files["routes.csv"] = _csv_text(ROUTE_COLUMNS, t["routes"].values.tolist())
+    files["redeployment.csv"] = _csv_text(REDEPLOY_COLUMNS, t["redeployment"].values.tolist())
     files["routes.geojson"] = json.dumps(_routes_geojson(o), ensure_ascii=False, indent=1) + "\n"
     files["summary.json"] = json.dumps(summary_dict(o, lang), ensure_ascii=False, indent=2,
                                        default=_json_default) + "\n"
@@ -541,7 +524,61 @@ def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh"
         p = out / name
         write_text(files[name], p)
         written.append(p)
+    written.append(write_xlsx(workbook_sheets(t, lang), out / "consolidation.xlsx"))
     return written
+
+
+HEADERS_ZH = {
+    "school_id": "学校代码", "school": "撤并学校", "receiving_school_id": "接收学校代码",
+    "receiving_school": "接收学校", "stage": "学段", "pupils": "学生数", "ride_min": "最长车程（分钟）",
+    "route_id": "线路", "bus": "车辆", "stop_order": "站序", "stop_id": "站点学校代码",
+    "stop": "站点", "pupils_boarding": "上车人数", "arrive_min": "到站时间（分钟）",
+    "km_from_start": "累计里程（km）", "teacher_id": "教师编号", "name": "姓名",
+    "from_school_id": "原学校代码", "from_school": "原学校", "to_school_id": "安置学校代码",
+    "to_school": "安置学校", "reason": "原因",
+}
+SHEETS_ZH = {"assignments": "撤并安排", "routes": "校车线路", "redeployment": "教师安置"}
+
+
+def tables(o: ConsolidationOutcome, lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """The plan's three tables with the data-spec column names (English)."""
+    r = o.result
+    names = o.district.school_names()
+    assign = pd.DataFrame([[a.school_id, a.school, a.receiving_school_id, a.receiving_school,
+                            a.stage, a.pupils, "" if a.ride_min is None else round(a.ride_min, 1)]
+                           for a in r.assignments], columns=ASSIGNMENT_COLUMNS)
+    rows = []
+    for rt in r.routes:
+        for k, (sid, q) in enumerate(rt.stops):
+            rows.append([rt.route_id, rt.bus, k + 1, sid, names.get(sid, sid), q,
+                         round(rt.arrive_min[k], 1), round(rt.km_from_start[k], 2)])
+        rid = rt.receiving_school_id
+        rows.append([rt.route_id, rt.bus, len(rt.stops) + 1, rid, names.get(rid, rid), 0,
+                     round(rt.arrive_min[-1], 1), round(rt.km_from_start[-1], 2)])
+    tnames = {}
+    if o.district.teachers is not None:
+        tnames = dict(zip(o.district.teachers["teacher_id"].astype(str),
+                          o.district.teachers["name"].astype(str)))
+    redeploy = pd.DataFrame([[x.teacher_id, tnames.get(x.teacher_id, ""), x.stage,
+                              x.from_school_id, names.get(x.from_school_id, ""), x.to_school_id,
+                              names.get(x.to_school_id, ""), reason_text(x.reason, lang)]
+                             for x in r.redeployments], columns=REDEPLOY_COLUMNS)
+    return {"assignments": assign, "routes": pd.DataFrame(rows, columns=ROUTE_COLUMNS),
+            "redeployment": redeploy}
+
+
+def workbook_sheets(t: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """The tables as workbook sheets: Chinese sheet names and headers by default."""
+    if lang != "zh":
+        return dict(t)
+    stage_zh = {"primary": "小学", "junior": "初中"}
+    out = {}
+    for name, df in t.items():
+        df = df.copy()
+        if "stage" in df.columns:
+            df["stage"] = df["stage"].map(stage_zh).fillna(df["stage"])
+        out[SHEETS_ZH[name]] = df.rename(columns=HEADERS_ZH)
+    return out
 
 
 REASON_ZH = {"qualified": "补足高学历教师（指标1）", "backbone": "补足骨干教师（指标2）",
@@ -609,6 +646,16 @@ def register(sub) -> None:
                    help="optimise: schools under this many pupils may close")
     p.add_argument("--time-limit", type=float, default=60.0, help="MIP time limit (s)")
     p.add_argument("--seed", type=int, default=0)
+    c = M.Costs()
+    p.add_argument("--bus-yuan-per-year", type=float, default=c.bus_yuan_per_year,
+                   help=f"annual cost of one bus with its driver (default {c.bus_yuan_per_year:,.0f})")
+    p.add_argument("--yuan-per-bus-km", type=float, default=c.yuan_per_bus_km,
+                   help=f"running cost per bus-km (default {c.yuan_per_bus_km})")
+    p.add_argument("--yuan-per-pupil-minute", type=float, default=c.yuan_per_pupil_minute,
+                   help=f"value of a pupil's ride minute (default {c.yuan_per_pupil_minute})")
+    p.add_argument("--school-yuan-per-year", type=float, default=c.school_yuan_per_year,
+                   help=f"annual running cost saved by closing a school (default "
+                        f"{c.school_yuan_per_year:,.0f})")
     lang_arg(p)
     p.set_defaults(func=cmd_consolidate)
 
@@ -623,13 +670,21 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
         raise UsageError(f"--bus-capacity {args.bus_capacity}: must be a positive integer")
     if not args.time_limit > 0:
         raise UsageError(f"--time-limit {args.time_limit}: must be positive")
+    for k in ("bus_yuan_per_year", "yuan_per_bus_km", "yuan_per_pupil_minute",
+              "school_yuan_per_year"):
+        v = getattr(args, k)
+        if not (v >= 0 and math.isfinite(v)):
+            raise UsageError(f"--{k.replace('_', '-')} {v}: must be a non-negative number")
+    costs = M.Costs(bus_yuan_per_year=args.bus_yuan_per_year, yuan_per_bus_km=args.yuan_per_bus_km,
+                    yuan_per_pupil_minute=args.yuan_per_pupil_minute,
+                    school_yuan_per_year=args.school_yuan_per_year)
     d = load_arg(args)
     if args.plan is not None:
         read_closures(args.plan, d)     # a bad plan fails before --out is created
     check_out_dir(args.out, d)
     o = consolidate(d, plan=args.plan, optimise=args.optimise, max_ride_min=args.max_ride_min,
                     bus_capacity=args.bus_capacity, candidates_max_pupils=args.candidates_max_pupils,
-                    time_limit=args.time_limit, seed=args.seed)
+                    time_limit=args.time_limit, seed=args.seed, costs=costs)
     write_outputs(o, args.out, args.lang)
     r = o.result
     zh = args.lang == "zh"
@@ -643,4 +698,4 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     for e in r.warnings:
         print(("提示: " if zh else "note: ") + e.text(args.lang))
     print(("输出" if zh else "written") + f": {Path(args.out)}")
-    return 0
+    return 0 if r.status in ("optimal", "feasible") else 3

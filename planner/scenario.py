@@ -611,16 +611,8 @@ def _workbook_sheets(res: RunResult, lang: str) -> dict:
     sheets["差异系数" if zh else "cv"] = cv_frame(res.after, lang)
     sheets["各校指标" if zh else "school_parts"] = res.after.parts_table()
     if res.consolidation is not None:
-        r = res.consolidation.result
-        sheets["撤并安排" if zh else "assignments"] = pd.DataFrame([vars(a) for a in r.assignments])
-        rows = []
-        for rt in r.routes:
-            for k, (sid, q) in enumerate(rt.stops):
-                rows.append({"route_id": rt.route_id, "bus": rt.bus, "stop_order": k + 1,
-                             "stop_id": sid, "pupils_boarding": q,
-                             "arrive_min": round(rt.arrive_min[k], 1),
-                             "km_from_start": round(rt.km_from_start[k], 2)})
-        sheets["校车线路" if zh else "routes"] = pd.DataFrame(rows)
+        from .consolidate import tables, workbook_sheets
+        sheets.update(workbook_sheets(tables(res.consolidation, lang), lang))
     if res.rotation is not None:
         sheets["交流轮岗名单" if zh else "rotation"] = res.rotation.table
     for o in res.catchments:

@@ -273,7 +273,8 @@ def test_cli_writes_files_deterministically(tiny, tmp_path, capsys):
                         "--lang", "en"]) == 0
         outs.append(out)
     names = sorted(p.name for p in outs[0].iterdir())
-    assert names == ["assignments.csv", "redeployment.csv", "routes.csv", "routes.geojson",
+    assert names == ["assignments.csv", "consolidation.xlsx", "redeployment.csv", "routes.csv",
+                     "routes.geojson",
                      "summary.json"]
     for n in names:
         a, b = (outs[0] / n).read_bytes(), (outs[1] / n).read_bytes()
@@ -379,3 +380,21 @@ def test_must_close_chooses_receivers():
     assert M.optimise(p, ["A"], ["R1", "R2"], s).closed == []
     res = M.optimise(p, ["A"], ["R1", "R2"], s, must_close=["A"])
     assert res.closed == ["A"] and [(a.receiving_school_id, a.pupils) for a in res.assignments] == [("R1", 20)]
+
+
+def test_workbook_has_chinese_headers_and_costs_options(tiny, tmp_path):
+    from openpyxl import load_workbook
+    plan = tmp_path / "closures.csv"
+    plan.write_text(CLOSURES_OK, encoding="utf-8")
+    out = tmp_path / "wb"
+    assert run_cli(["consolidate", str(tiny), "--plan", str(plan), "--out", str(out),
+                    "--bus-yuan-per-year", "0", "--school-yuan-per-year", "0"]) == 0
+    wb = load_workbook(out / "consolidation.xlsx")
+    assert wb.sheetnames == ["撤并安排", "校车线路", "教师安置"]
+    assert [c.value for c in wb["校车线路"][1]][:4] == ["线路", "车辆", "站序", "站点学校代码"]
+    cost = json.loads((out / "summary.json").read_text(encoding="utf-8"))["annual_cost"]
+    # no bus cost and no saving: the net cost is bus-km plus ride time alone
+    assert cost["buses_yuan"] == 0 and cost["saving_yuan"] == 0
+    assert cost["total_yuan"] == pytest.approx(cost["bus_km_yuan"] + cost["ride_yuan"])
+    assert run_cli(["consolidate", str(tiny), "--plan", str(plan), "--out", str(tmp_path / "x"),
+                    "--yuan-per-bus-km", "-1"]) == 2
