@@ -509,8 +509,6 @@ def summary_dict(o: ConsolidationOutcome, lang: str = "zh") -> dict:
 
 def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh") -> list[Path]:
     out = check_out_dir(out_dir, o.district)
-    r = o.result
-    names = o.district.school_names()
     files: dict[str, str] = {}
     t = tables(o, lang)
     files["assignments.csv"] = _csv_text(ASSIGNMENT_COLUMNS, t["assignments"].values.tolist())

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .district import (SCHOOL_TYPES, TYPE_STAGES, District, Settings,
+from .district import (TYPE_STAGES, District, Settings,
                        derive_teacher_flags)
 
 
