@@ -104,9 +104,16 @@ def _silence_highs_banner() -> None:
 
 def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
                   time_limit: float | None = None, gap: float | None = None,
-                  msg: bool = False) -> SolveInfo:
-    """Solve ``prob`` and read both pulp status fields into a :class:`SolveInfo`."""
+                  msg: bool = False, warm_start: bool = False) -> SolveInfo:
+    """Solve ``prob`` and read both pulp status fields into a :class:`SolveInfo`.
+
+    ``warm_start``: start from the variables' current values (a MIP start; HiGHS
+    through ``setSolution``, CBC through pulp's ``warmStart``), e.g. the solution of
+    an earlier stage of a lexicographic model that is feasible for this one.
+    """
     s = make_solver(solver, time_limit=time_limit, gap=gap, msg=msg)
+    if warm_start:
+        _set_warm_start(s, solver)
     t0 = time.perf_counter()
     prob.solve(s)
     seconds = time.perf_counter() - t0
@@ -120,6 +127,24 @@ def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
         status = "feasible"
     return SolveInfo(status=status, objective=objective, gap=rel_gap,
                      solver=solver.lower(), seconds=seconds)
+
+
+def _set_warm_start(s, solver: str) -> None:
+    if solver.lower() == "highs":
+        import highspy
+
+        run = s.callSolver
+
+        def call(lp: pulp.LpProblem) -> None:
+            start = highspy.HighsSolution()
+            start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
+            start.value_valid = True
+            lp.solverModel.setSolution(start)
+            run(lp)
+
+        s.callSolver = call
+    else:
+        s.optionsDict["warmStart"] = True
 
 
 def _status(prob: pulp.LpProblem) -> str:

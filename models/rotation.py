@@ -119,7 +119,7 @@ from typing import Iterable, Mapping, Sequence
 import pulp
 
 from models import mip
-from models.mip import SolveInfo, make_solver
+from models.mip import SolveInfo
 
 __all__ = [
     "Teacher", "School", "RotationSettings", "RotationProblem", "Move",
@@ -729,41 +729,10 @@ def _remaining(deadline: float | None) -> float | None:
 
 def _solve_warm(prob: pulp.LpProblem, solver: str, time_limit: float | None,
                 gap: float | None, warm: bool) -> SolveInfo:
-    """:func:`models.mip.solve_problem` plus a MIP start from the variables' values.
-
-    The previous level's solution satisfies the pinned model, so every level after
-    the first starts with an incumbent (HiGHS: ``setSolution``; CBC: ``warmStart``).
-    Status and gap are read by the same helpers as ``solve_problem``.
-    """
-    if not warm:
-        return mip.solve_problem(prob, solver, time_limit, gap)
-    s = make_solver(solver, time_limit=time_limit, gap=gap)
-    if solver.lower() == "highs":
-        import highspy
-
-        run = s.callSolver
-
-        def call(lp: pulp.LpProblem) -> None:
-            start = highspy.HighsSolution()
-            start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
-            start.value_valid = True
-            lp.solverModel.setSolution(start)
-            run(lp)
-
-        s.callSolver = call
-    else:
-        s.optionsDict["warmStart"] = True
-    t0 = time.perf_counter()
-    prob.solve(s)
-    seconds = time.perf_counter() - t0
-    status = mip._status(prob)
-    objective = None
-    if status in ("optimal", "feasible"):
-        objective = float(pulp.value(prob.objective) or 0.0)
-    rel_gap = mip._gap(prob, solver, status)
-    if status == "optimal" and rel_gap is not None and gap is not None and rel_gap > gap:
-        status = "feasible"
-    return SolveInfo(status, objective, rel_gap, solver.lower(), seconds)
+    """:func:`models.mip.solve_problem`, with a MIP start from the variables' values
+    when ``warm``: the previous level's solution satisfies the pinned model, so
+    every level after the first starts with an incumbent."""
+    return mip.solve_problem(prob, solver, time_limit, gap, warm_start=warm)
 
 
 def _run_level(model: _Model, expr, name: str, solver, deadline, gap,
