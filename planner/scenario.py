@@ -15,6 +15,8 @@ plans to make::
                                         #   {school_id, receiving_school_id, share}
       max_ride_min: 30
       bus_capacity: 56
+      costs:                            # yuan a year; defaults of models.consolidation.Costs
+        bus_yuan_per_year: 100000
     rotation:                           # optional
       share: 0.10
       backbone_share: 0.20
@@ -42,7 +44,10 @@ SCHEMA_VERSION = 1
 
 TOP_KEYS = {"schema": int, "name": str, "district": str, "solver": str, "time_limit": (int, float),
             "seed": int, "lang": str, "consolidation": dict, "rotation": dict, "catchments": dict}
-CONSOLIDATION_KEYS = ("mode", "closures", "max_ride_min", "bus_capacity", "candidates_max_pupils")
+CONSOLIDATION_KEYS = ("mode", "closures", "max_ride_min", "bus_capacity", "candidates_max_pupils",
+                      "costs")
+COST_KEYS = ("bus_yuan_per_year", "yuan_per_bus_km", "yuan_per_pupil_minute",
+             "school_yuan_per_year")
 ROTATION_KEYS = ("share", "backbone_share", "backbone_base", "band", "max_send_share",
                  "direction_rule")
 CATCHMENT_KEYS = ("stages", "k_nearest", "stability_penalty", "contiguity")
@@ -129,6 +134,18 @@ def _value_problems(label: str, raw: dict, sections: dict, path: Path) -> list[s
             if k in v:
                 check(f"{sec}.{k}", v[k], ok, what)
     cons = sections.get("consolidation")
+    costs = cons.get("costs") if isinstance(cons, dict) else None
+    if costs is not None:
+        if not isinstance(costs, dict):
+            out.append(f"{label} key consolidation.costs: {costs!r} is not a mapping of "
+                       f"{', '.join(COST_KEYS)}")
+        else:
+            for k, v in costs.items():
+                if k not in COST_KEYS:
+                    out.append(f"{label} key consolidation.costs.{k}: unknown key; allowed: "
+                               f"{', '.join(COST_KEYS)}")
+                else:
+                    check(f"consolidation.costs.{k}", v, *nonneg)
     closures = cons.get("closures") if isinstance(cons, dict) else None
     if closures is not None and not isinstance(closures, (str, Path, list)):
         out.append(f"{label} key consolidation.closures: {closures!r} is not a closures file "
@@ -366,6 +383,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
             current, plan=plan, optimise=(mode == "optimise"),
             max_ride_min=float(c.get("max_ride_min", 30)), bus_capacity=int(c.get("bus_capacity", 56)),
             candidates_max_pupils=int(c.get("candidates_max_pupils", 100)),
+            costs=con.M.Costs(**{k: float(v) for k, v in (c.get("costs") or {}).items()}),
             time_limit=scenario.time_limit, seed=scenario.seed, solver=scenario.solver)
         if res.consolidation.result.status in ("optimal", "feasible"):
             current = res.consolidation.district_after

@@ -183,3 +183,15 @@ def test_compare_two_scenarios(tmp_path, capsys):
     assert int(moved["轮岗15"]) > int(moved["轮岗10"]) > 0
     html = (out / "comparison.html").read_text(encoding="utf-8")
     assert "轮岗10" in html and "轮岗15" in html
+
+
+def test_scenario_costs_are_checked(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(f"schema: 1\ndistrict: {ROOT / 'geodata' / 'yunxi'}\nconsolidation:\n  mode: optimise\n"
+                 "  costs:\n    bus_yuan_per_year: -5\n    fuel: 3\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert "s.yaml key consolidation.costs.bus_yuan_per_year: -5 is not a non-negative number" \
+        in e.value.problems
+    assert any(m.startswith("s.yaml key consolidation.costs.fuel: unknown key; allowed: "
+                            "bus_yuan_per_year") for m in e.value.problems)
