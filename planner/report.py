@@ -243,12 +243,44 @@ def table_html(df: pd.DataFrame, max_rows: int = 300, t: dict | None = None) -> 
     return "\n".join(rows)
 
 
-def summary_html(summary: dict) -> str:
+#: what a Chinese report calls the figures and columns of the plans
+LABELS_ZH = {
+    "status": "求解状态", "objective": "目标值", "gap": "最优性差距", "solver": "求解器",
+    "mode": "模式", "buses": "校车数", "bus_km": "线路总长（km）", "max_ride_min": "最长车程（分钟）",
+    "pupils_moved": "转学学生数", "mip_objective": "优化模型目标值", "steps_note": "程序要求",
+    "redeployed_teachers": "安置教师数", "travel": "出行时间来源", "eligible": "符合交流条件教师数",
+    "required": "应交流人数", "rotated": "交流人数", "backbone_rotated": "其中骨干教师",
+    "floors_met_before": "达到指标1–3底线的学校学段（前）",
+    "floors_met_after": "达到指标1–3底线的学校学段（后）", "school_parts": "学校学段数",
+    "verified": "独立校验通过", "stage": "学段", "units": "居住单元数", "schools": "学校数",
+    "max_load_ratio": "最大负荷率", "contiguous": "片区连通", "pupils_changed": "换校学生数",
+    "unassigned_children": "未能划入片区的儿童", "catchment_share": "划片覆盖率",
+    "school_id": "学校代码", "school": "学校", "receiving_school_id": "接收学校代码",
+    "receiving_school": "接收学校", "pupils": "学生数", "ride_min": "最长车程（分钟）",
+    "name": "姓名", "subject": "学科", "from_school": "原学校", "to_school": "交流学校",
+    "direction": "交流方向", "reason": "交流原因", "children": "适龄儿童", "seats": "学位",
+    "load_ratio": "负荷率", "n_units": "单元数", "area_km2": "面积（km²）",
+    "polsby_popper": "紧凑度（Polsby-Popper）", "n_parts": "图斑数",
+    "primary": "小学", "junior": "初中", "True": "是", "False": "否",
+    "optimal": "最优", "feasible": "可行", "infeasible": "不可行", "plan": "按既定方案",
+    "optimise": "模型优化", "roads": "路网", "sweep": "扫描连通约束", "cheap": "近邻连通约束",
+    "flow": "流连通约束",
+}
+
+
+def _label(x, lang: str) -> str:
+    return LABELS_ZH.get(str(x), str(x)) if lang == "zh" else str(x)
+
+
+def summary_html(summary: dict, lang: str = "en") -> str:
     # wall-clock times stay out of the report (they live in timings.json), so the
     # same scenario gives the same report byte for byte
     keep = {k: v for k, v in summary.items()
             if not isinstance(v, (dict, list)) and "seconds" not in k}
-    return table_html(pd.DataFrame({"key": list(keep), "value": [str(v) for v in keep.values()]}))
+    head = ("项目", "数值") if lang == "zh" else ("key", "value")
+    return table_html(pd.DataFrame({head[0]: [_label(k, lang) for k in keep],
+                                    head[1]: [_label(v, lang) if isinstance(v, (bool, str)) else v
+                                              for v in keep.values()]}))
 
 
 def build_report(*, scenario_name: str, before: dict, after: dict | None,
@@ -282,8 +314,13 @@ def build_report(*, scenario_name: str, before: dict, after: dict | None,
         body.append(f"<h2>{t['plans']}</h2>")
         for title, summary, table in plans:
             body.append(f"<h3>{esc(title)}</h3>")
-            body.append(summary_html(summary))
+            body.append(summary_html(summary, lang))
             if table is not None:
+                table = table.rename(columns=lambda c: _label(c, lang))
+                for c in table.columns:
+                    if table[c].dtype == object:
+                        table[c] = table[c].map(lambda v: _label(v, lang) if v in
+                                                ("primary", "junior", True, False) else v)
                 body.append(table_html(table, t=t))
     if map_html:
         body.append(f"<h2>{t['map']}</h2>")
