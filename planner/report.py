@@ -319,8 +319,8 @@ def build_report(*, scenario_name: str, before: dict, after: dict | None,
                 table = table.rename(columns=lambda c: _label(c, lang))
                 for c in table.columns:
                     if table[c].dtype == object:
-                        table[c] = table[c].map(lambda v: _label(v, lang) if v in
-                                                ("primary", "junior", True, False) else v)
+                        table[c] = table[c].map(lambda v: _label(v, lang) if isinstance(v, bool)
+                                                or v in ("primary", "junior") else v)
                 body.append(table_html(table, t=t))
     if map_html:
         body.append(f"<h2>{t['map']}</h2>")
