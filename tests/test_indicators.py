@@ -630,17 +630,22 @@ def test_cv_zero_when_all_schools_equal(p, per_pupil, m):
 @given(big=st.integers(min_value=200, max_value=5000), small=st.integers(min_value=1, max_value=50),
        x_small=st.floats(min_value=5, max_value=50))
 def test_cv_weights_by_enrolment(big, small, x_small):
-    # a big school at 1 per pupil and a small one far above: the weighted CV is pulled
-    # toward the big school and differs from the unweighted one
+    # a big school at 1 per pupil and a small one far above: each school counts by its
+    # pupils, not once.  (An earlier check that the weighted CV differs from the
+    # unweighted one was false at e.g. big=200, small=1, x=14.125, where they meet.)
     p = [big, small]
     t = [big * 1.0, small * x_small]
     _, cv = weighted_cv(p, t)
     x = np.array([1.0, x_small])
-    unweighted = x.std() / x.mean()
     mean = (big + small * x_small) / (big + small)
     w = np.array(p) / sum(p)
     assert cv == pytest.approx(math.sqrt(float(np.sum(w * (x - mean) ** 2))) / mean)
-    assert abs(cv - unweighted) > 1e-3
+    # weighting by enrolment: splitting the big school into two equal halves with the
+    # same value changes nothing (an unweighted CV would change)
+    _, cv_split = weighted_cv([big / 2, big / 2, small], [big / 2, big / 2, small * x_small])
+    assert cv_split == pytest.approx(cv)
+    xs = np.array([1.0, 1.0, x_small])
+    assert abs(xs.std() / xs.mean() - x.std() / x.mean()) > 1e-3
 
 
 def test_vectorised_roster_counts_match_district_method():
