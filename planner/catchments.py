@@ -165,8 +165,8 @@ def catchments(district: District, stage: str, mode: str = "sweep", k_nearest: i
     kids = dict(zip("U:" + units["unit_id"].astype(str), units[f"children_{stage}"].astype(int)))
     ids = list(cells["unit_id"])
     seed_pts = []
-    upos = {"U:" + str(u): (g.representative_point().x, g.representative_point().y)
-            if g.geom_type != "Point" else (g.x, g.y) for u, g in zip(units["unit_id"], units.geometry)}
+    seeds = units.geometry.map(lambda g: g if g.geom_type == "Point" else g.representative_point())
+    upos = {"U:" + str(u): (g.x, g.y) for u, g in zip(units["unit_id"], seeds)}
     spos = {"S:" + str(r.school_id): (float(r.lon), float(r.lat)) for r in schools.itertuples()}
     for cid in ids:
         seed_pts.append(upos.get(cid) or spos[cid])

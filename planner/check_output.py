@@ -22,11 +22,11 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from planner.export import FORMULA_START, save_workbook, write_text
 from planner.indicators import PER_PUPIL, Report
 
 __all__ = ["render_console", "write_json", "write_xlsx", "fmt_number", "safe_cell_text"]
@@ -191,33 +191,12 @@ def render_console(report: Report, lang: str = "zh") -> str:
 # files
 # ---------------------------------------------------------------------------
 
-def _atomic_write(path: str | os.PathLike, write_fn) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_json(report: Report, path: str | os.PathLike) -> Path:
     """Write ``report.to_dict()`` as UTF-8 JSON (keys sorted, deterministic)."""
     text = json.dumps(report.to_dict(), ensure_ascii=False, sort_keys=True, indent=2,
                       allow_nan=False) + "\n"
-
-    def w(tmp):
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-    return _atomic_write(path, w)
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_text(text, path)
 
 
 def safe_cell_text(v) -> bool:
@@ -354,28 +333,8 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
                           f.get("value"), f.get("threshold"), f.get("gap"), f.get("check")], lang)
     for w in wb.worksheets:
         w.freeze_panes = "A2"
-    return _atomic_write(path, lambda tmp: _save_deterministic(wb, tmp))
-
-
-def _save_deterministic(wb, path) -> None:
-    """Save with fixed zip timestamps so the same report gives the same bytes."""
-    import io
-    import zipfile
-
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = info.external_attr
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" with the clock
-                import re
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            dst.writestr(zi, data)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return save_workbook(wb, path)
 
 
 def cv_frame(report: Report, lang: str = "zh") -> pd.DataFrame:

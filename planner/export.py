@@ -85,21 +85,23 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
             for cell in row:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
-    tmp = _tmp(path)
-    wb.save(tmp)
-    _fix_zip_times(tmp)
-    os.replace(tmp, path)
-    return path
+    return save_workbook(wb, path)
 
 
-def _fix_zip_times(path: Path) -> None:
-    """Rewrite the workbook zip with fixed entry times and properties so the same
-    tables give the same bytes (openpyxl stamps the current time)."""
+def save_workbook(wb, path: str | Path) -> Path:
+    """Save an openpyxl workbook atomically, with fixed zip entry times and document
+    dates so the same tables give the same bytes (openpyxl stamps the clock)."""
+    import io
     import re
     import zipfile
-    with zipfile.ZipFile(path) as z:
+    path = Path(path)
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    with zipfile.ZipFile(buf) as z:
         items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    tmp = _tmp(path)
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in items:
             if name == "docProps/core.xml":
                 data = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*</dcterms:\1>",
@@ -107,6 +109,8 @@ def _fix_zip_times(path: Path) -> None:
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
+    os.replace(tmp, path)
+    return path
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
