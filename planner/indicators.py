@@ -26,10 +26,9 @@ Scope and parts (1-7)
     (``district.school_stages``); a twelve-year school's and a complete middle
     school's senior part is never assessed. Pupils are never split. A part with
     0 pupils is not a part (it is dropped before any computation).
-  * Teacher indicators 1-3 use ``District.teacher_counts()`` semantics (roster
-    counts per school and stage; without a roster the school-table counts split
-    by pupils), recomputed here with numpy (``_teacher_counts``) because the
-    data-model method loops per school; a test checks both agree. Facility indicators 4-7 are split by weighted enrolment with the
+  * Teacher indicators 1-3 use ``District.teacher_counts()`` (roster counts per
+    school and stage; without a roster the school-table counts split by
+    pupils). Facility indicators 4-7 are split by weighted enrolment with the
     weights of the standard (nine-year 1 : 1.1; twelve-year 1 : 1.1 : 1.32 with
     senior pupils from an optional ``students_senior`` column, else 0; complete
     middle junior 1 : senior 1.2). A special school teaching both stages is split
@@ -134,7 +133,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from planner.district import District, TYPE_STAGES
+from planner.district import TYPE_STAGES, District
+from planner.district import roster_codes as _roster_codes
+from planner.district import stage_masks as _has_stage
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
            "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
@@ -446,70 +447,6 @@ def _str_col(s: pd.DataFrame, name: str) -> np.ndarray:
     return s[name].fillna("").astype(str).to_numpy(dtype=object)
 
 
-def _has_stage(typ: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-    """Vectorised ``school_stages``: which rows have a primary / junior part."""
-    out = {}
-    for st in STAGES:
-        types = [t for t, sts in TYPE_STAGES.items() if st in sts and t != "special"]
-        out[st] = np.isin(typ, types)
-    sp = typ == "special"
-    out["primary"] = out["primary"] | (sp & ((a > 0) | ((a <= 0) & (b <= 0))))
-    out["junior"] = out["junior"] | (sp & (b > 0))
-    return out
-
-
-def _roster_codes(teachers: pd.DataFrame, school_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row of each teacher's school in ``school_ids`` (−1: unknown school) and
-    stage code (0 primary, 1 junior, −1 other): hash look-ups, no string sort."""
-    idx = pd.Index(school_ids).get_indexer(teachers["school_id"].astype(str).to_numpy(dtype=object))
-    stage = teachers["stage"].astype(str).to_numpy(dtype=object)
-    code = np.where(stage == "primary", 0, np.where(stage == "junior", 1, -1))
-    return idx, code
-
-
-def _teacher_counts(district: District, s: pd.DataFrame) -> pd.DataFrame:
-    """``District.teacher_counts()`` semantics, vectorised for large districts:
-    columns full_time, qualified, backbone, pe_art indexed by (school_id,
-    stage) for every part that exists (roster counts per school and stage;
-    without a roster the school-table counts split by pupils). Teachers of an
-    unknown school or of a stage the school does not teach are not counted,
-    as in ``teacher_counts()``; tests check that both agree."""
-    typ = s["type"].astype(str).to_numpy()
-    a = _col(s, "students_primary")
-    b = _col(s, "students_junior")
-    has = _has_stage(typ, a, b)
-    ids = s["school_id"].astype(str).to_numpy(dtype=object)
-    n = len(s)
-    frames = []
-    if district.teachers is not None:
-        t = district.teachers
-        idx, code = _roster_codes(t, ids)
-        flags = {"full_time": t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool),
-                 "qualified": t["qualified"].to_numpy(dtype=bool),
-                 "backbone": t["is_backbone"].to_numpy(dtype=bool),
-                 "pe_art": t["pe_art"].to_numpy(dtype=bool)}
-        for si, st in enumerate(STAGES):
-            m = (idx >= 0) & (code == si)
-            f = pd.DataFrame({"school_id": ids[has[st]], "stage": st})
-            for c, fl in flags.items():
-                f[c] = np.bincount(idx[m], weights=fl[m].astype(float), minlength=n)[has[st]]
-            frames.append(f)
-        return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
-    nst = has["primary"].astype(int) + has["junior"].astype(int)
-    total = np.where(has["primary"], a, 0) + np.where(has["junior"], b, 0)
-    for st, pup in (("primary", a), ("junior", b)):
-        m = has[st]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total > 0, pup / np.where(total > 0, total, 1), 1.0 / np.maximum(nst, 1))
-        f = pd.DataFrame({"school_id": ids[m], "stage": st})
-        f["full_time"] = np.nan
-        for c, sc in (("qualified", "teachers_qualified"), ("backbone", "teachers_backbone"),
-                      ("pe_art", "teachers_pe_art")):
-            f[c] = (_col(s, sc) * share)[m]
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
-
-
 # ---------------------------------------------------------------------------
 # indicators 1-7
 # ---------------------------------------------------------------------------
@@ -565,7 +502,7 @@ def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[
     inscope = reason == ""
 
     shares = facility_shares(s, std.data.get("facility_weights", {}))
-    tc = _teacher_counts(district, s)
+    tc = district.teacher_counts()
     has = _has_stage(typ, a, b)
     per_pupil = {d["id"]: d for d in std.indicators if d.get("kind") == "per_pupil"}
 

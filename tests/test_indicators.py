@@ -21,7 +21,7 @@ from indicator_helpers import (good_b, good_county, make_district, no_veto, rost
 
 from planner.check_output import render_console, write_json, write_xlsx  # noqa: E402
 from planner.indicators import (check, facility_shares, load_standard, grade_of,  # noqa: E402
-                                validate_b_scores, weighted_cv, _teacher_counts, STANDARDS_DIR)
+                                validate_b_scores, weighted_cv, STANDARDS_DIR)
 
 STD = load_standard("hunan-2023")
 
@@ -167,15 +167,22 @@ def test_teacher_indicators_use_roster_stage():
     assert p.loc["primary", "value_1"] == pytest.approx(2.0)   # 100·1/50
 
 
-def test_vectorised_teacher_counts_match_district_method():
+def test_teacher_counts_without_roster_split_by_pupils():
     rows = [school("A"), school("N", type="nine_year", students_primary=60, students_junior=40, teachers_qualified=7.0),
             school("Z", type="nine_year", students_primary=0, students_junior=0, teachers_qualified=4.0),
             school("P", type="special", students_primary=0, students_junior=12, teachers_pe_art=1.0)]
     d = make_district(rows)
-    ours = _teacher_counts(d, d.schools).sort_index()
-    ref = d.teacher_counts().sort_index()
-    pd.testing.assert_frame_equal(ours[["qualified", "backbone", "pe_art"]], ref[["qualified", "backbone", "pe_art"]],
-                                  check_dtype=False)
+    got = d.teacher_counts().sort_index()[["qualified", "backbone", "pe_art"]]
+    # no roster: school-table counts (default 5 qualified, 2 backbone, 1 PE/art) split by
+    # pupils — N: 60/100 and 40/100 of 7 / 2 / 1; Z has no pupils: half each; the special
+    # school P has junior pupils only, so its one part takes everything
+    want = pd.DataFrame(
+        [[5.0, 2.0, 1.0], [2.8, 0.8, 0.4], [4.2, 1.2, 0.6], [5.0, 2.0, 1.0], [2.0, 1.0, 0.5],
+         [2.0, 1.0, 0.5]], columns=["qualified", "backbone", "pe_art"],
+        index=pd.MultiIndex.from_tuples([("A", "primary"), ("N", "junior"), ("N", "primary"),
+                                         ("P", "junior"), ("Z", "junior"), ("Z", "primary")],
+                                        names=["school_id", "stage"]))
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
 def test_zero_pupil_part_is_not_a_part():
@@ -648,7 +655,7 @@ def test_cv_weights_by_enrolment(big, small, x_small):
     assert abs(xs.std() / xs.mean() - x.std() / x.mean()) > 1e-3
 
 
-def test_vectorised_roster_counts_match_district_method():
+def test_teacher_counts_from_the_roster():
     t = [teacher("a", "N", "junior", degree="bachelor", backbone="city"),
          teacher("b", "N", "primary", degree="associate", subject="音乐"),
          teacher("c", "N", "primary", degree="secondary", full_time=False),
@@ -658,6 +665,12 @@ def test_vectorised_roster_counts_match_district_method():
             school("E")]
     d = make_district(rows, t)
     cols = ["full_time", "qualified", "backbone", "pe_art"]
-    ours = _teacher_counts(d, d.schools).sort_index()[cols]
-    ref = d.teacher_counts().sort_index()[cols]
-    pd.testing.assert_frame_equal(ours, ref, check_dtype=False)
+    got = d.teacher_counts().sort_index()[cols]
+    # A: e (体育, bachelor, county); d teaches junior at a primary school: dropped.
+    # N primary: b (associate counts in primary, 音乐); c is not full-time: nothing.
+    # N junior: a (bachelor, city backbone). E: no teachers, still a part.
+    want = pd.DataFrame([[1, 1, 1, 1], [0, 0, 0, 0], [1, 1, 1, 0], [1, 1, 0, 1]], columns=cols,
+                        index=pd.MultiIndex.from_tuples([("A", "primary"), ("E", "primary"),
+                                                         ("N", "junior"), ("N", "primary")],
+                                                        names=["school_id", "stage"]))
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
