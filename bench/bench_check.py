@@ -21,8 +21,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.district import District, Settings, derive_teacher_flags  # noqa: E402
-from planner.indicators import check  # noqa: E402
+from planner.core.district import District, Settings, derive_teacher_flags  # noqa: E402
+from planner.indicators.engine import check  # noqa: E402
 
 TARGET_S = {300: 0.5, 20000: 10.0}
 
@@ -88,8 +88,8 @@ def numpy_district(n: int, seed: int = 1) -> District:
 
 
 def synth_loaded(n: int, seed: int, tmp: Path) -> District:
-    from planner.io import load_district
-    from planner.synth import synth_district
+    from planner.io.load import load_district
+    from planner.io.synth import synth_district
     return load_district(synth_district(n, seed, tmp / f"d{n}"))
 
 

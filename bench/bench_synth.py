@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.synth import synth_district  # noqa: E402
+from planner.io.synth import synth_district  # noqa: E402
 
 
 def _run(n: int, seed: int, root: Path) -> tuple[float, dict]:

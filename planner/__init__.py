@@ -2,13 +2,13 @@
 
 __version__ = "0.1.0"
 
-from .io import DataError, load_district  # noqa: E402
+from planner.io.load import DataError, load_district  # noqa: E402
 
 
 def check(district, **kwargs):
     """Check a district against its standard's indicators; see
     :func:`planner.indicators.check`."""
-    from .indicators import check as _check
+    from planner.indicators.engine import check as _check
     return _check(district, **kwargs)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.district import District, Settings, derive_teacher_flags
+from planner.core.district import District, Settings, derive_teacher_flags
 
 INT_COLS = ["students_primary", "students_junior", "classes_primary", "classes_junior",
             "max_class_primary", "max_class_junior", "classrooms"]

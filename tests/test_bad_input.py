@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import main
-from planner.io import (
+from planner.io.load import (
     SCHOOL_COLUMNS,
     TEACHER_COLUMNS,
     UNIT_COLUMNS,
@@ -660,7 +660,7 @@ def test_valid_variants_run_every_command(case, command):
 def _projected_gpkg(folder: Path, epsg: int, schools_as_points: bool) -> Path:
     import geopandas as gpd
 
-    from planner.io import save_district
+    from planner.io.load import save_district
     save_district(baseline(), folder, fmt="gpkg")
     gpkg = folder / "district.gpkg"
     if schools_as_points:

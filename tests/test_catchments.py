@@ -9,9 +9,9 @@ import networkx as nx
 import pytest
 
 from geodata.cells import rook_adjacency
-from planner.catchments import _cells, catchments, seats, zoned_schools
+from planner.plans.catchments import _cells, catchments, seats, zoned_schools
 from planner.cli import bundled_district, main
-from planner.io import load_district
+from planner.io.load import load_district
 
 
 @pytest.fixture(scope="module")

@@ -241,8 +241,8 @@ def tiny(tmp_path):
 
 
 def test_consolidate_tiny_district(tiny):
-    from planner.consolidate import consolidate
-    from planner.io import load_district
+    from planner.plans.consolidation import consolidate
+    from planner.io.load import load_district
     d = load_district(tiny)
     o = consolidate(d, plan=[("S4", "S1", 1.0)], check_indicators=False)
     r = o.result
@@ -354,8 +354,8 @@ PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "yunxi-2024-closures.
 
 @pytest.mark.skipif(not YUNXI.exists(), reason="Yunxi bundle not present")
 def test_yunxi_plan():
-    from planner.consolidate import consolidate
-    from planner.io import load_district
+    from planner.plans.consolidation import consolidate
+    from planner.io.load import load_district
     d = load_district(YUNXI.parent)
     o = consolidate(d, plan=PLAN, check_indicators=False)
     r = o.result

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from indicator_helpers import (good_b, good_county, make_district, no_veto, roster, school,  # noqa: E402
                                teacher)
 
-from planner.check_output import render_console, write_json, write_xlsx  # noqa: E402
-from planner.indicators import (check, facility_shares, load_standard, grade_of,  # noqa: E402
+from planner.outputs.checkfiles import render_console, write_json, write_xlsx  # noqa: E402
+from planner.indicators.engine import (check, facility_shares, load_standard, grade_of,  # noqa: E402
                                 validate_b_scores, weighted_cv, STANDARDS_DIR)
 
 STD = load_standard("hunan-2023")

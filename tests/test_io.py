@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_SCHOOLS, TINY_TEACHERS, TINY_UNITS, TINY_YAML, write_tiny
-from planner.io import DataError, load_district, save_district
+from planner.io.load import DataError, load_district, save_district
 
 
 def _problems(folder):

@@ -13,8 +13,8 @@ import pytest
 from shapely.geometry import box
 
 from conftest import TINY_SCHOOLS, write_tiny
-from planner.io import load_district
-from planner.maps import LAYER_NAMES, build_map, offline_assets, write_map
+from planner.io.load import load_district
+from planner.outputs.maps import LAYER_NAMES, build_map, offline_assets, write_map
 
 import browser
 
@@ -169,7 +169,7 @@ def test_size_and_rounding(district, tmp_path):
 
 def test_size_county(tmp_path):
     """A synthetic county of 300 schools, every school with 52 indicator rows: < 5 MB."""
-    from planner.synth import synth_district
+    from planner.io.synth import synth_district
 
     d = load_district(synth_district(300, 7, tmp_path / "synth"))
     rows = [(f"指标{i}", st, 4.123456, 4.2, i % 5 != 0) for i in range(1, 27)
@@ -270,7 +270,7 @@ def test_deterministic_across_processes(district, tmp_path):
     import sys
 
     code = ("import hashlib, sys; sys.path[:0] = ['tests']\n"
-            "from planner.io import load_district; from planner.maps import build_map\n"
+            "from planner.io.load import load_district; from planner.outputs.maps import build_map\n"
             "from test_map_browser import plan\n"
             f"d = load_district({str(district.path)!r})\n"
             "print(hashlib.sha256(build_map(d, **plan()).encode()).hexdigest())")

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from planner.cli import bundled_district, main
-from planner.io import load_district
+from planner.io.load import load_district
 
 
 @pytest.fixture(scope="module")

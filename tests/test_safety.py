@@ -7,8 +7,8 @@ from openpyxl import load_workbook
 
 from conftest import TINY_TEACHERS, write_tiny
 from planner.cli import main
-from planner.export import mask_id_number, safe_cell, write_csv, write_xlsx
-from planner.report import build_report
+from planner.io.export import mask_id_number, safe_cell, write_csv, write_xlsx
+from planner.outputs.report import build_report
 
 
 def test_safe_cell():

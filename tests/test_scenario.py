@@ -9,8 +9,8 @@ import pytest
 
 import browser
 from planner.cli import main
-from planner.io import DataError, load_district
-from planner.scenario import load_scenario
+from planner.io.load import DataError, load_district
+from planner.plans.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios" / "yunxi-2024.yaml"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from planner.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, UNIT_COLUMNS, TYPES, synth_district
+from planner.io.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, UNIT_COLUMNS, TYPES, synth_district
 
 FILES = ["district.yaml", "schools.csv", "teachers.csv", "units.csv", "roads.geojson",
          "boundary.geojson"]

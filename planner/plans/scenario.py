@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from .io import DataError
+from planner.io.load import DataError
 
 SCHEMA_VERSION = 1
 
@@ -329,15 +329,15 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str = "zh",
     replaced only at the end)."""
     import shutil
 
-    from .export import check_out_dir
-    from .io import load_district
+    from planner.io.export import check_out_dir
+    from planner.io.load import load_district
     district = load_district(scenario.district)
     if anonymise:
-        from .district import anonymise as _anon
+        from planner.core.district import anonymise as _anon
         district = _anon(district)
     final = Path(out).resolve()
     if final.exists() and any(final.iterdir()) and not (final / "scenario.json").exists():
-        from .export import OutputError
+        from planner.io.export import OutputError
         raise OutputError(f"--out {final}: the folder exists and is not a planner run folder; "
                           f"choose a new or empty folder")
     check_out_dir(final.parent / f".{final.name}.partial", district.path)
@@ -358,10 +358,10 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str = "zh",
 
 
 def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> RunResult:
-    from . import catchments as cat
-    from . import rotate as rot
-    from .export import write_json
-    from .indicators import check
+    from planner.plans import catchments as cat
+    from planner.plans import rotation as rot
+    from planner.io.export import write_json
+    from planner.indicators.engine import check
 
     lab = STEP_LABELS[lang]
     prog = _Progress(quiet)
@@ -372,7 +372,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
     current = district
 
     if scenario.consolidation is not None:
-        from . import consolidate as con
+        from planner.plans import consolidation as con
         c = scenario.consolidation
         mode = c.get("mode", "plan")
         plan = c.get("closures") if mode == "plan" else None
@@ -425,7 +425,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares)
     prog.step("after", lab["after"])
 
-    from .verify import verify_outcomes
+    from planner.verify import verify_outcomes
     res.verification = verify_outcomes(district, res)
     prog.step("verify", lab["verify"])
 
@@ -449,7 +449,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
 
 
 def _version() -> str:
-    from . import __version__
+    from planner import __version__
     return __version__
 
 
@@ -522,9 +522,9 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
     """map.html, report.html and the workbook."""
     import pandas as pd
 
-    from .export import write_text, write_xlsx
-    from .maps import build_map
-    from .report import build_report
+    from planner.io.export import write_text, write_xlsx
+    from planner.outputs.maps import build_map
+    from planner.outputs.report import build_report
 
     closed = set(res.consolidation.result.closed) if res.consolidation is not None else set()
     status = school_status(res.after, closed, lang, list(district.schools["school_id"]))
@@ -536,7 +536,7 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
         routes = _map_routes(res.consolidation)
     flows = None
     if res.rotation is not None:
-        from .rotate import flows as rflows
+        from planner.plans.rotation import flows as rflows
         flows = rflows(res.rotation)
     zones = None
     if res.catchments:
@@ -549,7 +549,7 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
 
     plans = []
     if res.consolidation is not None:
-        from .consolidate import summary_dict
+        from planner.plans.consolidation import summary_dict
         r = res.consolidation.result
         plans.append(("撤并与校车" if lang == "zh" else "Consolidation and school buses",
                       summary_dict(res.consolidation, lang),
@@ -585,7 +585,7 @@ def _thresholds(report) -> dict:
 
 
 def _map_routes(outcome) -> list[dict]:
-    from .consolidate import _routes_geojson
+    from planner.plans.consolidation import _routes_geojson
     names = outcome.district.school_names()
     pts = outcome.district.schools.set_index("school_id")
     gj = _routes_geojson(outcome)
@@ -609,7 +609,7 @@ def _map_routes(outcome) -> list[dict]:
 def _workbook_sheets(res: RunResult, lang: str) -> dict:
     import pandas as pd
 
-    from .check_output import cv_frame
+    from planner.outputs.checkfiles import cv_frame
     zh = lang == "zh"
     sheets = {}
 
@@ -629,7 +629,7 @@ def _workbook_sheets(res: RunResult, lang: str) -> dict:
     sheets["差异系数" if zh else "cv"] = cv_frame(res.after, lang)
     sheets["各校指标" if zh else "school_parts"] = res.after.parts_table()
     if res.consolidation is not None:
-        from .consolidate import tables, workbook_sheets
+        from planner.plans.consolidation import tables, workbook_sheets
         sheets.update(workbook_sheets(tables(res.consolidation, lang), lang))
     if res.rotation is not None:
         sheets["交流轮岗名单" if zh else "rotation"] = res.rotation.table
@@ -647,7 +647,7 @@ DEMO_SCENARIO = "scenarios/yunxi-2024.yaml"
 
 def find_demo_scenario() -> Path:
     """``scenarios/yunxi-2024.yaml`` in the working folder, else beside the source."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
         p = base / DEMO_SCENARIO
         if p.exists():
             return p
@@ -655,7 +655,7 @@ def find_demo_scenario() -> Path:
 
 
 def register(sub) -> None:
-    from .cli import lang_arg
+    from planner.cli import lang_arg
     p = sub.add_parser("run", help="run a scenario: plans, checks, map and report")
     p.add_argument("scenario", type=Path)
     p.add_argument("--out", type=Path, required=True)
@@ -742,8 +742,8 @@ COMPARE_ROWS = [
 def cmd_compare(args) -> int:
     import pandas as pd
 
-    from .export import check_out_dir, write_csv, write_text
-    from .report import esc, table_html
+    from planner.io.export import check_out_dir, write_csv, write_text
+    from planner.outputs.report import esc, table_html
     zh = args.lang == "zh"
     out = check_out_dir(args.out, None)
     names, figs = [], []

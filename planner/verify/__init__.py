@@ -36,7 +36,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from .district import District, school_stages
+from planner.core.district import District, school_stages
 
 CLASS_CAP = {"primary": 45, "junior": 50}
 
@@ -195,7 +195,7 @@ def verify_consolidation(district: District, folder: Path, settings: dict) -> li
 
 
 def verify_catchments(district: District, folder: Path) -> list[str]:
-    from .catchments import _cells, seats, zoned_schools
+    from planner.plans.catchments import _cells, seats, zoned_schools
     from geodata.cells import rook_adjacency
     errs = []
     rows = _rows(folder / "units.csv")
@@ -272,7 +272,7 @@ def verify_outcomes(district: District, res) -> list[str]:
 
 
 def register(sub) -> None:
-    from .cli import lang_arg
+    from planner.cli import lang_arg
     p = sub.add_parser("verify", help="re-check every plan in an output folder")
     p.add_argument("dir", type=Path, help="output folder of run, rotate, consolidate or catchments")
     p.add_argument("--district", type=Path, help="district folder (default: from scenario.json, "
@@ -282,8 +282,8 @@ def register(sub) -> None:
 
 
 def cmd_verify(args) -> int:
-    from .cli import UsageError, bundled_district
-    from .io import load_district
+    from planner.cli import UsageError, bundled_district
+    from planner.io.load import load_district
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir}: no such output folder")
     scen = {}

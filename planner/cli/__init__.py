@@ -12,11 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from planner import __version__
 from models.mip import SolverUnavailable
 
-from .export import OutputError
-from .io import DataError, load_district
+from planner.io.export import OutputError
+from planner.io.load import DataError, load_district
 
 
 class UsageError(Exception):
@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: modules that add a command (rotate, consolidate, catchments, run ...)
-PLAN_MODULES = ("planner.rotate", "planner.consolidate", "planner.catchments",
-                "planner.scenario", "planner.verify")
+PLAN_MODULES = ("planner.plans.rotation", "planner.plans.consolidation", "planner.plans.catchments",
+                "planner.plans.scenario", "planner.verify")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +152,7 @@ def load_arg(args) -> "District":  # noqa: F821
     """The district named on the command line, else the bundled one."""
     d = load_district(args.district if args.district else bundled_district())
     if getattr(args, "anonymise", False):
-        from .district import anonymise
+        from planner.core.district import anonymise
         d = anonymise(d)
     return d
 
@@ -196,8 +196,8 @@ TYPE_NAMES_ZH = {"primary": "小学", "junior": "初中", "nine_year": "九年�
 
 
 def cmd_check(args) -> int:
-    from .check_output import render_console, write_json, write_xlsx
-    from .indicators import check
+    from planner.outputs.checkfiles import render_console, write_json, write_xlsx
+    from planner.indicators.engine import check
     d = load_arg(args)
     report = check(d)
     print(render_console(report, lang=args.lang))
@@ -209,7 +209,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from .synth import synth_district
+    from planner.io.synth import synth_district
     if not 10 <= args.schools <= 20000:
         raise UsageError(f"--schools {args.schools}: choose between 10 and 20000")
     t0 = time.perf_counter()

@@ -26,8 +26,8 @@ import pandas as pd
 
 from models import rotation as rm
 
-from .district import District, school_stages
-from .export import check_out_dir, mask_id_number, write_csv, write_json, write_xlsx
+from planner.core.district import District, school_stages
+from planner.io.export import check_out_dir, mask_id_number, write_csv, write_json, write_xlsx
 
 AREA_ZH = {"urban": "城区", "town": "镇区", "rural": "乡村"}
 DIRECTION_ZH = {"urban": "城镇", "town": "城镇", "rural": "乡村"}
@@ -59,7 +59,7 @@ class RotationOutcome:
 def floors_from_standard(standard: str) -> dict[str, tuple[float, float, float]]:
     """Thresholds of indicators 1–3 per stage from the standard file, else rules.md's."""
     try:
-        from .indicators import load_standard
+        from planner.indicators.engine import load_standard
         std = load_standard(standard)
         out = {}
         for st in ("primary", "junior"):
@@ -159,7 +159,7 @@ def apply_moves(district: District, moves) -> District:
         i = t.index[idx[m.teacher_id]]
         t.at[i, "school_id"] = m.to_school
         t.at[i, "years_at_school"] = 0.0
-    from .district import derive_teacher_flags
+    from planner.core.district import derive_teacher_flags
     return district.with_schools(district.schools, derive_teacher_flags(
         t.drop(columns=["qualified", "is_backbone", "pe_art", "eligible"]), district.settings))
 
@@ -204,7 +204,7 @@ def _cv13(report) -> dict:
 
 def rotation_summary(before: District, after: District, result: rm.RotationResult,
                      problem: rm.RotationProblem) -> dict:
-    from .indicators import check
+    from planner.indicators.engine import check
     rb, ra = check(before), check(after)
     counts = dict(result.counts)
     parts = []
@@ -262,7 +262,7 @@ def flows(outcome: RotationOutcome) -> list[dict]:
 # ------------------------------------------------------------------ command line
 
 def register(sub) -> None:
-    from .cli import district_arg, lang_arg
+    from planner.cli import district_arg, lang_arg
     p = sub.add_parser("rotate", help="draw up the year's teacher rotation list")
     district_arg(p, optional=True)
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -283,7 +283,7 @@ def register(sub) -> None:
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
-    from .cli import UsageError, load_arg
+    from planner.cli import UsageError, load_arg
     for name in ("share", "backbone_share", "band", "max_send_share"):
         v = getattr(args, name)
         if not 0 <= v <= 1:

@@ -133,14 +133,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from planner.district import TYPE_STAGES, District
-from planner.district import roster_codes as _roster_codes
-from planner.district import stage_masks as _has_stage
+from planner.core.district import TYPE_STAGES, District
+from planner.core.district import roster_codes as _roster_codes
+from planner.core.district import stage_masks as _has_stage
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
            "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
 
-STANDARDS_DIR = Path(__file__).with_name("standards")
+STANDARDS_DIR = Path(__file__).resolve().parents[1] / "standards"
 STAGES = ("primary", "junior")
 STAGE_ZH = {"primary": "小学", "junior": "初中"}
 RTOL = 1e-9

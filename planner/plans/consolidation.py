@@ -37,10 +37,10 @@ import pandas as pd
 
 from models import consolidation as M
 
-from .district import District, derive_teacher_flags, school_stages
-from .export import check_out_dir as _check_out_dir
-from .export import safe_frame, write_text, write_xlsx
-from .io import DataError
+from planner.core.district import District, derive_teacher_flags, school_stages
+from planner.io.export import check_out_dir as _check_out_dir
+from planner.io.export import safe_frame, write_text, write_xlsx
+from planner.io.load import DataError
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
 NO_ROAD_DETOUR = 1.3
@@ -83,7 +83,7 @@ class ConsolidationOutcome:
 
 def read_closures(path: str | Path, district: District) -> list[tuple[str, str, float]]:
     """Read a closures CSV/XLSX; raise :class:`DataError` with one line per problem."""
-    from .io import _read_csv, _read_xlsx
+    from planner.io.load import _read_csv, _read_xlsx
     path = Path(path)
     label = path.name
     if not path.is_file():
@@ -414,7 +414,7 @@ def apply_result(district: District, result: M.Result) -> District:
 def engine_view(before: District, after: District, receivers: list[str], notes: list) -> dict | None:
     """Indicators 4, 5, 11, 12, 13 of the receivers by the indicator engine."""
     try:
-        from .indicators import check
+        from planner.indicators.engine import check
         rb, ra = check(before), check(after)
     except Exception as e:  # the engine is optional here; our own checker still runs
         notes.append(f"indicator engine not used ({type(e).__name__}: {e}); own checker only")
@@ -630,7 +630,7 @@ def _routes_geojson(o: ConsolidationOutcome) -> dict:
 
 
 def register(sub) -> None:
-    from .cli import district_arg, lang_arg
+    from planner.cli import district_arg, lang_arg
     p = sub.add_parser("consolidate", help="close small schools and plan school buses")
     district_arg(p, optional=True)
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -659,7 +659,7 @@ def register(sub) -> None:
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
-    from .cli import UsageError, load_arg
+    from planner.cli import UsageError, load_arg
     if args.plan is None and not args.optimise:
         raise UsageError("consolidate: give --plan FILE or --optimise")
     if not args.max_ride_min > 0:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .district import (TYPE_STAGES, District, Settings,
+from planner.core.district import (TYPE_STAGES, District, Settings,
                        derive_teacher_flags)
 
 
@@ -505,7 +505,7 @@ def _load_yaml(path: Path, problems: list[str]) -> dict:
         if not isinstance(std, str) or not std.strip():
             problems.append(f"{label} key standard: {std!r} is not a standard name")
         else:
-            from .indicators import STANDARDS_DIR, load_standard
+            from planner.indicators.engine import STANDARDS_DIR, load_standard
             try:
                 load_standard(std)
             except Exception as e:  # unknown name, unreadable or malformed file

@@ -41,8 +41,8 @@ import pandas as pd
 
 from models import catchment as cm
 
-from .district import District, school_stages
-from .export import check_out_dir, write_csv, write_json, write_text
+from planner.core.district import District, school_stages
+from planner.io.export import check_out_dir, write_csv, write_json, write_text
 
 CLASS_CAP = {"primary": 45, "junior": 50}
 STAGE_ZH = {"primary": "小学", "junior": "初中"}
@@ -305,7 +305,7 @@ def share_for_indicator_21(outcomes: list[CatchmentOutcome]) -> dict[str, float]
 # ------------------------------------------------------------------ command line
 
 def register(sub) -> None:
-    from .cli import district_arg, lang_arg
+    from planner.cli import district_arg, lang_arg
     p = sub.add_parser("catchments", help="draw enrolment catchment zones")
     district_arg(p, optional=True)
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -324,7 +324,7 @@ def register(sub) -> None:
 
 
 def cmd_catchments(args: argparse.Namespace) -> int:
-    from .cli import UsageError, load_arg
+    from planner.cli import UsageError, load_arg
     d = load_arg(args)
     out = check_out_dir(args.out, d.path)
     stages = [args.stage] if args.stage else ["primary", "junior"]

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.export import FORMULA_START, save_workbook, write_text
-from planner.indicators import PER_PUPIL, Report
+from planner.io.export import FORMULA_START, save_workbook, write_text
+from planner.indicators.engine import PER_PUPIL, Report
 
 __all__ = ["render_console", "write_json", "write_xlsx", "fmt_number", "safe_cell_text"]
 
