@@ -10,7 +10,8 @@ import pytest
 
 from geodata.cells import rook_adjacency
 from planner.plans.catchments import _cells, catchments, seats, zoned_schools
-from planner.cli import bundled_district, main
+from planner.cli import main
+from planner.io.load import bundled_district
 from planner.io.load import load_district
 
 

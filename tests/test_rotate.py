@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from planner.cli import bundled_district, main
+from planner.cli import main
+from planner.io.load import bundled_district
 from planner.io.load import load_district
 
 

@@ -749,6 +749,12 @@ def _to_wgs84(gdf, label: str, problems: list[str]):
     return gdf
 
 
+def bundled_district() -> Path:
+    """The folder of the bundled Yunxi district (``geodata/yunxi``)."""
+    import geodata
+    return Path(geodata.__file__).resolve().parent / "yunxi"
+
+
 def load_district(path: str | Path) -> District:
     """Load, validate and type a district; raise :class:`DataError` listing
     every problem (file, row, column) when anything is wrong."""

@@ -32,7 +32,6 @@ a zone (every zoned child belongs to exactly one school's catchment).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import pandas as pd
 from models import catchment as cm
 
 from planner.core.district import District, school_stages
-from planner.io.export import check_out_dir, write_csv, write_json, write_text
+from planner.io.export import write_csv, write_json, write_text
 
 CLASS_CAP = {"primary": 45, "junior": 50}
 STAGE_ZH = {"primary": "小学", "junior": "初中"}
@@ -304,55 +303,4 @@ def share_for_indicator_21(outcomes: list[CatchmentOutcome]) -> dict[str, float]
 
 # ------------------------------------------------------------------ command line
 
-def register(sub) -> None:
-    from planner.cli import district_arg, lang_arg
-    p = sub.add_parser("catchments", help="draw enrolment catchment zones")
-    district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--stage", choices=("primary", "junior"), help="one stage (default both)")
-    p.add_argument("--contiguity", choices=("sweep", "cheap", "flow"), default="sweep",
-                   help="sweep (default): a unit joins a school only through a neighbour met "
-                        "earlier in a cheapest-first sweep from the school; cheap: through a "
-                        "neighbour nearer to the school; flow: exact flow formulation (slow)")
-    p.add_argument("--k-nearest", type=int, default=8, help="candidate schools per unit")
-    p.add_argument("--exclude-boarding", action="store_true",
-                   help="do not zone boarding schools (indicator 21 leaves them out of its share)")
-    p.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    p.add_argument("--time-limit", type=float, default=60.0)
-    lang_arg(p)
-    p.set_defaults(func=cmd_catchments)
 
-
-def cmd_catchments(args: argparse.Namespace) -> int:
-    from planner.cli import UsageError, load_arg
-    d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    stages = [args.stage] if args.stage else ["primary", "junior"]
-    try:
-        outcomes = [catchments(d, st, mode=args.contiguity, k_nearest=args.k_nearest,
-                               solver=args.solver, time_limit=args.time_limit,
-                               include_boarding=not args.exclude_boarding) for st in stages]
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    write_outputs(outcomes, out)
-    for o in outcomes:
-        print(render_summary(o, args.lang))
-    ok = all(o.result.status in ("optimal", "feasible") for o in outcomes)
-    return 0 if ok else 3
-
-
-def render_summary(o: CatchmentOutcome, lang: str = "zh") -> str:
-    s = o.summary
-    if lang == "zh":
-        lines = [f"{STAGE_ZH[o.stage]}划片：{s['units']} 个居住单元，{s['schools']} 所学校，"
-                 f"最大负荷 {s['max_load_ratio']}，片区连通 {'是' if s['contiguous'] else '否'}，"
-                 f"状态 {s['status']}，差距 {s['gap']}"]
-    else:
-        lines = [f"{o.stage} catchments: {s['units']} units, {s['schools']} schools, "
-                 f"max load {s['max_load_ratio']}, contiguous {s['contiguous']}, "
-                 f"status {s['status']}, gap {s['gap']}"]
-    for sf in s["shortfalls"]:
-        lines.append(str(sf.get("reason", sf)))
-    if o.violations:
-        lines.append("; ".join(o.violations))
-    return "\n".join(lines)

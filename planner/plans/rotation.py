@@ -17,7 +17,6 @@ indicator engine (CVs of 1–3 before and after).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pandas as pd
 from models import rotation as rm
 
 from planner.core.district import District, school_stages
-from planner.io.export import check_out_dir, mask_id_number, write_csv, write_json, write_xlsx
+from planner.io.export import mask_id_number, write_csv, write_json, write_xlsx
 
 AREA_ZH = {"urban": "城区", "town": "镇区", "rural": "乡村"}
 DIRECTION_ZH = {"urban": "城镇", "town": "城镇", "rural": "乡村"}
@@ -261,76 +260,6 @@ def flows(outcome: RotationOutcome) -> list[dict]:
 
 # ------------------------------------------------------------------ command line
 
-def register(sub) -> None:
-    from planner.cli import district_arg, lang_arg
-    p = sub.add_parser("rotate", help="draw up the year's teacher rotation list")
-    district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--share", type=float, default=0.10, help="share of eligible teachers who move")
-    p.add_argument("--backbone-share", type=float, default=0.20,
-                   help="share of movers who are backbone teachers")
-    p.add_argument("--backbone-base", choices=("rotated", "eligible"), default=None,
-                   help="20 %% of the movers (rotated) or of the required movers (eligible); "
-                        "default: the district's setting")
-    p.add_argument("--band", type=float, default=0.10, help="head-count band per school")
-    p.add_argument("--max-send-share", type=float, default=0.30)
-    p.add_argument("--direction-rule", action="store_true",
-                   help="outgoing moves only town→village or strong→weak")
-    p.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds")
-    lang_arg(p)
-    p.set_defaults(func=cmd_rotate)
 
-
-def cmd_rotate(args: argparse.Namespace) -> int:
-    from planner.cli import UsageError, load_arg
-    for name in ("share", "backbone_share", "band", "max_send_share"):
-        v = getattr(args, name)
-        if not 0 <= v <= 1:
-            raise UsageError(f"--{name.replace('_', '-')} {v}: must be between 0 and 1")
-    if args.time_limit <= 0:
-        raise UsageError(f"--time-limit {args.time_limit}: must be positive")
-    d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    try:
-        o = rotate(d, share=args.share, backbone_share=args.backbone_share,
-                   backbone_base=args.backbone_base, band=args.band,
-                   max_send_share=args.max_send_share, direction_rule=args.direction_rule,
-                   solver=args.solver, time_limit=args.time_limit, lang=args.lang)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    write_outputs(o, out, args.lang)
-    print(render_summary(o, args.lang))
-    return 0 if o.result.status in ("optimal", "feasible") else 3
-
-
-def render_summary(o: RotationOutcome, lang: str = "zh") -> str:
-    s = o.summary
-    zh = lang == "zh"
-    lines = [
-        (f"交流轮岗：符合条件 {s['eligible']} 人，需交流 ≥ {s['required']} 人，"
-         f"安排交流 {s['rotated']} 人，其中骨干 {s['backbone_rotated']} 人；状态 {s['status']}")
-        if zh else
-        (f"Rotation: {s['eligible']} eligible, ≥ {s['required']} must move, {s['rotated']} move, "
-         f"{s['backbone_rotated']} of them backbone; status {s['status']}"),
-        (f"达到指标1–3底线的学校学段：{s['floors_met_before']} → {s['floors_met_after']} / {s['school_parts']}"
-         if zh else
-         f"School parts meeting the floors of 1–3: {s['floors_met_before']} → "
-         f"{s['floors_met_after']} of {s['school_parts']}"),
-    ]
-    for k in ("1", "2", "3"):
-        b, a = s["cv_before"].get(k) or {}, s["cv_after"].get(k) or {}
-        lines.append(("差异系数 指标" if zh else "CV indicator ") + k + ": " + ", ".join(
-            f"{STAGE_ZH[st] if zh else st} {b.get(st)} → {a.get(st)}" for st in ("primary", "junior")
-            if st in b or st in a))
-    for m in s["messages"]:
-        lines.append(m)
-    for sf in s["shortfalls"]:
-        lines.append(sf["text"])
-    if o.violations:
-        lines.append(("校验未通过：" if zh else "Verification failed: ") + "; ".join(o.violations))
-    return "\n".join(lines)
-
-
-__all__ = ["rotate", "build_problem", "apply_moves", "write_outputs", "flows", "register",
+__all__ = ["rotate", "build_problem", "apply_moves", "write_outputs", "flows",
            "RotationOutcome", "mask_id_number"]
