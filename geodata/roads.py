@@ -77,12 +77,7 @@ HIGHWAY_SPEEDS_KMH: dict[str, float] = {
 #: Speed (km/h) of a road with neither ``speed_kmh`` nor a known ``highway`` class.
 DEFAULT_SPEED_KMH = 30.0
 
-#: School-bus speed limits (rules.md, "School buses"): ordinary roads,
-#: expressways (OSM ``motorway``/``motorway_link``), and sharp bends, steep or
-#: narrow roads and narrow bridges (the ``hazardous`` column).
-BUS_MAX_SPEED_ORDINARY_KMH = 60.0
-BUS_MAX_SPEED_EXPRESSWAY_KMH = 80.0
-BUS_MAX_SPEED_HAZARDOUS_KMH = 20.0
+#: OSM classes that are expressways for the school-bus speed caps.
 EXPRESSWAY_CLASSES = frozenset({"motorway", "motorway_link"})
 
 #: Walking speed (km/h) a caller may pass as ``access_speed_kmh``.
@@ -91,6 +86,18 @@ WALK_SPEED_KMH = 4.0
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "-1", "reverse"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", ""})
 _KEY_DECIMALS = 3  # vertices equal to the millimetre are the same vertex
+
+
+@dataclass(frozen=True)
+class SpeedCaps:
+    """School-bus speed limits (km/h): ordinary roads, expressways (OSM
+    ``motorway``/``motorway_link``), and sharp bends, steep or narrow roads and
+    narrow bridges (the ``hazardous`` column). The numbers come from the caller
+    (the standard's ``transport:`` section, 校车安全管理条例 art. 35)."""
+
+    ordinary_kmh: float
+    expressway_kmh: float
+    hazardous_kmh: float
 
 
 class RoadDataError(ValueError):
@@ -179,13 +186,15 @@ def _highway_class(value: Any) -> str:
 
 
 def bus_speed_kmh(
-    speed_kmh: float | None, highway: str = "", hazardous: bool = False
+    speed_kmh: float | None, highway: str = "", hazardous: bool = False,
+    caps: SpeedCaps | None = None,
 ) -> float:
     """Return the school-bus speed on a road.
 
     The road's own speed (``speed_kmh``, else :data:`HIGHWAY_SPEEDS_KMH` by class,
-    else :data:`DEFAULT_SPEED_KMH`) is capped at 80 km/h on expressways (OSM
-    ``motorway``), 60 km/h on other roads, and 20 km/h where ``hazardous``.
+    else :data:`DEFAULT_SPEED_KMH`), capped by ``caps``: the expressway cap on
+    OSM ``motorway``, the ordinary cap on other roads, and the hazardous cap where
+    ``hazardous``. Without ``caps`` the road's own speed is returned.
 
     Parameters
     ----------
@@ -195,6 +204,8 @@ def bus_speed_kmh(
         OSM ``highway`` class (lower case), may be empty.
     hazardous
         Sharp bend, steep or narrow road, or narrow bridge.
+    caps
+        School-bus speed limits.
 
     Returns
     -------
@@ -203,11 +214,12 @@ def bus_speed_kmh(
 
     Examples
     --------
-    >>> bus_speed_kmh(80.0, "secondary")
+    >>> caps = SpeedCaps(ordinary_kmh=60.0, expressway_kmh=80.0, hazardous_kmh=20.0)
+    >>> bus_speed_kmh(80.0, "secondary", caps=caps)
     60.0
-    >>> bus_speed_kmh(None, "motorway")
+    >>> bus_speed_kmh(None, "motorway", caps=caps)
     80.0
-    >>> bus_speed_kmh(None, "primary", hazardous=True)
+    >>> bus_speed_kmh(None, "primary", hazardous=True, caps=caps)
     20.0
     """
     if speed_kmh is None or _is_missing(speed_kmh):
@@ -215,13 +227,11 @@ def bus_speed_kmh(
         speed = HIGHWAY_SPEEDS_KMH.get(base, DEFAULT_SPEED_KMH)
     else:
         speed = float(speed_kmh)
-    cap = (
-        BUS_MAX_SPEED_EXPRESSWAY_KMH
-        if highway in EXPRESSWAY_CLASSES
-        else BUS_MAX_SPEED_ORDINARY_KMH
-    )
+    if caps is None:
+        return speed
+    cap = caps.expressway_kmh if highway in EXPRESSWAY_CLASSES else caps.ordinary_kmh
     if hazardous:
-        cap = min(cap, BUS_MAX_SPEED_HAZARDOUS_KMH)
+        cap = min(cap, caps.hazardous_kmh)
     return min(speed, cap)
 
 
@@ -511,6 +521,7 @@ def build_road_graph(
     lines: gpd.GeoDataFrame,
     crs: pyproj.CRS | str | None = None,
     snap_tol_m: float = 5.0,
+    speed_caps: SpeedCaps | None = None,
 ) -> RoadNetwork:
     """Build a directed road network from road centre-lines.
 
@@ -526,6 +537,8 @@ def build_road_graph(
     snap_tol_m
         Endpoints closer than this to another line's vertex or segment are
         joined to it (see the module docstring). ``0`` disables snapping.
+    speed_caps
+        School-bus speed limits (:func:`bus_speed_kmh`); ``None``: none.
 
     Returns
     -------
@@ -587,7 +600,7 @@ def build_road_graph(
         hazardous = _as_bool(hazardous_in[pos], row, "hazardous")
         oneway = _as_bool(oneway_in[pos], row, "oneway")
         reverse = oneway and _is_reverse(oneway_in[pos])
-        row_speed[pos] = bus_speed_kmh(speed, highway, hazardous)
+        row_speed[pos] = bus_speed_kmh(speed, highway, hazardous, speed_caps)
         row_fwd[pos] = not reverse
         row_bwd[pos] = (not oneway) or reverse
         row_name[pos] = "" if _is_missing(names_in[pos]) else str(names_in[pos])

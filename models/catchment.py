@@ -536,7 +536,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
         if info.status == "infeasible":
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")
-        elif info.status == "no_solution":
+        elif info.status == "no_plan_in_time":
             notes.append("no plan found within the time limit: raise it, use "
                          "mode='cheap' or a smaller k_nearest")
     if info is None or info.status == "infeasible":

@@ -3,11 +3,11 @@
 Every model in :mod:`models` builds a ``pulp.LpProblem`` and calls
 :func:`solve_problem`, which returns a :class:`SolveInfo` with
 
-- ``status``: ``"optimal"`` only when the solver proved optimality (pulp's
-  ``status == 1`` *and* ``sol_status == LpSolutionOptimal``); a time-limited run
-  that stopped with an incumbent is ``"feasible"``; no solution is
-  ``"infeasible"`` (proven) or ``"no_solution"`` (time limit before any
-  incumbent); an unbounded model is ``"unbounded"``.
+- ``status``: a :class:`models.status.Status`. ``OPTIMAL`` only when the solver
+  proved optimality (pulp's ``status == 1`` *and* ``sol_status ==
+  LpSolutionOptimal``); a time-limited run that stopped with an incumbent is
+  ``FEASIBLE``; no solution is ``INFEASIBLE`` (proven) or ``NO_PLAN_IN_TIME`` (time
+  limit before any incumbent); an unbounded model is ``ERROR``.
 - ``gap``: the relative MIP gap as reported by HiGHS (0.0 when proven optimal,
   ``None`` when the solver gives no bound, e.g. CBC stopped by the time limit).
 
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pulp
 
+from models.status import Status
+
 SOLVERS = ("highs", "cbc")
 
 
@@ -31,7 +33,7 @@ class SolverUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SolveInfo:
-    status: str
+    status: Status
     objective: float | None
     gap: float | None
     solver: str
@@ -119,12 +121,12 @@ def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
     seconds = time.perf_counter() - t0
     status = _status(prob)
     objective = None
-    if status in ("optimal", "feasible"):
+    if status.has_plan:
         objective = pulp.value(prob.objective)
         objective = float(objective) if objective is not None else 0.0
     rel_gap = _gap(prob, solver, status)
-    if status == "optimal" and rel_gap is not None and gap is not None and rel_gap > gap:
-        status = "feasible"
+    if status is Status.OPTIMAL and rel_gap is not None and gap is not None and rel_gap > gap:
+        status = Status.FEASIBLE
     return SolveInfo(status=status, objective=objective, gap=rel_gap,
                      solver=solver.lower(), seconds=seconds)
 
@@ -147,23 +149,23 @@ def _set_warm_start(s, solver: str) -> None:
         s.optionsDict["warmStart"] = True
 
 
-def _status(prob: pulp.LpProblem) -> str:
+def _status(prob: pulp.LpProblem) -> Status:
     st, sol = prob.status, prob.sol_status
     if sol == pulp.LpSolutionOptimal and st == pulp.LpStatusOptimal:
-        return "optimal"
+        return Status.OPTIMAL
     if sol == pulp.LpSolutionIntegerFeasible:
-        return "feasible"
+        return Status.FEASIBLE
     if st == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
-        return "infeasible"
+        return Status.INFEASIBLE
     if st == pulp.LpStatusUnbounded or sol == pulp.LpSolutionUnbounded:
-        return "unbounded"
+        return Status.ERROR
     if st == pulp.LpStatusOptimal:
         # pulp reports status 1 for a time-limited CBC run with an incumbent
-        return "feasible"
-    return "no_solution"
+        return Status.FEASIBLE
+    return Status.NO_PLAN_IN_TIME
 
 
-def _gap(prob: pulp.LpProblem, solver: str, status: str) -> float | None:
+def _gap(prob: pulp.LpProblem, solver: str, status: Status) -> float | None:
     model = getattr(prob, "solverModel", None)
     if solver.lower() == "highs" and model is not None:
         try:

@@ -874,7 +874,7 @@ def _solve_levels(data, relaxed, solver, deadline, gap, infos):
     for i, (name, expr) in enumerate(levels):
         snapshot = {v.name: v.varValue for v in model.prob.variables()}
         info = _run_level(model, expr, name, solver, deadline, gap, warm=i > 0)
-        if i > 0 and info.status == "no_solution":
+        if i > 0 and info.status == "no_plan_in_time":
             # the previous level's plan is feasible here: keep it, unproven
             for v in model.prob.variables():
                 v.varValue = snapshot.get(v.name)
@@ -919,7 +919,7 @@ def _add_arcs_level3(model: _Model, data: _Data, arcs) -> dict:
 def _result(data, model, infos, relaxed, messages, arcs_note, solver, seconds):
     ok = bool(infos) and all(i.status in ("optimal", "feasible") for i in infos)
     if not ok:
-        status = infos[-1].status if infos else "no_solution"
+        status = infos[-1].status if infos else "no_plan_in_time"
         return RotationResult(status, (), {}, None, solver, seconds,
                               _count_figures(data, ()), _part_values(data, ()),
                               tuple(messages), (), tuple(infos), arcs_note)

@@ -21,7 +21,8 @@ from indicator_helpers import (good_b, good_county, make_district, no_veto, rost
 
 from planner.outputs.checkfiles import render_console, write_json, write_xlsx  # noqa: E402
 from planner.indicators.engine import (check, facility_shares, load_standard, grade_of,  # noqa: E402
-                                validate_b_scores, weighted_cv, STANDARDS_DIR)
+                                validate_b_scores, weighted_cv)
+from planner.core.rules import STANDARDS_DIR  # noqa: E402
 
 STD = load_standard("hunan-2023")
 

@@ -19,6 +19,7 @@ from geodata.roads import (
     RoadNetwork,
     WALK_SPEED_KMH,
     build_road_graph,
+    SpeedCaps,
     bus_speed_kmh,
     route_geometry,
     travel_matrices,
@@ -30,6 +31,9 @@ CRS = utm_crs(113.3, 29.5)
 _TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 _TO_UTM = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
 X0, Y0 = _TO_UTM.transform(113.3, 29.5)
+
+
+CAPS = SpeedCaps(ordinary_kmh=60, expressway_kmh=80, hazardous_kmh=20)
 
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
@@ -46,7 +50,7 @@ def roads(geoms: list, **columns) -> gpd.GeoDataFrame:
 
 
 def build(geoms: list, **columns) -> RoadNetwork:
-    return build_road_graph(roads(geoms, **columns), crs=CRS)
+    return build_road_graph(roads(geoms, **columns), crs=CRS, speed_caps=CAPS)
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +78,15 @@ def test_utm_crs_zones():
 
 def test_bus_speed_caps():
     """Bus limits: 60 ordinary, 80 expressway, 20 hazardous; table otherwise."""
-    assert bus_speed_kmh(80, "secondary") == 60
-    assert bus_speed_kmh(120, "motorway") == 80
-    assert bus_speed_kmh(None, "motorway_link") == 80
-    assert bus_speed_kmh(None, "tertiary") == 40
-    assert bus_speed_kmh(None, "primary", hazardous=True) == 20
-    assert bus_speed_kmh(15, "primary", hazardous=True) == 15
-    assert bus_speed_kmh(float("nan"), "nonsense") == 30
+    caps = SpeedCaps(ordinary_kmh=60, expressway_kmh=80, hazardous_kmh=20)
+    assert bus_speed_kmh(80, "secondary", caps=caps) == 60
+    assert bus_speed_kmh(120, "motorway", caps=caps) == 80
+    assert bus_speed_kmh(None, "motorway_link", caps=caps) == 80
+    assert bus_speed_kmh(None, "tertiary", caps=caps) == 40
+    assert bus_speed_kmh(None, "primary", hazardous=True, caps=caps) == 20
+    assert bus_speed_kmh(15, "primary", hazardous=True, caps=caps) == 15
+    assert bus_speed_kmh(float("nan"), "nonsense", caps=caps) == 30
+    assert bus_speed_kmh(120, "motorway") == 120   # no caps: the road's own speed
 
 
 # ------------------------------------------------------------------ building

@@ -62,6 +62,12 @@ class Settings:
     rotation_max_age: int = 55
     backbone_base: str = "rotated"              # rotated | eligible (indicator 19)
     crs: str | None = None                      # projected CRS for areas; default: UTM zone
+    # travel (geodata.travel): the straight-line fallback without roads, and the
+    # leg from a point to its nearest road
+    travel_detour_factor: float = 1.3           # road km ≈ great-circle km × this
+    travel_fallback_speed_kmh: float = 30.0     # speed on that straight line
+    access_speed_kmh: float | None = None       # None: the standard's narrow-road bus cap
+    max_access_m: float | None = None           # a point farther from every road: error
 
     CHOICES = {
         "school_rule": ("hunan", "national"),
@@ -99,9 +105,44 @@ class District:
         if self.roads is None or len(self.roads) == 0:
             return None
         if self._network is None:
-            from geodata.roads import build_road_graph
-            self._network = build_road_graph(self.roads)
+            from geodata.roads import SpeedCaps, build_road_graph
+            t = self.rules.transport
+            self._network = build_road_graph(self.roads, speed_caps=SpeedCaps(
+                t.speed_cap_ordinary_kmh, t.speed_cap_expressway_kmh, t.speed_cap_hazardous_kmh))
         return self._network
+
+    def travel_settings(self):
+        """:class:`geodata.travel.TravelSettings` from the district's settings."""
+        from geodata.travel import TravelSettings
+        st = self.settings
+        access = st.access_speed_kmh
+        if access is None:
+            access = self.rules.transport.speed_cap_hazardous_kmh
+        return TravelSettings(detour_factor=st.travel_detour_factor,
+                              fallback_speed_kmh=st.travel_fallback_speed_kmh,
+                              access_speed_kmh=access, max_access_m=st.max_access_m)
+
+    def travel(self, origins, destinations=None, weight: str = "time_s",
+               limit_min: float | None = None):
+        """:func:`geodata.travel.travel_matrix` between ``(id, lon, lat)`` points on
+        this district's roads (straight lines without roads)."""
+        from geodata.travel import travel_matrix
+        return travel_matrix(origins, destinations, self.road_network(), self.travel_settings(),
+                             weight=weight, limit_min=limit_min)
+
+    def school_points(self, school_ids=None) -> list[tuple[str, float, float]]:
+        """``(school_id, lon, lat)`` of these schools (all, in table order, by default)."""
+        s = self.schools
+        if school_ids is not None:
+            s = s.set_index("school_id", drop=False).loc[list(school_ids)]
+        return list(zip(s["school_id"].astype(str), s["lon"].astype(float),
+                        s["lat"].astype(float)))
+
+    @property
+    def rules(self):
+        """The :class:`~planner.core.rules.Rules` of this district's standard."""
+        from planner.core.rules import load_rules
+        return load_rules(self.standard or "hunan-2023")
 
     def school(self, school_id: str) -> pd.Series:
         return self.schools.loc[self.schools["school_id"] == school_id].iloc[0]

@@ -125,22 +125,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from planner.core.district import TYPE_STAGES, District
 from planner.core.district import roster_codes as _roster_codes
 from planner.core.district import stage_masks as _has_stage
+from planner.core.rules import Standard, load_standard
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
            "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
 
-STANDARDS_DIR = Path(__file__).resolve().parents[1] / "standards"
 STAGES = ("primary", "junior")
 STAGE_ZH = {"primary": "小学", "junior": "初中"}
 RTOL = 1e-9
@@ -152,58 +149,6 @@ TEACHER_RESOURCES = ("qualified", "backbone", "pe_art")
 # ---------------------------------------------------------------------------
 # the standard
 # ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Standard:
-    """A standard loaded from YAML (see ``planner/standards/hunan-2023.yaml``)."""
-
-    name: str
-    data: dict
-
-    @property
-    def indicators(self) -> list[dict]:
-        return self.data["indicators"]
-
-    def indicator(self, ind_id: int) -> dict:
-        for d in self.indicators:
-            if d["id"] == ind_id:
-                return d
-        raise KeyError(ind_id)
-
-    def ids(self, cls: str) -> list[int]:
-        return [d["id"] for d in self.indicators if d["class"] == cls]
-
-    def b_points(self) -> dict[int, list[float]]:
-        return {d["id"]: [it["points"] for it in d["items"]]
-                for d in self.indicators if d["class"] == "B"}
-
-
-def load_standard(name_or_path: str | Path = "hunan-2023") -> Standard:
-    """Load a standard by name (``planner/standards/<name>.yaml``) or path."""
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = STANDARDS_DIR / f"{name_or_path}.yaml"
-    return _load_standard_cached(str(p.resolve()))
-
-
-@lru_cache(maxsize=16)
-def _load_standard_cached(path: str) -> Standard:
-    p = Path(path)
-    if not p.exists():
-        known = sorted(x.stem for x in STANDARDS_DIR.glob("*.yaml"))
-        raise ValueError(f"unknown standard {p.stem!r}; known: {', '.join(known)}")
-    with p.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    ids = [d["id"] for d in data["indicators"]]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{p}: duplicate indicator ids")
-    for d in data["indicators"]:
-        if d["class"] not in ("A", "B"):
-            raise ValueError(f"{p}: indicator {d['id']}: class must be A or B")
-        if d["class"] == "B" and not d.get("items"):
-            raise ValueError(f"{p}: B indicator {d['id']} has no items")
-    return Standard(name=data.get("name", p.stem), data=data)
-
 
 # ---------------------------------------------------------------------------
 # results

@@ -18,11 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from planner.core.errors import OutputError
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-class OutputError(Exception):
-    """An output location that may not be written (exit 2)."""
 
 
 def safe_cell(v: Any) -> Any:

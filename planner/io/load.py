@@ -26,16 +26,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from planner.core.errors import DataError
 from planner.core.district import (TYPE_STAGES, District, Settings,
                        derive_teacher_flags)
 
 
-class DataError(Exception):
-    """Invalid district data; ``problems`` holds one message per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 # --------------------------------------------------------------------------
@@ -505,7 +500,7 @@ def _load_yaml(path: Path, problems: list[str]) -> dict:
         if not isinstance(std, str) or not std.strip():
             problems.append(f"{label} key standard: {std!r} is not a standard name")
         else:
-            from planner.indicators.engine import STANDARDS_DIR, load_standard
+            from planner.core.rules import STANDARDS_DIR, load_standard
             try:
                 load_standard(std)
             except Exception as e:  # unknown name, unreadable or malformed file
@@ -534,11 +529,16 @@ def _settings(raw: dict | None, label: str, problems: list[str]) -> Settings:
             problems.append(f'{label} key settings.{k}: "{v}" is not one of '
                             f"{', '.join(Settings.CHOICES[k])}")
             continue
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if k in ("rotation_min_years", "rotation_max_age"):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) \
-                    or v < 0:
+            if not number or v < 0:
                 problems.append(f'{label} key settings.{k}: "{v}" is not a non-negative number')
                 continue
+        if k in ("travel_detour_factor", "travel_fallback_speed_kmh", "access_speed_kmh",
+                 "max_access_m") and not (number and v > 0) \
+                and not (v is None and k in ("access_speed_kmh", "max_access_m")):
+            problems.append(f'{label} key settings.{k}: "{v}" is not a positive number')
+            continue
         kwargs[k] = v
     return Settings(**kwargs)
 

@@ -1,0 +1,287 @@
+"""Every setting a user can give, typed, with exactly one default each.
+
+A scenario section (``rotation:``, ``consolidation:``, ``catchments:`` ...), the
+options of the matching command and the library call all go through one frozen
+parameters class here:
+
+- ``Cls.from_dict(mapping, where)`` checks every key and value and raises
+  :class:`~planner.core.errors.DataError` with one line per problem
+  (``"<where> key rotation.share: 1.5 is not a number between 0 and 1"``); an
+  unknown key is an error that lists the allowed ones;
+- :func:`add_options` adds a command's options for some fields (default ``None``
+  on the command line, so the default stays here) and :func:`from_args` builds
+  the parameters from the parsed options;
+- ``to_dict()`` is what ``scenario.json`` records.
+
+A field whose default is ``None`` takes its value from the standard
+(:class:`~planner.core.rules.Rules`) or the district's settings, as its help says:
+the standard's number is not repeated here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+
+from models.consolidation import Costs
+from planner.core.errors import DataError
+
+__all__ = ["Check", "setting", "Params", "SolveParams", "RotationParams",
+           "ConsolidationParams", "CatchmentParams", "add_options", "from_args", "Costs"]
+
+T = TypeVar("T", bound="Params")
+
+
+# ---------------------------------------------------------------------------
+# value checks
+# ---------------------------------------------------------------------------
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A value test and the words for what it expects (``"a positive number"``)."""
+
+    ok: Callable[[Any], bool]
+    what: str
+    convert: Callable[[Any], Any] = lambda v: v
+
+
+FRACTION = Check(lambda v: _num(v) and 0 <= v <= 1, "a number between 0 and 1", float)
+POSITIVE = Check(lambda v: _num(v) and v > 0, "a positive number", float)
+NON_NEGATIVE = Check(lambda v: _num(v) and v >= 0, "a non-negative number", float)
+POSITIVE_INT = Check(lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+                     "a positive whole number", int)
+NON_NEGATIVE_INT = Check(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                         "a non-negative whole number", int)
+BOOL = Check(lambda v: isinstance(v, bool), "true or false")
+TEXT = Check(lambda v: isinstance(v, str) and v.strip() != "", "a text", str)
+
+
+def one_of(*choices: str) -> Check:
+    return Check(lambda v: v in choices, "one of " + ", ".join(choices))
+
+
+def optional(check: Check) -> Check:
+    return Check(lambda v: v is None or check.ok(v), check.what,
+                 lambda v: None if v is None else check.convert(v))
+
+
+def setting(default: Any = MISSING, check: Check | None = None, help: str = "",
+            default_factory: Any = MISSING) -> Any:
+    """A parameters field: its one default, its value check and its help text."""
+    meta = {"check": check, "help": help}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------------------------
+# the mechanism
+# ---------------------------------------------------------------------------
+
+class Params:
+    """Mixin of the frozen parameters dataclasses."""
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str,
+                  prefix: str = "") -> T:
+        """Parameters from a mapping (a scenario section); every problem at once."""
+        data = {} if data is None else data
+        label = f"{where} key {prefix}" if prefix else f"{where} key "
+        if not isinstance(data, Mapping):
+            raise DataError([f"{label.rstrip('.').rstrip()}: {data!r} is not a mapping of "
+                             f"{', '.join(cls.names())}"])
+        problems: list[str] = []
+        kw: dict[str, Any] = {}
+        allowed = cls.names()
+        for k, v in data.items():
+            if k not in allowed:
+                problems.append(f"{label}{k}: unknown key; allowed: {', '.join(allowed)}")
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            v = data[f.name]
+            default = _default(f)
+            check: Check | None = f.metadata.get("check")
+            if is_dataclass(default) and not isinstance(default, type):
+                try:
+                    kw[f.name] = _nested_from_dict(type(default), v, where, f"{prefix}{f.name}.")
+                except DataError as e:
+                    problems += e.problems
+                continue
+            if check is None:
+                check = NON_NEGATIVE if _num(default) else None
+            if check is not None and not check.ok(v):
+                problems.append(f"{label}{f.name}: {v!r} is not {check.what}")
+                continue
+            kw[f.name] = check.convert(v) if check is not None else v
+        if problems:
+            raise DataError(problems)
+        return cls(**kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if is_dataclass(v) and not isinstance(v, type):
+                v = {g.name: getattr(v, g.name) for g in fields(v)}
+            elif isinstance(v, Path):
+                v = v.as_posix()
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    def replace(self: T, **changes: Any) -> T:
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
+def _default(f) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def _nested_from_dict(cls: type, data: Any, where: str, prefix: str) -> Any:
+    """A dataclass field of a parameters class (e.g. consolidation costs): every
+    field is a non-negative number unless the class is a :class:`Params`."""
+    if issubclass(cls, Params):
+        return cls.from_dict(data, where, prefix)
+    names = [f.name for f in fields(cls)]
+    if not isinstance(data, Mapping):
+        raise DataError([f"{where} key {prefix.rstrip('.')}: {data!r} is not a mapping of "
+                         f"{', '.join(names)}"])
+    problems, kw = [], {}
+    for k, v in data.items():
+        if k not in names:
+            problems.append(f"{where} key {prefix}{k}: unknown key; allowed: {', '.join(names)}")
+        elif not NON_NEGATIVE.ok(v):
+            problems.append(f"{where} key {prefix}{k}: {v!r} is not {NON_NEGATIVE.what}")
+        else:
+            kw[k] = float(v)
+    if problems:
+        raise DataError(problems)
+    return cls(**kw)
+
+
+def add_options(parser: argparse.ArgumentParser, cls: type[Params], names: list[str],
+                prefix: str = "") -> None:
+    """Add ``--<name>`` options for these fields of ``cls``; their default on the
+    command line is ``None`` so that the parameters class keeps the one default."""
+    by = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    for name in names:
+        f = by[name]
+        default = _default(f)
+        check: Check | None = f.metadata.get("check")
+        opt = "--" + (prefix + name).replace("_", "-")
+        text = f.metadata.get("help", "")
+        shown = "" if default is None else f" (default {default})"
+        if check is BOOL or isinstance(default, bool):
+            parser.add_argument(opt, dest=prefix + name, action="store_true", default=None,
+                                help=text)
+            continue
+        kind = int if isinstance(default, int) else float if _num(default) else str
+        parser.add_argument(opt, dest=prefix + name, type=kind, default=None,
+                            help=(text + shown).replace("%", "%%"))
+
+
+def from_args(cls: type[T], args: argparse.Namespace, where: str = "command line",
+              prefix: str = "", base: T | None = None) -> T:
+    """Parameters from parsed options (only those given), checked like a scenario
+    section; ``base`` gives the values of options not given."""
+    given = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        v = getattr(args, prefix + f.name, None)
+        if v is not None:
+            given[f.name] = v
+    out = cls.from_dict(given, where)
+    if base is not None:
+        out = replace(base, **{k: getattr(out, k) for k in given})
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the parameters
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SolveParams(Params):
+    """How every optimisation of a run is solved (top-level keys of a scenario)."""
+
+    solver: str = setting("highs", one_of("highs", "cbc"), "MIP solver")
+    time_limit: float = setting(60.0, POSITIVE, "seconds per optimisation")
+    seed: int = setting(0, NON_NEGATIVE_INT, "random seed of the routing heuristic")
+
+
+@dataclass(frozen=True)
+class RotationParams(Params):
+    """``rotation:`` of a scenario; ``planner rotate`` options."""
+
+    share: float | None = setting(None, optional(FRACTION),
+                                  "share of eligible teachers who move (default: the "
+                                  "standard's, indicator 19)")
+    backbone_share: float | None = setting(None, optional(FRACTION),
+                                           "share of movers who are backbone teachers "
+                                           "(default: the standard's, indicator 19)")
+    backbone_base: str | None = setting(None, optional(one_of("rotated", "eligible")),
+                                        "the backbone share is of the movers (rotated) or of "
+                                        "the required movers (eligible); default: the "
+                                        "district's setting")
+    band: float = setting(0.10, FRACTION,  # not-a-rule: a head-count band, not indicator 19
+                          "each school's head count stays within this fraction of today's")
+    max_send_share: float = setting(0.30, FRACTION,
+                                    "largest fraction of a school's teachers it sends")
+    direction_rule: bool = setting(False, BOOL,
+                                   "outgoing moves only town→village or strong→weak")
+
+
+@dataclass(frozen=True)
+class ConsolidationParams(Params):
+    """``consolidation:`` of a scenario; ``planner consolidate`` options."""
+
+    mode: str = setting("plan", one_of("plan", "optimise"),
+                        "plan: the closures given; optimise: the model chooses")
+    closures: Any = setting(None, None, "plan mode: a closures file (CSV/XLSX) or a list "
+                                        "of {school_id, receiving_school_id, share}")
+    max_ride_min: float | None = setting(None, optional(POSITIVE),
+                                         "longest ride of a pupil, minutes (default: the "
+                                         "standard's transport rule)")
+    bus_capacity: int | None = setting(None, optional(POSITIVE_INT),
+                                       "seats per bus (default: the standard's)")
+    candidates_max_pupils: int | None = setting(None, optional(NON_NEGATIVE_INT),
+                                                "optimise: schools under this many pupils "
+                                                "may close (default: the standard's)")
+    costs: Costs = setting(default_factory=Costs, help="yuan a year; see models.consolidation")
+
+
+@dataclass(frozen=True)
+class CatchmentParams(Params):
+    """``catchments:`` of a scenario; ``planner catchments`` options."""
+
+    stages: tuple[str, ...] = setting(("primary", "junior"), Check(
+        lambda v: isinstance(v, (list, tuple, str)) and all(
+            s in ("primary", "junior") for s in ([v] if isinstance(v, str) else v)),
+        "a list of stages (primary, junior)",
+        lambda v: (v,) if isinstance(v, str) else tuple(v)), "stages to zone")
+    k_nearest: int = setting(8, POSITIVE_INT, "candidate schools per unit")
+    contiguity: str = setting("sweep", one_of("sweep", "cheap", "flow"),
+                              "sweep (default): a unit joins a school only through a "
+                              "neighbour met earlier in a cheapest-first sweep from the "
+                              "school; cheap: through a neighbour nearer to the school; "
+                              "flow: exact flow formulation")
+    stability_penalty: float = setting(0.0, NON_NEGATIVE,
+                                       "cost (km) added per child whose school changes")
+    include_boarding: bool = setting(True, BOOL, "zone boarding schools too")
+    include_private: bool = setting(False, BOOL, "zone private schools too")
