@@ -72,16 +72,14 @@ def _remove_empty_tree(folder: Path) -> None:
 
 def _run_command(args) -> int:
     from models.mip import SolverUnavailable
-    from planner.cli.common import UsageError
-    from planner.io.export import OutputError
-    from planner.io.load import DataError
+    from planner.core.errors import DataError, OutputError, PlanInputError
     try:
         return args.func(args)
     except DataError as e:
         for line in e.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except (UsageError, OutputError, SolverUnavailable) as e:
+    except (PlanInputError, OutputError, SolverUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head & co.: stop quietly

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from planner.io.export import check_out_dir
-from planner.outputs.catchments import render_summary
-from planner.plans.catchments import catchments, write_outputs
+from planner.outputs import catchments as presenter
+from planner.plans.catchments import catchments
 
 
 def register(sub) -> None:
@@ -41,8 +41,7 @@ def cmd_catchments(args: argparse.Namespace) -> int:
                                include_boarding=not args.exclude_boarding) for st in stages]
     except ValueError as e:
         raise UsageError(str(e)) from None
-    write_outputs(outcomes, out)
-    for o in outcomes:
-        print(render_summary(o, args.lang))
+    presenter.write_files(outcomes, out, args.lang)
+    print("\n".join(presenter.console_lines(outcomes, args.lang)))
     ok = all(o.result.status in ("optimal", "feasible") for o in outcomes)
     return 0 if ok else 3

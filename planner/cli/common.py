@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from planner.core.errors import PlanInputError
 from planner.io.load import bundled_district, load_district
 
 
-class UsageError(Exception):
+class UsageError(PlanInputError):
     """A bad command-line value (exit 2)."""
 
 

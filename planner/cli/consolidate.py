@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 
 from models import consolidation as M
-from planner.plans.consolidation import check_out_dir, consolidate, read_closures, write_outputs
+from planner.outputs import consolidation as presenter
+from planner.plans.consolidation import check_out_dir, consolidate, read_closures
 
 
 def register(sub) -> None:
@@ -65,17 +66,9 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     o = consolidate(d, plan=args.plan, optimise=args.optimise, max_ride_min=args.max_ride_min,
                     bus_capacity=args.bus_capacity, candidates_max_pupils=args.candidates_max_pupils,
                     time_limit=args.time_limit, seed=args.seed, costs=costs)
-    write_outputs(o, args.out, args.lang)
-    r = o.result
+    presenter.write_files(o, args.out, args.lang)
+    for line in presenter.console_lines(o, args.lang):
+        print(line)
     zh = args.lang == "zh"
-    print(("状态" if zh else "status") + f": {r.status}")
-    print(("撤并" if zh else "closed") + f": {', '.join(o.district.school_names()[x] for x in r.closed) or '-'}")
-    print(("校车" if zh else "buses") + f": {r.buses}, {r.bus_km:.1f} km, "
-          + ("最长车程" if zh else "longest ride") + f" {r.max_ride_min:.0f} min")
-    print(("年度净成本" if zh else "net annual cost") + f": {r.cost['total_yuan']:,.0f} yuan")
-    for e in r.explanations:
-        print(("不可行: " if zh else "infeasible: ") + e.text(args.lang))
-    for e in r.warnings:
-        print(("提示: " if zh else "note: ") + e.text(args.lang))
     print(("输出" if zh else "written") + f": {Path(args.out)}")
-    return 0 if r.status in ("optimal", "feasible") else 3
+    return 0 if o.result.status in ("optimal", "feasible") else 3

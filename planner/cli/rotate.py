@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from planner.io.export import check_out_dir
-from planner.outputs.rotation import render_summary
-from planner.plans.rotation import rotate, write_outputs
+from planner.outputs import rotation as presenter
+from planner.plans.rotation import rotate
 
 
 def register(sub) -> None:
@@ -49,6 +49,6 @@ def cmd_rotate(args: argparse.Namespace) -> int:
                    solver=args.solver, time_limit=args.time_limit, lang=args.lang)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    write_outputs(o, out, args.lang)
-    print(render_summary(o, args.lang))
+    presenter.write_files(o, out, args.lang)
+    print("\n".join(presenter.console_lines(o, args.lang)))
     return 0 if o.result.status in ("optimal", "feasible") else 3

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from planner.outputs.sections import ReportSection
+
 T = {
     "zh": {
         "title": "县域义务教育优质均衡发展 方案评估报告",
@@ -272,25 +274,58 @@ def _label(x, lang: str) -> str:
     return LABELS_ZH.get(str(x), str(x)) if lang == "zh" else str(x)
 
 
-def summary_html(summary: dict, lang: str = "en") -> str:
-    # wall-clock times stay out of the report (they live in timings.json), so the
-    # same scenario gives the same report byte for byte
+def summary_figures(summary: dict, lang: str = "en") -> tuple[tuple[str, Any], ...]:
+    """(label, value) pairs of a plan summary's flat figures. Wall-clock times stay
+    out of the report (they live in timings.json), so the same scenario gives the
+    same report byte for byte."""
     keep = {k: v for k, v in summary.items()
             if not isinstance(v, (dict, list)) and "seconds" not in k}
+    return tuple((_label(k, lang), _label(v, lang) if isinstance(v, (bool, str)) else v)
+                 for k, v in keep.items())
+
+
+def display_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A plan table with report headers and words for booleans and stages."""
+    table = table.rename(columns=lambda c: _label(c, lang))
+    for c in table.columns:
+        if table[c].dtype == object:
+            table[c] = table[c].map(lambda v: _label(v, lang) if isinstance(v, bool)
+                                    or v in ("primary", "junior") else v)
+    return table
+
+
+def figures_html(figures, lang: str = "en") -> str:
     head = ("项目", "数值") if lang == "zh" else ("key", "value")
-    return table_html(pd.DataFrame({head[0]: [_label(k, lang) for k in keep],
-                                    head[1]: [_label(v, lang) if isinstance(v, (bool, str)) else v
-                                              for v in keep.values()]}))
+    return table_html(pd.DataFrame({head[0]: [k for k, _ in figures],
+                                    head[1]: [v for _, v in figures]}))
+
+
+def section_html(sec: ReportSection, t: dict, lang: str) -> str:
+    """One plan section (:class:`planner.outputs.sections.ReportSection`)."""
+    out = [f"<h3>{esc(sec.title)}</h3>"]
+    if sec.figures:
+        out.append(figures_html(sec.figures, lang))
+    for w in sec.warnings:
+        out.append(f"<p class='fail'>{esc(w)}</p>")
+    for tb in sec.tables:
+        if tb.caption:
+            out.append(f"<h4>{esc(tb.caption)}</h4>")
+        out.append(table_html(tb.frame, t=t))
+        if tb.note:
+            out.append(f"<p class='meta'>{esc(tb.note)}</p>")
+    for n in sec.notes:
+        out.append(f"<p class='meta'>{esc(n)}</p>")
+    return "\n".join(out)
 
 
 def build_report(*, scenario_name: str, before: dict, after: dict | None,
                  parts_after: pd.DataFrame | None = None, thresholds: dict | None = None,
-                 plans: list[tuple[str, dict, pd.DataFrame | None]] = (),
+                 sections: list[ReportSection] = (),
                  verification: list[str] | None = None, map_html: str | None = None,
                  meta: dict | None = None, lang: str = "zh") -> str:
     """Return the report as one HTML string.
 
-    ``plans``: (title, summary dict, table) per plan made.
+    ``sections``: the plans' sections (:class:`planner.outputs.sections.ReportSection`).
     ``verification``: problems found by the independent verifier (empty: none),
     ``None`` when no verification ran.
     """
@@ -310,18 +345,10 @@ def build_report(*, scenario_name: str, before: dict, after: dict | None,
     body.append(f"<h2>{t['a_table']}</h2>")
     body.append(a_table_html(before, after, t, lang))
     body.append(parts_html(parts_after, t, lang, thresholds))
-    if plans:
+    if sections:
         body.append(f"<h2>{t['plans']}</h2>")
-        for title, summary, table in plans:
-            body.append(f"<h3>{esc(title)}</h3>")
-            body.append(summary_html(summary, lang))
-            if table is not None:
-                table = table.rename(columns=lambda c: _label(c, lang))
-                for c in table.columns:
-                    if table[c].dtype == object:
-                        table[c] = table[c].map(lambda v: _label(v, lang) if isinstance(v, bool)
-                                                or v in ("primary", "junior") else v)
-                body.append(table_html(table, t=t))
+        for sec in sections:
+            body.append(section_html(sec, t, lang))
     if map_html:
         body.append(f"<h2>{t['map']}</h2>")
         body.append(f'<iframe class="mapframe" title="map" srcdoc="{esc(map_html)}"></iframe>')

@@ -1,8 +1,46 @@
-"""Rotation plan: what a planner reads (console summary)."""
+"""The rotation plan as a planner reads it (presenter; contract in
+:mod:`planner.outputs.sections`)."""
 
 from __future__ import annotations
 
-from planner.plans.rotation import STAGE_ZH, RotationOutcome
+from pathlib import Path
+
+import pandas as pd
+
+from planner.outputs.report import display_table, summary_figures
+from planner.outputs.sections import ReportSection, Table
+from planner.plans.rotation import STAGE_ZH, RotationOutcome, flows, write_outputs
+
+#: a report shows a teacher only by name and subject
+REPORT_COLUMNS = ["name", "subject", "from_school", "to_school", "direction", "reason"]
+
+
+def write_files(o: RotationOutcome, out: Path, lang: str = "zh") -> list[Path]:
+    return write_outputs(o, out, lang)
+
+
+def console_lines(o: RotationOutcome, lang: str = "zh") -> list[str]:
+    return render_summary(o, lang).splitlines()
+
+
+def workbook_sheets(o: RotationOutcome, lang: str = "zh") -> dict[str, pd.DataFrame]:
+    return {("交流轮岗名单" if lang == "zh" else "rotation"): o.table}
+
+
+def report_sections(o: RotationOutcome, lang: str = "zh") -> list[ReportSection]:
+    return [ReportSection(key="rotation",
+                          title="教师交流轮岗" if lang == "zh" else "Teacher rotation",
+                          figures=summary_figures(o.summary, lang),
+                          tables=(Table("", display_table(o.table[REPORT_COLUMNS], lang)),))]
+
+
+def compare_figures(o: RotationOutcome) -> dict:
+    s = o.summary
+    return {"teachers_moved": s["rotated"], "backbone_moved": s["backbone_rotated"]}
+
+
+def map_layers(o: RotationOutcome) -> dict:
+    return {"rotation_flows": flows(o)}
 
 
 def render_summary(o: RotationOutcome, lang: str = "zh") -> str:

@@ -3,6 +3,8 @@ figures.json (the numbers ``planner compare`` puts side by side)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from planner.plans.scenario import RunResult, Scenario
 
 
@@ -18,17 +20,8 @@ def figures(res: RunResult) -> dict:
                 f[f"cv_{ind['id']}_{st}"] = v
             for st, v in (ind.get("county_value") or {}).items():
                 f[f"value_{ind['id']}_{st}"] = v
-    if res.consolidation is not None:
-        r = res.consolidation.result
-        f.update({"closed": len(r.closed), "buses": r.buses, "bus_km": round(r.bus_km, 2),
-                  "max_ride_min": round(r.max_ride_min, 1),
-                  "pupils_moved": int(sum(x.pupils for x in r.assignments))})
-    if res.rotation is not None:
-        s = res.rotation.summary
-        f.update({"teachers_moved": s["rotated"], "backbone_moved": s["backbone_rotated"]})
-    if res.catchments:
-        f["pupils_school_changes"] = sum(o.summary["pupils_changed"] for o in res.catchments)
-        f["max_load_ratio"] = max((o.summary["max_load_ratio"] or 0) for o in res.catchments)
+    for presenter, outcome in plans_of(res):
+        f.update(presenter.compare_figures(outcome))
     return f
 
 
@@ -72,56 +65,41 @@ def school_status(report, closed: set[str], lang: str = "zh",
 
 
 
+def plans_of(res: RunResult) -> list[tuple[Any, Any]]:
+    """(presenter module, outcome) of every plan the run made, in run order."""
+    from planner.outputs import catchments, consolidation, rotation
+    out: list[tuple[Any, Any]] = []
+    if res.consolidation is not None:
+        out.append((consolidation, res.consolidation))
+    if res.rotation is not None:
+        out.append((rotation, res.rotation))
+    if res.catchments:
+        out.append((catchments, res.catchments))
+    return out
+
+
 def _write_views(district, current, res: RunResult, scenario: Scenario, meta: dict,
                  lang: str) -> None:
     """map.html, report.html and the workbook."""
-    import pandas as pd
-
     from planner.io.export import write_text, write_xlsx
     from planner.outputs.maps import build_map
     from planner.outputs.report import build_report
 
+    plans = plans_of(res)
     closed = set(res.consolidation.result.closed) if res.consolidation is not None else set()
     status = school_status(res.after, closed, lang, list(district.schools["school_id"]))
-    closures, routes = None, None
-    if res.consolidation is not None:
-        r = res.consolidation.result
-        closures = [{"school_id": a.school_id, "receiving_school_id": a.receiving_school_id,
-                     "pupils": a.pupils} for a in r.assignments]
-        routes = _map_routes(res.consolidation)
-    flows = None
-    if res.rotation is not None:
-        from planner.plans.rotation import flows as rflows
-        flows = rflows(res.rotation)
-    zones = None
-    if res.catchments:
-        import geopandas as gpd
-        zones = gpd.GeoDataFrame(pd.concat([o.zones for o in res.catchments], ignore_index=True),
-                                 geometry="geometry", crs=4326)
-    html_map = build_map(district, school_status=status, closures=closures, routes=routes,
-                         catchments=zones, rotation_flows=flows, lang=lang, title=scenario.name)
+    layers: dict[str, Any] = {}
+    for presenter, outcome in plans:
+        layers.update(presenter.map_layers(outcome))
+    html_map = build_map(district, school_status=status, lang=lang, title=scenario.name, **layers)
     write_text(html_map, res.out / "map.html")
 
-    plans = []
-    if res.consolidation is not None:
-        from planner.plans.consolidation import summary_dict
-        r = res.consolidation.result
-        plans.append(("撤并与校车" if lang == "zh" else "Consolidation and school buses",
-                      summary_dict(res.consolidation, lang),
-                      pd.DataFrame([vars(a) for a in r.assignments])))
-    if res.rotation is not None:
-        # a report shows a teacher only by name and subject
-        cols = ["name", "subject", "from_school", "to_school", "direction", "reason"]
-        plans.append(("教师交流轮岗" if lang == "zh" else "Teacher rotation",
-                      res.rotation.summary, res.rotation.table[cols]))
-    for o in res.catchments:
-        plans.append((("划片 " + {"primary": "小学", "junior": "初中"}[o.stage]) if lang == "zh"
-                      else f"Catchments {o.stage}", o.summary,
-                      pd.DataFrame(o.zones.drop(columns="geometry"))))
+    sections = [sec for presenter, outcome in plans
+                for sec in presenter.report_sections(outcome, lang)]
     thresholds = _thresholds(res.after)
     html_report = build_report(scenario_name=scenario.name, before=res.before.to_dict(),
                                after=res.after.to_dict(), parts_after=res.after.parts_table(),
-                               thresholds=thresholds, plans=plans,
+                               thresholds=thresholds, sections=sections,
                                verification=res.verification, map_html=html_map,
                                meta={"input_sha256": meta["input_sha256"][:16],
                                      "version": meta["toolkit_version"]}, lang=lang)
@@ -131,37 +109,12 @@ def _write_views(district, current, res: RunResult, scenario: Scenario, meta: di
     write_xlsx(sheets, res.out / ("方案工作簿.xlsx" if lang == "zh" else "workbook.xlsx"))
 
 
-
 def _thresholds(report) -> dict:
     out = {}
     for ind in report.to_dict()["indicators"]:
         if ind["id"] <= 7 and ind.get("threshold"):
             out[str(ind["id"])] = ind["threshold"]
     return out
-
-
-
-def _map_routes(outcome) -> list[dict]:
-    from planner.plans.consolidation import _routes_geojson
-    names = outcome.district.school_names()
-    pts = outcome.district.schools.set_index("school_id")
-    gj = _routes_geojson(outcome)
-    out = []
-    for feat, rt in zip(gj["features"], outcome.result.routes):
-        stops = []
-        for k, (sid, q) in enumerate(rt.stops):
-            stops.append({"order": k + 1, "stop_id": sid, "name": names.get(sid, sid),
-                          "lon": float(pts.loc[sid, "lon"]), "lat": float(pts.loc[sid, "lat"]),
-                          "arrive_min": round(rt.arrive_min[k], 1), "pupils": q})
-        rid = rt.receiving_school_id
-        stops.append({"order": len(rt.stops) + 1, "stop_id": rid, "name": names.get(rid, rid),
-                      "lon": float(pts.loc[rid, "lon"]), "lat": float(pts.loc[rid, "lat"]),
-                      "arrive_min": round(rt.arrive_min[-1], 1), "pupils": 0})
-        out.append({"route_id": rt.route_id, "bus": rt.bus, "receiving_school_id": rid,
-                    "coords": [tuple(c) for c in feat["geometry"]["coordinates"]],
-                    "km": round(rt.km, 2), "minutes": round(rt.minutes, 1), "stops": stops})
-    return out
-
 
 
 def _workbook_sheets(res: RunResult, lang: str) -> dict:
@@ -186,11 +139,6 @@ def _workbook_sheets(res: RunResult, lang: str) -> dict:
     sheets["方案后指标" if zh else "indicators_after"] = ind_table(res.after)
     sheets["差异系数" if zh else "cv"] = cv_frame(res.after, lang)
     sheets["各校指标" if zh else "school_parts"] = res.after.parts_table()
-    if res.consolidation is not None:
-        from planner.plans.consolidation import tables, workbook_sheets
-        sheets.update(workbook_sheets(tables(res.consolidation, lang), lang))
-    if res.rotation is not None:
-        sheets["交流轮岗名单" if zh else "rotation"] = res.rotation.table
-    for o in res.catchments:
-        sheets[("划片" if zh else "catchments_") + o.stage] = o.units
+    for presenter, outcome in plans_of(res):
+        sheets.update(presenter.workbook_sheets(outcome, lang))
     return sheets

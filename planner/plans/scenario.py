@@ -388,7 +388,8 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
         if res.consolidation.result.status in ("optimal", "feasible"):
             current = res.consolidation.district_after
         (out / "consolidation").mkdir(exist_ok=True)
-        con.write_outputs(res.consolidation, out / "consolidation", lang)
+        from planner.outputs import consolidation as con_out
+        con_out.write_files(res.consolidation, out / "consolidation", lang)
         prog.step("consolidation", lab["consolidation"])
 
     rotation_counts = None
@@ -402,7 +403,8 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
                                   direction_rule=bool(r.get("direction_rule", False)),
                                   solver=scenario.solver, time_limit=scenario.time_limit, lang=lang)
         (out / "rotation").mkdir(exist_ok=True)
-        rot.write_outputs(res.rotation, out / "rotation", lang)
+        from planner.outputs import rotation as rot_out
+        rot_out.write_files(res.rotation, out / "rotation", lang)
         s = res.rotation.summary
         rotation_counts = {"eligible": s["eligible"], "rotated": s["rotated"],
                            "backbone_rotated": s["backbone_rotated"]}
@@ -418,7 +420,8 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
                 current, st, mode=k.get("contiguity", "sweep"), k_nearest=k.get("k_nearest", 8),
                 solver=scenario.solver, time_limit=scenario.time_limit))
         (out / "catchments").mkdir(exist_ok=True)
-        cat.write_outputs(res.catchments, out / "catchments")
+        from planner.outputs import catchments as cat_out
+        cat_out.write_files(res.catchments, out / "catchments", lang)
         catchment_shares = cat.share_for_indicator_21(res.catchments)
         prog.step("catchments", lab["catchments"])
 
