@@ -29,6 +29,9 @@ from geodata.roads import WGS84, utm_crs
 #: Two cells are rook neighbours when their common boundary is longer than this.
 MIN_SHARED_EDGE_M = 1.0
 
+#: Units named at most in an error message.
+LISTED = 20  # not-a-rule: how many ids an error message lists
+
 #: Grid (metres) that cell unions are snapped to, so float noise along shared
 #: edges leaves no slivers.
 UNION_GRID_M = 1e-3
@@ -210,12 +213,13 @@ def dissolve_zones(cells: gpd.GeoDataFrame, assignment: Mapping[Any, Any]) -> gp
     ids = cells["unit_id"].tolist()
     missing = sorted(str(u) for u in ids if u not in assignment)
     if missing:
-        more = " …" if len(missing) > 20 else ""
-        raise ValueError(f"units without a zone: {', '.join(missing[:20])}{more}")
+        listed = ", ".join(missing[:LISTED])
+        more = " …" if len(missing) > LISTED else ""
+        raise ValueError(f"units without a zone: {listed}{more}")
     known = set(ids)
     unknown = sorted(str(u) for u in assignment if u not in known)
     if unknown:
-        raise ValueError(f"assignment names unknown units: {', '.join(unknown[:20])}")
+        raise ValueError(f"assignment names unknown units: {', '.join(unknown[:LISTED])}")
     geoms = cells.geometry
     crs = geoms.crs if not geoms.crs.is_geographic else _projected_crs(geoms)
     arr = geoms.to_crs(crs).to_numpy()

@@ -627,7 +627,7 @@ def _read_assignment(d: _Data, model: _Model | None) -> dict:
         return out
     for (u, s) in sorted(model.x):
         val = model.x[u, s].value()
-        if val is not None and val > 0.5:
+        if val is not None and val > 0.5:  # not-a-rule: a binary variable read as 0/1
             out[d.p.unit_ids[u]] = d.p.school_ids[s]
     return out
 

@@ -176,7 +176,7 @@ def _cells(district: District, schools: pd.DataFrame):
         d = np.hypot(ux - sx[i], uy - sy[i])
         others = np.hypot(np.delete(sx, i) - sx[i], np.delete(sy, i) - sy[i])
         if (d < 1.0).any() or (others < 1.0).any():
-            sx[i] += 14.142     # 20 m north-east, for the cells only
+            sx[i] += 14.142     # a step north-east (14.142 m on each axis), cells only
             sy[i] += 14.142
     pts = gpd.GeoDataFrame(
         {"unit_id": ["U:" + str(u) for u in units["unit_id"]] +
