@@ -29,6 +29,9 @@ from geodata.roads import WGS84, utm_crs
 #: Two cells are rook neighbours when their common boundary is longer than this.
 MIN_SHARED_EDGE_M = 1.0
 
+#: Units named at most in an error message.
+LISTED = 20  # not-a-rule: how many ids an error message lists
+
 #: Grid (metres) that cell unions are snapped to, so float noise along shared
 #: edges leaves no slivers.
 UNION_GRID_M = 1e-3
@@ -116,12 +119,14 @@ def unit_cells(units: gpd.GeoDataFrame, boundary: Any) -> gpd.GeoDataFrame:
         cells = [outline_p]
     else:
         # the extent must cover the boundary and every point
-        extent = shapely.union_all([outline_p.envelope, MultiPoint(xy).envelope]).envelope.buffer(1000.0)
+        extent = shapely.union_all([outline_p.envelope, MultiPoint(xy).envelope])
+        extent = extent.envelope.buffer(1000.0)
         voronoi = shapely.voronoi_polygons(MultiPoint(xy), extend_to=extent, ordered=True)
         cells = list(voronoi.geoms)
     clipped = [shapely.intersection(c, outline_p) for c in cells]
     out = units[["unit_id"]].copy()
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(clipped, crs=crs).to_crs(WGS84).to_numpy(), crs=WGS84)
+    geometry = gpd.GeoSeries(clipped, crs=crs).to_crs(WGS84).to_numpy()
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84)
 
 
 def rook_adjacency(cells: gpd.GeoDataFrame, min_shared_m: float = MIN_SHARED_EDGE_M) -> nx.Graph:
@@ -206,13 +211,15 @@ def dissolve_zones(cells: gpd.GeoDataFrame, assignment: Mapping[Any, Any]) -> gp
         raise ValueError("`cells` has no unit_id column")
     cells = _with_crs(cells)
     ids = cells["unit_id"].tolist()
-    missing = sorted((str(u) for u in ids if u not in assignment))
+    missing = sorted(str(u) for u in ids if u not in assignment)
     if missing:
-        raise ValueError(f"units without a zone: {', '.join(missing[:20])}" + (" …" if len(missing) > 20 else ""))
+        listed = ", ".join(missing[:LISTED])
+        more = " …" if len(missing) > LISTED else ""
+        raise ValueError(f"units without a zone: {listed}{more}")
     known = set(ids)
     unknown = sorted(str(u) for u in assignment if u not in known)
     if unknown:
-        raise ValueError(f"assignment names unknown units: {', '.join(unknown[:20])}")
+        raise ValueError(f"assignment names unknown units: {', '.join(unknown[:LISTED])}")
     geoms = cells.geometry
     crs = geoms.crs if not geoms.crs.is_geographic else _projected_crs(geoms)
     arr = geoms.to_crs(crs).to_numpy()
@@ -226,7 +233,8 @@ def dissolve_zones(cells: gpd.GeoDataFrame, assignment: Mapping[Any, Any]) -> gp
         zones = sorted(by_zone, key=str)
     for zone in zones:
         union = shapely.union_all(arr[by_zone[zone]], grid_size=UNION_GRID_M)
-        polys = [g for g in getattr(union, "geoms", [union]) if g.geom_type == "Polygon" and not g.is_empty]
+        polys = [g for g in getattr(union, "geoms", [union])
+                 if g.geom_type == "Polygon" and not g.is_empty]
         area = float(union.area)
         perimeter = float(union.length)
         rows.append(

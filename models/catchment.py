@@ -25,9 +25,10 @@ school (``x[h(s), s] = 1``).
       \qquad \sum_u c_u x_{us} \le q_s \quad \forall s
       \qquad x_{h(s)s} = 1, \; x \in \{0,1\}
 
-plus one contiguity formulation (``mode``):
+plus one contiguity formulation (``mode``, required: the planner's default lives
+in its parameters, ``planner.core.params.CatchmentParams.contiguity``):
 
-``"cheap"`` (default, sufficient):
+``"cheap"`` (sufficient):
     order the units for school :math:`s` by the key
     :math:`k_s(u) = ([u \ne h(s)],\ d_{us},\ \text{index}(u))`;
     :math:`x_{us} \le \sum_{v \in N(u),\ k_s(v) < k_s(u)} x_{vs}` for
@@ -65,16 +66,18 @@ total seats).  If the pre-check fails or the strict model is infeasible, a
 relaxed model with an "unassigned" option :math:`y_u` is solved, each
 unassigned child carrying a big penalty (ten times the largest candidate cost
 per child; a plan therefore assigns a child whenever some reachable school can
-take it at less than that).  The result has status ``"infeasible"``, the closest plan, and one
-:class:`Shortfall` per unassigned unit with the numbers (children, seats and
-demand within reach, seats missing, a suggested site for a new school).
+take it at less than that).  The result has status
+:data:`~models.status.Status.INFEASIBLE`, ``closest=True``, the closest plan, and
+one :class:`Shortfall` per unassigned unit with the numbers (children, seats and
+demand within reach, seats missing, a suggested site for a new school) and a
+``code`` saying which limit binds (the words are the caller's).
 
 Rules (indicator 21)
 --------------------
-Indicator 21 asks that 100 % of primary pupils (≥ 95 % junior) of urban and town
-schools live in their school's catchment: every unassigned child of a catchment
-plan is a direct failure of it, so :attr:`CatchmentResult.zoned_share` is
-reported.
+Indicator 21 asks that a share of the pupils of urban and town schools (all
+primary pupils, most junior pupils; the numbers are the standard's) live in their
+school's catchment: every unassigned child of a catchment plan is a direct
+failure of it, so :attr:`CatchmentResult.zoned_share` is reported.
 
 This module does not import :mod:`planner`; it only uses
 :func:`models.mip.solve_problem`.
@@ -95,11 +98,13 @@ import numpy as np
 import pulp
 
 from models.mip import SolveInfo, solve_problem
+from models.status import Status
 
 MODES = ("cheap", "sweep", "flow", "none")
 
 __all__ = [
     "MODES",
+    "SHORTFALL_CODES",
     "CatchmentProblem",
     "CatchmentResult",
     "SchoolLoad",
@@ -210,6 +215,16 @@ class SchoolLoad:
     ratio: float
 
 
+#: why a unit is left out of the closest plan (:attr:`Shortfall.code`)
+SHORTFALL_CODES = (
+    "home_over_seats",       # the school's own unit has more children than its seats
+    "no_school_in_reach",    # every cost of the unit is infinite
+    "no_contiguous_path",    # reachable schools, but no path of joinable units to one
+    "seats_missing",         # demand within reach exceeds the seats within reach
+    "seats_fragmented",      # seats exist but no school it can join has room for it
+)
+
+
 @dataclass(frozen=True)
 class Shortfall:
     """Why a unit could not be assigned, with the numbers.
@@ -217,7 +232,10 @@ class Shortfall:
     Attributes
     ----------
     unit, children : the unassigned unit and its children.
-    reason : plain-language cause.
+    code : which limit binds, one of :data:`SHORTFALL_CODES`.
+    reason : the same in plain English (for library users; a planner's words are
+        made from ``code`` and the numbers).
+    reachable_by_cost : schools of finite cost from the unit.
     reachable_schools : schools the unit could join in this model (finite cost,
         candidate, contiguous path under the mode's rule).
     seats_within_reach : seats of those schools.
@@ -232,7 +250,9 @@ class Shortfall:
 
     unit: Hashable
     children: int
+    code: str
     reason: str
+    reachable_by_cost: int
     reachable_schools: tuple
     seats_within_reach: int
     demand_within_reach: int
@@ -246,10 +266,12 @@ class Shortfall:
 class CatchmentResult:
     """Outcome of :func:`solve_catchments`.
 
-    ``status`` is the solver status (``"optimal"``, ``"feasible"`` with
-    ``gap``, ``"no_solution"``), or ``"infeasible"`` when some units could not
-    be assigned: then ``assignment`` is the closest plan (``None`` for the
-    unassigned units) and ``shortfalls`` explains each of them.  ``seconds``
+    ``status`` is a :class:`~models.status.Status`: ``OPTIMAL``, ``FEASIBLE``
+    (with ``gap``), ``NO_PLAN_IN_TIME`` or ``ERROR`` as the solver reports, or
+    ``INFEASIBLE`` when some units could not be assigned. ``closest`` is true when
+    ``assignment`` is then the relaxed *closest plan* (``None`` for the unassigned
+    units; ``shortfalls`` explains each of them); it is false for a plan that meets
+    every hard limit and when there is no plan at all.  ``seconds``
     is the whole call (pre-processing, model build, solve); ``solver_seconds``
     the solver alone; ``notes`` lists the pre-check findings and whether the
     relaxed model was used.  ``objective`` is recomputed from the plan: travel cost
@@ -262,7 +284,7 @@ class CatchmentResult:
     objective: float | None
     travel_cost: float
     stability_cost: float
-    status: str
+    status: Status
     gap: float | None
     solver: str
     seconds: float
@@ -271,6 +293,7 @@ class CatchmentResult:
     unassigned_children: int
     zoned_share: float
     contiguous: bool
+    closest: bool = False
     shortfalls: list = field(default_factory=list)
     violations: list = field(default_factory=list)
     n_variables: int = 0
@@ -353,7 +376,8 @@ def _sweep_rank(d: _Data, s: int, members: set[int]) -> dict[int, int]:
     reaches get no rank.
     """
     h = d.home[s]
-    rank, heap = {}, [(0.0, h)]
+    rank: dict[int, int] = {}
+    heap = [(0.0, h)]
     queued = {h}
     while heap:
         _, u = heapq.heappop(heap)
@@ -503,9 +527,8 @@ def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
 # ------------------------------------------------------------------------- solve
 
 
-def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
-                     solver: str = "highs", time_limit: float | None = None,
-                     gap: float | None = None) -> CatchmentResult:
+def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
+                     time_limit: float | None, gap: float | None = None) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -514,15 +537,17 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
     mode : {"cheap", "sweep", "flow", "none"}
         Contiguity formulation (see the module docstring).
     solver : {"highs", "cbc"}
-    time_limit : float, optional
-        Seconds for the whole call (strict model, then the relaxed one if needed).
+    time_limit : float or None
+        Seconds for the whole call (strict model, then the relaxed one if needed);
+        ``None``: no limit.
     gap : float, optional
-        Relative MIP gap at which the solver may stop (e.g. 0.01).
+        Relative MIP gap at which the solver may stop (e.g. 0.01); none by default.
 
     Returns
     -------
     CatchmentResult
-        Status ``"infeasible"`` comes with the closest plan and ``shortfalls``.
+        Status ``INFEASIBLE`` with ``closest=True`` comes with the closest plan
+        and ``shortfalls``.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -533,13 +558,13 @@ def solve_catchments(problem: CatchmentProblem, mode: str = "cheap",
     if not notes:
         model = _build(d, mode, relaxed=False)
         info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
-        if info.status == "infeasible":
+        if info.status is Status.INFEASIBLE:
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")
-        elif info.status == "no_plan_in_time":
+        elif info.status is Status.NO_PLAN_IN_TIME:
             notes.append("no plan found within the time limit: raise it, use "
                          "mode='cheap' or a smaller k_nearest")
-    if info is None or info.status == "infeasible":
+    if info is None or info.status is Status.INFEASIBLE:
         notes.append("solved the relaxed model with an unassigned option")
         model, info, more = _solve_relaxed(d, mode, solver, _remaining(t0, time_limit),
                                            gap)
@@ -588,7 +613,7 @@ def _solve_relaxed(d: _Data, mode: str, solver: str, time_limit: float | None,
     info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
     notes = [(f"penalty {per_child:.4g} per unassigned child and {per_unit:.4g} per "
               "unassigned unit")]
-    if info.status == "feasible":
+    if info.status is Status.FEASIBLE:
         notes.append("stopped at the gap or time limit: more time may assign more units")
     return model, info, notes
 
@@ -602,7 +627,7 @@ def _read_assignment(d: _Data, model: _Model | None) -> dict:
         return out
     for (u, s) in sorted(model.x):
         val = model.x[u, s].value()
-        if val is not None and val > 0.5:
+        if val is not None and val > 0.5:  # not-a-rule: a binary variable read as 0/1
             out[d.p.unit_ids[u]] = d.p.school_ids[s]
     return out
 
@@ -610,7 +635,7 @@ def _read_assignment(d: _Data, model: _Model | None) -> dict:
 def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
             seconds: float) -> CatchmentResult:
     p = d.p
-    solved = info.status in ("optimal", "feasible")
+    solved = info.status.has_plan
     assignment = _read_assignment(d, model if solved else None)
     six = {s: j for j, s in enumerate(p.school_ids)}
     travel = stab = 0.0
@@ -625,9 +650,10 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
             changed += d.children[i]
             stab += d.children[i] * p.stability_penalty
     status = info.status
+    closest = False
     shortfalls: list[Shortfall] = []
     if solved and any(v is None for v in assignment.values()):
-        status = "infeasible"
+        status, closest = Status.INFEASIBLE, True
         shortfalls = _shortfalls(d, assignment)
     total = sum(d.children)
     return CatchmentResult(
@@ -638,7 +664,7 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
         unassigned_children=unassigned if solved else total,
         zoned_share=(1.0 - unassigned / total if total else 1.0) if solved else 0.0,
         contiguous=solved and zones_contiguous(p, assignment),
-        shortfalls=shortfalls,
+        closest=closest, shortfalls=shortfalls,
         violations=verify_catchments(p, assignment) if solved else [],
         n_variables=model.prob.numVariables() if model else 0,
         n_constraints=model.prob.numConstraints() if model else 0,
@@ -670,9 +696,10 @@ def _shortfalls(d: _Data, assignment: dict) -> list[Shortfall]:
         spare = max((d.seats[s] - loads[p.school_ids[s]].children for s in reach), default=0)
         lack = max(0, demand - seats) if reach else d.children[u]
         site, group_kids = groups[u]
+        code, reason = _reason(d, u, reach, seats, demand, spare)
         out.append(Shortfall(
-            unit=p.unit_ids[u], children=d.children[u],
-            reason=_reason(d, u, reach, seats, demand, spare),
+            unit=p.unit_ids[u], children=d.children[u], code=code, reason=reason,
+            reachable_by_cost=int(np.isfinite(d.cost[u]).sum()),
             reachable_schools=tuple(p.school_ids[s] for s in reach),
             seats_within_reach=seats, demand_within_reach=demand, seats_missing=lack,
             largest_spare=max(0, spare), suggested_site=p.unit_ids[site],
@@ -681,24 +708,26 @@ def _shortfalls(d: _Data, assignment: dict) -> list[Shortfall]:
 
 
 def _reason(d: _Data, u: int, reach: list[int], seats: int, demand: int,
-            spare: int) -> str:
+            spare: int) -> tuple[str, str]:
+    """(code of :data:`SHORTFALL_CODES`, the same in plain English)."""
     kids = d.children[u]
     if u in d.home_of and kids > d.seats[d.home_of[u]]:
-        return (f"home unit of its school has {kids} children for "
-                f"{d.seats[d.home_of[u]]} seats")
+        return "home_over_seats", (f"home unit of its school has {kids} children for "
+                                   f"{d.seats[d.home_of[u]]} seats")
     if not reach:
         finite = int(np.isfinite(d.cost[u]).sum())
         if finite == 0:
-            return "no school within reach (every cost is infinite)"
+            return "no_school_in_reach", "no school within reach (every cost is infinite)"
         extra = (f"; k_nearest={d.p.k_nearest} keeps {len(d.cand[u])} of {finite} "
                  "reachable schools") if d.p.k_nearest else ""
-        return (f"no contiguous path of units to any of its {finite} reachable "
-                f"schools under the contiguity rule{extra}")
+        return "no_contiguous_path", (f"no contiguous path of units to any of its {finite} "
+                                      f"reachable schools under the contiguity rule{extra}")
     if demand > seats:
-        return (f"{demand} children can only use {len(reach)} school(s) with {seats} "
-                f"seats: {demand - seats} seats missing")
-    return (f"{kids} children but at most {max(0, spare)} spare seats at a school it can "
-            "join contiguously (seats are fragmented or blocked by other zones)")
+        return "seats_missing", (f"{demand} children can only use {len(reach)} school(s) "
+                                 f"with {seats} seats: {demand - seats} seats missing")
+    return "seats_fragmented", (f"{kids} children but at most {max(0, spare)} spare seats "
+                                "at a school it can join contiguously (seats are "
+                                "fragmented or blocked by other zones)")
 
 
 def _unassigned_groups(d: _Data, missing: set[int]) -> dict[int, tuple[int, int]]:

@@ -21,8 +21,14 @@ from models.catchment import (
     verify_catchments,
     zones_contiguous,
 )
+from models.status import Status
 
 # ------------------------------------------------------------------ helpers
+
+
+def solve(p: CatchmentProblem, mode: str = "cheap", **kw):
+    """The model with HiGHS and no time limit (every setting explicit)."""
+    return solve_catchments(p, mode, "highs", None, **kw)
 
 
 def path(n: int) -> tuple[list[str], list[tuple[str, str]]]:
@@ -115,18 +121,19 @@ def test_path_two_schools_capacity_shifts_boundary():
     cost = [[i, 5 - i] for i in range(6)]
     p = CatchmentProblem(units, [10] * 6, ["s", "t"], [40, 20], ["A", "F"], cost, adj)
     for mode in MODES:
-        r = solve_catchments(p, mode=mode)
-        assert r.status == "optimal" and r.gap == 0.0
+        r = solve(p, mode=mode)
+        assert r.status is Status.OPTIMAL and r.gap == 0.0
         assert r.objective == pytest.approx(70)
-        assert r.assignment == dict(A="s", B="s", C="s", D="s", E="t", F="t")
+        assert r.assignment == {"A": "s", "B": "s", "C": "s", "D": "s", "E": "t", "F": "t"}
         assert r.loads["s"].children == 40 and r.loads["s"].ratio == pytest.approx(1.0)
         assert r.loads["t"].children == 20
     # seats 30/30: the boundary is in the middle, (0+1+2)*10*2 = 60.
     p.seats = [30, 30]
-    r = solve_catchments(p)
+    r = solve(p)
     assert r.objective == pytest.approx(60)
     assert [r.assignment[u] for u in units] == ["s"] * 3 + ["t"] * 3
     assert r.contiguous and r.violations == [] and r.zoned_share == 1.0
+    assert r.status is Status.OPTIMAL and r.status.has_plan and not r.closest
 
 
 def test_grid_3x3_corners():
@@ -137,7 +144,7 @@ def test_grid_3x3_corners():
     cost = [[r + c, 4 - r - c] for (r, c) in units]
     p = CatchmentProblem(units, [1] * 9, ["a", "b"], [5, 5], [(0, 0), (2, 2)], cost, adj)
     for mode in ("cheap", "flow"):
-        r = solve_catchments(p, mode=mode)
+        r = solve(p, mode=mode)
         assert r.objective == pytest.approx(10)
         assert zones_connected_nx(p, r.assignment)
         assert all(ld.children <= 5 for ld in r.loads.values())
@@ -159,16 +166,16 @@ def test_unconstrained_optimum_not_contiguous():
                          cost, adj)
     assert brute_force(p, contiguous=False) == pytest.approx(24)
     assert brute_force(p, contiguous=True) == pytest.approx(27)
-    free = solve_catchments(p, mode="none")
+    free = solve(p, mode="none")
     assert free.objective == pytest.approx(24)
-    assert free.assignment == dict(A="s", B="t", C="s", D="t", E="t")
+    assert free.assignment == {"A": "s", "B": "t", "C": "s", "D": "t", "E": "t"}
     assert not zones_connected_nx(p, free.assignment) and not free.contiguous
     assert any("not contiguous" in m for m in verify_catchments(p, free.assignment))
     for mode in ("cheap", "flow"):
-        r = solve_catchments(p, mode=mode)
-        assert r.status == "optimal"
+        r = solve(p, mode=mode)
+        assert r.status is Status.OPTIMAL
         assert r.objective == pytest.approx(27)
-        assert r.assignment == dict(A="s", B="s", C="t", D="t", E="t")
+        assert r.assignment == {"A": "s", "B": "s", "C": "t", "D": "t", "E": "t"}
         assert r.contiguous and zones_connected_nx(p, r.assignment)
 
 
@@ -181,7 +188,7 @@ def test_cheap_rule_binds_flow_is_exact():
     units, adj = path(4)
     cost = [[0, 9], [5, 6], [3, 4], [9, 0]]
     p = CatchmentProblem(units, [1] * 4, ["s", "t"], [10, 10], ["A", "D"], cost, adj)
-    cheap, flow = solve_catchments(p, "cheap"), solve_catchments(p, "flow")
+    cheap, flow = solve(p, "cheap"), solve(p, "flow")
     assert cheap.objective == pytest.approx(9)
     assert flow.objective == pytest.approx(8) == brute_force(p)
     assert cheap.contiguous and flow.contiguous
@@ -196,12 +203,12 @@ def test_sweep_order_frees_diagonal_local_minimum():
     units, adj = grid(2, 2)
     p = CatchmentProblem(units, [1] * 4, ["s"], [4], [(0, 0)],
                          [[0], [1.2], [1.2], [1.0]], adj)
-    cheap = solve_catchments(p, "cheap")
-    assert cheap.status == "infeasible"
+    cheap = solve(p, "cheap")
+    assert cheap.status is Status.INFEASIBLE
     assert [f.unit for f in cheap.shortfalls] == [(1, 1)]
     for mode in ("sweep", "flow"):
-        r = solve_catchments(p, mode)
-        assert r.status == "optimal" and r.objective == pytest.approx(3.4)
+        r = solve(p, mode)
+        assert r.status is Status.OPTIMAL and r.objective == pytest.approx(3.4)
         assert r.contiguous
 
 
@@ -209,8 +216,8 @@ def test_sweep_order_frees_diagonal_local_minimum():
 def test_flow_exact_and_not_above_cheap(seed):
     p = random_grid(seed)
     best = brute_force(p)
-    flow, cheap = solve_catchments(p, "flow"), solve_catchments(p, "cheap")
-    sweep = solve_catchments(p, "sweep")
+    flow, cheap = solve(p, "flow"), solve(p, "cheap")
+    sweep = solve(p, "sweep")
     assert flow.objective == pytest.approx(best)
     assert flow.objective <= min(cheap.objective, sweep.objective) + 1e-6
     for r in (flow, cheap, sweep):
@@ -229,7 +236,7 @@ def test_cheap_equals_flow_on_manhattan_grid():
     cost = [[abs(r - hr) + abs(c - hc) for (hr, hc) in homes] for (r, c) in units]
     kids = [(3 * r + 5 * c) % 7 + 1 for (r, c) in units]
     p = CatchmentProblem(units, kids, ["a", "b", "c"], [25, 25, 25], homes, cost, adj)
-    cheap, flow = solve_catchments(p, "cheap"), solve_catchments(p, "flow")
+    cheap, flow = solve(p, "cheap"), solve(p, "flow")
     assert satisfies_cheap_rule(p, flow.assignment)
     assert cheap.objective == pytest.approx(flow.objective)
     assert cheap.contiguous and flow.contiguous
@@ -247,9 +254,9 @@ def test_capacity_shortfall_explained():
     units, adj = path(4)
     p = CatchmentProblem(units, [2, 2, 3, 4], ["s"], [5], ["A"],
                          [[0], [1], [2], [3]], adj)
-    r = solve_catchments(p)
-    assert r.status == "infeasible"
-    assert r.assignment == dict(A="s", B="s", C=None, D=None)
+    r = solve(p)
+    assert r.status is Status.INFEASIBLE
+    assert r.assignment == {"A": "s", "B": "s", "C": None, "D": None}
     assert r.unassigned_children == 7 and r.zoned_share == pytest.approx(4 / 11)
     assert r.loads["s"].children == 4
     by_unit = {f.unit: f for f in r.shortfalls}
@@ -257,6 +264,8 @@ def test_capacity_shortfall_explained():
     c = by_unit["C"]
     assert (c.children, c.seats_within_reach, c.demand_within_reach) == (3, 5, 11)
     assert c.seats_missing == 6 and c.largest_spare == 1
+    assert r.closest and not r.status.has_plan
+    assert c.code == "seats_missing" and c.reachable_by_cost == 1
     assert c.suggested_site == "D" and c.group_children == 7
     assert "6 seats missing" in c.reason
     assert r.notes[0] == "11 children for 5 seats"          # caught by the pre-check
@@ -270,11 +279,12 @@ def test_indivisible_unit_strict_model_infeasible():
     units, adj = path(3)
     p = CatchmentProblem(units, [2, 3, 2], ["s", "t"], [4, 4], ["A", "C"],
                          [[0, 2], [1, 1], [2, 0]], adj)
-    r = solve_catchments(p)
-    assert r.status == "infeasible"
-    assert r.assignment == dict(A="s", B=None, C="t")
+    r = solve(p)
+    assert r.status is Status.INFEASIBLE
+    assert r.assignment == {"A": "s", "B": None, "C": "t"}
     (f,) = r.shortfalls
     assert f.unit == "B" and f.seats_missing == 0 and f.largest_spare == 2
+    assert f.code == "seats_fragmented" and r.closest
     assert f.seats_within_reach == 8 and f.demand_within_reach == 7
     assert "at most 2 spare seats" in f.reason
     assert "strict model is infeasible" in r.notes[0]
@@ -286,12 +296,14 @@ def test_unreachable_units():
     units, adj = path(4)
     cost = [[0], [1], [None], [0.5]]
     p = CatchmentProblem(units, [1, 1, 1, 1], ["s"], [10], ["A"], cost, adj)
-    r = solve_catchments(p)
-    assert r.status == "infeasible"
+    r = solve(p)
+    assert r.status is Status.INFEASIBLE
     reasons = {f.unit: f.reason for f in r.shortfalls}
     assert sorted(reasons) == ["C", "D"]
     assert "every cost is infinite" in reasons["C"]
     assert "no contiguous path" in reasons["D"]
+    codes = {f.unit: (f.code, f.reachable_by_cost) for f in r.shortfalls}
+    assert codes == {"C": ("no_school_in_reach", 0), "D": ("no_contiguous_path", 1)}
     assert r.assignment["B"] == "s"
 
 
@@ -300,9 +312,9 @@ def test_flow_reaches_what_cheap_cannot():
     # rule leaves C without a closer neighbour, the flow model takes it via B.
     units, adj = path(3)
     p = CatchmentProblem(units, [1, 1, 1], ["s"], [5], ["A"], [[0], [5], [3]], adj)
-    assert solve_catchments(p, "cheap").status == "infeasible"
-    flow = solve_catchments(p, "flow")
-    assert flow.status == "optimal" and flow.objective == pytest.approx(8)
+    assert solve(p, "cheap").status is Status.INFEASIBLE
+    flow = solve(p, "flow")
+    assert flow.status is Status.OPTIMAL and flow.objective == pytest.approx(8)
 
 
 # ------------------------------------------------------------ stability, data
@@ -315,15 +327,15 @@ def test_stability_penalty_changes_answer():
     # 10*1 = 30.  Penalty 0.5: 20 + 5 = 25 < 30, B moves.
     units, adj = path(4)
     cost = [[0, 3], [1, 2], [2, 1], [3, 0]]
-    cur = dict(A="s", B="t", C="t", D="t")
-    base = dict(unit_ids=units, children=[10] * 4, school_ids=["s", "t"], seats=[40, 40],
-                home_units=["A", "D"], cost=cost, adjacency=adj, current=cur)
-    r0 = solve_catchments(CatchmentProblem(**base))
+    cur = {"A": "s", "B": "t", "C": "t", "D": "t"}
+    base = {"unit_ids": units, "children": [10] * 4, "school_ids": ["s", "t"], "seats": [40, 40],
+                "home_units": ["A", "D"], "cost": cost, "adjacency": adj, "current": cur}
+    r0 = solve(CatchmentProblem(**base))
     assert r0.assignment["B"] == "s" and r0.pupils_changed == 10
-    r5 = solve_catchments(CatchmentProblem(**base, stability_penalty=5))
+    r5 = solve(CatchmentProblem(**base, stability_penalty=5))
     assert r5.assignment == cur and r5.pupils_changed == 0
     assert r5.objective == pytest.approx(30) and r5.stability_cost == 0
-    r05 = solve_catchments(CatchmentProblem(**base, stability_penalty=0.5))
+    r05 = solve(CatchmentProblem(**base, stability_penalty=0.5))
     assert r05.assignment["B"] == "s" and r05.objective == pytest.approx(25)
     assert r05.stability_cost == pytest.approx(5) and r05.travel_cost == pytest.approx(20)
 
@@ -339,27 +351,27 @@ def test_k_nearest_keeps_current_and_home():
 
 def test_deterministic_and_order_independent():
     p = random_grid(11, rows=4, cols=4, n_schools=3, slack=1.2)
-    first = solve_catchments(p)
-    assert solve_catchments(p).assignment == first.assignment
+    first = solve(p)
+    assert solve(p).assignment == first.assignment
     p.adjacency = list(reversed(p.adjacency))
-    assert solve_catchments(p).assignment == first.assignment
+    assert solve(p).assignment == first.assignment
 
 
 def test_verifier_finds_each_violation():
     units, adj = path(4)
     cost = [[0, 3], [1, None], [2, 1], [3, 0]]
     p = CatchmentProblem(units, [1, 1, 1, 1], ["s", "t"], [3, 1], ["A", "D"], cost, adj)
-    assert verify_catchments(p, dict(A="s", B="s", C="s", D="t")) == []
-    msgs = verify_catchments(p, dict(A="s", B="t", C="s", D="t", Z="s"))
+    assert verify_catchments(p, {"A": "s", "B": "s", "C": "s", "D": "t"}) == []
+    msgs = verify_catchments(p, {"A": "s", "B": "t", "C": "s", "D": "t", "Z": "s"})
     text = "\n".join(msgs)
     assert "unknown unit 'Z'" in text
     assert "infinite cost" in text                     # B cannot reach t
     assert "2 children for 1 seats" in text            # t holds B and D
     assert "not contiguous" in text                    # C cut off from A
-    msgs = verify_catchments(p, dict(A="t", B="s", D="t"))
+    msgs = verify_catchments(p, {"A": "t", "B": "s", "D": "t"})
     assert any("home unit 'A' is not in its zone" in m for m in msgs)
     assert any("'C' is not assigned" in m for m in msgs)
-    assert not zones_contiguous(p, dict(A="s", B="t", C="s", D="t"))
+    assert not zones_contiguous(p, {"A": "s", "B": "t", "C": "s", "D": "t"})
 
 
 def test_invalid_data_rejected():
@@ -373,5 +385,18 @@ def test_invalid_data_rejected():
     with pytest.raises(ValueError, match="cannot serve its own unit"):
         CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[None], [1]], adj).validate()
     with pytest.raises(ValueError, match="unknown mode"):
-        solve_catchments(CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[0], [1]],
+        solve(CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[0], [1]],
                                           adj), mode="cuts")
+
+
+def test_home_unit_over_seats_is_explained():
+    # Path A-B, one school at A with 3 seats; A itself has 4 children: no plan can
+    # zone A (its own unit), so the pre-check sends the model to the relaxed one.
+    units, adj = path(2)
+    p = CatchmentProblem(units, [4, 1], ["s"], [3], ["A"], [[0], [1]], adj)
+    r = solve(p, "sweep")
+    assert r.status is Status.INFEASIBLE and r.closest
+    assert r.notes[0] == "home unit of school 's' has more children than seats"
+    codes = {f.unit: f.code for f in r.shortfalls}
+    assert codes["A"] == "home_over_seats"
+    assert next(f for f in r.shortfalls if f.unit == "A").seats_within_reach == 3

@@ -1,13 +1,21 @@
-"""``planner catchments``: contiguous enrolment catchment zones."""
+"""``planner catchments``: contiguous enrolment catchment zones.
+
+Options come from :class:`planner.core.params.CatchmentParams` and
+:class:`~planner.core.params.SolveParams` (their one default each); ``--stage``
+zones one stage (``stages``), ``--exclude-boarding`` sets ``include_boarding``
+false. Exit 0 when every stage has a plan, 3 when one has none (the printed lines
+name the limit and the units).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from planner.core.params import CatchmentParams, SolveParams, add_options, from_args
 from planner.io.export import check_out_dir
 from planner.outputs import catchments as presenter
-from planner.plans.catchments import catchments
+from planner.plans.catchments import catchment_plan, plan_status
 
 
 def register(sub) -> None:
@@ -16,32 +24,31 @@ def register(sub) -> None:
     district_arg(p, optional=True)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--stage", choices=("primary", "junior"), help="one stage (default both)")
-    p.add_argument("--contiguity", choices=("sweep", "cheap", "flow"), default="sweep",
-                   help="sweep (default): a unit joins a school only through a neighbour met "
-                        "earlier in a cheapest-first sweep from the school; cheap: through a "
-                        "neighbour nearer to the school; flow: exact flow formulation (slow)")
-    p.add_argument("--k-nearest", type=int, default=8, help="candidate schools per unit")
+    add_options(p, CatchmentParams, ["contiguity", "k_nearest", "stability_penalty",
+                                     "include_private"])
     p.add_argument("--exclude-boarding", action="store_true",
                    help="do not zone boarding schools (indicator 21 leaves them out of its share)")
-    p.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    p.add_argument("--time-limit", type=float, default=60.0)
+    add_options(p, SolveParams, ["solver", "time_limit"])
     lang_arg(p)
     p.set_defaults(func=cmd_catchments)
 
 
+def params_from_args(args: argparse.Namespace) -> tuple[CatchmentParams, SolveParams]:
+    """The plan's settings from the parsed options (defaults: the parameters classes)."""
+    params = from_args(CatchmentParams, args)
+    if args.stage:
+        params = params.replace(stages=(args.stage,))
+    if args.exclude_boarding:
+        params = params.replace(include_boarding=False)
+    return params, from_args(SolveParams, args)
+
 
 def cmd_catchments(args: argparse.Namespace) -> int:
-    from planner.cli.common import UsageError, load_arg
+    from planner.cli.common import load_arg
+    params, solve = params_from_args(args)
     d = load_arg(args)
     out = check_out_dir(args.out, d.path)
-    stages = [args.stage] if args.stage else ["primary", "junior"]
-    try:
-        outcomes = [catchments(d, st, mode=args.contiguity, k_nearest=args.k_nearest,
-                               solver=args.solver, time_limit=args.time_limit,
-                               include_boarding=not args.exclude_boarding) for st in stages]
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    outcomes = catchment_plan(d, params, solve)
     presenter.write_files(outcomes, out, args.lang)
     print("\n".join(presenter.console_lines(outcomes, args.lang)))
-    ok = all(o.result.status in ("optimal", "feasible") for o in outcomes)
-    return 0 if ok else 3
+    return 0 if plan_status(outcomes).has_plan else 3

@@ -1,4 +1,11 @@
-"""Enrolment catchment zones for a district: ``planner catchments`` and the scenario step.
+"""Enrolment catchment zones of a district (划片入学): the library call behind
+``planner catchments`` and the catchments step of ``planner run``.
+
+``catchments(district, stage, params, solve, rules=...)`` zones one stage and
+returns a typed :class:`CatchmentOutcome` (no words: the presenter
+:mod:`planner.outputs.catchments` writes the files and says it in zh/en);
+``catchment_plan(...)`` zones every stage of ``params.stages``; the plan's status
+is :func:`plan_status` (the worst stage's, :func:`models.status.worst`).
 
 For one stage:
 
@@ -8,18 +15,31 @@ For one stage:
   schools out of its *share*, but a rural boarding junior school still takes the
   children of its area, and without it whole towns have no junior school to be
   zoned to; ``include_boarding=False`` (``--exclude-boarding``) zones without them.
-- **Seats**: ``classrooms × class-size cap`` (45 primary, 50 junior, indicator 13);
-  a two-stage school's classrooms are shared in proportion to its classes of each
-  stage; without a classroom count, its classes are used.
+- **Seats**: ``classrooms × the standard's class-size limit of the stage``
+  (``rules.max_class``, indicator 13); a two-stage school's classrooms are shared
+  in proportion to its classes of each stage; without a classroom count, its
+  classes are used.
 - **Cells**: when the units are points, the district outline is cut into Voronoi
   cells of the unit points *and the school points*; each school's own cell (no
   children) is its home, so two schools in one village never fight over a unit. A
-  school standing within 1 m of a unit point is moved 20 m north-east for the cells
-  only. When the units are polygons they are used as they are and a school's home is
-  the unit containing it (two schools in one unit polygon: an error naming both).
-  Adjacency is a shared edge (``geodata.cells.rook_adjacency``), not a corner.
-- **Cost**: road distance (km, along the fastest road path) from the unit to the
-  school, else straight-line distance × 1.3; unreachable pairs are forbidden.
+  school standing within 1 m of a unit point or another school is moved 20 m
+  north-east for the cells only. When the units are polygons they are used as they
+  are and a school's home is the unit containing it (two schools in one unit
+  polygon: an error naming both); the outline is then not needed. Adjacency is a
+  shared edge (``geodata.cells.rook_adjacency``), not a corner.
+- **Cost**: km from the cell's seed point (the unit point, a polygon's
+  representative point, or the school point for a school's own cell) to the
+  school, from the district's one travel service (``District.travel``,
+  :mod:`geodata.travel`): along the fastest road path with the straight access
+  legs at both ends when the district has roads, else the great-circle distance ×
+  the district's detour factor; rounded to 0.1 m; unreachable pairs are forbidden.
+- **Today's school** (the reference of ``stability_penalty`` and of
+  ``pupils_changed``): the data do not say which school a unit's children attend
+  today, so it is taken to be the unit's *nearest zoned school by the same cost*
+  (ties: the lower school id); a school's own unit (its cell, or the polygon that
+  contains it) has that school. ``stability_penalty`` km are added per child
+  zoned elsewhere; ``pupils_changed`` counts those children. The summary says so
+  (``stability_reference: nearest_school``).
 - **Contiguity** is exact in the model (``models.catchment``) and re-checked with
   networkx on the adjacency graph. The default "sweep" condition (a unit may join a
   school only if a neighbour met earlier in a cheapest-first sweep from the school's
@@ -28,49 +48,87 @@ For one stage:
 
 Indicator 21 is computed from the plan: the share of the stage's children living in
 a zone (every zoned child belongs to exactly one school's catchment).
+
+User errors (no units, no outline, no school of the stage, a unit polygon holding
+two schools, a point too far from the roads) are :class:`PlanInputError` naming
+the file or the stage; a plan that cannot meet the seats or contiguity is an
+outcome with :data:`Status.INFEASIBLE` and the closest plan (``closest``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from geodata.travel import FarFromRoads
 from models import catchment as cm
-
+from models.status import Status, worst
 from planner.core.district import District, school_stages
-from planner.io.export import write_csv, write_json, write_text
+from planner.core.errors import PlanInputError
+from planner.core.params import CatchmentParams, SolveParams
+from planner.core.rules import Rules
 
-CLASS_CAP = {"primary": 45, "junior": 50}
-STAGE_ZH = {"primary": "小学", "junior": "初中"}
+__all__ = ["STABILITY_REFERENCE", "CatchmentOutcome", "catchment_plan", "catchments",
+           "combined_summary", "plan_status", "seats", "share_for_indicator_21", "zoned_schools"]
+
+#: the defaults of the entry points: the parameters classes' own (frozen, so shared)
+_PARAMS = CatchmentParams()
+_SOLVE = SolveParams()
+
+#: what ``pupils_changed`` and ``stability_penalty`` are measured against (see the
+#: module docstring); written to each stage's summary
+STABILITY_REFERENCE = "nearest_school"
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatchmentOutcome:
+    """One stage's catchment plan.
+
+    ``status`` is the model's :class:`~models.status.Status`; ``closest`` is true
+    when the plan is the relaxed closest plan of an infeasible stage (some units
+    unassigned, each explained in ``result.shortfalls``). ``params`` and ``solve``
+    are the settings it was made with; ``travel`` says how the costs were measured
+    (:meth:`geodata.travel.TravelMatrix.describe`). ``summary`` is the stage's part
+    of ``summary.json`` (codes and numbers, no words).
+    """
+
     stage: str
+    status: Status
+    closest: bool
+    params: CatchmentParams
+    solve: SolveParams
     result: cm.CatchmentResult
     problem: cm.CatchmentProblem
-    zones: object              # GeoDataFrame, WGS84
+    zones: Any                 # GeoDataFrame, WGS84
     units: pd.DataFrame        # units.csv rows
     summary: dict
     violations: list[str]
+    travel: dict
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status.has_plan
 
 
-def zoned_schools(district: District, stage: str, include_boarding: bool = True,
-                  include_private: bool = False) -> pd.DataFrame:
+def zoned_schools(district: District, stage: str,
+                  params: CatchmentParams = _PARAMS) -> pd.DataFrame:
+    """The schools zoned for ``stage`` (see the module docstring), by school id."""
     s = district.schools
     teaches = s.apply(lambda r: stage in school_stages(r), axis=1) if len(s) else s["type"] == ""
     keep = teaches & (s["type"] != "special")
-    if not include_private:
+    if not params.include_private:
         keep &= s["public"].fillna(True).astype(bool)
-    if not include_boarding:
+    if not params.include_boarding:
         keep &= ~s["boarding"].fillna(False).astype(bool)
     return s[keep].sort_values("school_id").reset_index(drop=True)
 
 
-def seats(row: pd.Series, stage: str) -> int:
+def seats(row: pd.Series, stage: str, rules: Rules) -> int:
+    """Seats of a school's ``stage``: its classrooms of the stage × the standard's
+    class-size limit (``rules.max_class``)."""
     cp, cj = int(row["classes_primary"]), int(row["classes_junior"])
     own = cp if stage == "primary" else cj
     rooms = row.get("classrooms")
@@ -79,7 +137,7 @@ def seats(row: pd.Series, stage: str) -> int:
     else:
         total = cp + cj
         rooms_stage = rooms * own / total if total > 0 else rooms
-    return int(np.floor(rooms_stage + 1e-9)) * CLASS_CAP[stage]
+    return int(np.floor(rooms_stage + 1e-9)) * int(rules.max_class[stage])
 
 
 def _cells(district: District, schools: pd.DataFrame):
@@ -97,14 +155,18 @@ def _cells(district: District, schools: pd.DataFrame):
         for row in schools.itertuples(index=False):
             hit = cells[cells.contains(Point(row.lon, row.lat))]
             if hit.empty:
-                raise ValueError(f"school {row.school_id} ({row.name}) lies in no unit polygon")
+                raise PlanInputError(f"units.csv: school {row.school_id} ({row.name}) lies in "
+                                     f"no unit polygon")
             homes.append(hit["unit_id"].iloc[0])
         dup = pd.Series(homes).duplicated(keep=False)
         if dup.any():
             ids = [sid for sid, d in zip(schools["school_id"], dup) if d]
-            raise ValueError(f"schools {', '.join(ids)} lie in the same unit polygon; catchments "
-                             f"need one school per unit (split the unit)")
+            raise PlanInputError(f"units.csv: schools {', '.join(ids)} lie in the same unit "
+                                 f"polygon; catchments need one school per unit (split the unit)")
         return cells, homes
+    if district.boundary is None:
+        raise PlanInputError("the district has no outline (boundary.geojson): catchment cells "
+                             "need it")
     crs = utm_crs(float(units.geometry.x.mean()), float(units.geometry.y.mean()))
     upts = units.to_crs(crs)
     ux, uy = upts.geometry.x.to_numpy(), upts.geometry.y.to_numpy()
@@ -114,81 +176,125 @@ def _cells(district: District, schools: pd.DataFrame):
         d = np.hypot(ux - sx[i], uy - sy[i])
         others = np.hypot(np.delete(sx, i) - sx[i], np.delete(sy, i) - sy[i])
         if (d < 1.0).any() or (others < 1.0).any():
-            sx[i] += 14.142
+            sx[i] += 14.142     # a step north-east (14.142 m on each axis), cells only
             sy[i] += 14.142
     pts = gpd.GeoDataFrame(
         {"unit_id": ["U:" + str(u) for u in units["unit_id"]] +
                     ["S:" + str(s) for s in schools["school_id"]]},
         geometry=list(gpd.points_from_xy(ux, uy)) + list(gpd.points_from_xy(sx, sy)), crs=crs
     ).to_crs(4326)
-    cells = unit_cells(pts, district.boundary)
+    try:
+        cells = unit_cells(pts, district.boundary)
+    except ValueError as e:   # units sharing a location and the like: the data's fault
+        raise PlanInputError(f"units.csv: {e}") from None
     return cells, ["S:" + str(s) for s in schools["school_id"]]
 
 
-def _costs(district: District, cell_pts: list[tuple[float, float]],
-           schools: pd.DataFrame) -> np.ndarray:
-    """km from each cell's seed point to each school: road where possible."""
-    spts = list(zip(schools["lon"].astype(float), schools["lat"].astype(float)))
-    if district.roads is not None and len(district.roads):
-        from geodata.roads import travel_matrices
-        net = district.road_network()
-        a = net.snap(cell_pts)
-        b = net.snap(spts)
-        _, length = travel_matrices(net, a, b, weight="time_s")
-        access = np.array([p.snap_m for p in a.points])[:, None] + \
-            np.array([p.snap_m for p in b.points])[None, :]
-        return np.round((length + access) / 1000.0, 4)
-    from pyproj import Transformer
+def _costs(district: District, cells: list[tuple[str, float, float]],
+           schools: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """km from each cell's seed point ``(cell id, lon, lat)`` to each school
+    (``District.travel``, fastest road paths), rounded to 0.1 m; and how they were
+    measured. The schools are named ``T:<id>`` so that no cell id equals one."""
+    dests = [("T:" + str(r.school_id), float(r.lon), float(r.lat))
+             for r in schools.itertuples(index=False)]
+    try:
+        tm = district.travel(cells, dests, weight="time_s")
+    except FarFromRoads as e:
+        seen: dict[str, str] = {}
+        for pid, m in e.points:
+            kind, _, raw = str(pid).partition(":")
+            what = "unit" if kind == "U" else "school"
+            seen.setdefault(f"{what} {raw}", f"{what} {raw} ({m:,.0f} m)")
+        listed = list(seen.values())
+        raise PlanInputError(
+            f"units.csv/schools.csv: {len(listed)} point(s) lie farther than "
+            f"{e.limit_m:,.0f} m from every road (district.yaml settings.max_access_m): "
+            + ", ".join(listed[:10]) + (" …" if len(listed) > 10 else "")) from None
+    cost = np.round(np.asarray(tm.km, dtype=float), 4)
+    return np.where(np.isfinite(cost), cost, np.inf), tm.describe()
 
-    from geodata.roads import utm_crs
-    lon = np.array([p[0] for p in cell_pts + spts])
-    lat = np.array([p[1] for p in cell_pts + spts])
-    tr = Transformer.from_crs(4326, utm_crs(float(lon.mean()), float(lat.mean())), always_xy=True)
-    x, y = tr.transform(lon, lat)
-    n = len(cell_pts)
-    return np.round(np.hypot(x[:n, None] - x[None, n:], y[:n, None] - y[None, n:]) * 1.3 / 1000, 4)
+
+def _today(unit_ids: list[str], homes: list[str], school_ids: list[str],
+           cost: np.ndarray) -> dict[str, str]:
+    """Today's school of each cell (the stability reference, see the module
+    docstring): its own school for a school's home, else the nearest zoned school
+    by ``cost`` (ties: the lower school index); none when every cost is infinite."""
+    home_of = dict(zip(homes, school_ids))
+    out: dict[str, str] = {}
+    for i, u in enumerate(unit_ids):
+        if u in home_of:
+            out[u] = home_of[u]
+        elif np.isfinite(cost[i]).any():
+            out[u] = school_ids[int(np.argmin(cost[i]))]
+    return out
 
 
-def catchments(district: District, stage: str, mode: str = "sweep", k_nearest: int | None = 8,
-               solver: str = "highs", time_limit: float | None = 60.0,
-               include_boarding: bool = True, include_private: bool = False) -> CatchmentOutcome:
+def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS,
+               solve: SolveParams = _SOLVE, *, rules: Rules | None = None
+               ) -> CatchmentOutcome:
+    """Zone ``stage`` of ``district`` (see the module docstring).
+
+    ``rules`` default to the district's standard (``district.rules``): the seats
+    follow its class-size limits. Raises :class:`PlanInputError` for input a plan
+    cannot be made from; an infeasible stage is an outcome, not an exception.
+    """
+    rules = rules if rules is not None else district.rules
+    if stage not in rules.stages:
+        raise PlanInputError(f"catchments: unknown stage {stage!r}; stages: "
+                             f"{', '.join(rules.stages)}")
     if district.units is None or len(district.units) == 0:
-        raise ValueError("the district has no residential units (units.csv): catchments need them")
-    if district.boundary is None:
-        raise ValueError("the district has no outline (boundary.geojson): catchment cells need it")
-    schools = zoned_schools(district, stage, include_boarding, include_private)
+        raise PlanInputError("the district has no residential units (units.csv): catchments "
+                             "need them")
+    schools = zoned_schools(district, stage, params)
     if schools.empty:
-        raise ValueError(f"no school is zoned for the {stage} stage")
+        raise PlanInputError(
+            f"catchments {stage}: schools.csv has no school of the {stage} stage to zone "
+            f"(special schools are never zoned; private schools only with include_private, "
+            f"boarding schools only with include_boarding)")
     cells, homes = _cells(district, schools)
     units = district.units
     kids = dict(zip("U:" + units["unit_id"].astype(str), units[f"children_{stage}"].astype(int)))
     ids = list(cells["unit_id"])
-    seed_pts = []
     seeds = units.geometry.map(lambda g: g if g.geom_type == "Point" else g.representative_point())
     upos = {"U:" + str(u): (g.x, g.y) for u, g in zip(units["unit_id"], seeds)}
     spos = {"S:" + str(r.school_id): (float(r.lon), float(r.lat)) for r in schools.itertuples()}
-    for cid in ids:
-        seed_pts.append(upos.get(cid) or spos[cid])
-    cost = _costs(district, seed_pts, schools)
-    cost = np.where(np.isfinite(cost), cost, np.inf)
+    seed_pts = [(cid, *(upos.get(cid) or spos[cid])) for cid in ids]
+    cost, travel = _costs(district, seed_pts, schools)
     from geodata.cells import rook_adjacency
     adj = rook_adjacency(cells)
+    school_ids = list(schools["school_id"])
     problem = cm.CatchmentProblem(
-        unit_ids=ids, children=[int(kids.get(c, 0)) for c in ids],
-        school_ids=list(schools["school_id"]),
-        seats=[seats(r, stage) for _, r in schools.iterrows()],
+        unit_ids=ids, children=[int(kids.get(c, 0)) for c in ids], school_ids=school_ids,
+        seats=[seats(r, stage, rules) for _, r in schools.iterrows()],
         home_units=homes, cost=cost, adjacency=sorted(tuple(sorted(e)) for e in adj.edges()),
-        k_nearest=k_nearest)
-    result = cm.solve_catchments(problem, mode=mode, solver=solver, time_limit=time_limit)
-    violations = cm.verify_catchments(problem, result.assignment) if result.status in (
-        "optimal", "feasible") else []
-    zones = _zones(cells, result, schools, problem, stage)
+        current=_today(ids, homes, school_ids, cost),
+        stability_penalty=params.stability_penalty, k_nearest=params.k_nearest)
+    result = cm.solve_catchments(problem, mode=params.contiguity, solver=solve.solver,
+                                 time_limit=solve.time_limit)
+    violations = cm.verify_catchments(problem, result.assignment) \
+        if result.status.has_plan else []
+    zones = _zones(cells, result, schools, stage)
     table = _unit_table(district, result, schools, problem, stage)
     summary = _summary(result, problem, zones, stage, violations)
-    return CatchmentOutcome(stage, result, problem, zones, table, summary, violations)
+    return CatchmentOutcome(stage=stage, status=result.status, closest=result.closest,
+                            params=params, solve=solve, result=result, problem=problem,
+                            zones=zones, units=table, summary=summary, violations=violations,
+                            travel=travel)
 
 
-def _zones(cells, result, schools, problem, stage):
+def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
+                   solve: SolveParams = _SOLVE, *, rules: Rules | None = None
+                   ) -> list[CatchmentOutcome]:
+    """One :class:`CatchmentOutcome` per stage of ``params.stages``, in that order."""
+    return [catchments(district, st, params, solve, rules=rules) for st in params.stages]
+
+
+def plan_status(outcomes: list[CatchmentOutcome]) -> Status:
+    """The status of a plan of several stages: the worst stage's."""
+    return worst(o.status for o in outcomes)
+
+
+def _zones(cells, result, schools, stage):
     from geodata.cells import dissolve_zones
     assign = {u: s for u, s in result.assignment.items() if s is not None}
     sub = cells[cells["unit_id"].isin(list(assign))]
@@ -228,7 +334,7 @@ def _unit_table(district, result, schools, problem, stage) -> pd.DataFrame:
 def _summary(result, problem, zones, stage, violations) -> dict:
     loads = [ld.ratio for ld in result.loads.values() if ld.seats > 0]
     return {
-        "stage": stage, "status": result.status,
+        "stage": stage, "status": result.status.value,
         "objective": None if result.objective is None else round(result.objective, 4),
         "gap": result.gap, "solve_seconds": round(result.seconds, 3), "solver": result.solver,
         "mode": result.mode, "units": sum(1 for u in problem.unit_ids if str(u).startswith("U:")),
@@ -240,67 +346,33 @@ def _summary(result, problem, zones, stage, violations) -> dict:
         # in two by a bend of the district outline
         "multipart_zones": [s for s, n in zip(zones["school_id"], zones["n_parts"]) if int(n) > 1],
         "pupils_changed": result.pupils_changed,
+        "stability_reference": STABILITY_REFERENCE,
         "unassigned_children": result.unassigned_children,
         "catchment_share": round(result.zoned_share, 6),
-        "shortfalls": [vars(s) if not hasattr(s, "_asdict") else s._asdict()
-                       for s in result.shortfalls],
+        "shortfalls": [vars(s) for s in result.shortfalls],
         "verified": not violations, "violations": violations,
         "notes": list(result.notes),
     }
 
 
-def write_outputs(outcomes: list[CatchmentOutcome], out: Path) -> list[Path]:
-    import geopandas as gpd
-    zones = pd.concat([o.zones for o in outcomes], ignore_index=True)
-    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=4326)
-    files = []
-    gj = zones.copy()
-    gj["geometry"] = gj.geometry.map(lambda g: _round_geom(g))
-    files.append(write_text(gj.to_json(drop_id=True, ensure_ascii=False, sort_keys=True),
-                            out / "catchments.geojson"))
-    import pyogrio
-    # GeoPackages stamp the current time; a fixed date keeps the file identical run to run
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-    gpkg = out / ".part.catchments.gpkg"
-    if gpkg.exists():
-        gpkg.unlink()
-    for o in outcomes:
-        o.zones.to_file(gpkg, layer=f"zones_{o.stage}", driver="GPKG")
-    gpkg.replace(out / "catchments.gpkg")
-    files.append(out / "catchments.gpkg")
-    files.append(write_csv(pd.concat([o.units for o in outcomes], ignore_index=True),
-                           out / "units.csv"))
-    summary = {o.stage: o.summary for o in outcomes}
-    summary.update(_combined(outcomes))
-    files.append(write_json(summary, out / "summary.json"))
-    return files
-
-
-def _combined(outcomes) -> dict:
-    """Top-level keys data-spec.md promises for a catchments summary."""
+def combined_summary(outcomes: list[CatchmentOutcome]) -> dict:
+    """``summary.json``: each stage's summary under its name, then the top-level
+    keys data-format.md promises for a catchments summary (status: :func:`plan_status`)."""
+    out: dict[str, Any] = {o.stage: o.summary for o in outcomes}
     st = [o.summary for o in outcomes]
-    status = "optimal" if all(s["status"] == "optimal" for s in st) else (
-        "infeasible" if any(s["status"] == "infeasible" for s in st) else "feasible")
     gaps = [s["gap"] for s in st if s["gap"] is not None]
-    return {"status": status, "objective": round(sum(s["objective"] or 0 for s in st), 4),
-            "gap": max(gaps) if gaps else None,
-            "solve_seconds": round(sum(s["solve_seconds"] for s in st), 3),
-            "solver": st[0]["solver"], "units": st[0]["units"],
-            "schools": sum(s["schools"] for s in st),
-            "max_load_ratio": max((s["max_load_ratio"] or 0) for s in st),
-            "contiguous": all(s["contiguous"] for s in st),
-            "pupils_changed": sum(s["pupils_changed"] for s in st)}
-
-
-def _round_geom(g, nd: int = 6):
-    from shapely import set_precision
-    return set_precision(g, 10 ** -nd)
+    out.update({
+        "status": plan_status(outcomes).value,
+        "objective": round(sum(s["objective"] or 0 for s in st), 4),
+        "gap": max(gaps) if gaps else None,
+        "solve_seconds": round(sum(s["solve_seconds"] for s in st), 3),
+        "solver": st[0]["solver"], "units": st[0]["units"],
+        "schools": sum(s["schools"] for s in st),
+        "max_load_ratio": max((s["max_load_ratio"] or 0) for s in st),
+        "contiguous": all(s["contiguous"] for s in st),
+        "pupils_changed": sum(s["pupils_changed"] for s in st)})
+    return out
 
 
 def share_for_indicator_21(outcomes: list[CatchmentOutcome]) -> dict[str, float]:
     return {o.stage: o.summary["catchment_share"] for o in outcomes}
-
-
-# ------------------------------------------------------------------ command line
-
-

@@ -414,11 +414,12 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
 
     catchment_shares = None
     if scenario.catchments is not None:
+        from planner.core.params import CatchmentParams, SolveParams
         k = scenario.catchments
-        for st in k.get("stages", ["primary", "junior"]):
-            res.catchments.append(cat.catchments(
-                current, st, mode=k.get("contiguity", "sweep"), k_nearest=k.get("k_nearest", 8),
-                solver=scenario.solver, time_limit=scenario.time_limit))
+        params = k if isinstance(k, CatchmentParams) else CatchmentParams.from_dict(
+            k, scenario.path.name, "catchments.")
+        res.catchments = cat.catchment_plan(
+            current, params, SolveParams(solver=scenario.solver, time_limit=scenario.time_limit))
         (out / "catchments").mkdir(exist_ok=True)
         from planner.outputs import catchments as cat_out
         cat_out.write_files(res.catchments, out / "catchments", lang)

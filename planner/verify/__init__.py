@@ -21,8 +21,9 @@ consolidation
     and its size stays ≤ 2000 (≤ 2500 for nine- and twelve-year schools).
 catchments
     every unit is in exactly one zone per stage, no zone exceeds its school's seats
-    (classrooms × 45 / 50, shared by stage in proportion to classes), and every zone
-    is connected on the cells' shared-edge adjacency (networkx).
+    (classrooms × the standard's class-size limit, shared by stage in proportion to
+    classes), and every zone is connected on the cells' shared-edge adjacency
+    (networkx).
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.core.district import District
+from planner.core.params import CatchmentParams
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import verify_consolidation
 from planner.verify.rotation import verify_rotation
 
-__all__ = ["verify_dir", "verify_outcomes", "verify_rotation", "verify_consolidation",
-           "verify_catchments"]
+__all__ = [
+    "verify_catchments",
+    "verify_consolidation",
+    "verify_dir",
+    "verify_outcomes",
+    "verify_rotation",
+]
 
 
 def verify_dir(out: Path, district: District, scenario: dict | None = None) -> list[str]:
@@ -53,7 +60,11 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
             break
     for sub in (out / "catchments", out):
         if (sub / "units.csv").exists() and (sub / "catchments.geojson").exists():
-            errs += verify_catchments(district, sub)
+            cat = scenario.get("catchments")
+            params = (cat if isinstance(cat, CatchmentParams) else
+                      CatchmentParams.from_dict(cat, "scenario.json", "catchments.")
+                      if isinstance(cat, dict) else None)
+            errs += verify_catchments(district, sub, params)
             break
     return errs
 
@@ -77,7 +88,7 @@ def verify_outcomes(district: District, res) -> list[str]:
                                  "max_send_share": st.max_send_share})
     if res.catchments:
         after = res.rotation.district_after if res.rotation is not None else base
-        errs += verify_catchments(after, res.out / "catchments")
+        errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
     return errs
 
 
