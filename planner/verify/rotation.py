@@ -1,4 +1,8 @@
-"""Independent verification of a rotation plan from its files (see planner.verify)."""
+"""Independent verification of a rotation plan from its files (see planner.verify).
+
+Everything is recomputed from ``rotation.csv``, the district's roster and school
+table, the parameters and the standard: no figure of the model is used.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,27 @@ from pathlib import Path
 import pandas as pd
 
 from planner.core.district import District, school_stages
+from planner.core.params import RotationParams
+from planner.core.rules import Rules
 from planner.verify.files import _rows, _unescape
 
-CLASS_CAP = {"primary": 45, "junior": 50}
 
+def verify_rotation(district: District, folder: Path, params: RotationParams,
+                    rules: Rules) -> list[str]:
+    """Every hard rule of the plan in ``folder/rotation.csv``, one line per breach.
 
-def verify_rotation(district: District, folder: Path, settings: dict) -> list[str]:
-    share = float(settings.get("share", 0.10))
-    bshare = float(settings.get("backbone_share", 0.20))
-    base = settings.get("backbone_base", "rotated")
-    band = float(settings.get("band", 0.10))
-    send = float(settings.get("max_send_share", 0.30))
+    ``params`` are the parameters the plan was made with, resolved
+    (:meth:`RotationParams.resolved`); a ``None`` left in them is filled here the
+    same way, from ``rules`` and the district's settings.
+    """
+    params = params.resolved(rules, district.settings.backbone_base)
+    share, bshare = float(params.share), float(params.backbone_share)
+    base, band, send = params.backbone_base, params.band, params.max_send_share
     rows = _rows(folder / "rotation.csv")
     t = district.teachers
+    if t is None:
+        return [("rotation: the district has no teacher roster (teachers.csv) to check "
+                 "rotation.csv against")]
     s = district.schools
     scope = set(s[(s["public"].fillna(True).astype(bool)) & (s["type"] != "special")]["school_id"])
     tt = t[t["school_id"].isin(scope)].set_index("teacher_id")
