@@ -265,8 +265,8 @@ class PartValues:
     school_id: str
     stage: str
     pupils: int
-    before: tuple[float, float, float]
-    after: tuple[float, float, float]
+    before: tuple[float, ...]          # indicators 1, 2, 3
+    after: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -654,13 +654,13 @@ def _add_counts(prob, data: _Data, y, relaxed: bool):
     s = data.problem.settings
     movers = pulp.lpSum(y.values())
     backbone = pulp.lpSum(v for (p, subj, f), v in y.items() if f[1])
-    s_m = s_b = None
+    slack = None
+    movers_lhs, backbone_lhs = movers, backbone
     if relaxed:
         s_m = prob.add_variable("slack_movers", 0, None, cat="Integer")
         s_b = prob.add_variable("slack_backbone", 0, None, cat="Integer")
         movers_lhs, backbone_lhs = movers + s_m, backbone + s_b
-    else:
-        movers_lhs, backbone_lhs = movers, backbone
+        slack = s_m + s_b
     prob += movers_lhs >= data.required, "c1_movers"
     share = _frac(s.backbone_share)
     if s.backbone_base == "eligible":
@@ -668,7 +668,7 @@ def _add_counts(prob, data: _Data, y, relaxed: bool):
     else:
         prob += (share.denominator * backbone_lhs >= share.numerator * movers,
                  "c2_backbone")
-    return (s_m + s_b) if relaxed else None
+    return slack
 
 
 def _add_subject_rule(prob, data: _Data, y) -> None:
