@@ -210,9 +210,20 @@ def test_effect_direction_rule(tmp_path):
     assert o.status is Status.INFEASIBLE and o.result.moves == ()
 
 
-def test_solve_params_reach_the_model(two):
-    o = rotate(two, WIDE, SolveParams(time_limit=5.0))
-    assert o.result.solver == "highs" and o.result.seconds < 5.0 + 1.0
+def test_solve_params_reach_the_model(two, monkeypatch):
+    """The solver and time limit of SolveParams are the model's (captured at the call)."""
+    import models.rotation as rm
+    seen = {}
+    real = rm.solve
+
+    def spy(problem, solver="highs", time_limit=None, gap=None):
+        seen.update(solver=solver, time_limit=time_limit)
+        return real(problem, solver=solver, time_limit=time_limit, gap=gap)
+    monkeypatch.setattr(rm, "solve", spy)
+    o = rotate(two, WIDE, SolveParams(time_limit=7.5))
+    assert seen == {"solver": "highs", "time_limit": 7.5} and o.result.solver == "highs"
+    rotate(two, WIDE)
+    assert seen["time_limit"] == SolveParams().time_limit
 
 
 # ---------------------------------------------------------------------------
