@@ -171,12 +171,21 @@ def test_wide_limits_backbone_rule_binds(two):
 
 # one test per RotationParams field: change it (from WIDE), the plan changes as computed
 def test_effect_share(two):
-    """share 0.3 → R = 6 needs ceil(1.2) = 2 backbone movers; there is one: infeasible,
-    and the closest plan is measured."""
+    """share 0.3 → R = 6 needs ceil(1.2) = 2 backbone movers; there is one: infeasible.
+    The closest plan takes the one slack teacher on the backbone count, so up to
+    5 · (1 + 1) = 10 may move, and 10 do (A's send limit); the report says why in red."""
     o = rotate(two, WIDE.replace(share=0.3))
     assert o.status is Status.INFEASIBLE and o.result.closest
-    assert o.result.counts["required_movers"] == 6
+    assert counts(o) == (6, 10, 1)
     assert o.summary["messages"][0]["code"] == "backbone_unreachable"
+    assert o.summary["shortfalls"] == [{"rule": "backbone", "required": 2, "achieved": 1,
+                                        "short": 1}]
+    assert presenter.report_sections(o, "en")[0].warnings == (
+        "20 % of 6 movers needs 2 backbone teachers; only 1 are eligible to leave: 1 at A",
+        "backbone short by 1: 1 of the 2 required")
+    assert presenter.report_sections(o, "zh")[0].warnings == (
+        "交流人数 6 人的 20 % 需骨干教师 2 人；符合条件可交流的骨干教师只有 1 人：A 1 人",
+        "骨干教师缺 1 人：要求 2 人，仅 1 人")
 
 
 def test_effect_backbone_share(two):

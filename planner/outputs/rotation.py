@@ -101,10 +101,13 @@ def workbook_sheets(o: RotationOutcome, lang: str = "zh") -> dict[str, pd.DataFr
 
 
 def report_sections(o: RotationOutcome, lang: str = "zh") -> list[ReportSection]:
+    """The rotation section: the summary's figures, why a count cannot be met and by
+    how much the closest plan misses it (in red), and the list by name and subject."""
     table = rotation_table(o, lang)
     return [ReportSection(key="rotation", title=tr("rotation.title", lang),
                           figures=summary_figures(o.summary, lang),
-                          tables=(Table("", display_table(table[REPORT_COLUMNS], lang)),))]
+                          tables=(Table("", display_table(table[REPORT_COLUMNS], lang)),),
+                          warnings=tuple(_explanations(o, lang)))]
 
 
 def compare_figures(o: RotationOutcome) -> dict:
@@ -129,9 +132,7 @@ def console_lines(o: RotationOutcome, lang: str = "zh") -> list[str]:
                      before=b.get(st), after=a.get(st))
                   for st in ("primary", "junior") if st in b or st in a]
         lines.append(tr("rotation.console.cv", lang, k=k, values=", ".join(values)))
-    lines += [diagnostic_text(d.code, d.figures, lang) for d in o.result.messages]
-    lines += [shortfall_text(sf.rule, sf.required, sf.achieved, sf.short, lang)
-              for sf in o.result.shortfalls]
+    lines += _explanations(o, lang)
     if o.violations:
         lines.append(tr("rotation.console.verify_failed", lang, problems="; ".join(o.violations)))
     return lines
@@ -140,6 +141,13 @@ def console_lines(o: RotationOutcome, lang: str = "zh") -> list[str]:
 # ---------------------------------------------------------------------------
 # diagnostics and shortfalls
 # ---------------------------------------------------------------------------
+
+def _explanations(o: RotationOutcome, lang: str) -> list[str]:
+    """Why the hard counts cannot be met, then what the closest plan misses."""
+    return ([diagnostic_text(d.code, d.figures, lang) for d in o.result.messages]
+            + [shortfall_text(sf.rule, sf.required, sf.achieved, sf.short, lang)
+               for sf in o.result.shortfalls])
+
 
 def _pct(x: float) -> str:
     """A share as a percentage without float noise: 0.1 → "10 %"."""
