@@ -410,3 +410,31 @@ def test_diagnostic_words():
         "within the stage")
     assert presenter.shortfall_text("movers", 5, 4, 1, "en") == (
         "movers short by 1: 4 of the 5 required")
+
+
+def test_file_verifier_follows_the_parameters(two, tmp_path):
+    """The Wide plan (A sends 5: A01 and four more, all to B) checked from its files
+    under other parameters: each limit is recomputed from the roster."""
+    presenter.write_files(rotate(two, WIDE), tmp_path)
+    rules = load_rules("hunan-2023")
+    assert verify_rotation(two, tmp_path, WIDE, rules) == []
+    # band 0.1: A may keep [18, 22] teachers, B the same; 15 and 25 are outside
+    assert verify_rotation(two, tmp_path, RotationParams(max_send_share=0.5), rules) == [
+        "rotation: A head count 20 → 15 outside [18, 22]",
+        "rotation: B head count 20 → 25 outside [18, 22]"]
+    assert verify_rotation(two, tmp_path, WIDE.replace(max_send_share=0.2), rules) == [
+        "rotation: A sends 5 of 20 teachers (> 4)"]
+    assert verify_rotation(two, tmp_path, WIDE.replace(share=0.3), rules) == [
+        "rotation: 5 movers < ceil(30% × 20 eligible) = 6"]
+    # a teacher who is not eligible, and every 语文 teacher of A leaving
+    rows = list(csv.DictReader((tmp_path / "rotation.csv").open(encoding="utf-8-sig")))
+    extra = [dict(rows[0], teacher_id="B01", from_school_id="B", to_school_id="A")]
+    extra += [dict(rows[0], teacher_id=f"A{i:02d}") for i in range(1, 21, 2)]
+    listed = {r["teacher_id"] for r in rows}
+    with open(tmp_path / "rotation.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows + [r for r in extra if r["teacher_id"] not in listed])
+    errs = verify_rotation(two, tmp_path, RotationParams(band=1.0, max_send_share=1.0), rules)
+    assert "rotation: B01 is not eligible to rotate" in errs
+    assert "rotation: A loses every primary teacher of 语文" in errs
