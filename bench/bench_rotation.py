@@ -9,8 +9,12 @@ Instances are generated here, deterministically from ``--seed``: about 40 teache
 per school (300 schools ≈ 12 000 teachers, 2 000 ≈ 80 000), 70 % primary, 20 %
 junior and 10 % nine-year schools; urban, town and rural schools differ in
 enrolment, share of qualified and backbone teachers; ~35 % of teachers are
-eligible.  Each run prints solve time, status, per-level gap and the plan's figures,
-and checks the plan with :func:`models.rotation.verify_rotation`.
+eligible.  The floors and rotation shares are the Hunan standard's
+(:func:`planner.core.rules.load_rules`), band and send limit the defaults of
+:class:`planner.core.params.RotationParams`; a move costs the great-circle km between
+the two schools (:func:`geodata.travel.haversine_km`, one matrix per instance).
+Each run prints solve time, status, per-level gap and the plan's figures, and checks
+the plan with :func:`models.rotation.verify_rotation`.
 """
 
 from __future__ import annotations
@@ -20,13 +24,54 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.mip import available_solvers  # noqa: E402
-from models.rotation import (RotationProblem, RotationSettings, School, Teacher,  # noqa: E402
-                             solve, verify_rotation)
+from geodata.travel import haversine_km
+from models.mip import available_solvers
+from models.rotation import (
+    STAGES,
+    RotationProblem,
+    RotationSettings,
+    School,
+    Teacher,
+    solve,
+    verify_rotation,
+)
+from planner.core.params import RotationParams
+from planner.core.rules import load_rules
+
+
+class Km(Mapping):
+    """Great-circle km between schools, ``{(a, b): km}``, from one numpy matrix."""
+
+    def __init__(self, ids: list[str], lon: list[float], lat: list[float]):
+        self.index = {h: i for i, h in enumerate(ids)}
+        lo, la = np.asarray(lon), np.asarray(lat)
+        self.km = np.round(haversine_km(lo[:, None], la[:, None], lo[None, :], la[None, :]), 6)
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        return float(self.km[self.index[key[0]], self.index[key[1]]])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((a, b) for a in self.index for b in self.index)
+
+    def __len__(self) -> int:
+        return len(self.index) ** 2
+
+
+def settings() -> RotationSettings:
+    rules, params = load_rules("hunan-2023"), RotationParams()
+    return RotationSettings(share=rules.rotation_share,
+                            backbone_share=rules.rotation_backbone_share,
+                            floors={st: rules.teacher_floors(st) for st in STAGES},
+                            backbone_base="rotated", band=params.band,
+                            max_send_share=params.max_send_share,
+                            direction_rule=params.direction_rule)
 
 SUBJECTS = (("语文", 30), ("数学", 25), ("英语", 12), ("体育", 6), ("音乐", 4),
             ("美术", 4), ("科学", 7), ("道德与法治", 5), ("信息技术", 3), ("历史", 2),
@@ -39,7 +84,7 @@ def make_instance(n_schools: int, seed: int = 0) -> RotationProblem:
     """Return a synthetic county of ``n_schools`` schools (deterministic by seed)."""
     rng = random.Random(seed)
     subjects = [s for s, w in SUBJECTS for _ in range(w)]
-    schools, teachers = [], []
+    schools, teachers, lon, lat = [], [], [], []
     for i in range(n_schools):
         area = rng.choices(list(AREA), weights=[a[0] for a in AREA.values()])[0]
         _, lo, hi, q_rate, b_rate = AREA[area]
@@ -63,10 +108,12 @@ def make_instance(n_schools: int, seed: int = 0) -> RotationProblem:
                     pe_art=subj in ("体育", "音乐", "美术"),
                     eligible=years >= 6 and age < 55 and rng.random() < 0.8,
                     years_at_school=years))
+        lon.append(112.0 + rng.random() * 0.8)
+        lat.append(28.0 + rng.random() * 0.6)
         schools.append(School(sid, frozenset(stages), pupils, area,
-                              lon=112.0 + rng.random() * 0.8, lat=28.0 + rng.random() * 0.6,
                               staff_quota=n_total + rng.randint(-2, 5)))
-    return RotationProblem(tuple(teachers), tuple(schools), RotationSettings())
+    travel = Km([h.id for h in schools], lon, lat)
+    return RotationProblem(tuple(teachers), tuple(schools), settings(), travel)
 
 
 def run(n_schools: int, solver: str, seed: int, time_limit: float, gap: float) -> dict:
@@ -76,10 +123,10 @@ def run(n_schools: int, solver: str, seed: int, time_limit: float, gap: float) -
     wall = time.perf_counter() - t0
     violations = verify_rotation(problem, result.moves)
     return {"schools": n_schools, "teachers": len(problem.teachers), "solver": solver,
-            "status": result.status, "wall_s": wall,
+            "status": str(result.status), "wall_s": wall,
             "level_s": [round(i.seconds, 2) for i in result.levels],
             "level_gap": [None if i.gap is None else round(i.gap, 5) for i in result.levels],
-            "level_status": [i.status for i in result.levels],
+            "level_status": [str(i.status) for i in result.levels],
             "objective": {k: round(v, 4) for k, v in result.objective.items()},
             "counts": result.counts, "arcs": result.travel_arcs,
             "violations": len(violations)}

@@ -1,7 +1,11 @@
 r"""Teacher rotation (交流轮岗, indicator 19) as a lexicographic integer programme.
 
 Plain data in (:class:`RotationProblem`), a named rotation list out
-(:class:`RotationResult`).  This module is pure: it does not import ``planner``.
+(:class:`RotationResult`).  This module is pure: it does not import ``planner``,
+and it holds no number of the standard: the floors of indicators 1–3 and the
+rotation shares are required fields of :class:`RotationSettings` (the caller
+reads them from the standard).  It returns codes and figures, never words: a
+move's reason is a code, a failed pre-check is a :class:`Diagnostic`.
 
 Aggregation
 -----------
@@ -29,8 +33,8 @@ Symbols
 Constraints (the numbers are used in the constraint names)
 ----------------------------------------------------------
 (1) movers:    ``M ≥ R``
-(2) backbone:  ``backbone_base="rotated"`` (default): ``den · B ≥ num · M`` with
-    ``num/den = backbone_share`` as an exact fraction (``5 B ≥ M`` for 20 %);
+(2) backbone:  ``backbone_base="rotated"``: ``den · B ≥ num · M`` with
+    ``num/den = backbone_share`` as an exact fraction (``5 B ≥ M`` for a fifth);
     ``backbone_base="eligible"``: ``B ≥ ceil(backbone_share · R)``, i.e. the share is
     taken of the *required* movers ``ceil(share · eligible)``, so moving extra
     non-backbone teachers does not raise the backbone requirement.
@@ -62,7 +66,10 @@ exactly the enrolment-weighted absolute deviation ``(P_p/P_s)·|X_pk − X̄_k| 
 (``X̄_k`` is constant: moves stay within county and stage).  Indicators with
 ``T_k = 0`` have no spread and are skipped; parts with no pupils have no value.
 Level 3, travel: ``min Σ c_{hh'} x_pqt`` over arc variables linked by
-``Σ_q x_pqt = out_pt``, ``Σ_p x_pqt = in_qt``.
+``Σ_q x_pqt = out_pt``, ``Σ_p x_pqt = in_qt``.  ``c_{hh'}`` is the problem's
+``travel`` cost from school ``h`` to ``h'`` (the caller's unit, e.g. minutes);
+a problem without ``travel`` costs every move 0, so level 3 only breaks ties by
+the decoding order below.
 Hull cuts (9a), (9b): ``a_pk`` is an integer, so the convex hulls of
 ``max(0, f − a)`` and ``|a − τ|`` over the integers are added as one extra line each:
 ``u ≥ δ (⌊f⌋ + 1 − a)`` and ``d ≥ (δ' + (a − ⌊τ⌋)(1 − 2δ')) / T_k`` with ``δ``, ``δ'``
@@ -74,7 +81,7 @@ After each level its value ``v`` is pinned (``level ≤ v + 1e-6·max(1, |v|)``)
 the next level is solved on the same model, so level 2 never trades away level 1.
 This is more honest than big weights, which need a weight bound that depends on
 the data and lose precision.  When a level stops on the time limit, the pinned
-value is the incumbent's, and the status is ``"feasible"``.
+value is the incumbent's, and the status is :attr:`Status.FEASIBLE`.
 
 Large counties: level 3 keeps all arcs when ``Σ_t sources × destinations ≤
 arc_limit``; otherwise each source gets its ``travel_candidates`` nearest
@@ -89,11 +96,14 @@ keeps the counts free (true lexicographic level 3, slow on large counties).
 Infeasibility
 -------------
 Before solving, :func:`precheck` bounds the movers and backbone movers any plan
-can reach (send limits, subject rule, one-part stages) and explains a shortfall in
-planner terms.  When the checks fail or the solver proves (1)–(2) infeasible, the
-model is re-solved with integer slacks on (1) and (2) minimised first (level 0),
-then levels 1–3; the result has status ``"infeasible"``, the measured
-``shortfalls`` and this closest plan.
+can reach (send limits, subject rule, one-part stages) and returns one
+:class:`Diagnostic` (a code and its figures) per failed check.  When the checks
+fail or the solver proves (1)–(2) infeasible, the model is re-solved with integer
+slacks on (1) and (2) minimised first (level 0), then levels 1–3.  If the slacks
+stay positive the result has status :attr:`Status.INFEASIBLE`, ``closest=True``,
+the measured ``shortfalls`` and this closest plan in ``moves``; if they are 0 (a
+one-school stage flagged by the checks, the other stage reaching the counts) it
+is an ordinary plan.
 
 Decoding
 --------
@@ -102,9 +112,10 @@ Within a group, the teachers who leave are the first ``y_g`` sorted by
 (sorted the same way) are sent to destinations in increasing travel cost, then
 destination id.  Reason codes: at the receiving part, the incoming teachers
 (sorted by teacher id) are credited against the shortfall left after that part's
-own leavers, in the order PE/art (``pe_art``, 补足体育艺术教师), backbone
-(``backbone``, 骨干教师支援薄弱校), qualified (``qualified``, 补足高学历教师); a move
-that reduces none of them is ``quota`` (完成交流比例).
+own leavers, in the order PE/art (``pe_art``), backbone (``backbone``),
+qualified (``qualified``); a move that reduces none of them is ``quota`` (it is
+there to reach the rotation share).  The words for the codes are the output
+layer's (``planner/outputs/catalogue/rotation.yaml``).
 """
 
 from __future__ import annotations
@@ -112,34 +123,46 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Mapping, Sequence
+from typing import Any
 
 import pulp
 
 from models import mip
 from models.mip import SolveInfo
+from models.status import Status
 
 __all__ = [
-    "Teacher", "School", "RotationSettings", "RotationProblem", "Move",
-    "PartValues", "Shortfall", "RotationResult", "solve", "precheck",
-    "verify_rotation", "plan_levels", "REASONS", "DEFAULT_FLOORS",
+    "DIAGNOSTIC_CODES",
+    "FLOOR_PUPILS",
+    "REASON_CODES",
+    "STAGES",
+    "Diagnostic",
+    "Move",
+    "PartValues",
+    "RotationProblem",
+    "RotationResult",
+    "RotationSettings",
+    "School",
+    "Shortfall",
+    "Teacher",
+    "plan_levels",
+    "precheck",
+    "solve",
+    "verify_rotation",
 ]
 
 STAGES = ("primary", "junior")
 INDICATORS = (1, 2, 3)
-DEFAULT_FLOORS: dict[str, tuple[float, float, float]] = {
-    "primary": (4.2, 1.0, 0.9),
-    "junior": (5.3, 1.0, 0.9),
-}
-#: reason code -> the Chinese text a rotation list shows
-REASONS: dict[str, str] = {
-    "pe_art": "补足体育艺术教师",
-    "backbone": "骨干教师支援薄弱校",
-    "qualified": "补足高学历教师",
-    "quota": "完成交流比例",
-}
+#: the unit of the floors and of :class:`PartValues`: teachers per this many pupils
+FLOOR_PUPILS = 100.0  # not-a-rule: the unit the floors are given in, not a limit
+#: the reason codes of a move (see *Decoding*)
+REASON_CODES = ("pe_art", "backbone", "qualified", "quota")
+#: the codes of :class:`Diagnostic`
+DIAGNOSTIC_CODES = ("single_school_stage", "movers_unreachable", "backbone_unreachable",
+                    "solver_infeasible")
 _REASON_ORDER = ((3, "pe_art"), (2, "backbone"), (1, "qualified"))
 _TOL = 1e-6
 
@@ -176,23 +199,29 @@ class School:
     stages: frozenset[str]
     pupils: Mapping[str, int]
     area_type: str = "town"
-    lon: float | None = None
-    lat: float | None = None
     staff_quota: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RotationSettings:
-    """Rules and limits; see the module docstring for each constraint."""
+    """Rules and limits; see the module docstring for each constraint.
 
-    share: float = 0.10
-    backbone_share: float = 0.20
-    backbone_base: str = "rotated"
-    band: float = 0.10
-    max_send_share: float = 0.30
-    direction_rule: bool = False
-    floors: Mapping[str, tuple[float, float, float]] = field(
-        default_factory=lambda: dict(DEFAULT_FLOORS))
+    Every field a planner can set or the standard fixes is required (the caller
+    holds the one default): ``share`` and ``backbone_share`` (indicator 19),
+    ``floors`` (stage -> thresholds of indicators 1, 2, 3 in teachers per
+    :data:`FLOOR_PUPILS` pupils),
+    ``backbone_base`` (``"rotated"`` or ``"eligible"``, constraint (2)), ``band``
+    (6), ``max_send_share`` (7) and ``direction_rule`` (8).  The last three are
+    how large counties are solved (see *Large counties*).
+    """
+
+    share: float
+    backbone_share: float
+    floors: Mapping[str, tuple[float, float, float]]
+    backbone_base: str
+    band: float
+    max_send_share: float
+    direction_rule: bool
     travel_candidates: int = 10
     arc_limit: int = 60_000
     travel_mode: str = "auto"
@@ -202,19 +231,21 @@ class RotationSettings:
 class RotationProblem:
     """Teachers, schools, settings and an optional travel cost ``(from, to) -> cost``.
 
-    Without ``travel``, the straight-line distance in km from lon/lat is used when
-    every school has coordinates, else 0.
+    ``travel`` is any mapping (it is only looked up, never copied, so a lazy one
+    serves a large county); it must hold a finite cost for every pair of
+    different schools a move may join.  Without ``travel`` every move costs 0.
     """
 
     teachers: Sequence[Teacher]
     schools: Sequence[School]
-    settings: RotationSettings = field(default_factory=RotationSettings)
+    settings: RotationSettings
     travel: Mapping[tuple[str, str], float] | None = None
 
 
 @dataclass(frozen=True)
 class Move:
-    """One teacher's move, with the reason code (a key of :data:`REASONS`)."""
+    """One teacher's move: ``reason`` is one of :data:`REASON_CODES`, ``direction``
+    the area types ``"<from>-><to>"`` (e.g. ``"town->rural"``)."""
 
     teacher_id: str
     from_school: str
@@ -234,33 +265,58 @@ class PartValues:
     school_id: str
     stage: str
     pupils: int
-    before: tuple[float, float, float]
-    after: tuple[float, float, float]
+    before: tuple[float, ...]          # indicators 1, 2, 3
+    after: tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class Shortfall:
-    """How far a closest plan misses a hard rotation count."""
+    """How far a closest plan misses a hard rotation count (``rule``: ``"movers"``
+    or ``"backbone"``)."""
 
     rule: str
     required: int
     achieved: int
     short: int
-    text: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Why the hard rotation counts cannot be met, as a code and its figures.
+
+    ``code`` and ``figures``:
+
+    - ``single_school_stage``: ``stage``, ``school`` (its only school, or ``None``),
+      ``teachers`` (eligible teachers of the stage who therefore cannot rotate);
+    - ``movers_unreachable``: ``share``, ``eligible``, ``required``, ``most`` (the
+      most teachers any plan can send), ``max_send_share``, ``at`` (``(school,
+      teachers it can send)`` pairs, most first, then school id);
+    - ``backbone_unreachable``: ``backbone_share``, ``base`` (``"rotated"`` or
+      ``"eligible"``), ``movers`` (the movers the share is taken of), ``needed``,
+      ``available`` (eligible backbone teachers who can leave), ``at`` (as above);
+    - ``solver_infeasible``: no figures; the solver proved (1)–(2) unreachable
+      under the band, quota, send and subject rules.
+    """
+
+    code: str
+    figures: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class RotationResult:
     """The rotation plan and its figures.
 
-    ``status`` is ``optimal`` (every level proven), ``feasible`` (a level stopped on
-    a limit), ``infeasible`` (hard counts unreachable: ``shortfalls`` and the
-    closest plan in ``moves``) or ``no_solution``.  ``objective`` maps
-    ``shortfall``, ``spread``, ``travel`` (and ``slack`` for a closest plan) to the
-    level values recomputed from the moves; ``gap`` is the largest level gap.
+    ``status`` (:class:`models.status.Status`) is ``OPTIMAL`` (every level
+    proven), ``FEASIBLE`` (a level stopped on a limit), ``INFEASIBLE`` (the hard
+    counts are unreachable) or ``NO_PLAN_IN_TIME`` / ``ERROR`` (no plan).  When
+    infeasible, ``closest`` says that ``moves`` is the relaxed closest plan, and
+    ``shortfalls`` measures what it misses.  ``objective`` maps ``shortfall``,
+    ``spread``, ``travel`` (and ``slack`` for a relaxed solve) to the level values
+    recomputed from the moves; ``gap`` is the largest level gap.  ``messages``
+    explains an unreachable count (:class:`Diagnostic`).
     """
 
-    status: str
+    status: Status
     moves: tuple[Move, ...]
     objective: dict[str, float]
     gap: float | None
@@ -268,20 +324,17 @@ class RotationResult:
     seconds: float
     counts: dict[str, int]
     parts: tuple[PartValues, ...]
-    messages: tuple[str, ...] = ()
+    messages: tuple[Diagnostic, ...] = ()
     shortfalls: tuple[Shortfall, ...] = ()
     levels: tuple[SolveInfo, ...] = ()
     travel_arcs: str = "all"
+    closest: bool = False
 
 
 # ------------------------------------------------------------------ preparation
 def _frac(x: float) -> Fraction:
     """Exact fraction of a decimal setting (0.1 -> 1/10, not the binary float)."""
     return Fraction(str(x))
-
-
-def _pct(x: float) -> str:
-    return f"{float(_frac(x) * 100):g} %"
 
 
 def _ceil(f: Fraction) -> int:
@@ -309,13 +362,12 @@ class _Data:
     before: dict[tuple[str, str], tuple[int, int, int]]
     eligible: int
     required: int
-    cost: dict[tuple[str, str], float]
 
     def need(self, part: tuple[str, str], k: int) -> float:
         """Teachers needed for floor ``k`` at ``part``."""
         school, stage = part
         floors = self.problem.settings.floors[stage]
-        return floors[k - 1] * self.schools[school].pupils.get(stage, 0) / 100.0
+        return floors[k - 1] * self.schools[school].pupils.get(stage, 0) / FLOOR_PUPILS
 
     def pupils(self, part: tuple[str, str]) -> int:
         return int(self.schools[part[0]].pupils.get(part[1], 0))
@@ -355,13 +407,19 @@ def _prepare(problem: RotationProblem) -> _Data:
     required = _ceil(_frac(s.share) * eligible)
     return _Data(problem, schools, parts, parts_of_stage, dict(tp), head, band,
                  send_cap, dict(sorted(groups.items())), dict(subject_count), before,
-                 eligible, required, _travel(problem, schools))
+                 eligible, required)
 
 
 def _validate(problem: RotationProblem, schools: dict[str, School]) -> None:
     s = problem.settings
     if s.backbone_base not in ("rotated", "eligible"):
         raise ValueError(f"backbone_base must be 'rotated' or 'eligible', not {s.backbone_base!r}")
+    if s.travel_mode not in ("auto", "fixed", "full"):
+        raise ValueError(f"travel_mode must be auto, fixed or full, not {s.travel_mode!r}")
+    for name in ("share", "backbone_share", "band", "max_send_share"):
+        v = getattr(s, name)
+        if not 0 <= v <= 1:
+            raise ValueError(f"{name} must be between 0 and 1, not {v!r}")
     ids = [t.id for t in problem.teachers]
     if len(set(ids)) != len(ids):
         raise ValueError("teacher ids must be unique")
@@ -370,9 +428,9 @@ def _validate(problem: RotationProblem, schools: dict[str, School]) -> None:
             raise ValueError(f"teacher {t.id}: school {t.school_id!r} is not in the schools")
         if t.stage not in STAGES:
             raise ValueError(f"teacher {t.id}: stage {t.stage!r} must be primary or junior")
-    for st in STAGES:
-        if st not in s.floors:
-            raise ValueError(f"floors for stage {st!r} are missing")
+    for st in sorted({st for h in schools.values() for st in h.stages if st in STAGES}):
+        if len(s.floors.get(st, ())) != len(INDICATORS):
+            raise ValueError(f"floors for stage {st!r} must be three numbers (indicators 1-3)")
 
 
 def _band(n: int, band: float, quota: int | None) -> tuple[int, int]:
@@ -392,35 +450,18 @@ def _counts(teachers: Iterable[Teacher]) -> tuple[int, int, int]:
     return (q, b, a)
 
 
-def _haversine_km(a: School, b: School) -> float:
-    lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
-
-
-def _travel(problem: RotationProblem, schools: dict[str, School]) -> dict:
-    """Return a cost function's table, lazily for coordinates (see :func:`_cost`)."""
-    if problem.travel is not None:
-        return dict(problem.travel)
-    return {}
-
-
 def _cost(data: _Data, a: str, b: str) -> float:
-    if a == b:
+    """The travel cost of a move from school ``a`` to ``b``: the problem's, 0 without."""
+    travel = data.problem.travel
+    if a == b or travel is None:
         return 0.0
-    if data.problem.travel is not None:
-        try:
-            return float(data.cost[(a, b)])
-        except KeyError:
-            raise ValueError(f"travel cost from {a} to {b} is missing") from None
-    sa, sb = data.schools[a], data.schools[b]
-    if None in (sa.lon, sa.lat, sb.lon, sb.lat):
-        return 0.0
-    key = (a, b)
-    if key not in data.cost:
-        data.cost[key] = round(_haversine_km(sa, sb), 6)
-    return data.cost[key]
+    try:
+        c = float(travel[(a, b)])
+    except KeyError:
+        raise ValueError(f"travel cost from {a} to {b} is missing") from None
+    if not (math.isfinite(c) and c >= 0):
+        raise ValueError(f"travel cost from {a} to {b} is {c!r}, not a finite cost")
+    return c
 
 
 def _weak(data: _Data, part: tuple[str, str]) -> bool:
@@ -466,15 +507,12 @@ def _backbone_needed(data: _Data, movers: int) -> int:
     return _ceil(_frac(s.backbone_share) * movers)
 
 
-def _listing(counts: Mapping[str, int], limit: int = 8) -> str:
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    text = ", ".join(f"{n} at {h}" for h, n in items[:limit])
-    if len(items) > limit:
-        text += f", and {sum(n for _, n in items[limit:])} at {len(items) - limit} more schools"
-    return text
+def _ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    """``(school, n)`` pairs, most first, then school id."""
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def precheck(problem: RotationProblem) -> list[str]:
+def precheck(problem: RotationProblem) -> list[Diagnostic]:
     """Explain, before solving, why the hard rotation counts cannot be met.
 
     Parameters
@@ -484,41 +522,35 @@ def precheck(problem: RotationProblem) -> list[str]:
 
     Returns
     -------
-    list of str
-        One planner-actionable English sentence per failed check; empty when the
-        counts look reachable (the solver may still prove otherwise).
+    list of Diagnostic
+        One per failed check (see :class:`Diagnostic` for the codes and figures);
+        empty when the counts look reachable (the solver may still prove otherwise).
     """
     return _precheck(_prepare(problem))
 
 
-def _precheck(data: _Data) -> list[str]:
+def _precheck(data: _Data) -> list[Diagnostic]:
     s = data.problem.settings
-    out: list[str] = []
+    out: list[Diagnostic] = []
     for st in STAGES:
         parts = data.parts_of_stage[st]
         stuck = sum(len(m) for (p, _, _), m in data.groups.items() if p[1] == st)
         if len(parts) < 2 and stuck:
-            where = parts[0][0] if parts else "no school"
-            out.append(f"{st} has only one school ({where}); its {stuck} eligible "
-                       f"teachers cannot rotate within the stage")
+            out.append(Diagnostic("single_school_stage", {
+                "stage": st, "school": parts[0][0] if parts else None, "teachers": stuck}))
     movable = _movable(data, backbone_only=False)
     most = sum(movable.values())
     if most < data.required:
-        out.append(
-            f"{_pct(s.share)} of {data.eligible} eligible teachers needs {data.required} "
-            f"movers; at most {most} can leave (send limit {_pct(s.max_send_share)} of "
-            f"each school's teachers, one own teacher kept per subject): "
-            f"{_listing(movable) or 'none'}")
+        out.append(Diagnostic("movers_unreachable", {
+            "share": s.share, "eligible": data.eligible, "required": data.required,
+            "most": most, "max_send_share": s.max_send_share, "at": _ranked(movable)}))
     bb = _movable(data, backbone_only=True)
-    need = _backbone_needed(data, min(data.required, most) if s.backbone_base == "rotated"
-                            else data.required)
-    base_n = min(data.required, most)
+    base_n = min(data.required, most) if s.backbone_base == "rotated" else data.required
+    need = _backbone_needed(data, base_n)
     if sum(bb.values()) < need:
-        base = (f"{base_n} movers" if s.backbone_base == "rotated"
-                else f"the {data.required} required movers")
-        out.append(
-            f"{_pct(s.backbone_share)} of {base} needs {need} backbone teachers; only "
-            f"{sum(bb.values())} are eligible to leave: {_listing(bb) or 'none'}")
+        out.append(Diagnostic("backbone_unreachable", {
+            "backbone_share": s.backbone_share, "base": s.backbone_base, "movers": base_n,
+            "needed": need, "available": sum(bb.values()), "at": _ranked(bb)}))
     return out
 
 
@@ -622,13 +654,13 @@ def _add_counts(prob, data: _Data, y, relaxed: bool):
     s = data.problem.settings
     movers = pulp.lpSum(y.values())
     backbone = pulp.lpSum(v for (p, subj, f), v in y.items() if f[1])
-    s_m = s_b = None
+    slack = None
+    movers_lhs, backbone_lhs = movers, backbone
     if relaxed:
         s_m = prob.add_variable("slack_movers", 0, None, cat="Integer")
         s_b = prob.add_variable("slack_backbone", 0, None, cat="Integer")
         movers_lhs, backbone_lhs = movers + s_m, backbone + s_b
-    else:
-        movers_lhs, backbone_lhs = movers, backbone
+        slack = s_m + s_b
     prob += movers_lhs >= data.required, "c1_movers"
     share = _frac(s.backbone_share)
     if s.backbone_base == "eligible":
@@ -636,7 +668,7 @@ def _add_counts(prob, data: _Data, y, relaxed: bool):
     else:
         prob += (share.denominator * backbone_lhs >= share.numerator * movers,
                  "c2_backbone")
-    return (s_m + s_b) if relaxed else None
+    return slack
 
 
 def _add_subject_rule(prob, data: _Data, y) -> None:
@@ -739,14 +771,14 @@ def _run_level(model: _Model, expr, name: str, solver, deadline, gap,
                warm: bool = False) -> SolveInfo:
     model.prob.setObjective(expr)
     info = _solve_warm(model.prob, solver, _remaining(deadline), gap, warm)
-    if info.status in ("optimal", "feasible"):
+    if info.status.has_plan:
         value = float(pulp.value(expr) or 0.0)
         _pin(model.prob, expr, value, f"pin_{name}")
     return info
 
 
 def _int(v) -> int:
-    return int(round(v.value() or 0.0))
+    return round(v.value() or 0.0)
 
 
 def _travel_arcs(data: _Data, model: _Model,
@@ -778,7 +810,7 @@ def _greedy_flows(data: _Data, model: _Model) -> dict[tuple, int]:
     supply: dict[tuple, dict] = defaultdict(dict)
     demand: dict[tuple, dict] = defaultdict(dict)
     for (p, f), e in model.out.items():
-        v = int(round(pulp.value(e) or 0))
+        v = round(pulp.value(e) or 0)
         if v:
             supply[(p[1], f)][p] = v
     for (p, f), var in model.in_vars.items():
@@ -845,8 +877,11 @@ def solve(problem: RotationProblem, solver: str = "highs",
     ...      School("B", frozenset({"primary"}), {"primary": 100})]
     >>> t = [Teacher(f"T{i}", "A", "primary", "语文", True, i == 0, False, True)
     ...      for i in range(4)] + [Teacher("U0", "B", "primary", "语文", True, False, False, False)]
-    >>> r = solve(RotationProblem(t, s))
-    >>> r.status, r.counts["rotated"], r.counts["backbone_rotated"]
+    >>> rules = RotationSettings(share=0.25, backbone_share=0.5, floors={"primary": (3, 1, 0)},
+    ...                          backbone_base="rotated", band=1.0, max_send_share=0.5,
+    ...                          direction_rule=False)
+    >>> r = solve(RotationProblem(t, s, rules))
+    >>> str(r.status), r.counts["rotated"], r.counts["backbone_rotated"]
     ('optimal', 1, 1)
     """
     t0 = time.perf_counter()
@@ -856,9 +891,8 @@ def solve(problem: RotationProblem, solver: str = "highs",
     infos: list[SolveInfo] = []
     relaxed = bool(messages)
     model, arcs_note = _solve_levels(data, relaxed, solver, deadline, gap, infos)
-    if not relaxed and infos and infos[0].status == "infeasible":
-        messages.append("the solver proved the rotation counts unreachable under the "
-                        "band, quota, send and subject rules; closest plan shown")
+    if not relaxed and infos and infos[0].status is Status.INFEASIBLE:
+        messages.append(Diagnostic("solver_infeasible", {}))
         infos.clear()
         relaxed = True
         model, arcs_note = _solve_levels(data, relaxed, solver, deadline, gap, infos)
@@ -874,15 +908,15 @@ def _solve_levels(data, relaxed, solver, deadline, gap, infos):
     for i, (name, expr) in enumerate(levels):
         snapshot = {v.name: v.varValue for v in model.prob.variables()}
         info = _run_level(model, expr, name, solver, deadline, gap, warm=i > 0)
-        if i > 0 and info.status == "no_plan_in_time":
+        if i > 0 and info.status is Status.NO_PLAN_IN_TIME:
             # the previous level's plan is feasible here: keep it, unproven
             for v in model.prob.variables():
                 v.varValue = snapshot.get(v.name)
             value = float(pulp.value(expr) or 0.0)
             _pin(model.prob, expr, value, f"pin_{name}")
-            info = SolveInfo("feasible", value, None, info.solver, info.seconds)
+            info = SolveInfo(Status.FEASIBLE, value, None, info.solver, info.seconds)
         infos.append(info)
-        if info.status not in ("optimal", "feasible"):
+        if not info.status.has_plan:
             return model, "all"
     flows = {} if data.problem.settings.direction_rule else _greedy_flows(data, model)
     arcs, note = _travel_arcs(data, model, flows)
@@ -917,17 +951,19 @@ def _add_arcs_level3(model: _Model, data: _Data, arcs) -> dict:
 
 # ------------------------------------------------------------------ decoding
 def _result(data, model, infos, relaxed, messages, arcs_note, solver, seconds):
-    ok = bool(infos) and all(i.status in ("optimal", "feasible") for i in infos)
+    ok = bool(infos) and all(i.status.has_plan for i in infos)
     if not ok:
-        status = infos[-1].status if infos else "no_plan_in_time"
+        status = infos[-1].status if infos else Status.NO_PLAN_IN_TIME
         return RotationResult(status, (), {}, None, solver, seconds,
                               _count_figures(data, ()), _part_values(data, ()),
                               tuple(messages), (), tuple(infos), arcs_note)
     moves = tuple(_decode(data, model))
-    status = "optimal" if all(i.status == "optimal" for i in infos) else "feasible"
-    shortfalls = _shortfalls(data, moves)
-    if relaxed:
-        status = "infeasible" if shortfalls else status
+    status = (Status.OPTIMAL if all(i.status is Status.OPTIMAL for i in infos)
+              else Status.FEASIBLE)
+    shortfalls = _shortfalls(data, moves) if relaxed else []
+    closest = bool(shortfalls)
+    if closest:
+        status = Status.INFEASIBLE
     gaps = [i.gap for i in infos]
     gap = None if any(g is None for g in gaps) else max(gaps)
     objective = plan_levels(data.problem, moves)
@@ -935,7 +971,8 @@ def _result(data, model, infos, relaxed, messages, arcs_note, solver, seconds):
         objective["slack"] = float(sum(sf.short for sf in shortfalls))
     return RotationResult(status, moves, objective, gap, solver, seconds,
                           _count_figures(data, moves), _part_values(data, moves),
-                          tuple(messages), tuple(shortfalls), tuple(infos), arcs_note)
+                          tuple(messages), tuple(shortfalls), tuple(infos), arcs_note,
+                          closest)
 
 
 def _decode(data: _Data, model: _Model) -> list[Move]:
@@ -1016,8 +1053,8 @@ def _part_values(data: _Data, moves: Sequence[Move]) -> tuple[PartValues, ...]:
         if n <= 0:
             continue
         rows.append(PartValues(p[0], p[1], n,
-                               tuple(100.0 * c / n for c in data.before[p]),
-                               tuple(100.0 * c / n for c in after[p])))
+                               tuple(FLOOR_PUPILS * c / n for c in data.before[p]),
+                               tuple(FLOOR_PUPILS * c / n for c in after[p])))
     return tuple(rows)
 
 
@@ -1025,16 +1062,12 @@ def _shortfalls(data: _Data, moves: Sequence[Move]) -> list[Shortfall]:
     figs = _count_figures(data, moves)
     out = []
     if figs["rotated"] < data.required:
-        short = data.required - figs["rotated"]
-        out.append(Shortfall("movers", data.required, figs["rotated"], short,
-                             f"movers short by {short}: {figs['rotated']} of the "
-                             f"{data.required} required"))
+        out.append(Shortfall("movers", data.required, figs["rotated"],
+                             data.required - figs["rotated"]))
     need = figs["backbone_required"]
     if figs["backbone_rotated"] < need:
-        short = need - figs["backbone_rotated"]
-        out.append(Shortfall("backbone", need, figs["backbone_rotated"], short,
-                             f"backbone short by {short}: {figs['backbone_rotated']} "
-                             f"of the {need} required"))
+        out.append(Shortfall("backbone", need, figs["backbone_rotated"],
+                             need - figs["backbone_rotated"]))
     return out
 
 

@@ -10,8 +10,36 @@ from dataclasses import replace
 import pytest
 
 from models.mip import available_solvers
-from models.rotation import (REASONS, Move, RotationProblem, RotationSettings, School,
-                             Teacher, plan_levels, precheck, solve, verify_rotation)
+from models.rotation import (
+    Diagnostic,
+    Move,
+    RotationProblem,
+    RotationSettings,
+    School,
+    Teacher,
+    plan_levels,
+    precheck,
+    solve,
+    verify_rotation,
+)
+from models.status import Status
+
+#: the floors of indicators 1-3 per 100 pupils the hand computations below use (the
+#: Hunan standard's; the model has none of its own)
+FLOORS = {"primary": (4.2, 1.0, 0.9), "junior": (5.3, 1.0, 0.9)}
+
+
+def settings(**kw) -> RotationSettings:
+    """The model's settings: indicator 19's 10 % / 20 % of movers, a 10 % band, a
+    30 % send limit, no direction rule, unless a test says otherwise."""
+    base = {"share": 0.10, "backbone_share": 0.20, "floors": FLOORS,
+            "backbone_base": "rotated", "band": 0.10, "max_send_share": 0.30,
+            "direction_rule": False}
+    return RotationSettings(**{**base, **kw})
+
+
+def P(teachers, schools, s: RotationSettings | None = None, travel=None) -> RotationProblem:
+    return RotationProblem(tuple(teachers), tuple(schools), s or settings(), travel)
 
 
 def T(id, school, subject="语文", q=False, b=False, elig=True, stage="primary", years=6):
@@ -19,13 +47,13 @@ def T(id, school, subject="语文", q=False, b=False, elig=True, stage="primary"
                    elig, years_at_school=years)
 
 
-def S(id, pupils=100, area="town", stages=("primary",), quota=None, lon=None, lat=None):
-    return School(id, frozenset(stages), {st: pupils for st in stages}, area, lon, lat, quota)
+def S(id, pupils=100, area="town", stages=("primary",), quota=None):
+    return School(id, frozenset(stages), {st: pupils for st in stages}, area, quota)
 
 
 def check(problem, result):
     """Every plan a test makes passes the verifier and its objective is recomputed."""
-    if result.status != "infeasible":
+    if result.status is not Status.INFEASIBLE:
         assert verify_rotation(problem, result.moves) == []
     again = plan_levels(problem, result.moves)
     for key in ("shortfall", "spread", "travel"):
@@ -51,22 +79,44 @@ def hand_instance() -> RotationProblem:
           zip(range(3, 9), ["语文", "数学", "英语", "语文", "数学", "英语"])]
     a += [T("A9", "A", "体育", q=True), T("A10", "A", "音乐", q=True)]
     b = [T(f"B{i}", "B", s, elig=False) for i, s in enumerate(["语文", "数学", "英语", "科学"])]
-    return RotationProblem(tuple(a + b), (S("A", area="urban"), S("B", area="rural")))
+    return P(a + b, (S("A", area="urban"), S("B", area="rural")))
 
 
 def test_hand_instance_best_move():
     p = hand_instance()
     r = solve(p)
-    assert r.status == "optimal"
+    assert r.status is Status.OPTIMAL and not r.closest
     assert [(m.teacher_id, m.from_school, m.to_school, m.reason) for m in r.moves] == [
         ("A1", "A", "B", "backbone")]
     assert r.objective["shortfall"] == pytest.approx(4.1)
     assert r.counts == {"eligible": 10, "required_movers": 1, "rotated": 1,
                         "backbone_rotated": 1, "backbone_required": 1}
-    assert REASONS[r.moves[0].reason] == "骨干教师支援薄弱校"
     b_after = next(v for v in r.parts if v.school_id == "B")
     assert b_after.before == (0.0, 0.0, 0.0) and b_after.after == (1.0, 1.0, 0.0)
     check(p, r)
+
+
+def test_floors_are_the_settings_not_the_models():
+    """The same instance with a backbone floor of 0: A1 (qualified + backbone) still
+    moves (the backbone share needs one backbone mover) but B has no backbone
+    shortfall to credit, so its reason is "qualified"; level 1 is 3.2 + 0 + 0.9."""
+    base = hand_instance()
+    floors = {"primary": (4.2, 0.0, 0.9), "junior": (5.3, 0.0, 0.9)}
+    p = replace(base, settings=settings(floors=floors))
+    r = solve(p)
+    assert [(m.teacher_id, m.to_school, m.reason) for m in r.moves] == [
+        ("A1", "B", "qualified")]
+    assert r.objective["shortfall"] == pytest.approx(4.1)
+    check(p, r)
+
+
+def test_rule_numbers_are_required():
+    """The model has no number of the standard: floors and shares must be given."""
+    with pytest.raises(TypeError):
+        RotationSettings(backbone_base="rotated", band=0.1, max_send_share=0.3,
+                         direction_rule=False)
+    with pytest.raises(ValueError, match="floors for stage 'primary'"):
+        solve(replace(hand_instance(), settings=settings(floors={})))
 
 
 def test_pe_teacher_goes_where_pe_is_short():
@@ -79,9 +129,9 @@ def test_pe_teacher_goes_where_pe_is_short():
     PE/art is credited first: A11's reason is pe_art."""
     base = hand_instance()
     p = replace(base, teachers=base.teachers + (T("A11", "A", "体育", q=True),),
-                settings=RotationSettings(share=0.15, band=0.5))
+                settings=settings(share=0.15, band=0.5))
     r = solve(p)
-    assert r.status == "optimal"
+    assert r.status is Status.OPTIMAL
     assert r.objective["shortfall"] == pytest.approx(2.2)
     assert [(m.teacher_id, m.reason) for m in r.moves] == [("A1", "backbone"),
                                                            ("A11", "pe_art")]
@@ -92,24 +142,53 @@ def test_member_choice_is_longest_serving_then_id():
     """Three interchangeable 语文 teachers at A; the one with most years leaves."""
     ts = [T("A1", "A", years=7), T("A2", "A", years=9), T("A3", "A", years=9),
           T("A4", "A", "数学", elig=False), T("B1", "B", elig=False)]
-    p = RotationProblem(tuple(ts), (S("A"), S("B")), RotationSettings(backbone_share=0))
+    p = P(ts, (S("A"), S("B")), settings(backbone_share=0))
     r = solve(p)
     assert [m.teacher_id for m in r.moves] == ["A2"]
 
 
+TRAVEL = {("A", "B"): 7.5, ("A", "C"): 41.0, ("B", "A"): 7.5, ("B", "C"): 35.0,
+          ("C", "A"): 41.0, ("C", "B"): 35.0}
+
+
 def test_travel_picks_nearest_receiver():
-    """Same shortfall at B and C; B is nearer to A (straight line), so level 3 picks B."""
+    """Same shortfall at B and C; B is nearer to A (7.5 against 41 minutes), so level 3
+    picks B and the travel level is that move's cost."""
     ts = [T(f"A{i}", "A", s, q=True) for i, s in enumerate(["语文", "语文", "数学", "数学"])]
     ts += [T("B1", "B", elig=False), T("C1", "C", elig=False)]
-    schools = (S("A", lon=112.0, lat=28.0), S("B", lon=112.05, lat=28.0),
-               S("C", lon=112.5, lat=28.0))
-    p = RotationProblem(tuple(ts), schools,
-                        RotationSettings(backbone_share=0, band=1.0))
+    p = P(ts, (S("A"), S("B"), S("C")), settings(backbone_share=0, band=1.0), TRAVEL)
     r = solve(p)
     assert [m.to_school for m in r.moves] == ["B"]
-    assert r.objective["travel"] == pytest.approx(r.moves[0].cost)
-    assert 4.0 < r.moves[0].cost < 5.5  # 0.05° of longitude at 28° N ≈ 4.9 km
+    assert r.moves[0].cost == 7.5 and r.objective["travel"] == 7.5
     check(p, r)
+    # the same problem with C nearer: C
+    far_b = {**TRAVEL, ("A", "B"): 50.0}
+    r = solve(replace(p, travel=far_b))
+    assert [m.to_school for m in r.moves] == ["C"] and r.objective["travel"] == 41.0
+
+
+def test_no_travel_costs_every_move_zero():
+    """Without travel costs level 3 has nothing to minimise: every move costs 0 and the
+    tie between B and C is broken by the decoding order (destination id)."""
+    ts = [T(f"A{i}", "A", s, q=True) for i, s in enumerate(["语文", "语文", "数学", "数学"])]
+    ts += [T("B1", "B", elig=False), T("C1", "C", elig=False)]
+    p = P(ts, (S("A"), S("B"), S("C")), settings(backbone_share=0, band=1.0))
+    r = solve(p)
+    assert len(r.moves) == 1 and r.moves[0].cost == 0.0 and r.objective["travel"] == 0.0
+    check(p, r)
+
+
+def test_missing_or_infinite_travel_cost_is_a_bug():
+    """A travel table must cover every pair a move may join, with finite costs: the
+    adapter guarantees it, so a gap is a ValueError (an internal error), not a plan."""
+    ts = [T(f"A{i}", "A", s, q=True) for i, s in enumerate(["语文", "语文", "数学", "数学"])]
+    ts += [T("B1", "B", elig=False), T("C1", "C", elig=False)]
+    p = P(ts, (S("A"), S("B"), S("C")), settings(backbone_share=0, band=1.0),
+          {k: v for k, v in TRAVEL.items() if k != ("A", "C")})
+    with pytest.raises(ValueError, match="travel cost from A to C is missing"):
+        solve(p)
+    with pytest.raises(ValueError, match="not a finite cost"):
+        solve(replace(p, travel={**TRAVEL, ("A", "C"): float("inf")}))
 
 
 # ------------------------------------------------------------------ brute force
@@ -125,9 +204,8 @@ def random_instance(seed: int) -> RotationProblem:
             subj = rng.choice(["语文", "数学", "体育", "音乐"])
             teachers.append(T(f"{s.id}t{j}", s.id, subj, q=rng.random() < 0.5,
                               b=rng.random() < 0.35, elig=elig))
-    settings = RotationSettings(share=rng.choice([0.1, 0.3]), band=0.3,
-                                max_send_share=0.5)
-    return RotationProblem(tuple(teachers), schools, settings)
+    return P(teachers, schools, settings(share=rng.choice([0.1, 0.3]), band=0.3,
+                                         max_send_share=0.5))
 
 
 def brute_force(problem: RotationProblem) -> tuple[float, float] | None:
@@ -155,9 +233,9 @@ def test_brute_force_levels_1_and_2(seed):
     best = brute_force(p)
     r = solve(p)
     if best is None:
-        assert r.status == "infeasible"
+        assert r.status is Status.INFEASIBLE
         return
-    assert r.status == "optimal"
+    assert r.status is Status.OPTIMAL
     assert r.objective["shortfall"] == pytest.approx(best[0], abs=1e-6)
     assert r.objective["spread"] == pytest.approx(best[1], abs=1e-6)
     check(p, r)
@@ -172,12 +250,13 @@ def test_backbone_shortage_message_and_closest_plan():
         ts += [T(f"{h}-{i}", h, ["语文", "数学", "英语"][i % 3], elig=True) for i in range(17)]
     ts += [T("S01-bb", "S01", "语文", b=True, elig=False)]
     ts = ts[:50] + [t for t in ts[50:] if not t.eligible]
-    p = RotationProblem(tuple(ts), (S("S01"), S("S02"), S("S03")))
+    p = P(ts, (S("S01"), S("S02"), S("S03")))
     msgs = precheck(p)
-    assert msgs == ["20 % of 5 movers needs 1 backbone teachers; only 0 are eligible "
-                    "to leave: none"]
+    assert msgs == [Diagnostic("backbone_unreachable", {
+        "backbone_share": 0.20, "base": "rotated", "movers": 5, "needed": 1,
+        "available": 0, "at": ()})]
     r = solve(p)
-    assert r.status == "infeasible"
+    assert r.status is Status.INFEASIBLE and r.closest
     assert [(s.rule, s.required, s.achieved, s.short) for s in r.shortfalls] == [
         ("backbone", 1, 0, 1)]
     assert r.counts["rotated"] == 5
@@ -195,20 +274,21 @@ def test_backbone_message_lists_schools():
     bb = {"S01": 3, "S07": 2, "S12": 1}
     ts = [replace(t, backbone=int(t.id.split("-")[1]) < bb.get(t.school_id, 0))
           for t in ts]
-    p = RotationProblem(tuple(ts), tuple(S(h) for h in ids))
-    assert precheck(p) == ["20 % of 45 movers needs 9 backbone teachers; only 6 are "
-                           "eligible to leave: 3 at S01, 2 at S07, 1 at S12"]
+    p = P(ts, [S(h) for h in ids])
+    assert precheck(p) == [Diagnostic("backbone_unreachable", {
+        "backbone_share": 0.20, "base": "rotated", "movers": 45, "needed": 9,
+        "available": 6, "at": (("S01", 3), ("S07", 2), ("S12", 1))})]
 
 
 def test_mover_shortage_from_subject_rule():
     """Each school has one teacher per subject: none may leave (one kept per subject)."""
     ts = [T(f"{h}{s}", h, s) for h in "AB" for s in ["语文", "数学", "英语"]]
-    p = RotationProblem(tuple(ts), (S("A"), S("B")), RotationSettings(backbone_share=0))
-    assert precheck(p) == [
-        "10 % of 6 eligible teachers needs 1 movers; at most 0 can leave (send limit "
-        "30 % of each school's teachers, one own teacher kept per subject): none"]
+    p = P(ts, (S("A"), S("B")), settings(backbone_share=0))
+    assert precheck(p) == [Diagnostic("movers_unreachable", {
+        "share": 0.10, "eligible": 6, "required": 1, "most": 0, "max_send_share": 0.30,
+        "at": ()})]
     r = solve(p)
-    assert r.status == "infeasible" and r.moves == ()
+    assert r.status is Status.INFEASIBLE and r.moves == () and r.closest
     assert [(s.rule, s.short) for s in r.shortfalls] == [("movers", 1)]
 
 
@@ -216,9 +296,9 @@ def test_single_school_stage_message():
     ts = [T(f"J{i}", "A", "数学", stage="junior") for i in range(5)]
     ts += [T("P1", "A", elig=False), T("P2", "B", elig=False)]
     schools = (S("A", stages=("primary", "junior")), S("B"))
-    msgs = precheck(RotationProblem(tuple(ts), schools))
-    assert msgs[0] == ("junior has only one school (A); its 5 eligible teachers cannot "
-                       "rotate within the stage")
+    msgs = precheck(P(ts, schools))
+    assert msgs[0] == Diagnostic("single_school_stage",
+                                 {"stage": "junior", "school": "A", "teachers": 5})
 
 
 def test_solver_proves_band_infeasible():
@@ -226,12 +306,11 @@ def test_solver_proves_band_infeasible():
     move fits the band: the solver proves it and the closest plan is empty."""
     ts = [T(f"A{i}", "A", ["语文", "数学"][i % 2]) for i in range(10)]
     ts += [T("B1", "B", elig=False), T("B2", "B", "数学", elig=False)]
-    p = RotationProblem(tuple(ts), (S("A"), S("B", quota=2)),
-                        RotationSettings(backbone_share=0))
+    p = P(ts, (S("A"), S("B", quota=2)), settings(backbone_share=0))
     assert precheck(p) == []
     r = solve(p)
-    assert r.status == "infeasible"
-    assert "solver proved" in r.messages[-1]
+    assert r.status is Status.INFEASIBLE and r.closest
+    assert r.messages == (Diagnostic("solver_infeasible", {}),)
     assert [(s.rule, s.short) for s in r.shortfalls] == [("movers", 1)]
 
 
@@ -242,9 +321,8 @@ def test_backbone_base_eligible_reading():
     a = [T(f"A{i}", "A", ["语文", "数学"][i % 2], q=True, b=i == 0) for i in range(20)]
     b = [T("B1", "B", elig=False), T("B2", "B", "数学", elig=False)] * 1
     b = [replace(t, id=f"B{i}") for i, t in enumerate(b * 5)]
-    p = RotationProblem(tuple(a + b), (S("A", 100, "urban"), S("B", 300, "rural")),
-                        RotationSettings(backbone_base="eligible", band=0.5,
-                                         max_send_share=0.5))
+    p = P(a + b, (S("A", 100, "urban"), S("B", 300, "rural")),
+          settings(backbone_base="eligible", band=0.5, max_send_share=0.5))
     r = solve(p)
     assert r.counts["backbone_required"] == 1
     assert r.counts["rotated"] > 2 and r.counts["backbone_rotated"] >= 1
@@ -258,10 +336,9 @@ def test_direction_rule_only_allowed_arcs():
     ts = [T(f"A{i}", "A", ["语文", "数学"][i % 2], q=True) for i in range(10)]
     ts += [T(f"B{i}", "B", ["语文", "数学"][i % 2]) for i in range(10)]
     schools = (S("A", area="town"), S("B", area="rural"))
-    p = RotationProblem(tuple(ts), schools,
-                        RotationSettings(backbone_share=0, direction_rule=True, band=0.3))
+    p = P(ts, schools, settings(backbone_share=0, direction_rule=True, band=0.3))
     r = solve(p)
-    assert r.status == "optimal"
+    assert r.status is Status.OPTIMAL
     assert r.moves and all(m.from_school == "A" and m.direction == "town->rural"
                            for m in r.moves)
     bad = [Move("B0", "B", "A", "primary", "语文", "quota", "", 0.0)]
@@ -271,7 +348,7 @@ def test_direction_rule_only_allowed_arcs():
 # ------------------------------------------------------------------ verifier
 def test_verifier_catches_each_rule():
     p = hand_instance()
-    m = lambda t, a, b: Move(t, a, b, "primary", "", "quota", "", 0.0)  # noqa: E731
+    m = lambda t, a, b: Move(t, a, b, "primary", "", "quota", "", 0.0)
     v = verify_rotation(p, [m("B1", "B", "A")])
     assert "B1: not eligible to rotate" in v
     assert any(s.startswith("(2)") for s in v)
@@ -292,7 +369,7 @@ def test_quota_above_today_may_not_gain():
     p = replace(hand_instance(), schools=(S("A", area="urban"), S("B", area="rural",
                                                                     quota=3)))
     r = solve(p)
-    assert r.status == "infeasible" and r.moves == ()
+    assert r.status is Status.INFEASIBLE and r.moves == ()
 
 
 # ------------------------------------------------------------------ determinism

@@ -192,9 +192,23 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Params], names: list[
             parser.add_argument(opt, dest=prefix + name, action="store_true", default=None,
                                 help=text)
             continue
-        kind = int if isinstance(default, int) else float if _num(default) else str
+        kind: Callable[[str], Any] = (int if isinstance(default, int) else float
+                                      if _num(default) else str)
+        if default is None and check is not None:
+            kind = _option_value  # a number if it reads as one; the check decides
         parser.add_argument(opt, dest=prefix + name, type=kind, default=None,
                             help=(text + shown).replace("%", "%%"))
+
+
+def _option_value(text: str) -> Any:
+    """An option of a field whose default is ``None``: an ``int`` or ``float`` when
+    the text reads as one, else the text (the field's check then judges it)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def from_args(cls: type[T], args: argparse.Namespace, where: str = "command line",
@@ -245,6 +259,16 @@ class RotationParams(Params):
                                     "largest fraction of a school's teachers it sends")
     direction_rule: bool = setting(False, BOOL,
                                    "outgoing moves only town→village or strong→weak")
+
+    def resolved(self, rules: Any, backbone_base: str) -> RotationParams:
+        """These parameters with every ``None`` filled: the shares from ``rules``
+        (:class:`~planner.core.rules.Rules`, indicator 19), ``backbone_base`` from the
+        given default (the district's ``settings.backbone_base``)."""
+        return replace(
+            self, share=rules.rotation_share if self.share is None else self.share,
+            backbone_share=(rules.rotation_backbone_share if self.backbone_share is None
+                            else self.backbone_share),
+            backbone_base=backbone_base if self.backbone_base is None else self.backbone_base)
 
 
 @dataclass(frozen=True)

@@ -1,153 +1,199 @@
-"""Teacher rotation for a district: ``planner rotate`` and the scenario step.
+"""Teacher rotation for a district: the library call behind ``planner rotate`` and
+the ``rotation:`` step of a scenario.
 
-The district's roster becomes a :class:`models.rotation.RotationProblem`:
+:func:`rotate` turns the district's roster into a :class:`models.rotation.RotationProblem`,
+solves it and returns a typed :class:`RotationOutcome` (codes and numbers, no words:
+the rotation list a planner reads is made by :mod:`planner.outputs.rotation`).
 
-- every rostered teacher of a public, non-special school enters the model with the
-  derived flags of :mod:`planner.district` (qualified, backbone, PE/art,
-  eligible under the district's ``rotation_min_years`` / ``rotation_max_age``);
-  private and special-education schools take no part in the county rotation;
-- pupils per school part are the school table's; floors are the standard's
-  thresholds of indicators 1–3;
-- travel between schools is the road time in minutes where the district has
-  roads, else the straight-line distance in km.
+- **Rules.** The floors of indicators 1–3 are the standard's
+  (``rules.teacher_floors(stage)``); the rotation shares of indicator 19 are the
+  standard's (``rules.rotation_share``, ``rules.rotation_backbone_share``) unless
+  the parameters set them; ``backbone_base`` is the district's setting unless the
+  parameters set it (:meth:`RotationParams.resolved`). ``rules`` defaults to the
+  district's standard; the summary's coefficients of variation are always the
+  indicator engine's, which reads the district's standard.
+- **Scope.** Every rostered teacher of a public, non-special school enters the
+  model with the derived flags of :func:`planner.core.district.derive_teacher_flags`
+  (qualified, backbone, PE/art, eligible under the district's ``rotation_min_years``
+  / ``rotation_max_age``); private and special-education schools take no part in
+  the county rotation. Pupils per school part are the school table's.
+- **Travel.** The cost of a move is the travel time in minutes between the two
+  schools from the one travel-time service, ``district.travel(...)``
+  (:class:`geodata.travel.TravelMatrix`): on the district's roads, or the
+  straight-line fallback (great-circle km × the district's detour factor at its
+  fallback speed) without roads. Reading taken: when two schools are on
+  unconnected pieces of the road network (an infinite road time), the whole matrix
+  is the service's straight-line fallback, so every cost has one unit and one
+  method. Costs are rounded to 0.001 min (the plan does not depend on the last
+  bits of a float).
+- **Checks.** The plan is re-checked by :func:`models.rotation.verify_rotation`
+  (``violations``) and by the indicator engine (CVs of 1–3 before and after).
 
-The plan is then re-checked by :func:`models.rotation.verify_rotation` and by the
-indicator engine (CVs of 1–3 before and after).
+User errors (no roster, a school far from every road) are
+:class:`~planner.core.errors.PlanInputError` naming the file; a ``ValueError``
+from the model is a bug.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from geodata.travel import FarFromRoads, TravelMatrix, travel_matrix
 from models import rotation as rm
+from models.status import Status
+from planner.core.district import District, derive_teacher_flags, school_stages
+from planner.core.errors import PlanInputError
+from planner.core.params import RotationParams, SolveParams
+from planner.core.rules import Rules
+from planner.indicators.engine import check
 
-from planner.core.district import District, school_stages
-from planner.io.export import mask_id_number, write_csv, write_json, write_xlsx
+__all__ = ["RotationOutcome", "apply_moves", "build_problem", "flows", "in_scope_schools",
+           "model_settings", "rotate", "rotation_summary", "travel_costs"]
 
-AREA_ZH = {"urban": "城区", "town": "镇区", "rural": "乡村"}
-DIRECTION_ZH = {"urban": "城镇", "town": "城镇", "rural": "乡村"}
-REASON_EN = {"pe_art": "add PE/art teachers", "backbone": "backbone teacher supports a weak school",
-             "qualified": "add teachers above the required degree",
-             "quota": "meet the rotation share"}
-BACKBONE_ZH = {"none": "无", "county": "县级", "city": "市级", "province": "省级", "national": "国家级"}
-DEGREE_ZH = {"secondary": "中专及以下", "associate": "大专", "bachelor": "本科", "postgraduate": "研究生"}
-STAGE_ZH = {"primary": "小学", "junior": "初中"}
-
-ROTATION_HEADERS_ZH = {
-    "teacher_id": "教师编号", "name": "姓名", "stage": "任教学段", "subject": "任教学科",
-    "degree": "最高学历", "backbone": "骨干教师级别", "from_school_id": "原学校代码",
-    "from_school": "原学校", "to_school_id": "交流学校代码", "to_school": "交流学校",
-    "direction": "交流方向", "reason": "交流原因", "id_number": "身份证号（已脱敏）",
-}
+#: decimals of a travel cost (minutes)
+TRAVEL_DECIMALS = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class RotationOutcome:
+    """A rotation plan for a district, as the library returns it.
+
+    ``status`` is the result's (:class:`models.status.Status`; a relaxed closest
+    plan is ``result.closest``); ``params`` the parameters as applied, every
+    ``None`` filled from the standard and the district; ``summary`` the
+    language-free figures written to ``summary.json``; ``violations`` what the
+    model's independent check found (empty for a sound plan); ``travel`` how trips
+    were measured.
+    """
+
+    status: Status
+    params: RotationParams
     result: rm.RotationResult
     problem: rm.RotationProblem
-    table: pd.DataFrame            # rotation.csv rows
     district_after: District
-    summary: dict
+    summary: dict[str, Any]
     violations: list[str]
+    travel: TravelMatrix | None = None
+
+    def indicator_19(self) -> dict[str, int]:
+        """``{"eligible", "rotated", "backbone_rotated"}`` of the plan, for the
+        indicator check after it (``check(district_after, rotation=...)``)."""
+        c = self.result.counts
+        return {"eligible": c["eligible"], "rotated": c["rotated"],
+                "backbone_rotated": c["backbone_rotated"]}
 
 
-def floors_from_standard(standard: str) -> dict[str, tuple[float, float, float]]:
-    """Thresholds of indicators 1–3 per stage from the standard file, else rules.md's."""
-    try:
-        from planner.indicators.engine import load_standard
-        std = load_standard(standard)
-        out = {}
-        for st in ("primary", "junior"):
-            out[st] = tuple(float(_threshold(std, k, st)) for k in (1, 2, 3))
-        return out
-    except (KeyError, ValueError):  # the standard file lacks them: rules.md's
-        return dict(rm.DEFAULT_FLOORS)
+def rotate(district: District,
+           params: RotationParams = RotationParams(),  # noqa: B008 (frozen)
+           solve: SolveParams = SolveParams(),  # noqa: B008 (frozen)
+           *, rules: Rules | None = None) -> RotationOutcome:
+    """Make the year's rotation plan for ``district``.
+
+    Raises
+    ------
+    PlanInputError
+        The district has no teacher roster, or a school lies too far from every road.
+    models.mip.SolverUnavailable
+        The requested solver is not installed.
+    """
+    _require_roster(district)
+    rules = district.rules if rules is None else rules
+    params = params.resolved(rules, district.settings.backbone_base)
+    tm = travel_costs(district, in_scope_schools(district))
+    problem = build_problem(district, model_settings(params, rules), tm)
+    result = rm.solve(problem, solver=solve.solver, time_limit=solve.time_limit)
+    violations = rm.verify_rotation(problem, result.moves)
+    after = apply_moves(district, result.moves)
+    summary = rotation_summary(district, after, result, problem)
+    summary["verified"] = not violations
+    summary["violations"] = violations
+    return RotationOutcome(result.status, params, result, problem, after, summary,
+                           violations, tm)
 
 
-def _threshold(std, k: int, stage: str) -> float:
-    return std.indicator(k)["threshold"][stage]
+def model_settings(params: RotationParams, rules: Rules) -> rm.RotationSettings:
+    """The model's settings: resolved ``params`` and the floors of ``rules``."""
+    if params.share is None or params.backbone_share is None or params.backbone_base is None:
+        raise ValueError("model_settings needs resolved parameters (RotationParams.resolved)")
+    return rm.RotationSettings(
+        share=params.share, backbone_share=params.backbone_share,
+        floors={st: _floors(rules, st) for st in rm.STAGES},
+        backbone_base=params.backbone_base, band=params.band,
+        max_send_share=params.max_send_share, direction_rule=params.direction_rule)
 
 
-def travel_costs(district: District, school_ids: list[str]) -> tuple[dict, str]:
-    """(school pair -> cost, unit): road minutes where roads exist, else km."""
-    s = district.schools.set_index("school_id").loc[school_ids]
-    lon, lat = s["lon"].to_numpy(float), s["lat"].to_numpy(float)
-    mat, unit = None, "km"
-    if district.roads is not None and len(district.roads):
-        try:
-            from geodata.roads import travel_matrix
-            net = district.road_network()
-            snapped = net.snap(list(zip(lon, lat)), ids=school_ids)
-            mat = travel_matrix(net, snapped, snapped, weight="time_s") / 60.0
-            unit = "min"
-            if not np.isfinite(mat).all():
-                mat = None
-        except Exception:
-            mat = None
-    if mat is None:
-        unit = "km"
-        from geodata.roads import utm_crs
-        from pyproj import Transformer
-        tr = Transformer.from_crs(4326, utm_crs(float(np.mean(lon)), float(np.mean(lat))),
-                                  always_xy=True)
-        x, y = tr.transform(lon, lat)
-        mat = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / 1000.0
-    out = {}
-    for i, a in enumerate(school_ids):
-        for j, b in enumerate(school_ids):
-            if i != j:
-                out[(a, b)] = round(float(mat[i, j]), 3)
-    return out, unit
+def _floors(rules: Rules, stage: str) -> tuple[float, float, float]:
+    """The thresholds of indicators 1-3 in the model's unit (teachers per
+    ``rm.FLOOR_PUPILS`` pupils); converted only if the standard counts per another
+    number of pupils."""
+    out = []
+    for k, t in zip(rm.INDICATORS, rules.teacher_floors(stage)):
+        per = rules.rule(k).multiplier
+        out.append(t if per == rm.FLOOR_PUPILS else t * rm.FLOOR_PUPILS / per)
+    return (out[0], out[1], out[2])
 
 
-def build_problem(district: District, settings: rm.RotationSettings | None = None,
-                  travel: bool = True) -> rm.RotationProblem:
+def in_scope_schools(district: District) -> list[str]:
+    """Ids of the schools that take part in the county rotation (public, not special),
+    in table order."""
     s = district.schools
-    if district.teachers is None:
-        raise ValueError("the district has no teacher roster (teachers.csv): rotation needs one")
-    in_scope = s[(s["public"].fillna(True).astype(bool)) & (s["type"] != "special")]
-    ids = list(in_scope["school_id"])
+    scope = s["public"].fillna(True).astype(bool) & (s["type"] != "special")
+    return [str(x) for x in s.loc[scope, "school_id"]]
+
+
+def travel_costs(district: District, school_ids: list[str]) -> TravelMatrix:
+    """Travel between these schools from ``district.travel`` (roads, else straight
+    lines); the straight-line matrix of the same service when some pair is
+    unreachable on the roads. A school too far from every road is a
+    :class:`PlanInputError` naming schools.csv."""
+    points = district.school_points(school_ids)
+    try:
+        tm = district.travel(points)
+    except FarFromRoads as e:
+        raise PlanInputError(f"schools.csv: {e} (settings.max_access_m in district.yaml)"
+                             ) from None
+    if not np.isfinite(tm.minutes).all():
+        tm = travel_matrix(points, None, None, district.travel_settings())
+    return tm
+
+
+def build_problem(district: District, settings: rm.RotationSettings,
+                  travel: TravelMatrix | None = None) -> rm.RotationProblem:
+    """The model's problem for the district's in-scope schools and their teachers;
+    move costs are ``travel``'s minutes (none: every move costs 0)."""
+    _require_roster(district)
+    ids = in_scope_schools(district)
+    s = district.schools.set_index("school_id", drop=False).loc[ids]
     schools = []
-    for row in in_scope.itertuples(index=False):
+    for row in s.itertuples(index=False):
         stages = school_stages(row)
         quota = None if pd.isna(row.staff_quota) else int(row.staff_quota)
         schools.append(rm.School(id=row.school_id, stages=frozenset(stages),
                                  pupils={st: int(getattr(row, f"students_{st}")) for st in stages},
-                                 area_type=row.area_type, lon=float(row.lon), lat=float(row.lat),
-                                 staff_quota=quota))
+                                 area_type=row.area_type, staff_quota=quota))
     t = district.teachers[district.teachers["school_id"].isin(ids)]
     teachers = [rm.Teacher(id=r.teacher_id, school_id=r.school_id, stage=r.stage,
                            subject=str(r.subject), qualified=bool(r.qualified),
                            backbone=bool(r.is_backbone), pe_art=bool(r.pe_art),
                            eligible=bool(r.eligible), name=str(r.name),
-                           years_at_school=int(r.years_at_school) if pd.notna(r.years_at_school) else 0)
+                           years_at_school=(int(r.years_at_school)
+                                            if pd.notna(r.years_at_school) else 0))
                 for r in t.itertuples(index=False)]
-    settings = settings or rm.RotationSettings(floors=floors_from_standard(district.standard))
-    cost = travel_costs(district, ids)[0] if travel else None
-    return rm.RotationProblem(teachers=teachers, schools=schools, settings=settings, travel=cost)
+    cost = None
+    if travel is not None:
+        cost = travel.pairs("minutes", decimals=TRAVEL_DECIMALS)
+    return rm.RotationProblem(teachers=teachers, schools=schools, settings=settings,
+                              travel=cost)
 
 
-def rotate(district: District, share: float = 0.10, backbone_share: float = 0.20,
-           backbone_base: str | None = None, band: float = 0.10, max_send_share: float = 0.30,
-           direction_rule: bool = False, solver: str = "highs",
-           time_limit: float | None = 60.0, lang: str = "zh") -> RotationOutcome:
-    settings = rm.RotationSettings(share=share, backbone_share=backbone_share,
-                                   backbone_base=backbone_base or district.settings.backbone_base, band=band,
-                                   max_send_share=max_send_share, direction_rule=direction_rule,
-                                   floors=floors_from_standard(district.standard))
-    problem = build_problem(district, settings)
-    result = rm.solve(problem, solver=solver, time_limit=time_limit)
-    violations = rm.verify_rotation(problem, result.moves)
-    table = rotation_table(district, result, lang)
-    after = apply_moves(district, result.moves)
-    summary = rotation_summary(district, after, result, problem)
-    summary["verified"] = not violations
-    summary["violations"] = violations
-    return RotationOutcome(result, problem, table, after, summary, violations)
+def _require_roster(district: District) -> None:
+    if district.teachers is None:
+        raise PlanInputError("teachers.csv: the district has no teacher roster; "
+                             "a rotation needs one")
 
 
 def apply_moves(district: District, moves) -> District:
@@ -158,52 +204,17 @@ def apply_moves(district: District, moves) -> District:
         i = t.index[idx[m.teacher_id]]
         t.at[i, "school_id"] = m.to_school
         t.at[i, "years_at_school"] = 0.0
-    from planner.core.district import derive_teacher_flags
     return district.with_schools(district.schools, derive_teacher_flags(
         t.drop(columns=["qualified", "is_backbone", "pe_art", "eligible"]), district.settings))
 
 
-def rotation_table(district: District, result: rm.RotationResult, lang: str = "zh") -> pd.DataFrame:
-    names = district.school_names()
-    area = dict(zip(district.schools["school_id"], district.schools["area_type"]))
-    t = district.teachers.set_index("teacher_id")
-    rows = []
-    for m in result.moves:
-        r = t.loc[m.teacher_id]
-        a, b = area[m.from_school], area[m.to_school]
-        if lang == "zh":
-            direction = f"{DIRECTION_ZH[a]}→{DIRECTION_ZH[b]}"
-            reason = rm.REASONS.get(m.reason, m.reason)
-        else:
-            en = {"urban": "town", "town": "town", "rural": "village"}
-            direction = f"{en[a]}→{en[b]}"
-            reason = REASON_EN.get(m.reason, m.reason)
-        rows.append({"teacher_id": m.teacher_id, "name": r["name"], "stage": m.stage,
-                     "subject": m.subject, "degree": r["degree"], "backbone": r["backbone"],
-                     "from_school_id": m.from_school, "from_school": names[m.from_school],
-                     "to_school_id": m.to_school, "to_school": names[m.to_school],
-                     "direction": direction, "reason": reason})
-    cols = [c for c in ROTATION_HEADERS_ZH if c != "id_number"]
-    out = pd.DataFrame(rows, columns=cols)
-    ids = t["id_number"] if "id_number" in t.columns else None
-    if ids is not None and (ids.astype(str).str.strip() != "").any():
-        # identity numbers are never written in full
-        out["id_number"] = [mask_id_number(ids.get(x, "")) for x in out["teacher_id"]]
-    return out
-
-
 def _cv13(report) -> dict:
-    d = report.to_dict() if hasattr(report, "to_dict") else report
-    out = {}
-    for ind in d["indicators"]:
-        if ind["id"] in (1, 2, 3):
-            out[str(ind["id"])] = ind.get("cv")
-    return out
+    return {str(k): report.indicator(k).to_dict().get("cv") for k in rm.INDICATORS}
 
 
 def rotation_summary(before: District, after: District, result: rm.RotationResult,
-                     problem: rm.RotationProblem) -> dict:
-    from planner.indicators.engine import check
+                     problem: rm.RotationProblem) -> dict[str, Any]:
+    """The language-free figures of ``summary.json`` (codes and numbers only)."""
     rb, ra = check(before), check(after)
     counts = dict(result.counts)
     parts = []
@@ -220,7 +231,7 @@ def rotation_summary(before: District, after: District, result: rm.RotationResul
                       "after": [round(v, 4) for v in p.after],
                       "floors_met_before": ok_b, "floors_met_after": ok_a})
     return {
-        "status": result.status,
+        "status": result.status.value,
         "objective": {k: round(v, 6) for k, v in result.objective.items()},
         "gap": result.gap, "solve_seconds": round(result.seconds, 3), "solver": result.solver,
         "eligible": counts.get("eligible"), "required": counts.get("required_movers"),
@@ -228,26 +239,11 @@ def rotation_summary(before: District, after: District, result: rm.RotationResul
         "cv_before": _cv13(rb), "cv_after": _cv13(ra),
         "floors_met_before": met_before, "floors_met_after": met_after,
         "school_parts": len(parts),
-        "messages": list(result.messages),
+        "messages": [{"code": d.code, **d.figures} for d in result.messages],
         "shortfalls": [{"rule": s.rule, "required": s.required, "achieved": s.achieved,
-                        "short": s.short, "text": s.text} for s in result.shortfalls],
+                        "short": s.short} for s in result.shortfalls],
         "parts": parts,
     }
-
-
-def write_outputs(outcome: RotationOutcome, out: Path, lang: str = "zh") -> list[Path]:
-    table = outcome.table
-    files = [write_csv(table, out / "rotation.csv")]
-    x = table.copy()
-    if lang == "zh":
-        x["stage"] = x["stage"].map(STAGE_ZH)
-        x["degree"] = x["degree"].map(DEGREE_ZH).fillna(x["degree"])
-        x["backbone"] = x["backbone"].map(BACKBONE_ZH).fillna(x["backbone"])
-        x = x.rename(columns=ROTATION_HEADERS_ZH)
-    files.append(write_xlsx({"交流轮岗名单" if lang == "zh" else "rotation": x},
-                            out / "rotation.xlsx"))
-    files.append(write_json(outcome.summary, out / "summary.json"))
-    return files
 
 
 def flows(outcome: RotationOutcome) -> list[dict]:
@@ -255,11 +251,5 @@ def flows(outcome: RotationOutcome) -> list[dict]:
     c: dict[tuple[str, str], int] = {}
     for m in outcome.result.moves:
         c[(m.from_school, m.to_school)] = c.get((m.from_school, m.to_school), 0) + 1
-    return [{"from_school_id": a, "to_school_id": b, "teachers": n} for (a, b), n in sorted(c.items())]
-
-
-# ------------------------------------------------------------------ command line
-
-
-__all__ = ["rotate", "build_problem", "apply_moves", "write_outputs", "flows",
-           "RotationOutcome", "mask_id_number"]
+    return [{"from_school_id": a, "to_school_id": b, "teachers": n}
+            for (a, b), n in sorted(c.items())]

@@ -395,13 +395,12 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
     rotation_counts = None
     if scenario.rotation is not None:
         r = scenario.rotation
-        res.rotation = rot.rotate(current, share=float(r.get("share", 0.10)),
-                                  backbone_share=float(r.get("backbone_share", 0.20)),
-                                  backbone_base=r.get("backbone_base"),
-                                  band=float(r.get("band", 0.10)),
-                                  max_send_share=float(r.get("max_send_share", 0.30)),
-                                  direction_rule=bool(r.get("direction_rule", False)),
-                                  solver=scenario.solver, time_limit=scenario.time_limit, lang=lang)
+        from planner.core.params import RotationParams, SolveParams
+        res.rotation = rot.rotate(
+            current, r if isinstance(r, RotationParams)
+            else RotationParams.from_dict(r, scenario.path.name, "rotation."),
+            SolveParams(solver=scenario.solver, time_limit=scenario.time_limit,
+                        seed=scenario.seed))
         (out / "rotation").mkdir(exist_ok=True)
         from planner.outputs import rotation as rot_out
         rot_out.write_files(res.rotation, out / "rotation", lang)

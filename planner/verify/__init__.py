@@ -31,7 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.core.district import District
-from planner.core.params import CatchmentParams
+from planner.core.params import CatchmentParams, RotationParams
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import verify_consolidation
 from planner.verify.rotation import verify_rotation
@@ -52,7 +52,9 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
     errs: list[str] = []
     for sub in (out / "rotation", out):
         if (sub / "rotation.csv").exists():
-            errs += verify_rotation(district, sub, scenario.get("rotation") or {})
+            params = RotationParams.from_dict(scenario.get("rotation"), "scenario.json",
+                                              "rotation.")
+            errs += verify_rotation(district, sub, params, district.rules)
             break
     for sub in (out / "consolidation", out):
         if (sub / "assignments.csv").exists():
@@ -81,11 +83,7 @@ def verify_outcomes(district: District, res) -> list[str]:
     base = res.consolidation.district_after if res.consolidation is not None and \
         res.consolidation.result.status in ("optimal", "feasible") else district
     if res.rotation is not None:
-        st = res.rotation.problem.settings
-        errs += verify_rotation(base, res.out / "rotation",
-                                {"share": st.share, "backbone_share": st.backbone_share,
-                                 "backbone_base": st.backbone_base, "band": st.band,
-                                 "max_send_share": st.max_send_share})
+        errs += verify_rotation(base, res.out / "rotation", res.rotation.params, base.rules)
     if res.catchments:
         after = res.rotation.district_after if res.rotation is not None else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
