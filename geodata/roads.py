@@ -59,23 +59,25 @@ WGS84 = "EPSG:4326"
 
 #: Speed (km/h) by OSM ``highway`` class, used when a road has no ``speed_kmh``.
 #: ``*_link`` classes take the speed of their class. Unknown or missing classes
-#: take :data:`DEFAULT_SPEED_KMH`.
+#: take :data:`DEFAULT_SPEED_KMH`. These are typical free-flow speeds of the road
+#: classes, not the standard's school-bus caps (:class:`SpeedCaps`, from the caller),
+#: which are applied on top of them.
 HIGHWAY_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 80.0,
-    "trunk": 60.0,
-    "primary": 60.0,
+    "motorway": 80.0,  # not-a-rule: OSM class speed, not the expressway bus cap
+    "trunk": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
+    "primary": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
     "secondary": 50.0,
     "tertiary": 40.0,
-    "unclassified": 30.0,
-    "residential": 30.0,
+    "unclassified": 30.0,  # not-a-rule: OSM class speed, not the ride limit
+    "residential": 30.0,  # not-a-rule: OSM class speed, not the ride limit
     "living_street": 10.0,
-    "service": 20.0,
-    "track": 20.0,
-    "road": 30.0,
+    "service": 20.0,  # not-a-rule: OSM class speed, not the hazardous-road bus cap
+    "track": 20.0,  # not-a-rule: OSM class speed, not the hazardous-road bus cap
+    "road": 30.0,  # not-a-rule: OSM class speed, not the ride limit
 }
 
 #: Speed (km/h) of a road with neither ``speed_kmh`` nor a known ``highway`` class.
-DEFAULT_SPEED_KMH = 30.0
+DEFAULT_SPEED_KMH = 30.0  # not-a-rule: a road speed, not the ride limit
 
 #: OSM classes that are expressways for the school-bus speed caps.
 EXPRESSWAY_CLASSES = frozenset({"motorway", "motorway_link"})
@@ -85,7 +87,7 @@ WALK_SPEED_KMH = 4.0
 
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "-1", "reverse"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", ""})
-_KEY_DECIMALS = 3  # vertices equal to the millimetre are the same vertex
+_KEY_DECIMALS = 3  # not-a-rule: vertices equal to the millimetre are the same vertex
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,9 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
     >>> utm_crs(113.3, 29.5).to_epsg()
     32649
     """
-    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:  # not-a-rule: degrees
         raise ValueError(f"not a WGS84 longitude/latitude: ({lon}, {lat})")
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)  # not-a-rule: UTM zones 1-60
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
@@ -274,7 +276,7 @@ class SnappedPoint:
     @property
     def node(self) -> int:
         """The nearer end node of the piece (by length)."""
-        return self.u if self.t <= 0.5 else self.v
+        return self.u if self.t <= 0.5 else self.v  # not-a-rule: half-way along
 
     @property
     def on_main(self) -> bool:
@@ -783,7 +785,7 @@ def _snap_endpoints(xy: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.n
     for k, (j, off) in enumerate(zip(qj.tolist(), offset.tolist(), strict=True)):
         lo, hi = part_start[j], (part_start[j + 1] if j + 1 < len(part_start) else n)
         i = lo + int(np.searchsorted(along[lo:hi], off, side="right")) - 1
-        pos[k] = min(max(i, lo), hi - 2) + 0.5
+        pos[k] = min(max(i, lo), hi - 2) + 0.5  # not-a-rule: between two ranks
     all_xy = np.concatenate([xy, on])
     all_along = np.concatenate([along, offset])
     all_rank = np.concatenate([np.arange(n, dtype=np.float64), pos])

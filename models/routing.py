@@ -55,8 +55,9 @@ Conventions
 - Limits that cannot be met: a node whose shortest possible route (Dijkstra
   through the matrix, to the school or depot and back) exceeds ``max_route``
   or ``max_duration`` is left out and listed in ``VRPResult.unserved`` with
-  the numbers in ``message``; the other nodes are still routed and the status
-  is ``"infeasible"``. A node PyVRP could not place on a feasible route gets
+  the numbers in ``message``; the other nodes are still routed, the status
+  is ``Status.INFEASIBLE`` and ``closest`` is true (the routes are the closest
+  plan: every other pupil carried within the limits). A node PyVRP could not place on a feasible route gets
   a bus of its own if that is within the limits (noted in ``message``), else
   it is unserved too. Returned routes always respect capacity and limits (in
   the scaled integer data).
@@ -84,12 +85,15 @@ from pyvrp import (Client, Depot, Location, PenaltyParams, ProblemData, SolvePar
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
+from models.status import Status
+
 SOLVER = "pyvrp"
 DEFAULT_MAX_ITERATIONS = 3000
 _TARGET_MAX = 1e6     # scaled largest finite entry at least this
 _TARGET_TYPICAL = 1e4  # scaled median positive entry at least this
 _CEILING = 1e12        # scaled largest finite entry at most this
 _MISSING = 1 << 40     # integer stand-in for an infinite (missing) edge
+_HALF = 0.5            # not-a-rule: rounding half up to the nearest integer
 
 
 @dataclass
@@ -108,9 +112,10 @@ class VRPResult:
         Total distance recomputed from the input matrix, in its own units
         (without ``vehicle_cost``).
     status
-        ``"feasible"`` when every pupil is carried within all limits,
-        ``"infeasible"`` otherwise (see ``unserved`` and ``message``). The
-        solver is a heuristic, so never ``"optimal"``.
+        :class:`models.status.Status`: ``FEASIBLE`` when every pupil is carried
+        within all limits, ``INFEASIBLE`` otherwise (see ``unserved``,
+        ``message`` and ``closest``). The solver is a heuristic, so never
+        ``OPTIMAL``.
     solver
         Always ``"pyvrp"``.
     seconds
@@ -124,13 +129,15 @@ class VRPResult:
     unserved
         Nodes that no route can serve within the limits (sorted).
     message
-        Human-readable explanation when ``status`` is ``"infeasible"``.
+        A note for the developer when ``status`` is ``INFEASIBLE`` or nodes
+        fell back to buses of their own (the planner reads the consolidation
+        model's explanations, not this).
     """
 
     routes: list[list[int]]
     loads: list[list[int]]
     cost: float
-    status: str
+    status: Status
     solver: str
     seconds: float
     num_vehicles: int
@@ -138,6 +145,7 @@ class VRPResult:
     route_durations: list[float] | None = None
     unserved: list[int] = field(default_factory=list)
     message: str = ""
+    closest: bool = False
 
 
 def solve_vrp(
@@ -305,18 +313,18 @@ def solve_vrp(
     route_dur = ([_path_length(dur, r, end, open_route) for r in routes]
                  if dur is not None else None)
 
-    status, message = "feasible", ""
+    status, message = Status.FEASIBLE, ""
     if fallback:
         message = (f"PyVRP left node(s) {', '.join(map(str, fallback))} on infeasible "
                    "routes; each got a bus of its own. A longer search may do better. ")
     if unserved:
-        status = "infeasible"
+        status = Status.INFEASIBLE
         message += (f"{len(unserved)} node(s) cannot be served and are left out: " + "; ".join(reasons) + ".")
     return VRPResult(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
         solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),
         route_distances=route_dist, route_durations=route_dur,
-        unserved=sorted(unserved), message=message)
+        unserved=sorted(unserved), message=message, closest=bool(unserved))
 
 
 def route_cost(distances: Sequence[Sequence[float]] | np.ndarray,
@@ -452,11 +460,11 @@ def _scale_factor(mat: np.ndarray) -> float:
 def _to_int(mat: np.ndarray, scale: float) -> np.ndarray:
     out = np.full(mat.shape, _MISSING, dtype=np.int64)
     finite = np.isfinite(mat)
-    out[finite] = np.floor(mat[finite] * scale + 0.5)
+    out[finite] = np.floor(mat[finite] * scale + _HALF)
     return out
 
 
 def _int_limit(limit: float | None, scale: float) -> int | None:
     if limit is None:
         return None
-    return int(math.floor(limit * scale + 0.5))
+    return int(math.floor(limit * scale + _HALF))
