@@ -37,8 +37,9 @@ a stop).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,7 @@ HIGHWAY_SPEEDS_KMH: dict[str, float] = {
     "motorway": 80.0,  # not-a-rule: OSM class speed, not the expressway bus cap
     "trunk": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
     "primary": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
-    "secondary": 50.0,
+    "secondary": 50.0,  # not-a-rule: OSM class speed, not a class size
     "tertiary": 40.0,
     "unclassified": 30.0,  # not-a-rule: OSM class speed, not the ride limit
     "residential": 30.0,  # not-a-rule: OSM class speed, not the ride limit
@@ -225,7 +226,7 @@ def bus_speed_kmh(
     20.0
     """
     if speed_kmh is None or _is_missing(speed_kmh):
-        base = highway[:-5] if highway.endswith("_link") else highway
+        base = highway.removesuffix("_link")
         speed = HIGHWAY_SPEEDS_KMH.get(base, DEFAULT_SPEED_KMH)
     else:
         speed = float(speed_kmh)
@@ -302,7 +303,7 @@ class SnapResult:
     def __len__(self) -> int:
         return len(self.points)
 
-    def __iter__(self):  # noqa: ANN204 - an iterator of SnappedPoint
+    def __iter__(self) -> Iterator[SnappedPoint]:
         return iter(self.points)
 
     def __getitem__(self, i: int) -> SnappedPoint:
@@ -1183,7 +1184,7 @@ def route_geometry(
     if not pts:
         raise ValueError("`stops` is empty")
     coords: list[tuple[float, float]] = [(pts[0].x, pts[0].y)]
-    for a, b in zip(pts[:-1], pts[1:], strict=True):
+    for a, b in itertools.pairwise(pts):
         coords.extend(_leg_coords(network, a, b))
     if len(coords) == 1:
         coords.append(coords[0])
@@ -1229,7 +1230,7 @@ def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[
     path.reverse()
     out = _piece_part(network, a.piece, a.t, 0.0 if ka == 0 else 1.0)
     geoms = network.pieces.geometry.to_numpy()
-    for u, v in zip(path[:-1], path[1:], strict=True):
+    for u, v in itertools.pairwise(path):
         k = int(np.searchsorted(arcs.keys, u * n + v))
         xy = list(map(tuple, shapely.get_coordinates(geoms[arcs.piece[k]])))
         out.extend(xy if arcs.forward[k] else xy[::-1])

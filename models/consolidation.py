@@ -101,10 +101,12 @@ is at most the MIP objective.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pulp
@@ -413,7 +415,7 @@ def apportion(total: int, weights: Sequence[float]) -> list[int]:
     if total <= 0 or wsum <= 0:
         return [0] * len(weights)
     raw = [total * w / wsum for w in weights]
-    out = [int(math.floor(x + 1e-9)) for x in raw]
+    out = [math.floor(x + 1e-9) for x in raw]
     rest = total - sum(out)
     order = sorted(range(len(raw)), key=lambda k: (-(raw[k] - out[k]), k))
     for k in order[:rest]:
@@ -565,7 +567,7 @@ def _route_ride_minutes(r: Route) -> float:
 def _make_route(stops: list[tuple[str, int]], receiver: str, problem: Problem) -> Route:
     path = [problem.index[s] for s, _ in stops] + [problem.index[receiver]]
     arrive, kms = [0.0], [0.0]
-    for a, b in zip(path, path[1:]):
+    for a, b in itertools.pairwise(path):
         arrive.append(arrive[-1] + float(problem.minutes[a, b]))
         kms.append(kms[-1] + float(problem.km[a, b]))
     return Route(route_id="", bus=0, receiving_school_id=receiver, stops=list(stops),
@@ -763,7 +765,7 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
     closed = [i for i in cand if round(z[i].value() or 0) == 1]
     flows = {}
     for key, var in n.items():
-        q = int(round(var.value() or 0))
+        q = round(var.value() or 0)
         if q > 0 and key[0] in closed:
             flows[key] = q
     res = _finish(problem, closed, flows, settings, mode="optimise", status=info.status,

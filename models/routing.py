@@ -72,18 +72,27 @@ Conventions
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
-from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
-from pyvrp import (Client, Depot, Location, PenaltyParams, ProblemData, SolveParams,
-                   VehicleType, solve)
+from pyvrp import (
+    Client,
+    Depot,
+    Location,
+    PenaltyParams,
+    ProblemData,
+    SolveParams,
+    VehicleType,
+    solve,
+)
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
 
 from models.status import Status
 
@@ -362,7 +371,7 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
         start, stop_depot = 0, 0
     vehicle = VehicleType(
         num_available=len(visits), capacity=[capacity], start_depot=start,
-        end_depot=stop_depot, fixed_cost=int(round(vehicle_cost * dscale)),
+        end_depot=stop_depot, fixed_cost=round(vehicle_cost * dscale),
         shift_duration=big if dur_cap is None else dur_cap,
         max_distance=big if dist_cap is None else dist_cap)
     data = ProblemData(locations, clients, depots, [vehicle], [dmat], [tmat])
@@ -383,7 +392,7 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
         if not open_route:
             path = [end] + path
         missing = any(dmat[a, b] >= _MISSING or tmat[a, b] >= _MISSING
-                      for a, b in zip(path, path[1:]))
+                      for a, b in itertools.pairwise(path))
         if route.is_feasible() and not missing:
             routes.append([visits[c][0] for c in idx])
             loads.append([visits[c][1] for c in idx])
@@ -410,7 +419,7 @@ def _path_length(mat: np.ndarray, route: Sequence[int], end: int,
     path = list(route) + [end]
     if not open_route:
         path = [end] + path
-    return float(sum(mat[a, b] for a, b in zip(path, path[1:])))
+    return float(sum(mat[a, b] for a, b in itertools.pairwise(path)))
 
 
 def _check_matrix(matrix, name: str) -> np.ndarray:
@@ -467,4 +476,4 @@ def _to_int(mat: np.ndarray, scale: float) -> np.ndarray:
 def _int_limit(limit: float | None, scale: float) -> int | None:
     if limit is None:
         return None
-    return int(math.floor(limit * scale + _HALF))
+    return math.floor(limit * scale + _HALF)

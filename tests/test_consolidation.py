@@ -7,6 +7,7 @@ import inspect
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_receiver_size_area_and_rooms_messages():
     _, errs, _ = M.check_receiver(r, {"primary": 40}, s)
     assert en([e for e in errs if e.kind == "floor"]) == [
         "中心小学 has 1900 m² of floor area, needs 1980 m² after the merge (indicator 4): 80 m² short"]
-    assert explanation_text([e for e in errs if e.kind == "floor"][0], "zh") == \
+    assert explanation_text(next(e for e in errs if e.kind == "floor"), "zh") == \
         "中心小学校舍面积1900㎡，合并后需1980㎡（指标4），差80㎡"
     # sports: 7.5 x 440 = 3300 needed
     r = receiver(sports_area_m2=3000.0)
@@ -271,8 +272,8 @@ def tiny(tmp_path):
 
 
 def test_consolidate_tiny_district(tiny):
-    from planner.plans.consolidation import consolidate
     from planner.io.load import load_district
+    from planner.plans.consolidation import consolidate
     d = load_district(tiny)
     o = consolidate(d, ConsolidationParams(closures=[("S4", "S1", 1.0)]), check_indicators=False)
     r = o.result
@@ -384,8 +385,8 @@ PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "yunxi-2024-closures.
 
 @pytest.mark.skipif(not YUNXI.exists(), reason="Yunxi bundle not present")
 def test_yunxi_plan():
-    from planner.plans.consolidation import consolidate
     from planner.io.load import load_district
+    from planner.plans.consolidation import consolidate
     d = load_district(YUNXI.parent)
     o = consolidate(d, ConsolidationParams(closures=PLAN), check_indicators=False)
     r = o.result
@@ -428,3 +429,345 @@ def test_workbook_has_chinese_headers_and_costs_options(tiny, tmp_path):
     assert cost["total_yuan"] == pytest.approx(cost["bus_km_yuan"] + cost["ride_yuan"])
     assert run_cli(["consolidate", str(tiny), "--plan", str(plan), "--out", str(tmp_path / "x"),
                     "--yuan-per-bus-km", "-1"]) == 2
+
+
+# ------------------------------------------- one source of rules and settings
+
+
+def tiny_district(tmp_path, schools: str = TINY_SCHOOLS):
+    from planner.io.load import load_district
+    return load_district(write_tiny(tmp_path / "tiny", schools=schools))
+
+
+def plan(closures=(("S4", "S1", 1.0),), **kw) -> ConsolidationParams:
+    return ConsolidationParams(closures=list(closures), **kw)
+
+
+def run(d, params, **kw):
+    from planner.plans.consolidation import consolidate
+    return consolidate(d, params, kw.pop("solve", SolveParams()), check_indicators=False, **kw)
+
+
+def test_consolidate_signature():
+    from planner.plans.consolidation import consolidate
+    sig = inspect.signature(consolidate)
+    assert [(p.name, p.kind.name, p.default) for p in sig.parameters.values()] == [
+        ("district", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("params", "POSITIONAL_OR_KEYWORD", ConsolidationParams()),
+        ("solve", "POSITIONAL_OR_KEYWORD", SolveParams()),
+        ("rules", "KEYWORD_ONLY", None), ("receivers", "KEYWORD_ONLY", None),
+        ("candidates", "KEYWORD_ONLY", None), ("must_close", "KEYWORD_ONLY", ()),
+        ("check_indicators", "KEYWORD_ONLY", True)]
+
+
+def test_model_settings_come_from_the_standard():
+    # every limit of the model is the standard's: the adapter builds exactly the
+    # hunan-2023 numbers written out above, and nothing in the model has a default
+    from planner.plans.consolidation import model_settings, resolve_params
+    rules = load_rules("hunan-2023")
+    params = resolve_params(ConsolidationParams(), rules)
+    assert (params.max_ride_min, params.bus_capacity, params.candidates_max_pupils) == (30.0, 56, 100)
+    assert model_settings(params, SolveParams(), rules) == S()
+    required = [f.name for f in dataclasses.fields(M.Settings)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    assert required == list(HUNAN)
+    assert dataclasses.fields(M.School)[-1].name == "size_limit"
+    with pytest.raises(TypeError):
+        M.School("X", "x")                        # no size limit: no default of the standard
+
+
+def test_mode_has_an_effect(tmp_path):
+    # plan: the closures as given (S4 to the nine-year school S3, 14.5 km);
+    # optimise: the model chooses, and S4's pupils go to the nearer S1 (5.6 km)
+    d = tiny_district(tmp_path)
+    p = run(d, plan([("S4", "S3", 1.0)]))
+    o = run(d, ConsolidationParams(mode="optimise"))
+    assert (p.result.mode, p.result.solver, p.result.mip_objective) == ("plan", "pyvrp", None)
+    assert [(a.receiving_school_id, a.pupils) for a in p.result.assignments] == [("S3", 40)]
+    assert (o.result.mode, o.result.solver) == ("optimise", "highs")
+    assert [(a.receiving_school_id, a.pupils) for a in o.result.assignments] == [("S1", 40)]
+    assert o.status is Status.OPTIMAL and o.plan == [("S4", "S1", 1.0)]
+
+
+def test_closures_have_an_effect(tmp_path):
+    d = tiny_district(tmp_path)
+    whole = run(d, plan())
+    split = run(d, plan([("S4", "S1", 0.5), {"school_id": "S4", "receiving_school_id": "S3",
+                                              "share": 0.5}]))
+    assert [(a.receiving_school_id, a.pupils) for a in whole.result.assignments] == [("S1", 40)]
+    assert [(a.receiving_school_id, a.pupils) for a in split.result.assignments] == [
+        ("S1", 20), ("S3", 20)]
+    assert split.result.buses == 2 and whole.result.buses == 1
+    f = tmp_path / "closures.csv"
+    f.write_text("学校代码,接收学校代码,比例\nS4,S1,0.5\nS4,S3,0.5\n", encoding="utf-8")
+    from_file = run(d, ConsolidationParams(closures=f))
+    assert from_file.plan == split.plan and from_file.result.cost == split.result.cost
+
+
+def test_max_ride_min_has_an_effect(tmp_path):
+    # S4 → S1 is 5.63 km on a 30 km/h road: 11.25 min
+    d = tiny_district(tmp_path)
+    ok = run(d, plan())
+    assert ok.status is Status.FEASIBLE and ok.result.max_ride_min == pytest.approx(11.2544, abs=1e-4)
+    short = run(d, plan(max_ride_min=10))
+    assert short.status is Status.INFEASIBLE and short.result.closest
+    assert en(short.result.explanations) == ["山背教学点 → 城关小学: 11 min by road > 10 min limit"]
+    assert short.params.max_ride_min == 10.0 and short.settings.max_ride_min == 10.0
+
+
+def test_bus_capacity_has_an_effect(tmp_path):
+    d = tiny_district(tmp_path)
+    assert [rt.pupils for rt in run(d, plan()).result.routes] == [40]
+    small_buses = run(d, plan(bus_capacity=15))
+    assert sorted(rt.pupils for rt in small_buses.result.routes) == [10, 15, 15]
+    assert small_buses.result.cost["buses_yuan"] == 3 * M.Costs().bus_yuan_per_year
+
+
+def test_candidates_max_pupils_has_an_effect(tmp_path):
+    # S4 has 40 pupils: a candidate under 100 (the standard's), not under 40
+    d = tiny_district(tmp_path)
+    assert run(d, ConsolidationParams(mode="optimise")).result.closed == ["S4"]
+    o = run(d, ConsolidationParams(mode="optimise", candidates_max_pupils=40))
+    assert o.result.closed == [] and o.result.assignments == []
+    assert o.params.candidates_max_pupils == 40
+
+
+COST_FIELDS = [f.name for f in dataclasses.fields(M.Costs)]
+
+
+def expected_cost(c: M.Costs, buses: int, km: float, pupil_minutes: float, closed: int) -> float:
+    """The annual cost of the module docstring, by hand."""
+    return (buses * c.bus_yuan_per_year
+            + km * c.yuan_per_bus_km * c.trips_per_day * c.directions * c.school_days
+            + pupil_minutes * c.yuan_per_pupil_minute * c.trips_per_day * c.school_days
+            - closed * c.school_yuan_per_year)
+
+
+@pytest.mark.parametrize("name", COST_FIELDS)
+def test_every_cost_has_its_effect(tmp_path, name):
+    from planner.outputs.consolidation import summary_dict
+    d = tiny_district(tmp_path)
+    base = run(d, plan())
+    r = base.result
+    km = r.bus_km
+    pm = sum(q * (rt.arrive_min[-1] - rt.arrive_min[k]) for rt in r.routes
+             for k, (_, q) in enumerate(rt.stops))
+    assert r.cost["total_yuan"] == pytest.approx(expected_cost(M.Costs(), 1, km, pm, 1), abs=0.02)
+    costs = dataclasses.replace(M.Costs(), **{name: 2 * getattr(M.Costs(), name)})
+    o = run(d, plan(costs=costs))
+    assert o.result.cost["total_yuan"] == pytest.approx(expected_cost(costs, 1, km, pm, 1),
+                                                        abs=0.02)
+    assert o.result.cost["total_yuan"] != r.cost["total_yuan"]
+    assert summary_dict(o)["settings"]["costs"][name] == 2 * getattr(M.Costs(), name)
+
+
+def test_costs_change_the_optimised_plan(tmp_path):
+    # with no saving from a closed school, closing S4 only costs: optimise keeps it open
+    d = tiny_district(tmp_path)
+    o = run(d, ConsolidationParams(mode="optimise", costs=M.Costs(school_yuan_per_year=0)))
+    assert o.result.closed == [] and o.status is Status.OPTIMAL
+
+
+def test_variant_standard_drives_plan_and_verifier(tmp_path):
+    from planner.outputs.consolidation import write_files
+    from planner.verify.consolidation import verify_consolidation
+    d = tiny_district(tmp_path)
+    hunan = load_rules("hunan-2023")
+    # class cap 30: S1's 14 classes (600 pupils) have no free seat, so its 40 new
+    # pupils need ceil(40 / 30) = 2 new classes (1 with the cap of 45)
+    cap30 = dataclasses.replace(hunan, max_class=ByStage(30, 50))
+    o = run(d, plan(), rules=cap30)
+    assert o.result.new_classes == {("S1", "primary"): 2} and o.status is Status.FEASIBLE
+    assert run(d, plan()).result.new_classes == {("S1", "primary"): 1}
+    s1 = o.district_after.schools.set_index("school_id").loc["S1"]
+    assert s1["classes_primary"] == 16
+    out = write_files(o, tmp_path / "cap30")
+    assert out and verify_consolidation(d, tmp_path / "cap30", o.params, cap30) == []
+    # school size 620: S1 would have 640 pupils; the model and the verifier both say so
+    small_schools = dataclasses.replace(hunan, school_size_single=620)
+    o = run(d, plan(), rules=small_schools)
+    assert o.status is Status.INFEASIBLE
+    assert en(o.result.explanations) == ["城关小学 would have 640 pupils > 620 (indicator 12)"]
+    write_files(o, tmp_path / "size")
+    assert verify_consolidation(d, tmp_path / "size", o.params, small_schools) == [
+        "consolidation: S1 would have 640 pupils > 620"]
+    assert verify_consolidation(d, tmp_path / "size", o.params, hunan) == []
+    # ride limit, bus capacity and the candidates threshold of the standard's
+    # transport and consolidation sections, used when the params leave them unset
+    strict = dataclasses.replace(hunan, candidates_max_pupils=30, transport=dataclasses.replace(
+        hunan.transport, bus_capacity=15, max_ride_min=12.0))
+    o = run(d, plan(), rules=strict)
+    assert (o.params.max_ride_min, o.params.bus_capacity) == (12.0, 15)
+    assert sorted(rt.pupils for rt in o.result.routes) == [10, 15, 15]
+    assert run(d, ConsolidationParams(mode="optimise"), rules=strict).result.closed == []
+    assert run(d, plan(max_ride_min=10), rules=strict).params.max_ride_min == 10.0
+
+
+def test_teacher_shortages_from_the_floors(tmp_path):
+    # S1 (primary) after taking S4's 40 pupils: 640 pupils; its roster has 2
+    # qualified, 1 backbone and 1 PE/art teacher. Floors 4.2, 1.0 and 0.9 per 100:
+    # ceil(26.88) - 2 = 25, ceil(6.4) - 1 = 6, ceil(5.76) - 1 = 5
+    from planner.plans.consolidation import teacher_shortages
+    d = tiny_district(tmp_path)
+    hunan = load_rules("hunan-2023")
+    short = teacher_shortages(d, hunan, {("S1", "primary"): 40}, ["S4"])
+    assert short[("S1", "primary")] == {"qualified": 25, "backbone": 6, "pe_art": 5}
+    rule1 = dataclasses.replace(hunan.rule(1), threshold=ByStage(1.0, 5.3))
+    lower = dataclasses.replace(hunan, per_pupil=(rule1, *hunan.per_pupil[1:]))
+    assert teacher_shortages(d, lower, {("S1", "primary"): 40}, ["S4"])[("S1", "primary")] == {
+        "qualified": 5, "backbone": 6, "pe_art": 5}
+
+
+def test_user_errors_are_plan_input_errors(tmp_path):
+    from planner.core.errors import DataError, PlanInputError
+    d = tiny_district(tmp_path)
+    cases = [
+        (ConsolidationParams(), {}, "mode plan needs a closures file or list"),
+        (ConsolidationParams(mode="optimise", closures=[("S4", "S1")]), {},
+         "consolidation.closures: given, but mode is optimise"),
+        (ConsolidationParams(mode="optimise"), {"must_close": ["S9"]},
+         "consolidation must_close: unknown school(s) S9"),
+        (plan(), {"candidates": ["S4"]}, "candidates apply to mode optimise only"),
+        (ConsolidationParams(mode="guess"), {}, "consolidation.mode: 'guess' is not one of"),
+    ]
+    for params, kw, needle in cases:
+        with pytest.raises(PlanInputError, match=re.escape(needle)):
+            run(d, params, **kw)
+    with pytest.raises(DataError, match="closures row 1, column receiving_school_id: S4 cannot"):
+        run(d, plan([("S4", "S4")]))
+    # a school farther from every road than the district allows
+    far = d.schools.copy()
+    far.loc[far["school_id"] == "S4", "lon"] = 113.031          # about 100 m off its road
+    d2 = dataclasses.replace(d.with_schools(far), settings=dataclasses.replace(
+        d.settings, max_access_m=50.0))
+    with pytest.raises(PlanInputError, match=r"schools\.csv: 1 point\(s\) lie farther than 50 m "
+                                             r"from every road: S4"):
+        run(d2, plan())
+
+
+def test_straight_line_travel_from_the_district_settings(tmp_path):
+    from geodata.travel import haversine_km
+    from planner.outputs.consolidation import routes_geojson, summary_dict
+    d = tiny_district(tmp_path)
+    flat = dataclasses.replace(d, roads=None, settings=dataclasses.replace(
+        d.settings, travel_detour_factor=2.0, travel_fallback_speed_kmh=40.0))
+    o = run(flat, plan())
+    km = 2.0 * float(haversine_km(113.03, 29.07, 113.02, 29.02))
+    assert o.result.bus_km == pytest.approx(km) and o.travel_source == "straight_line"
+    assert o.result.max_ride_min == pytest.approx(km / 40.0 * 60.0)
+    s = summary_dict(o, "zh")
+    assert s["travel"] == "straight_line"
+    assert s["travel_matrix"] == {"source": "straight_line", "detour_factor": 2.0,
+                                  "speed_kmh": 40.0}
+    assert s["notes"] == ["无道路数据：车程按直线距离×2、时速40公里估算"]
+    assert summary_dict(o, "en")["notes"] == ["no roads: travel is the straight line x 2 at 40 km/h"]
+    assert routes_geojson(o)["features"][0]["geometry"]["coordinates"] == [[113.03, 29.07],
+                                                                          [113.02, 29.02]]
+    on_roads = summary_dict(run(d, plan()))
+    assert on_roads["travel"] == "roads" and on_roads["travel_matrix"]["source"] == "roads"
+    assert on_roads["notes"] == [] and on_roads["snap_m"] == {"S1": 0.0, "S4": 0.0}
+
+
+def test_infeasible_plan_exits_3_and_names_the_limit(tiny, tmp_path, capsys):
+    plan_file = tmp_path / "closures.csv"
+    plan_file.write_text(CLOSURES_OK, encoding="utf-8")
+    out = tmp_path / "o"
+    assert run_cli(["consolidate", str(tiny), "--plan", str(plan_file), "--out", str(out),
+                    "--max-ride-min", "5", "--lang", "en"]) == 3
+    printed = capsys.readouterr().out.splitlines()
+    assert "status: infeasible" in printed
+    assert "infeasible: 山背教学点 → 城关小学: 11 min by road > 5 min limit" in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "infeasible" and summary["settings"]["max_ride_min"] == 5.0
+    assert summary["explanations"] == ["山背教学点 → 城关小学: 11 min by road > 5 min limit"]
+
+
+def test_command_line_options_make_the_params(tmp_path):
+    from planner.cli import build_parser
+    from planner.cli.consolidate import params_from_args
+    args = build_parser().parse_args([
+        "consolidate", "--plan", "c.csv", "--out", "o", "--max-ride-min", "40",
+        "--bus-capacity", "30", "--candidates-max-pupils", "50", "--time-limit", "5",
+        "--seed", "3", "--solver", "cbc", "--bus-yuan-per-year", "1", "--yuan-per-bus-km", "2",
+        "--yuan-per-pupil-minute", "3", "--school-yuan-per-year", "4"])
+    params, solve = params_from_args(args)
+    assert params == ConsolidationParams(
+        mode="plan", closures=Path("c.csv"), max_ride_min=40.0, bus_capacity=30,
+        candidates_max_pupils=50, costs=M.Costs(bus_yuan_per_year=1, yuan_per_bus_km=2,
+                                                yuan_per_pupil_minute=3, school_yuan_per_year=4))
+    assert solve == SolveParams(solver="cbc", time_limit=5.0, seed=3)
+    args = build_parser().parse_args(["consolidate", "--optimise", "--out", "o"])
+    assert params_from_args(args) == (ConsolidationParams(mode="optimise"), SolveParams())
+
+
+def test_verify_dir_uses_the_folders_settings(tmp_path):
+    # S4 with 60 pupils goes to S1 in one 70-seat bus: right for the plan's own
+    # settings (summary.json), wrong for the standard's 56 seats
+    from planner.io.load import load_district
+    from planner.verify import verify_dir
+    from planner.verify.consolidation import verify_consolidation
+    schools = TINY_SCHOOLS.replace("S1,113.03,29.07,40,0,3,0,15,0", "S1,113.03,29.07,60,0,3,0,20,0")
+    folder = write_tiny(tmp_path / "sixty", schools=schools)
+    closures = tmp_path / "closures.csv"
+    closures.write_text(CLOSURES_OK, encoding="utf-8")
+    out = tmp_path / "o"
+    assert run_cli(["consolidate", str(folder), "--plan", str(closures), "--out", str(out),
+                    "--bus-capacity", "70"]) == 0
+    d = load_district(folder)
+    assert verify_dir(out, d) == []
+    assert verify_consolidation(d, out, ConsolidationParams()) == [
+        "consolidation: route S1-01 carries 60 pupils > bus capacity 56"]
+
+
+EXPLANATION_SAMPLES = [
+    ("stage", {"stage": "junior", "pupils": 5}),
+    ("classrooms", {"more": 1, "classes": 25, "classrooms": 24}),
+    ("size", {"pupils": 2010, "limit": 2000}),
+    ("floor", {"area": 1900.0, "need": 1980.0, "short": 80.0}),
+    ("sports", {"area": 3000.0, "need": 3300.0, "short": 300.0}),
+    ("floor_no_data", {}), ("sports_no_data", {}),
+    ("rooms11", {"classes": 13, "rooms_needed": 2, "have": 1}),
+    ("class_size", {"stage": "primary", "max_class": 51, "cap": 45}),
+    ("no_road", {"receiver": "乙"}), ("ride", {"receiver": "乙", "minutes": 38.2, "limit": 30.0}),
+    ("capacity", {"route": "R-01", "pupils": 60, "capacity": 56}), ("route", {"route": "R-01"}),
+    ("route_ride", {"route": "R-01", "minutes": 31.0, "limit": 30.0}),
+    ("unrouted", {"receiver": "乙", "missing": 3}),
+]
+
+
+@pytest.mark.parametrize("kind, values", EXPLANATION_SAMPLES)
+def test_every_explanation_has_words_in_both_languages(kind, values):
+    e = M.Explanation(kind, "A", "B", tuple({"school": "甲", **values}.items()))
+    for lang in ("zh", "en"):
+        text = explanation_text(e, lang)
+        assert text and "{" not in text and "}" not in text
+    assert explanation_text(e, "zh") != explanation_text(e, "en")
+
+
+def test_explanation_words_as_before():
+    # the texts summary.json had before the words moved to the catalogue
+    mk = lambda kind, **v: M.Explanation(kind, "A", "", tuple(v.items()))
+    assert explanation_text(mk("class_size", school="云溪小学", stage="primary", max_class=51,
+                               cap=45), "zh") == "云溪小学合并前最大班额51人已超过45人（指标13），新生不进入满额班"
+    assert explanation_text(mk("stage", school="甲", stage="junior", pupils=5), "zh") == \
+        "甲没有初中学段，不能接收5名初中生"
+    assert explanation_text(mk("classrooms", school="甲", more=2, classes=26, classrooms=24),
+                            "en") == "甲 needs 2 more classrooms: 26 classes for 24 rooms"
+    assert explanation_text(mk("sports", school="甲", area=3000.5, need=3300.0, short=299.5),
+                            "zh") == "甲运动场馆面积3000.5㎡，合并后需3300㎡（指标5），差299.5㎡"
+
+
+def test_redeployment_reasons_are_codes(tiny, tmp_path):
+    from planner.outputs.consolidation import reason_text
+    assert M.REASONS == ("follows_pupils", "short_backbone", "short_pe_art", "short_qualified",
+                         "no_receiver")
+    assert [reason_text(r, "zh") for r in M.REASONS] == [
+        "随学生到接收学校", "补足骨干教师（指标2）", "补足体育艺术教师（指标3）",
+        "补足高学历教师（指标1）", "无接收学校，由教育局安排"]
+    assert reason_text("short_qualified", "en") == "indicator 1: qualified short"
+    plan_file = tmp_path / "closures.csv"
+    plan_file.write_text(CLOSURES_OK, encoding="utf-8")
+    out = tmp_path / "o"
+    assert run_cli(["consolidate", str(tiny), "--plan", str(plan_file), "--out", str(out)]) == 0
+    text = (out / "redeployment.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert text[1].endswith(",随学生到接收学校")

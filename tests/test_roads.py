@@ -6,6 +6,7 @@ WGS84, so expected lengths and times are exact round numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -16,10 +17,10 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from geodata.roads import (
-    RoadNetwork,
     WALK_SPEED_KMH,
-    build_road_graph,
+    RoadNetwork,
     SpeedCaps,
+    build_road_graph,
     bus_speed_kmh,
     route_geometry,
     travel_matrices,
@@ -354,7 +355,7 @@ def _reference(net: RoadNetwork, pts: list, weight: str) -> tuple[nx.DiGraph, li
         by_piece.setdefault(p.piece, []).append((p.t, ("pt", k)))
     for idx, rec in enumerate(net.pieces.itertuples()):
         chain = [(0.0, rec.u)] + sorted(by_piece.get(idx, []), key=lambda c: (c[0], c[1][1])) + [(1.0, rec.v)]
-        for (ta, a), (tb, b) in zip(chain[:-1], chain[1:]):
+        for (ta, a), (tb, b) in itertools.pairwise(chain):
             share = tb - ta
             attrs = {"time_s": share * rec.time_s, "length_m": share * rec.length_m}
             for tail, head, ok in ((a, b, rec.forward), (b, a, rec.backward)):
@@ -387,7 +388,7 @@ def test_matrices_match_networkx_on_random_graphs(seed, n_o, n_d):
             assert dist[i, j] == pytest.approx(ref_l.get(target, np.inf), rel=1e-9, abs=1e-6)
             if target in paths:
                 path = paths[target]
-                length = sum(g_t[a][b]["length_m"] for a, b in zip(path[:-1], path[1:]))
+                length = sum(g_t[a][b]["length_m"] for a, b in itertools.pairwise(path))
                 assert dist_on_t[i, j] == pytest.approx(length, rel=1e-9, abs=1e-6)
             else:
                 assert dist_on_t[i, j] == np.inf

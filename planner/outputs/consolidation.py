@@ -28,10 +28,24 @@ from planner.outputs.report import display_table, summary_figures
 from planner.outputs.sections import ReportSection, Table
 from planner.plans.consolidation import ConsolidationOutcome, json_default
 
-__all__ = ["write_files", "console_lines", "workbook_sheets", "report_sections",
-           "compare_figures", "map_layers", "map_routes", "tables", "summary_dict",
-           "explanation_text", "reason_text", "routes_geojson", "notes",
-           "ASSIGNMENT_COLUMNS", "ROUTE_COLUMNS", "REDEPLOY_COLUMNS"]
+__all__ = [
+    "ASSIGNMENT_COLUMNS",
+    "REDEPLOY_COLUMNS",
+    "ROUTE_COLUMNS",
+    "compare_figures",
+    "console_lines",
+    "explanation_text",
+    "map_layers",
+    "map_routes",
+    "notes",
+    "reason_text",
+    "report_sections",
+    "routes_geojson",
+    "summary_dict",
+    "tables",
+    "workbook_sheets",
+    "write_files",
+]
 
 ASSIGNMENT_COLUMNS = ["school_id", "school", "receiving_school_id", "receiving_school", "stage",
                       "pupils", "ride_min"]
@@ -42,6 +56,7 @@ REDEPLOY_COLUMNS = ["teacher_id", "name", "stage", "from_school_id", "from_schoo
 #: decimals of the written figures
 KM_DECIMALS = 3  # not-a-rule: rounding of bus-km in summary.json and routes.geojson
 COORD_DECIMALS = 6
+SECONDS_DECIMALS = 3  # not-a-rule: rounding of the solve time
 
 
 # ------------------------------------------------------------------- words
@@ -150,7 +165,7 @@ def summary_dict(o: ConsolidationOutcome, lang: str = "zh") -> dict:
         "status": str(r.status),
         "objective": r.objective,
         "gap": r.gap,
-        "solve_seconds": round(r.solve_seconds, 3),
+        "solve_seconds": round(r.solve_seconds, SECONDS_DECIMALS),
         "solver": r.solver,
         "mode": r.mode,
         "closed": r.closed,

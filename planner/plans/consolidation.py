@@ -57,14 +57,27 @@ from planner.core.errors import DataError, PlanInputError
 from planner.core.params import ConsolidationParams, SolveParams
 from planner.core.rules import Rules
 
-__all__ = ["ConsolidationOutcome", "consolidate", "read_closures", "resolve_params",
-           "model_settings", "candidate_ids", "receiver_ids", "teacher_shortages",
-           "apply_result", "engine_view", "RECEIVER_TYPES", "FOLLOWS_PUPILS"]
+__all__ = [
+    "FOLLOWS_PUPILS",
+    "RECEIVER_TYPES",
+    "ConsolidationOutcome",
+    "apply_result",
+    "candidate_ids",
+    "consolidate",
+    "engine_view",
+    "model_settings",
+    "read_closures",
+    "receiver_ids",
+    "resolve_params",
+    "teacher_shortages",
+]
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
 CLOSURE_HEADERS = {"school_id": "school_id", "学校代码": "school_id",
                    "receiving_school_id": "receiving_school_id", "接收学校代码": "receiving_school_id",
                    "share": "share", "比例": "share", "分流比例": "share"}
+#: a closure given as a tuple: (school_id, receiving_school_id[, share])
+CLOSURE_FIELDS = ("school_id", "receiving_school_id", "share")
 #: teacher_counts() columns of indicators 1, 2, 3, in the order of Rules.teacher_floors
 TEACHER_FLAGS = ("qualified", "backbone", "pe_art")
 
@@ -217,8 +230,9 @@ def _check_plan_list(plan: Sequence, district: District) -> list[tuple[str, str,
     for k, item in enumerate(plan, start=1):
         if isinstance(item, dict):
             s, t, w = item.get("school_id"), item.get("receiving_school_id"), item.get("share")
-        elif isinstance(item, (list, tuple)) and len(item) in (2, 3):
-            s, t, w = item[0], item[1], (item[2] if len(item) == 3 else None)
+        elif isinstance(item, (list, tuple)) and 2 <= len(item) <= len(CLOSURE_FIELDS):
+            s, t, *rest = item
+            w = rest[0] if rest else None
         else:
             problems.append(f"closures row {k}: {item!r} is not (school_id, "
                             f"receiving_school_id, share)")
@@ -374,8 +388,13 @@ def build_problem(district: District, ids: Sequence[str], rules: Rules
 # ------------------------------------------------------------------ main API
 
 
-def consolidate(district: District, params: ConsolidationParams = ConsolidationParams(),
-                solve: SolveParams = SolveParams(), *, rules: Rules | None = None,
+#: the defaults of :func:`consolidate` (frozen, so one instance serves every call)
+DEFAULT_PARAMS = ConsolidationParams()
+DEFAULT_SOLVE = SolveParams()
+
+
+def consolidate(district: District, params: ConsolidationParams = DEFAULT_PARAMS,
+                solve: SolveParams = DEFAULT_SOLVE, *, rules: Rules | None = None,
                 receivers: Sequence[str] | None = None, candidates: Sequence[str] | None = None,
                 must_close: Sequence[str] = (), check_indicators: bool = True
                 ) -> ConsolidationOutcome:

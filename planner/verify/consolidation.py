@@ -4,9 +4,15 @@ Recomputed from ``assignments.csv``, ``routes.csv`` and the district alone (no
 model object): every closed school's pupils are assigned in full; no route
 carries more than the bus capacity; every route ends at a receiving school; no
 ride (route or assignment) is longer than the ride limit; the buses carry what
-the assignments say; a receiver's classes (at least ``⌈pupils / class cap⌉`` per
-stage, never fewer than today) fit its classrooms, and its size stays within
-the standard's limit for its type. The limits come from the resolved
+the assignments say; a receiver's classes fit its classrooms, and its size
+stays within the standard's limit for its type.
+
+Classes after the merge, per stage (indicator 13's reading of the model, here
+recomputed from the assignments): new pupils first fill the free seats of the
+existing classes up to the standard's class cap, then need new classes,
+``classes + ⌈max(0, added − max(0, classes × cap − pupils)) / cap⌉``. A receiver
+whose classes are already over the cap gets no free seat (it fails indicator 13
+for reasons of its own; the plan is not blamed for it). The limits come from the resolved
 :class:`~planner.core.params.ConsolidationParams` (ride limit, bus capacity) and
 the standard's :class:`~planner.core.rules.Rules` (class caps, school sizes);
 a limit the params leave ``None`` is the standard's.
@@ -26,7 +32,7 @@ from planner.core.params import ConsolidationParams
 from planner.core.rules import Rules
 from planner.verify.files import _rows
 
-__all__ = ["verify_consolidation", "params_of_folder"]
+__all__ = ["params_of_folder", "verify_consolidation"]
 
 
 def params_of_folder(folder: Path) -> ConsolidationParams:
@@ -95,10 +101,11 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
         classes = 0
         size = 0
         for st in rules.stages:
-            n = int(r[f"students_{st}"]) + add[st]
-            size += n
+            have, c = int(r[f"students_{st}"]), int(r[f"classes_{st}"])
             cap = rules.max_class[st]
-            classes += max(int(r[f"classes_{st}"]), math.ceil(n / cap)) if n else 0
+            size += have + add[st]
+            spill = add[st] - max(0, c * cap - have)
+            classes += c + (math.ceil(spill / cap) if spill > 0 else 0)
         rooms = r["classrooms"]
         if pd.notna(rooms) and classes > rooms:
             errs.append(f"consolidation: {rid} needs {classes} classes but has {int(rooms)} classrooms")
