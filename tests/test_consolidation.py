@@ -771,3 +771,31 @@ def test_redeployment_reasons_are_codes(tiny, tmp_path):
     assert run_cli(["consolidate", str(tiny), "--plan", str(plan_file), "--out", str(out)]) == 0
     text = (out / "redeployment.csv").read_text(encoding="utf-8-sig").splitlines()
     assert text[1].endswith(",随学生到接收学校")
+
+
+@pytest.mark.parametrize("status", [Status.NO_PLAN_IN_TIME, Status.ERROR, Status.INFEASIBLE])
+def test_solver_status_is_passed_through(monkeypatch, status):
+    # no plan from the MIP: the solver's own status, not "infeasible" for all
+    real = M.solve_problem
+
+    def no_plan(prob, **kw):
+        return dataclasses.replace(real(prob, **kw), status=status, objective=None)
+
+    monkeypatch.setattr(M, "solve_problem", no_plan)
+    p = line_problem({"A": 0, "R": 4}, [small("A", "甲小学", 20), receiver()])
+    res = M.optimise(p, ["A"], ["R"], FAST)
+    assert res.status is status and not res.status.has_plan
+    assert not res.closest and res.closed == [] and res.routes == []
+
+
+def test_bad_option_values_exit_2(tiny, tmp_path, capsys):
+    plan_file = tmp_path / "closures.csv"
+    plan_file.write_text(CLOSURES_OK, encoding="utf-8")
+    base = ["consolidate", str(tiny), "--plan", str(plan_file), "--out", str(tmp_path / "o")]
+    for extra, needle in ((["--bus-capacity", "2.5"], "--bus-capacity 2.5: not a whole number"),
+                          (["--max-ride-min", "soon"], "--max-ride-min soon: not a number"),
+                          (["--max-ride-min", "-3"], "max_ride_min: -3.0 is not a positive"),
+                          (["--solver", "gurobi"], "solver: 'gurobi' is not one of highs, cbc")):
+        assert run_cli(base + extra) == 2
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
