@@ -134,7 +134,8 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
     >>> utm_crs(113.3, 29.5).to_epsg()
     32649
     """
-    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:  # not-a-rule: degrees
+    finite = math.isfinite(lon) and math.isfinite(lat)
+    if not finite or abs(lat) > 90 or abs(lon) > 180:  # not-a-rule: degrees of WGS84
         raise ValueError(f"not a WGS84 longitude/latitude: ({lon}, {lat})")
     zone = min(int((lon + 180.0) // 6.0) + 1, 60)  # not-a-rule: UTM zones 1-60
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
@@ -449,7 +450,8 @@ class RoadNetwork:
         """
         geoms = _points_projected(points, self.crs)
         if ids is None:
-            ids = list(points.index) if isinstance(points, gpd.GeoSeries) else list(range(len(geoms)))
+            ids = (list(points.index) if isinstance(points, gpd.GeoSeries)
+                   else list(range(len(geoms))))
         ids = list(ids)
         if len(ids) != len(geoms):
             raise ValueError(f"`ids` has {len(ids)} entries for {len(geoms)} points")
@@ -596,7 +598,8 @@ def build_road_graph(
             try:
                 speed = float(speed)
             except (TypeError, ValueError):
-                raise RoadDataError(f"roads row {row}: speed_kmh is {speed!r}, not a number") from None
+                raise RoadDataError(
+                    f"roads row {row}: speed_kmh is {speed!r}, not a number") from None
             if not (speed > 0 and math.isfinite(speed)):
                 raise RoadDataError(f"roads row {row}: speed_kmh is {speed:g}, must be positive")
         highway = _highway_class(highways_in[pos])
@@ -694,7 +697,8 @@ def build_road_graph(
             },
         )
         for u, v, p, f in zip(
-            arcs.tail.tolist(), arcs.head.tolist(), arcs.piece.tolist(), arcs.forward.tolist(), strict=True
+            arcs.tail.tolist(), arcs.head.tolist(), arcs.piece.tolist(), arcs.forward.tolist(),
+            strict=True
         )
     )
     network = RoadNetwork(graph=graph, crs=crs, pieces=pieces, node_xy=nodes)
@@ -740,7 +744,8 @@ def _snap_endpoints(xy: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.n
     #    cluster has one (so through roads stay put), else the lowest endpoint.
     pairs = cKDTree(xy).query_pairs(tol, output_type="ndarray")
     if len(pairs):
-        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]]) & (vpart[pairs[:, 0]] != vpart[pairs[:, 1]])]
+        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]])
+                      & (vpart[pairs[:, 0]] != vpart[pairs[:, 1]])]
     snapped = np.zeros(n, dtype=bool)
     if len(pairs):
         adj = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
@@ -847,7 +852,7 @@ def _as_points(snapped: SnapResult | Sequence[SnappedPoint]) -> list[SnappedPoin
 def _access(
     network: RoadNetwork, pts: list[SnappedPoint], outbound: bool, weight: str,
     access_speed_kmh: float | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Access nodes and costs, shape (len(pts), 2): [via u, via v].
 
     ``outbound`` means leaving the point (origin); otherwise arriving (destination).
@@ -969,7 +974,9 @@ def travel_matrices(
     TypeError
         When the points were not snapped.
     """
-    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block, True, limit)
+    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block,
+                            True, limit)
+    assert other is not None  # with_other=True
     return (cost, other) if weight == "time_s" else (other, cost)
 
 
@@ -1012,7 +1019,8 @@ def travel_matrix(
     TypeError
         When the points were not snapped.
     """
-    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block, False, limit)
+    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block,
+                        False, limit)
     return cost
 
 
@@ -1100,8 +1108,10 @@ def _matrices(
     base_w = arcs.time_s if weight == "time_s" else arcs.length_m
     base_o = arcs.length_m if weight == "time_s" else arcs.time_s
     o_ok, d_ok = np.isfinite(o_cost), np.isfinite(d_cost)
-    tail = np.concatenate([arcs.tail, np.repeat(o_virtual[:, None], 2, axis=1)[o_ok], d_nodes[d_ok]])
-    head = np.concatenate([arcs.head, o_nodes[o_ok], np.repeat(d_virtual[:, None], 2, axis=1)[d_ok]])
+    tail = np.concatenate([arcs.tail, np.repeat(o_virtual[:, None], 2, axis=1)[o_ok],
+                           d_nodes[d_ok]])
+    head = np.concatenate([arcs.head, o_nodes[o_ok],
+                           np.repeat(d_virtual[:, None], 2, axis=1)[d_ok]])
     w = np.concatenate([base_w, o_cost[o_ok], d_cost[d_ok]])
     ow = np.concatenate([base_o, o_other[o_ok], d_other[d_ok]])
     backward = n_du < n_ou
@@ -1133,21 +1143,21 @@ def _matrices(
         rows = slice(s0, s0 + len(chunk))
         if backward:
             vcost[:, rows] = sub.T
-            if with_other:
+            if vother is not None and acc is not None:
                 vother[:, rows] = acc.T
         else:
             vcost[rows, :] = sub
-            if with_other:
+            if vother is not None and acc is not None:
                 vother[rows, :] = acc
     cost = vcost[np.ix_(o_inv, d_inv)]
-    if with_other:
+    if vother is not None:
         other = vother[np.ix_(o_inv, d_inv)]
     sc, so = _same_piece(network, o_pts, d_pts, weight, access_speed_kmh)
     if limit is not None:
         sc[sc > limit] = np.inf
     better = sc < cost
     cost = np.where(better, sc, cost)
-    if with_other:
+    if other is not None:
         other = np.where(better, so, other)
     return cost, other
 
@@ -1194,7 +1204,8 @@ def route_geometry(
     return LineString(np.column_stack([lon, lat]))
 
 
-def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float) -> list[tuple[float, float]]:
+def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float
+                ) -> list[tuple[float, float]]:
     """Coordinates of a piece from fraction t0 to t1 (either direction)."""
     line = network.pieces.geometry.iat[piece]
     lo, hi = sorted((t0, t1))
@@ -1203,15 +1214,17 @@ def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float) -> list[
     return xy if t0 <= t1 else xy[::-1]
 
 
-def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[tuple[float, float]]:
+def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint
+                ) -> list[tuple[float, float]]:
     arcs = network._arcs("time_s")
     n = len(network.node_xy)
     o_nodes, o_cost, _ = _access(network, [a], True, "time_s", None)
     d_nodes, d_cost, _ = _access(network, [b], False, "time_s", None)
     same, _ = _same_piece(network, [a], [b], "time_s", None)
-    dist, pred = dijkstra(arcs.matrix, directed=True, indices=np.unique(o_nodes[0]), return_predecessors=True)
+    dist, pred = dijkstra(arcs.matrix, directed=True, indices=np.unique(o_nodes[0]),
+                          return_predecessors=True)
     srcs = np.unique(o_nodes[0]).tolist()
-    best = (same[0, 0], None, None, None)
+    best: tuple[float, int | None, int | None, int | None] = (same[0, 0], None, None, None)
     for ka in range(2):
         for kb in range(2):
             s = srcs.index(int(o_nodes[0, ka]))
@@ -1220,9 +1233,10 @@ def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[
                 best = (c, ka, kb, s)
     if not np.isfinite(best[0]):
         raise ValueError(f"stop {b.id!r} cannot be reached by road from stop {a.id!r}")
-    _, ka, kb, s = best
-    if ka is None:
+    _, ka_best, kb_best, s_best = best
+    if ka_best is None or kb_best is None or s_best is None:
         return _piece_part(network, a.piece, a.t, b.t)[1:] or [(b.x, b.y)]
+    ka, kb, s = ka_best, kb_best, s_best
     start, end = int(o_nodes[0, ka]), int(d_nodes[0, kb])
     path = [end]
     while path[-1] != start:

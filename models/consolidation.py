@@ -93,10 +93,16 @@ Optimise-mode MIP (pairs A: school i, receiver r, stage s with
 
 F = bus cost per year, K = per route-km per year, R = per pupil-minute per
 year, S = saving per closed school, C_s the class cap of stage s, the other
-right-hand sides the receiver's headroom (:func:`_headroom`). The MIP prices every pair with its own
-direct buses, which the later routing can only improve on: per receiver the
-cheaper of the PyVRP routes and the direct buses is kept, so the reported cost
-is at most the MIP objective.
+right-hand sides the receiver's headroom (:func:`_headroom`). The MIP prices
+every pair with its own direct buses, which the later routing can only improve
+on: per receiver the cheaper of the PyVRP routes and the direct buses is kept,
+so the reported cost is at most the MIP objective.
+
+Travel
+------
+``Problem.minutes`` and ``Problem.km`` are the caller's (the planner passes its
+one travel-time service, ``geodata.travel.TravelMatrix``: road paths with the
+access legs, or the straight-line fallback); this module never measures a trip.
 """
 
 from __future__ import annotations
@@ -732,7 +738,8 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
         if all(a != i for (a, _) in b) and si.total_pupils > 0:
             who = [r for r in recv]
             if who:
-                nearest = min(who, key=lambda r: (problem.minutes[problem.index[i], problem.index[r]], r))
+                row = problem.minutes[problem.index[i]]
+                nearest = min(who, key=lambda r: (row[problem.index[r]], r))
                 expl.append(_ride_explanation(problem, i, nearest, settings))
     for kr, r in enumerate(recv):
         sr = problem.school(r)
@@ -745,7 +752,8 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
             if not into[st]:
                 continue
             k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
-            prob += (pulp.lpSum(into[st]) - free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
+            free = free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
+            prob += (pulp.lpSum(into[st]) - free
                      <= settings.cap(st) * k[st])
         prob += pulp.lpSum(k.values()) <= h["classrooms"]
         if h["rooms11"] is not None:
@@ -753,9 +761,11 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
         allv = [v for st in STAGES for v in into[st]]
         prob += pulp.lpSum(allv) <= h["size"]
         if h["floor"] is not None:
-            prob += pulp.lpSum(settings.floor(st) * v for st in STAGES for v in into[st]) <= h["floor"]
+            prob += pulp.lpSum(settings.floor(st) * v
+                               for st in STAGES for v in into[st]) <= h["floor"]
         if h["sports"] is not None:
-            prob += pulp.lpSum(settings.sports(st) * v for st in STAGES for v in into[st]) <= h["sports"]
+            prob += pulp.lpSum(settings.sports(st) * v
+                               for st in STAGES for v in into[st]) <= h["sports"]
     info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
     if not info.status.has_plan:
         res = _finish(problem, [], {}, settings, mode="optimise", status=info.status,
@@ -815,7 +825,8 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
         for sid in bad:  # only when minutes changed meanwhile; kept for safety
             explanations.append(_ride_explanation(problem, sid, r, settings))
         routes += rs
-    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops], [-q for _, q in x.stops]))
+    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops],
+                               [-q for _, q in x.stops]))
     count: dict[str, int] = {}
     for k, rt in enumerate(routes, start=1):
         count[rt.receiving_school_id] = count.get(rt.receiving_school_id, 0) + 1

@@ -57,10 +57,10 @@ Conventions
   or ``max_duration`` is left out and listed in ``VRPResult.unserved`` with
   the numbers in ``message``; the other nodes are still routed, the status
   is ``Status.INFEASIBLE`` and ``closest`` is true (the routes are the closest
-  plan: every other pupil carried within the limits). A node PyVRP could not place on a feasible route gets
-  a bus of its own if that is within the limits (noted in ``message``), else
-  it is unserved too. Returned routes always respect capacity and limits (in
-  the scaled integer data).
+  plan: every other pupil carried within the limits). A node PyVRP could not
+  place on a feasible route gets a bus of its own if that is within the limits
+  (noted in ``message``), else it is unserved too. Returned routes always
+  respect capacity and limits (in the scaled integer data).
 - Objective: total distance (bus-km). The number of buses is not limited and
   not minimised unless ``vehicle_cost`` (a cost per bus in distance units) is
   given.
@@ -271,6 +271,7 @@ def solve_vrp(
                                       (dur_cap, idur, dur, "max_duration", max_duration)):
         if cap is None:
             continue
+        assert mat is not None  # a limit on durations needs durations (checked above)
         need = _shortest_round_trip(imat, end, open_route)
         real = _shortest_round_trip(mat, end, open_route)
         for v in stops:
@@ -328,7 +329,8 @@ def solve_vrp(
                    "routes; each got a bus of its own. A longer search may do better. ")
     if unserved:
         status = Status.INFEASIBLE
-        message += (f"{len(unserved)} node(s) cannot be served and are left out: " + "; ".join(reasons) + ".")
+        message += (f"{len(unserved)} node(s) cannot be served and are left out: "
+                    + "; ".join(reasons) + ".")
     return VRPResult(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
         solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),

@@ -105,7 +105,8 @@ def test_receiver_size_area_and_rooms_messages():
     r = receiver(building_area_m2=1900.0)
     _, errs, _ = M.check_receiver(r, {"primary": 40}, s)
     assert en([e for e in errs if e.kind == "floor"]) == [
-        "中心小学 has 1900 m² of floor area, needs 1980 m² after the merge (indicator 4): 80 m² short"]
+        ("中心小学 has 1900 m² of floor area, needs 1980 m² after the merge (indicator 4): "
+         "80 m² short")]
     assert explanation_text(next(e for e in errs if e.kind == "floor"), "zh") == \
         "中心小学校舍面积1900㎡，合并后需1980㎡（指标4），差80㎡"
     # sports: 7.5 x 440 = 3300 needed
@@ -182,7 +183,8 @@ def test_split_school_over_receivers_and_verify():
     p = line_problem({"W": 0, "R1": 3, "R2": 6},
                      [small("W", "五星小学", 48), receiver("R1", "一小"), receiver("R2", "二小")])
     res = M.evaluate_plan(p, [("W", "R1", 0.5), ("W", "R2", 0.5)], FAST)
-    assert sorted((a.receiving_school_id, a.pupils) for a in res.assignments) == [("R1", 24), ("R2", 24)]
+    assert sorted((a.receiving_school_id, a.pupils) for a in res.assignments) == [
+        ("R1", 24), ("R2", 24)]
     assert M.verify(p, res, FAST) == []
     assert res.closed == ["W"]
 
@@ -210,7 +212,8 @@ def brute_force(p: M.Problem, cands, recvs, s: M.Settings) -> float:
             for i in closed:
                 P = p.school(i).pupils_primary
                 ok = [r for r in recvs if p.minutes[p.index[i], p.index[r]] <= s.max_ride_min]
-                opts = [dict(zip(ok, split)) for split in itertools.product(range(P + 1), repeat=len(ok))
+                opts = [dict(zip(ok, split))
+                        for split in itertools.product(range(P + 1), repeat=len(ok))
                         if sum(split) == P]
                 options.append(opts)
             for combo in itertools.product(*options):
@@ -316,10 +319,12 @@ def test_cli_writes_files_deterministically(tiny, tmp_path, capsys):
         else:
             assert a == b, n
     routes = (outs[0] / "routes.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert routes[0] == "route_id,bus,stop_order,stop_id,stop,pupils_boarding,arrive_min,km_from_start"
+    assert routes[0] == ("route_id,bus,stop_order,stop_id,stop,pupils_boarding,arrive_min,"
+                         "km_from_start")
     assert routes[-1].split(",")[3] == "S1"           # last stop: the receiving school
     assign = (outs[0] / "assignments.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert assign[0] == "school_id,school,receiving_school_id,receiving_school,stage,pupils,ride_min"
+    assert assign[0] == ("school_id,school,receiving_school_id,receiving_school,stage,pupils,"
+                         "ride_min")
     summary = json.loads((outs[0] / "summary.json").read_text(encoding="utf-8"))
     for key in ("status", "objective", "gap", "solve_seconds", "solver", "closed", "buses",
                 "bus_km", "max_ride_min", "annual_cost", "steps", "receivers"):
@@ -336,7 +341,8 @@ def test_cli_writes_files_deterministically(tiny, tmp_path, capsys):
 
 @pytest.mark.parametrize("text, needle", [
     ("school_id,receiving_school_id,share\nS4,S1,0.5\nS4,S2,0.4\n", "row 3, column share"),
-    ("school_id,receiving_school_id,share\nS9,S1,1\n", "row 2, column school_id: unknown school 'S9'"),
+    ("school_id,receiving_school_id,share\nS9,S1,1\n",
+     "row 2, column school_id: unknown school 'S9'"),
     ("school_id,share\nS4,1\n", "row 1, column receiving_school_id"),
     ("school_id,receiving_school_id,share\nS4,S1,abc\n", "row 2, column share"),
 ])
@@ -364,7 +370,8 @@ def test_formula_cells_escaped(tmp_path):
     folder = write_tiny(tmp_path / "evil", schools=schools)
     plan = tmp_path / "c.csv"
     plan.write_text(CLOSURES_OK, encoding="utf-8")
-    assert run_cli(["consolidate", str(folder), "--plan", str(plan), "--out", str(tmp_path / "o")]) == 0
+    assert run_cli(["consolidate", str(folder), "--plan", str(plan),
+                    "--out", str(tmp_path / "o")]) == 0
     text = (tmp_path / "o" / "routes.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
 
@@ -410,7 +417,8 @@ def test_must_close_chooses_receivers():
     s = S(costs=M.Costs(school_yuan_per_year=50_000), route_iterations=200)
     assert M.optimise(p, ["A"], ["R1", "R2"], s).closed == []
     res = M.optimise(p, ["A"], ["R1", "R2"], s, must_close=["A"])
-    assert res.closed == ["A"] and [(a.receiving_school_id, a.pupils) for a in res.assignments] == [("R1", 20)]
+    assert res.closed == ["A"]
+    assert [(a.receiving_school_id, a.pupils) for a in res.assignments] == [("R1", 20)]
 
 
 def test_workbook_has_chinese_headers_and_costs_options(tiny, tmp_path):
@@ -466,7 +474,8 @@ def test_model_settings_come_from_the_standard():
     from planner.plans.consolidation import model_settings, resolve_params
     rules = load_rules("hunan-2023")
     params = resolve_params(ConsolidationParams(), rules)
-    assert (params.max_ride_min, params.bus_capacity, params.candidates_max_pupils) == (30.0, 56, 100)
+    assert (params.max_ride_min, params.bus_capacity, params.candidates_max_pupils) == (
+        30.0, 56, 100)
     assert model_settings(params, SolveParams(), rules) == S()
     required = [f.name for f in dataclasses.fields(M.Settings)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
@@ -508,7 +517,8 @@ def test_max_ride_min_has_an_effect(tmp_path):
     # S4 → S1 is 5.63 km on a 30 km/h road: 11.25 min
     d = tiny_district(tmp_path)
     ok = run(d, plan())
-    assert ok.status is Status.FEASIBLE and ok.result.max_ride_min == pytest.approx(11.2544, abs=1e-4)
+    assert ok.status is Status.FEASIBLE
+    assert ok.result.max_ride_min == pytest.approx(11.2544, abs=1e-4)
     short = run(d, plan(max_ride_min=10))
     assert short.status is Status.INFEASIBLE and short.result.closest
     assert en(short.result.explanations) == ["山背教学点 → 城关小学: 11 min by road > 10 min limit"]
@@ -660,7 +670,8 @@ def test_straight_line_travel_from_the_district_settings(tmp_path):
     assert s["travel_matrix"] == {"source": "straight_line", "detour_factor": 2.0,
                                   "speed_kmh": 40.0}
     assert s["notes"] == ["无道路数据：车程按直线距离×2、时速40公里估算"]
-    assert summary_dict(o, "en")["notes"] == ["no roads: travel is the straight line x 2 at 40 km/h"]
+    assert summary_dict(o, "en")["notes"] == [
+        "no roads: travel is the straight line x 2 at 40 km/h"]
     assert routes_geojson(o)["features"][0]["geometry"]["coordinates"] == [[113.03, 29.07],
                                                                           [113.02, 29.02]]
     on_roads = summary_dict(run(d, plan()))
@@ -748,7 +759,8 @@ def test_explanation_words_as_before():
     # the texts summary.json had before the words moved to the catalogue
     mk = lambda kind, **v: M.Explanation(kind, "A", "", tuple(v.items()))
     assert explanation_text(mk("class_size", school="云溪小学", stage="primary", max_class=51,
-                               cap=45), "zh") == "云溪小学合并前最大班额51人已超过45人（指标13），新生不进入满额班"
+                               cap=45), "zh") == (
+                                   "云溪小学合并前最大班额51人已超过45人（指标13），新生不进入满额班")
     assert explanation_text(mk("stage", school="甲", stage="junior", pupils=5), "zh") == \
         "甲没有初中学段，不能接收5名初中生"
     assert explanation_text(mk("classrooms", school="甲", more=2, classes=26, classrooms=24),

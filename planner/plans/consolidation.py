@@ -74,7 +74,8 @@ __all__ = [
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
 CLOSURE_HEADERS = {"school_id": "school_id", "学校代码": "school_id",
-                   "receiving_school_id": "receiving_school_id", "接收学校代码": "receiving_school_id",
+                   "receiving_school_id": "receiving_school_id",
+                   "接收学校代码": "receiving_school_id",
                    "share": "share", "比例": "share", "分流比例": "share"}
 #: a closure given as a tuple: (school_id, receiving_school_id[, share])
 CLOSURE_FIELDS = ("school_id", "receiving_school_id", "share")

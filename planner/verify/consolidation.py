@@ -66,7 +66,8 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
         stops.sort(key=lambda r: int(r["stop_order"]))
         load = sum(int(r["pupils_boarding"]) for r in stops)
         if load > cap_bus:
-            errs.append(f"consolidation: route {rid} carries {load} pupils > bus capacity {cap_bus}")
+            errs.append(f"consolidation: route {rid} carries {load} pupils > bus capacity "
+                        f"{cap_bus}")
         last = stops[-1]["stop_id"]
         if last not in recv:
             errs.append(f"consolidation: route {rid} ends at {last}, not a receiving school")
@@ -108,7 +109,8 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
             classes += c + (math.ceil(spill / cap) if spill > 0 else 0)
         rooms = r["classrooms"]
         if pd.notna(rooms) and classes > rooms:
-            errs.append(f"consolidation: {rid} needs {classes} classes but has {int(rooms)} classrooms")
+            errs.append(f"consolidation: {rid} needs {classes} classes but has {int(rooms)} "
+                        f"classrooms")
         lim = rules.school_size_limit(str(r["type"]))
         if size > lim:
             errs.append(f"consolidation: {rid} would have {size} pupils > {lim}")
