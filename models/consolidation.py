@@ -676,35 +676,20 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
     """Choose closures and receivers by the MIP of the module docstring, then route.
 
     ``must_close``: candidates that close whatever it costs (``z_i = 1``); the
-    MIP then only chooses where their pupils go (infeasible if it cannot)."""
+    MIP then only chooses where their pupils go (infeasible if it cannot). A
+    candidate with no receiver within the ride limit stays open (a warning
+    names the nearest receiver)."""
     t0 = time.perf_counter()
     cand = sorted(set(candidates))
     recv = sorted(set(receivers) - set(cand))
-    c = settings.costs
     prob = pulp.LpProblem("consolidation", pulp.LpMinimize)
-    z = {i: pulp.LpVariable(f"z_{k}", cat="Binary") for k, i in enumerate(cand)}
-    n: dict = {}
-    b: dict = {}
-    expl: list[Explanation] = []
-    for ki, i in enumerate(cand):
-        si = problem.school(i)
-        stages = [st for st in STAGES if si.pupils(st) > 0]
-        for kr, r in enumerate(recv):
-            sr = problem.school(r)
-            t = problem.minutes[problem.index[i], problem.index[r]]
-            if not t <= settings.max_ride_min + 1e-9:
-                continue
-            pair_st = [st for st in stages if st in sr.stages]
-            if not pair_st:
-                continue
-            for st in pair_st:
-                n[(i, r, st)] = pulp.LpVariable(f"n_{ki}_{kr}_{st[0]}", lowBound=0, cat="Integer")
-            b[(i, r)] = pulp.LpVariable(f"b_{ki}_{kr}", lowBound=0, cat="Integer")
+    z, n, b = _mip_variables(problem, cand, recv, settings)
+    c = settings.costs
     obj = []
     for (i, r), var in b.items():
         d = problem.km[problem.index[i], problem.index[r]]
         obj.append((c.bus_yuan_per_year + c.km_factor * d) * var)
-    for (i, r, st), var in n.items():
+    for (i, r, _), var in n.items():
         t = problem.minutes[problem.index[i], problem.index[r]]
         obj.append(c.ride_factor * t * var)
     obj.append(-c.school_yuan_per_year * pulp.lpSum(z.values()))
@@ -713,59 +698,17 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
         if i not in z:
             raise ValueError(f"must_close {i!r} is not a candidate")
         prob += z[i] == 1
+    expl: list[Explanation] = []
     for i in cand:
-        si = problem.school(i)
-        for st in STAGES:
-            q = si.pupils(st)
-            if q <= 0:
-                continue
-            vs = [v for (a, _, s2), v in n.items() if a == i and s2 == st]
-            if vs:
-                prob += pulp.lpSum(vs) == q * z[i]
-            else:
-                prob += z[i] == 0
-        mine = []
-        for (a, r), var in b.items():
-            if a == i:
-                mine.append(var)
-                load = pulp.lpSum(v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
-                prob += settings.bus_capacity * var >= load
-                # valid and tighter when the school is smaller than a bus
-                if 0 < si.total_pupils < settings.bus_capacity:
-                    prob += si.total_pupils * var >= load
-        if mine and si.total_pupils > 0:  # a closed school needs its full buses
-            prob += pulp.lpSum(mine) >= math.ceil(si.total_pupils / settings.bus_capacity) * z[i]
-        if all(a != i for (a, _) in b) and si.total_pupils > 0:
-            who = [r for r in recv]
-            if who:
-                row = problem.minutes[problem.index[i]]
-                nearest = min(who, key=lambda r: (row[problem.index[r]], r))
-                expl.append(_ride_explanation(problem, i, nearest, settings))
+        _candidate_rows(prob, problem.school(i), z[i], n, b, settings)
+        if all(a != i for (a, _) in b) and problem.school(i).total_pupils > 0 and recv:
+            row = problem.minutes[problem.index[i]]
+            nearest = min(recv, key=lambda r: (row[problem.index[r]], r))
+            expl.append(_ride_explanation(problem, i, nearest, settings))
     for kr, r in enumerate(recv):
-        sr = problem.school(r)
-        h = _headroom(sr, settings)
         into = {st: [v for (_, r2, s2), v in n.items() if r2 == r and s2 == st] for st in STAGES}
-        if not any(into.values()):
-            continue
-        k = {}
-        for st in STAGES:
-            if not into[st]:
-                continue
-            k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
-            free = free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
-            prob += (pulp.lpSum(into[st]) - free
-                     <= settings.cap(st) * k[st])
-        prob += pulp.lpSum(k.values()) <= h["classrooms"]
-        if h["rooms11"] is not None:
-            prob += pulp.lpSum(k.values()) <= h["rooms11"]
-        allv = [v for st in STAGES for v in into[st]]
-        prob += pulp.lpSum(allv) <= h["size"]
-        if h["floor"] is not None:
-            prob += pulp.lpSum(settings.floor(st) * v
-                               for st in STAGES for v in into[st]) <= h["floor"]
-        if h["sports"] is not None:
-            prob += pulp.lpSum(settings.sports(st) * v
-                               for st in STAGES for v in into[st]) <= h["sports"]
+        if any(into.values()):
+            _receiver_rows(prob, problem.school(r), kr, into, settings)
     info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
     if not info.status.has_plan:
         res = _finish(problem, [], {}, settings, mode="optimise", status=info.status,
@@ -781,8 +724,85 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
     res = _finish(problem, closed, flows, settings, mode="optimise", status=info.status,
                   gap=info.gap, solver=info.solver, t0=t0)
     res.mip_objective = float(info.objective) if info.objective is not None else None
-    res.warnings = [e for e in expl] + res.warnings  # candidates that cannot close
+    res.warnings = expl + res.warnings  # candidates that cannot close
     return res
+
+
+def _mip_variables(problem: Problem, cand: list[str], recv: list[str], settings: Settings
+                   ) -> tuple[dict, dict, dict]:
+    """``z[i]`` (candidate i closes), ``n[(i, r, stage)]`` (its pupils of a stage
+    going to r) and ``b[(i, r)]`` (buses from i to r), for the pairs within the
+    ride limit where r teaches a stage i has pupils in."""
+    z = {i: pulp.LpVariable(f"z_{k}", cat="Binary") for k, i in enumerate(cand)}
+    n: dict = {}
+    b: dict = {}
+    for ki, i in enumerate(cand):
+        si = problem.school(i)
+        stages = [st for st in STAGES if si.pupils(st) > 0]
+        for kr, r in enumerate(recv):
+            sr = problem.school(r)
+            t = problem.minutes[problem.index[i], problem.index[r]]
+            if not t <= settings.max_ride_min + 1e-9:
+                continue
+            pair_st = [st for st in stages if st in sr.stages]
+            if not pair_st:
+                continue
+            for st in pair_st:
+                n[(i, r, st)] = pulp.LpVariable(f"n_{ki}_{kr}_{st[0]}", lowBound=0, cat="Integer")
+            b[(i, r)] = pulp.LpVariable(f"b_{ki}_{kr}", lowBound=0, cat="Integer")
+    return z, n, b
+
+
+def _candidate_rows(prob: pulp.LpProblem, si: School, zi: pulp.LpVariable, n: dict, b: dict,
+                    settings: Settings) -> None:
+    """A closed candidate sends all its pupils of every stage, in enough buses."""
+    i = si.id
+    for st in STAGES:
+        q = si.pupils(st)
+        if q <= 0:
+            continue
+        vs = [v for (a, _, s2), v in n.items() if a == i and s2 == st]
+        if vs:
+            prob += pulp.lpSum(vs) == q * zi
+        else:
+            prob += zi == 0
+    mine = []
+    for (a, r), var in b.items():
+        if a == i:
+            mine.append(var)
+            load = pulp.lpSum(v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
+            prob += settings.bus_capacity * var >= load
+            # valid and tighter when the school is smaller than a bus
+            if 0 < si.total_pupils < settings.bus_capacity:
+                prob += si.total_pupils * var >= load
+    if mine and si.total_pupils > 0:  # a closed school needs its full buses
+        prob += pulp.lpSum(mine) >= math.ceil(si.total_pupils / settings.bus_capacity) * zi
+
+
+def _receiver_rows(prob: pulp.LpProblem, sr: School, kr: int, into: dict,
+                   settings: Settings) -> None:
+    """A receiver's limits on what it takes (``into[stage]``: the variables of
+    the pupils coming): new classes within its classrooms and music/art rooms,
+    its size, its floor and sports area (see :func:`_headroom`)."""
+    h = _headroom(sr, settings)
+    k = {}
+    for st in STAGES:
+        if not into[st]:
+            continue
+        k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
+        free = free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
+        prob += pulp.lpSum(into[st]) - free <= settings.cap(st) * k[st]
+    prob += pulp.lpSum(k.values()) <= h["classrooms"]
+    if h["rooms11"] is not None:
+        prob += pulp.lpSum(k.values()) <= h["rooms11"]
+    allv = [v for st in STAGES for v in into[st]]
+    prob += pulp.lpSum(allv) <= h["size"]
+    if h["floor"] is not None:
+        prob += pulp.lpSum(settings.floor(st) * v for st in STAGES for v in into[st]) \
+            <= h["floor"]
+    if h["sports"] is not None:
+        prob += pulp.lpSum(settings.sports(st) * v for st in STAGES for v in into[st]) \
+            <= h["sports"]
 
 
 def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings, *,
