@@ -42,7 +42,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,7 @@ class ConsolidationOutcome:
     network: Any = None                  # geodata.roads.RoadNetwork | None
     matrix_seconds: float = 0.0
     indicators: dict | None = None       # engine's view of the receivers (engine_view)
+    _route_coords: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def travel_source(self) -> str:
@@ -117,7 +118,9 @@ class ConsolidationOutcome:
         """Each bus route's line, (lon, lat) per vertex, in route order: along the
         roads between the snapped stops (:func:`geodata.roads.route_geometry`), or
         straight from stop to stop without roads (or where the road geometry
-        cannot be traced)."""
+        cannot be traced). Computed once."""
+        if self._route_coords is not None:
+            return self._route_coords
         ids = list(self.matrix.origins)
         pts = {sid: (lon, lat) for sid, lon, lat in self.district.school_points(ids)}
         snapped: dict = {}
@@ -139,6 +142,7 @@ class ConsolidationOutcome:
                 if len(coords) == 1:
                     coords.append(coords[0])
             out.append(coords)
+        self._route_coords = out
         return out
 
 
