@@ -37,8 +37,9 @@ a stop).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,23 +60,25 @@ WGS84 = "EPSG:4326"
 
 #: Speed (km/h) by OSM ``highway`` class, used when a road has no ``speed_kmh``.
 #: ``*_link`` classes take the speed of their class. Unknown or missing classes
-#: take :data:`DEFAULT_SPEED_KMH`.
+#: take :data:`DEFAULT_SPEED_KMH`. These are typical free-flow speeds of the road
+#: classes, not the standard's school-bus caps (:class:`SpeedCaps`, from the caller),
+#: which are applied on top of them.
 HIGHWAY_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 80.0,
-    "trunk": 60.0,
-    "primary": 60.0,
-    "secondary": 50.0,
+    "motorway": 80.0,  # not-a-rule: OSM class speed, not the expressway bus cap
+    "trunk": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
+    "primary": 60.0,  # not-a-rule: OSM class speed, not the ordinary-road bus cap
+    "secondary": 50.0,  # not-a-rule: OSM class speed, not a class size
     "tertiary": 40.0,
-    "unclassified": 30.0,
-    "residential": 30.0,
+    "unclassified": 30.0,  # not-a-rule: OSM class speed, not the ride limit
+    "residential": 30.0,  # not-a-rule: OSM class speed, not the ride limit
     "living_street": 10.0,
-    "service": 20.0,
-    "track": 20.0,
-    "road": 30.0,
+    "service": 20.0,  # not-a-rule: OSM class speed, not the hazardous-road bus cap
+    "track": 20.0,  # not-a-rule: OSM class speed, not the hazardous-road bus cap
+    "road": 30.0,  # not-a-rule: OSM class speed, not the ride limit
 }
 
 #: Speed (km/h) of a road with neither ``speed_kmh`` nor a known ``highway`` class.
-DEFAULT_SPEED_KMH = 30.0
+DEFAULT_SPEED_KMH = 30.0  # not-a-rule: a road speed, not the ride limit
 
 #: OSM classes that are expressways for the school-bus speed caps.
 EXPRESSWAY_CLASSES = frozenset({"motorway", "motorway_link"})
@@ -85,7 +88,7 @@ WALK_SPEED_KMH = 4.0
 
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "-1", "reverse"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", ""})
-_KEY_DECIMALS = 3  # vertices equal to the millimetre are the same vertex
+_KEY_DECIMALS = 3  # not-a-rule: vertices equal to the millimetre are the same vertex
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,10 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
     >>> utm_crs(113.3, 29.5).to_epsg()
     32649
     """
-    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:
+    finite = math.isfinite(lon) and math.isfinite(lat)
+    if not finite or abs(lat) > 90 or abs(lon) > 180:  # not-a-rule: degrees of WGS84
         raise ValueError(f"not a WGS84 longitude/latitude: ({lon}, {lat})")
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)  # not-a-rule: UTM zones 1-60
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
@@ -223,7 +227,7 @@ def bus_speed_kmh(
     20.0
     """
     if speed_kmh is None or _is_missing(speed_kmh):
-        base = highway[:-5] if highway.endswith("_link") else highway
+        base = highway.removesuffix("_link")
         speed = HIGHWAY_SPEEDS_KMH.get(base, DEFAULT_SPEED_KMH)
     else:
         speed = float(speed_kmh)
@@ -274,7 +278,7 @@ class SnappedPoint:
     @property
     def node(self) -> int:
         """The nearer end node of the piece (by length)."""
-        return self.u if self.t <= 0.5 else self.v
+        return self.u if self.t <= 0.5 else self.v  # not-a-rule: half-way along
 
     @property
     def on_main(self) -> bool:
@@ -300,7 +304,7 @@ class SnapResult:
     def __len__(self) -> int:
         return len(self.points)
 
-    def __iter__(self):  # noqa: ANN204 - an iterator of SnappedPoint
+    def __iter__(self) -> Iterator[SnappedPoint]:
         return iter(self.points)
 
     def __getitem__(self, i: int) -> SnappedPoint:
@@ -446,7 +450,8 @@ class RoadNetwork:
         """
         geoms = _points_projected(points, self.crs)
         if ids is None:
-            ids = list(points.index) if isinstance(points, gpd.GeoSeries) else list(range(len(geoms)))
+            ids = (list(points.index) if isinstance(points, gpd.GeoSeries)
+                   else list(range(len(geoms))))
         ids = list(ids)
         if len(ids) != len(geoms):
             raise ValueError(f"`ids` has {len(ids)} entries for {len(geoms)} points")
@@ -593,7 +598,8 @@ def build_road_graph(
             try:
                 speed = float(speed)
             except (TypeError, ValueError):
-                raise RoadDataError(f"roads row {row}: speed_kmh is {speed!r}, not a number") from None
+                raise RoadDataError(
+                    f"roads row {row}: speed_kmh is {speed!r}, not a number") from None
             if not (speed > 0 and math.isfinite(speed)):
                 raise RoadDataError(f"roads row {row}: speed_kmh is {speed:g}, must be positive")
         highway = _highway_class(highways_in[pos])
@@ -691,7 +697,8 @@ def build_road_graph(
             },
         )
         for u, v, p, f in zip(
-            arcs.tail.tolist(), arcs.head.tolist(), arcs.piece.tolist(), arcs.forward.tolist(), strict=True
+            arcs.tail.tolist(), arcs.head.tolist(), arcs.piece.tolist(), arcs.forward.tolist(),
+            strict=True
         )
     )
     network = RoadNetwork(graph=graph, crs=crs, pieces=pieces, node_xy=nodes)
@@ -737,7 +744,8 @@ def _snap_endpoints(xy: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.n
     #    cluster has one (so through roads stay put), else the lowest endpoint.
     pairs = cKDTree(xy).query_pairs(tol, output_type="ndarray")
     if len(pairs):
-        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]]) & (vpart[pairs[:, 0]] != vpart[pairs[:, 1]])]
+        pairs = pairs[(is_end[pairs[:, 0]] | is_end[pairs[:, 1]])
+                      & (vpart[pairs[:, 0]] != vpart[pairs[:, 1]])]
     snapped = np.zeros(n, dtype=bool)
     if len(pairs):
         adj = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
@@ -783,7 +791,7 @@ def _snap_endpoints(xy: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.n
     for k, (j, off) in enumerate(zip(qj.tolist(), offset.tolist(), strict=True)):
         lo, hi = part_start[j], (part_start[j + 1] if j + 1 < len(part_start) else n)
         i = lo + int(np.searchsorted(along[lo:hi], off, side="right")) - 1
-        pos[k] = min(max(i, lo), hi - 2) + 0.5
+        pos[k] = min(max(i, lo), hi - 2) + 0.5  # not-a-rule: between two ranks
     all_xy = np.concatenate([xy, on])
     all_along = np.concatenate([along, offset])
     all_rank = np.concatenate([np.arange(n, dtype=np.float64), pos])
@@ -844,7 +852,7 @@ def _as_points(snapped: SnapResult | Sequence[SnappedPoint]) -> list[SnappedPoin
 def _access(
     network: RoadNetwork, pts: list[SnappedPoint], outbound: bool, weight: str,
     access_speed_kmh: float | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Access nodes and costs, shape (len(pts), 2): [via u, via v].
 
     ``outbound`` means leaving the point (origin); otherwise arriving (destination).
@@ -966,7 +974,9 @@ def travel_matrices(
     TypeError
         When the points were not snapped.
     """
-    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block, True, limit)
+    cost, other = _matrices(network, origins, destinations, weight, access_speed_kmh, block,
+                            True, limit)
+    assert other is not None  # with_other=True
     return (cost, other) if weight == "time_s" else (other, cost)
 
 
@@ -1009,7 +1019,8 @@ def travel_matrix(
     TypeError
         When the points were not snapped.
     """
-    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block, False, limit)
+    cost, _ = _matrices(network, origins, destinations, weight, access_speed_kmh, block,
+                        False, limit)
     return cost
 
 
@@ -1097,8 +1108,10 @@ def _matrices(
     base_w = arcs.time_s if weight == "time_s" else arcs.length_m
     base_o = arcs.length_m if weight == "time_s" else arcs.time_s
     o_ok, d_ok = np.isfinite(o_cost), np.isfinite(d_cost)
-    tail = np.concatenate([arcs.tail, np.repeat(o_virtual[:, None], 2, axis=1)[o_ok], d_nodes[d_ok]])
-    head = np.concatenate([arcs.head, o_nodes[o_ok], np.repeat(d_virtual[:, None], 2, axis=1)[d_ok]])
+    tail = np.concatenate([arcs.tail, np.repeat(o_virtual[:, None], 2, axis=1)[o_ok],
+                           d_nodes[d_ok]])
+    head = np.concatenate([arcs.head, o_nodes[o_ok],
+                           np.repeat(d_virtual[:, None], 2, axis=1)[d_ok]])
     w = np.concatenate([base_w, o_cost[o_ok], d_cost[d_ok]])
     ow = np.concatenate([base_o, o_other[o_ok], d_other[d_ok]])
     backward = n_du < n_ou
@@ -1130,21 +1143,21 @@ def _matrices(
         rows = slice(s0, s0 + len(chunk))
         if backward:
             vcost[:, rows] = sub.T
-            if with_other:
+            if vother is not None and acc is not None:
                 vother[:, rows] = acc.T
         else:
             vcost[rows, :] = sub
-            if with_other:
+            if vother is not None and acc is not None:
                 vother[rows, :] = acc
     cost = vcost[np.ix_(o_inv, d_inv)]
-    if with_other:
+    if vother is not None:
         other = vother[np.ix_(o_inv, d_inv)]
     sc, so = _same_piece(network, o_pts, d_pts, weight, access_speed_kmh)
     if limit is not None:
         sc[sc > limit] = np.inf
     better = sc < cost
     cost = np.where(better, sc, cost)
-    if with_other:
+    if other is not None:
         other = np.where(better, so, other)
     return cost, other
 
@@ -1181,7 +1194,7 @@ def route_geometry(
     if not pts:
         raise ValueError("`stops` is empty")
     coords: list[tuple[float, float]] = [(pts[0].x, pts[0].y)]
-    for a, b in zip(pts[:-1], pts[1:], strict=True):
+    for a, b in itertools.pairwise(pts):
         coords.extend(_leg_coords(network, a, b))
     if len(coords) == 1:
         coords.append(coords[0])
@@ -1191,7 +1204,8 @@ def route_geometry(
     return LineString(np.column_stack([lon, lat]))
 
 
-def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float) -> list[tuple[float, float]]:
+def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float
+                ) -> list[tuple[float, float]]:
     """Coordinates of a piece from fraction t0 to t1 (either direction)."""
     line = network.pieces.geometry.iat[piece]
     lo, hi = sorted((t0, t1))
@@ -1200,15 +1214,17 @@ def _piece_part(network: RoadNetwork, piece: int, t0: float, t1: float) -> list[
     return xy if t0 <= t1 else xy[::-1]
 
 
-def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[tuple[float, float]]:
+def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint
+                ) -> list[tuple[float, float]]:
     arcs = network._arcs("time_s")
     n = len(network.node_xy)
     o_nodes, o_cost, _ = _access(network, [a], True, "time_s", None)
     d_nodes, d_cost, _ = _access(network, [b], False, "time_s", None)
     same, _ = _same_piece(network, [a], [b], "time_s", None)
-    dist, pred = dijkstra(arcs.matrix, directed=True, indices=np.unique(o_nodes[0]), return_predecessors=True)
+    dist, pred = dijkstra(arcs.matrix, directed=True, indices=np.unique(o_nodes[0]),
+                          return_predecessors=True)
     srcs = np.unique(o_nodes[0]).tolist()
-    best = (same[0, 0], None, None, None)
+    best: tuple[float, int | None, int | None, int | None] = (same[0, 0], None, None, None)
     for ka in range(2):
         for kb in range(2):
             s = srcs.index(int(o_nodes[0, ka]))
@@ -1217,9 +1233,10 @@ def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[
                 best = (c, ka, kb, s)
     if not np.isfinite(best[0]):
         raise ValueError(f"stop {b.id!r} cannot be reached by road from stop {a.id!r}")
-    _, ka, kb, s = best
-    if ka is None:
+    _, ka_best, kb_best, s_best = best
+    if ka_best is None or kb_best is None or s_best is None:
         return _piece_part(network, a.piece, a.t, b.t)[1:] or [(b.x, b.y)]
+    ka, kb, s = ka_best, kb_best, s_best
     start, end = int(o_nodes[0, ka]), int(d_nodes[0, kb])
     path = [end]
     while path[-1] != start:
@@ -1227,7 +1244,7 @@ def _leg_coords(network: RoadNetwork, a: SnappedPoint, b: SnappedPoint) -> list[
     path.reverse()
     out = _piece_part(network, a.piece, a.t, 0.0 if ka == 0 else 1.0)
     geoms = network.pieces.geometry.to_numpy()
-    for u, v in zip(path[:-1], path[1:], strict=True):
+    for u, v in itertools.pairwise(path):
         k = int(np.searchsorted(arcs.keys, u * n + v))
         xy = list(map(tuple, shapely.get_coordinates(geoms[arcs.piece[k]])))
         out.extend(xy if arcs.forward[k] else xy[::-1])

@@ -22,30 +22,46 @@ Every bus runs an open route from its first stop to **one** receiving school.
 
 Hard limits (both modes; :class:`Settings`)
 -------------------------------------------
-- Ride: no pupil rides longer than ``max_ride_min`` (default 30 min, the
-  grades 1-3 rule of rules.md). On an open route the first pupil rides longest,
+Every number of the standard is a required input of :class:`Settings` (and
+:attr:`School.size_limit`); the adapter (``planner.plans.consolidation``) fills
+them from the standard's ``Rules``. Nothing here has a default for them.
+
+- Ride: no pupil rides longer than ``max_ride_min`` (the standard's transport
+  rule). On an open route the first pupil rides longest,
   so the route's duration is limited. A pair (school, receiver) whose direct
   road time exceeds the limit is *forbidden* (no MIP variable; explained in plan
   mode).
-- Bus capacity ``bus_capacity`` (default 56 seats).
+- Bus capacity ``bus_capacity`` seats.
 - Classes (indicator 13): new pupils first fill the free seats of the
-  receiver's existing classes up to the cap (45 primary, 50 junior), then need
+  receiver's existing classes up to the stage's cap (``class_cap``), then need
   new classes: ``new = ceil(max(0, added - max(0, classes*cap - pupils)) / cap)``.
   All classes of the school (both stages) must fit its ``classrooms``. The merge
   never puts a pupil into a class at or above the cap, so a receiver whose
   largest class is already over the cap keeps failing 13 for reasons of its own
   (reported as a warning, not as a fault of the plan).
-- Music and art rooms (indicator 11): ``classes <= 12 * rooms`` after the merge
-  when the school adds classes (room sizes are unchanged by a merge).
-- School size (12): ``pupils <= 2000`` (``2500`` for nine- and twelve-year
-  schools; the adapter sets :attr:`School.size_limit`).
-- Floor and sports area (4, 5): ``area >= 4.5 P + 5.8 J`` and
-  ``sports >= 7.5 P + 10.2 J`` (P, J primary and junior pupils after the merge).
+- Music and art rooms (indicator 11): ``classes <= classes_per_room * rooms``
+  after the merge when the school adds classes (room sizes are unchanged by a
+  merge).
+- School size (12): ``pupils <= size_limit`` (per school: the adapter sets
+  :attr:`School.size_limit` from the standard by school type).
+- Floor and sports area (4, 5): ``area >= f_P P + f_J J`` and
+  ``sports >= s_P P + s_J J`` (P, J primary and junior pupils after the merge;
+  ``f``, ``s`` the per-pupil floors ``floor_m2`` and ``sports_m2``).
   For a two-stage receiver the whole school is compared with this weighted
   requirement (a simplification of the weighted split of rules.md, documented
   choice). Missing data (NaN) means "not checked" and is listed as a warning.
 - A limit that a receiver already fails before the merge gives it no room: it
   may receive no pupil that would make that limit worse.
+
+Outcome and words
+-----------------
+:class:`Result` carries a :class:`models.status.Status` (``has_plan``). A plan
+that breaks a hard limit is ``INFEASIBLE``; in plan mode (and when the routing of
+an optimised plan breaks a limit) the result still holds that plan with every
+broken limit measured, and ``closest`` says so. Limits that bind are
+:class:`Explanation` codes with their numbers (``kind``, ids, ``values``), and
+the required steps of a proposal are the codes :data:`STEPS`; the words are the
+output layer's (``planner.outputs.consolidation`` and its catalogue).
 
 Annual cost (yuan per year, :class:`Costs`)
 -------------------------------------------
@@ -70,58 +86,79 @@ Optimise-mode MIP (pairs A: school i, receiver r, stage s with
          cap * b_ir >= sum_s n_irs                    every pair (i, r)
          sum_i n_irs - free_rs <= C_s k_rs            every receiver r, stage s
          sum_s k_rs <= rooms_r - classes_r            (classrooms)
-         sum_s k_rs <= 12 min(music, art) - classes_r (indicator 11, if known)
+         sum_s k_rs <= per_room min(music, art) - classes_r (indicator 11, if known)
          sum_is n_irs <= size_r - pupils_r            (indicator 12)
-         4.5 sum n_irp + 5.8 sum n_irj <= area headroom (4), same for sports (5)
+         f_P sum n_irp + f_J sum n_irj <= area headroom (4), same for sports (5)
          z binary; n, b, k non-negative integers
 
 F = bus cost per year, K = per route-km per year, R = per pupil-minute per
-year, S = saving per closed school. The MIP prices every pair with its own
-direct buses, which the later routing can only improve on: per receiver the
-cheaper of the PyVRP routes and the direct buses is kept, so the reported cost
-is at most the MIP objective.
+year, S = saving per closed school, C_s the class cap of stage s, the other
+right-hand sides the receiver's headroom (:func:`_headroom`). The MIP prices
+every pair with its own direct buses, which the later routing can only improve
+on: per receiver the cheaper of the PyVRP routes and the direct buses is kept,
+so the reported cost is at most the MIP objective.
+
+Travel
+------
+``Problem.minutes`` and ``Problem.km`` are the caller's (the planner passes its
+one travel-time service, ``geodata.travel.TravelMatrix``: road paths with the
+access legs, or the straight-line fallback); this module never measures a trip.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pulp
 
 from models.mip import solve_problem
 from models.routing import solve_vrp
+from models.status import Status
 
 STAGES = ("primary", "junior")
 
-#: required steps of a consolidation proposal (rules.md)
-STEPS = (
-    {"step": 1, "id": "assessment", "zh": "评估论证", "en": "assessment"},
-    {"step": 2, "id": "public_notice", "zh": "公示", "en": "public notice"},
-    {"step": 3, "id": "hearing", "zh": "听证", "en": "hearing"},
-    {"step": 4, "id": "approval", "zh": "审批", "en": "approval"},
-)
-STEPS_NOTE = {"zh": "多数家长反对的不得强行撤并。",
-              "en": "A closure may not be forced where most parents object."}
+#: required steps of a consolidation proposal (rules.md), in order; their names
+#: are the output layer's (catalogue ``consolidation.step.<id>``)
+STEPS = ("assessment", "public_notice", "hearing", "approval")
+
+#: indicators a receiver is checked on (keys of :func:`receiver_values`)
+IND_FLOOR, IND_SPORTS, IND_ROOMS, IND_SIZE, IND_CLASS = 4, 5, 11, 12, 13  # not-a-rule: ids
+RECEIVER_INDICATORS = (IND_FLOOR, IND_SPORTS, IND_ROOMS, IND_SIZE, IND_CLASS)
+
+#: the flags of :class:`Teacher` a redeployment may make up for, in the order a
+#: teacher's flags are tried (reason codes ``short_<flag>``)
+SHORTAGE_FLAGS = ("backbone", "pe_art", "qualified")
 
 
 # --------------------------------------------------------------------- settings
 
 
+def _cost(default: float, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Costs:
-    """Annual cost figures (yuan); see the module docstring."""
+    """Annual cost figures (yuan); see the module docstring. The one home of
+    their defaults (the scenario's ``consolidation.costs`` and the command's
+    cost options start from them)."""
 
-    bus_yuan_per_year: float = 100_000.0
-    yuan_per_bus_km: float = 2.5
-    yuan_per_pupil_minute: float = 0.1
-    school_yuan_per_year: float = 200_000.0
-    trips_per_day: int = 2
-    directions: int = 2
-    school_days: int = 190
+    bus_yuan_per_year: float = _cost(100_000.0, "annual cost of one bus with its driver, "
+                                                "depreciation and insurance (yuan)")
+    yuan_per_bus_km: float = _cost(2.5, "running cost per bus-km (yuan)")
+    yuan_per_pupil_minute: float = _cost(0.1,  # not-a-rule: a value of time, not indicator 19
+                                         "value of a pupil's ride minute (yuan)")
+    school_yuan_per_year: float = _cost(200_000.0, "annual running cost saved by closing a "
+                                                   "school, besides its teachers (yuan)")
+    trips_per_day: int = _cost(2, "loaded runs per school day (morning and afternoon)")
+    directions: int = _cost(2, "a loaded run and the empty run back")
+    school_days: int = _cost(190, "school days a year")
 
     @property
     def km_factor(self) -> float:
@@ -136,22 +173,23 @@ class Costs:
 
 @dataclass(frozen=True)
 class Settings:
-    """Limits and solver settings (defaults from rules.md)."""
+    """The hard limits (numbers of the standard, all required) and the solver
+    settings (required too: their one default is the caller's)."""
 
-    max_ride_min: float = 30.0
-    bus_capacity: int = 56
-    class_cap: tuple[tuple[str, int], ...] = (("primary", 45), ("junior", 50))
-    floor_m2: tuple[tuple[str, float], ...] = (("primary", 4.5), ("junior", 5.8))
-    sports_m2: tuple[tuple[str, float], ...] = (("primary", 7.5), ("junior", 10.2))
-    classes_per_room: int = 12          # indicator 11: rooms >= ceil(classes / 12)
-    music_room_min_m2: float = 96.0
-    art_room_min_m2: float = 90.0
+    max_ride_min: float                         # longest ride of a pupil (min)
+    bus_capacity: int                           # seats per bus
+    class_cap: tuple[tuple[str, int], ...]      # indicator 13, per stage
+    floor_m2: tuple[tuple[str, float], ...]     # indicator 4, per pupil and stage
+    sports_m2: tuple[tuple[str, float], ...]    # indicator 5, per pupil and stage
+    classes_per_room: int                       # indicator 11: rooms >= ceil(classes / this)
+    music_room_min_m2: float                    # indicator 11: size of a music room
+    art_room_min_m2: float                      # indicator 11: size of an art room
+    time_limit: float                           # MIP time limit (s)
+    seed: int                                   # PyVRP seed
+    solver: str                                 # MIP solver (highs | cbc)
     costs: Costs = field(default_factory=Costs)
-    time_limit: float = 60.0            # MIP time limit (s)
     route_time_limit: float = 10.0      # safety cap per receiver's routing (s)
-    route_iterations: int = 2000        # deterministic stopping rule of PyVRP
-    seed: int = 0
-    solver: str = "highs"
+    route_iterations: int = 2000        # not-a-rule: deterministic stopping rule of PyVRP
 
     def cap(self, stage: str) -> int:
         return dict(self.class_cap)[stage]
@@ -187,7 +225,7 @@ class School:
     music_room_min_m2: float = math.nan
     art_rooms: float = math.nan
     art_room_min_m2: float = math.nan
-    size_limit: int = 2000
+    size_limit: int = field(kw_only=True)       # indicator 12 for this school's type
 
     def pupils(self, stage: str) -> int:
         return int(self.pupils_primary if stage == "primary" else self.pupils_junior)
@@ -278,30 +316,52 @@ class Route:
         return sum(q for _, q in self.stops)
 
 
+#: reason codes of a redeployment: the teacher follows the pupils, makes up a
+#: shortage of a flag (``short_backbone`` ...), or has no receiver
+REASONS = ("follows_pupils", *(f"short_{f}" for f in SHORTAGE_FLAGS), "no_receiver")
+
+
 @dataclass
 class Redeployment:
     teacher_id: str
     from_school_id: str
-    to_school_id: str
+    to_school_id: str           # "" when no receiver (reason ``no_receiver``)
     stage: str
-    reason: str
+    reason: str                 # one of :data:`REASONS`
 
 
-@dataclass
+@dataclass(frozen=True)
 class Explanation:
-    kind: str      # ride | no_road | classrooms | size | floor | sports | rooms11 | stage
-    school_id: str
-    zh: str
-    en: str
-    receiver_id: str = ""
+    """A limit that binds (or a warning), as a code and its numbers.
 
-    def text(self, lang: str = "en") -> str:
-        return self.zh if lang == "zh" else self.en
+    ``kind`` is one of ``ride`` (a pair beyond the ride limit: ``minutes``,
+    ``limit``), ``no_road``, ``classrooms`` (``more``, ``classes``,
+    ``classrooms``), ``size`` (``pupils``, ``limit``), ``floor`` / ``sports``
+    (``area``, ``need``, ``short`` in m²), ``rooms11`` (``classes``,
+    ``rooms_needed``, ``have``), ``stage`` (``stage``, ``pupils``); warnings
+    ``floor_no_data`` / ``sports_no_data``, ``class_size`` (``stage``,
+    ``max_class``, ``cap``); from :func:`verify`: ``capacity`` (``route``,
+    ``pupils``, ``capacity``), ``route`` (``route``), ``route_ride`` (``route``,
+    ``minutes``, ``limit``), ``unrouted`` (``missing``). ``values`` also hold
+    the names ``school`` and ``receiver`` (data, not words)."""
+
+    kind: str
+    school_id: str
+    receiver_id: str = ""
+    values: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _explain(kind: str, school_id: str, receiver_id: str = "", **values: Any) -> Explanation:
+    return Explanation(kind, school_id, receiver_id, tuple(values.items()))
 
 
 @dataclass
 class Result:
-    status: str                    # optimal | feasible | infeasible
+    status: Status
     mode: str                      # plan | optimise
     closed: list[str]
     assignments: list[Assignment]
@@ -317,7 +377,8 @@ class Result:
     warnings: list[Explanation]
     new_classes: dict              # (receiver_id, stage) -> classes added
     mip_objective: float | None = None
-    steps: tuple = STEPS
+    steps: tuple[str, ...] = STEPS
+    closest: bool = False          # INFEASIBLE, and this is the plan with its shortfalls
 
     @property
     def buses(self) -> int:
@@ -360,16 +421,12 @@ def apportion(total: int, weights: Sequence[float]) -> list[int]:
     if total <= 0 or wsum <= 0:
         return [0] * len(weights)
     raw = [total * w / wsum for w in weights]
-    out = [int(math.floor(x + 1e-9)) for x in raw]
+    out = [math.floor(x + 1e-9) for x in raw]
     rest = total - sum(out)
     order = sorted(range(len(raw)), key=lambda k: (-(raw[k] - out[k]), k))
     for k in order[:rest]:
         out[k] += 1
     return out
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
 
 
 # ------------------------------------------------------ receiver indicators
@@ -387,8 +444,8 @@ def receiver_values(s: School, settings: Settings, added: dict | None = None,
     out: dict = {}
     need_floor = sum(settings.floor(st) * p[st] for st in STAGES)
     need_sports = sum(settings.sports(st) * p[st] for st in STAGES)
-    for key, area, need in ((4, s.building_area_m2, need_floor),
-                            (5, s.sports_area_m2, need_sports)):
+    for key, area, need in ((IND_FLOOR, s.building_area_m2, need_floor),
+                            (IND_SPORTS, s.sports_area_m2, need_sports)):
         if total == 0 or _nan(area):
             out[key] = {"value": None, "threshold": None, "passed": None}
         else:
@@ -404,11 +461,11 @@ def receiver_values(s: School, settings: Settings, added: dict | None = None,
             ok11 = ok11 and s.music_room_min_m2 >= settings.music_room_min_m2
         if not _nan(s.art_room_min_m2) and s.art_rooms > 0:
             ok11 = ok11 and s.art_room_min_m2 >= settings.art_room_min_m2
-    out[11] = {"classes": classes, "rooms_needed": need_rooms,
+    out[IND_ROOMS] = {"classes": classes, "rooms_needed": need_rooms,
                "music_rooms": None if _nan(s.music_rooms) else int(s.music_rooms),
                "art_rooms": None if _nan(s.art_rooms) else int(s.art_rooms),
                "passed": ok11}
-    out[12] = {"value": total, "threshold": s.size_limit, "passed": total <= s.size_limit}
+    out[IND_SIZE] = {"value": total, "threshold": s.size_limit, "passed": total <= s.size_limit}
     mc = {}
     for st in s.stages:
         base = s.max_class(st)
@@ -416,7 +473,7 @@ def receiver_values(s: School, settings: Settings, added: dict | None = None,
             # pupils spread over the classes, never above the cap
             base = max(base, min(settings.cap(st), math.ceil(p[st] / c[st])))
         mc[st] = base
-    out[13] = {"max_class": mc,
+    out[IND_CLASS] = {"max_class": mc,
                "passed": all(mc[st] <= settings.cap(st) for st in mc)}
     out["classes"] = {"classes": classes, "classrooms": s.classrooms,
                       "passed": classes <= s.classrooms}
@@ -447,7 +504,7 @@ def _headroom(s: School, settings: Settings) -> dict:
     return h
 
 
-def check_receiver(s: School, added: dict, settings: Settings, lang_names=None
+def check_receiver(s: School, added: dict, settings: Settings
                    ) -> tuple[dict, list[Explanation], list[Explanation]]:
     """New classes per stage, violations and warnings for pupils ``added``."""
     errs: list[Explanation] = []
@@ -459,56 +516,35 @@ def check_receiver(s: School, added: dict, settings: Settings, lang_names=None
         return newc, errs, warns
     for st, q in added.items():
         if q > 0 and st not in s.stages:
-            errs.append(Explanation(
-                "stage", s.id, f"{s.name}没有{_ZH_STAGE[st]}学段，不能接收{q}名{_ZH_STAGE[st]}生",
-                f"{s.name} has no {st} stage for {q} {st} pupils"))
+            errs.append(_explain("stage", s.id, school=s.name, stage=st, pupils=q))
     classes = s.total_classes + sum(newc.values())
     if classes > s.classrooms:
-        more = classes - s.classrooms
-        errs.append(Explanation(
-            "classrooms", s.id,
-            f"{s.name}还需{more}间教室：{classes}个班只有{s.classrooms}间教室",
-            f"{s.name} needs {more} more classroom{'s' if more > 1 else ''}: "
-            f"{classes} classes for {s.classrooms} rooms"))
+        errs.append(_explain("classrooms", s.id, school=s.name, more=classes - s.classrooms,
+                             classes=classes, classrooms=s.classrooms))
     total = s.total_pupils + total_add
     if total > s.size_limit:
-        errs.append(Explanation(
-            "size", s.id, f"{s.name}规模{total}人超过{s.size_limit}人（指标12）",
-            f"{s.name} would have {total} pupils > {s.size_limit} (indicator 12)"))
-    for kind, area, per, ind, zh in (("floor", s.building_area_m2, settings.floor, 4, "校舍"),
-                                     ("sports", s.sports_area_m2, settings.sports, 5, "运动场馆")):
+        errs.append(_explain("size", s.id, school=s.name, pupils=total, limit=s.size_limit))
+    for kind, area, per in (("floor", s.building_area_m2, settings.floor),
+                            ("sports", s.sports_area_m2, settings.sports)):
         if _nan(area):
-            warns.append(Explanation(kind, s.id, f"{s.name}缺少{zh}面积数据，指标{ind}未核验",
-                                     f"{s.name}: no {kind} area, indicator {ind} not checked"))
+            warns.append(_explain(f"{kind}_no_data", s.id, school=s.name))
             continue
         need = sum(per(st) * (s.pupils(st) + added.get(st, 0)) for st in STAGES)
         if area < need - 1e-9:
-            errs.append(Explanation(
-                kind, s.id,
-                f"{s.name}{zh}面积{_fmt(area)}㎡，合并后需{_fmt(need)}㎡（指标{ind}），差{_fmt(need - area)}㎡",
-                f"{s.name} has {_fmt(area)} m² of {kind} area, needs {_fmt(need)} m² after the "
-                f"merge (indicator {ind}): {_fmt(need - area)} m² short"))
+            errs.append(_explain(kind, s.id, school=s.name, area=float(area), need=need,
+                                 short=need - area))
     if sum(newc.values()) > 0 and not (_nan(s.music_rooms) or _nan(s.art_rooms)):
         rooms_needed = math.ceil(classes / settings.classes_per_room)
         have = int(min(s.music_rooms, s.art_rooms))
         if have < rooms_needed:
-            errs.append(Explanation(
-                "rooms11", s.id,
-                f"{s.name}合并后{classes}个班需音乐、美术专用教室各{rooms_needed}间，现有{have}间（指标11）",
-                f"{s.name} needs {rooms_needed} music and art rooms each for {classes} classes, "
-                f"has {have} (indicator 11)"))
+            errs.append(_explain("rooms11", s.id, school=s.name, classes=classes,
+                                 rooms_needed=rooms_needed, have=have))
     for st in s.stages:
         mc = s.max_class(st)
         if mc > settings.cap(st):
-            warns.append(Explanation(
-                "class_size", s.id,
-                f"{s.name}合并前最大班额{mc}人已超过{settings.cap(st)}人（指标13），新生不进入满额班",
-                f"{s.name} already fails indicator 13 before the merge: largest {st} class "
-                f"{mc} > {settings.cap(st)}; no new pupil joins a full class"))
+            warns.append(_explain("class_size", s.id, school=s.name, stage=st, max_class=mc,
+                                  cap=settings.cap(st)))
     return newc, errs, warns
-
-
-_ZH_STAGE = {"primary": "小学", "junior": "初中"}
 
 
 # ---------------------------------------------------------------- routing
@@ -537,7 +573,7 @@ def _route_ride_minutes(r: Route) -> float:
 def _make_route(stops: list[tuple[str, int]], receiver: str, problem: Problem) -> Route:
     path = [problem.index[s] for s, _ in stops] + [problem.index[receiver]]
     arrive, kms = [0.0], [0.0]
-    for a, b in zip(path, path[1:]):
+    for a, b in itertools.pairwise(path):
         arrive.append(arrive[-1] + float(problem.minutes[a, b]))
         kms.append(kms[-1] + float(problem.km[a, b]))
     return Route(route_id="", bus=0, receiving_school_id=receiver, stops=list(stops),
@@ -582,7 +618,7 @@ def route_receiver(problem: Problem, receiver: str, demand: dict[str, int],
                         max_duration=settings.max_ride_min + 1e-6,
                         time_limit=settings.route_time_limit, seed=settings.seed,
                         max_iterations=settings.route_iterations, vehicle_cost=vcost)
-        if res.status == "feasible":
+        if res.status.has_plan:
             vrp = [_make_route([(stops[ok[v - 1] - 1], q) for v, q in zip(rt, ld)],
                                receiver, problem) for rt, ld in zip(res.routes, res.loads)]
             if all(rt.minutes <= settings.max_ride_min + 1e-6 for rt in vrp):
@@ -599,22 +635,20 @@ def route_receiver(problem: Problem, receiver: str, demand: dict[str, int],
 def _ride_explanation(problem: Problem, sid: str, rid: str, settings: Settings) -> Explanation:
     s, r = problem.school(sid), problem.school(rid)
     t = float(problem.minutes[problem.index[sid], problem.index[rid]])
-    lim = _fmt(settings.max_ride_min)
     if not math.isfinite(t):
-        return Explanation("no_road", sid, f"{s.name} → {r.name}：没有道路相通",
-                           f"{s.name} → {r.name}: no road connects them", rid)
-    return Explanation("ride", sid,
-                       f"{s.name} → {r.name}：车程{t:.0f}分钟，超过{lim}分钟上限",
-                       f"{s.name} → {r.name}: {t:.0f} min by road > {lim} min limit", rid)
+        return _explain("no_road", sid, rid, school=s.name, receiver=r.name)
+    return _explain("ride", sid, rid, school=s.name, receiver=r.name, minutes=t,
+                    limit=settings.max_ride_min)
 
 
 # ------------------------------------------------------------ the two modes
 
 
 def evaluate_plan(problem: Problem, closures: Sequence[tuple[str, str, float]],
-                  settings: Settings | None = None) -> Result:
-    """Route and check a given plan (see the module docstring)."""
-    settings = settings or Settings()
+                  settings: Settings) -> Result:
+    """Route and check a given plan (see the module docstring). The caller has
+    checked the closures (known ids, no school receiving its own pupils, shares
+    of a school summing to 1); a ``ValueError`` here is a caller's bug."""
     t0 = time.perf_counter()
     by_school: dict[str, list[tuple[str, float]]] = {}
     for sid, rid, share in closures:
@@ -633,26 +667,75 @@ def evaluate_plan(problem: Problem, closures: Sequence[tuple[str, str, float]],
                 if q > 0:
                     flows[(sid, rid, st)] = flows.get((sid, rid, st), 0) + q
     res = _finish(problem, sorted(by_school), flows, settings, mode="plan",
-                  status="feasible", objective=None, gap=None, solver="pyvrp", t0=t0)
+                  status=Status.FEASIBLE, gap=None, solver="pyvrp", t0=t0)
     return res
 
 
 def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[str],
-             settings: Settings | None = None, must_close: Sequence[str] = ()) -> Result:
+             settings: Settings, must_close: Sequence[str] = ()) -> Result:
     """Choose closures and receivers by the MIP of the module docstring, then route.
 
     ``must_close``: candidates that close whatever it costs (``z_i = 1``); the
-    MIP then only chooses where their pupils go (infeasible if it cannot)."""
-    settings = settings or Settings()
+    MIP then only chooses where their pupils go (infeasible if it cannot). A
+    candidate with no receiver within the ride limit stays open (a warning
+    names the nearest receiver)."""
     t0 = time.perf_counter()
     cand = sorted(set(candidates))
     recv = sorted(set(receivers) - set(cand))
-    c = settings.costs
     prob = pulp.LpProblem("consolidation", pulp.LpMinimize)
+    z, n, b = _mip_variables(problem, cand, recv, settings)
+    c = settings.costs
+    obj = []
+    for (i, r), var in b.items():
+        d = problem.km[problem.index[i], problem.index[r]]
+        obj.append((c.bus_yuan_per_year + c.km_factor * d) * var)
+    for (i, r, _), var in n.items():
+        t = problem.minutes[problem.index[i], problem.index[r]]
+        obj.append(c.ride_factor * t * var)
+    obj.append(-c.school_yuan_per_year * pulp.lpSum(z.values()))
+    prob += pulp.lpSum(obj)
+    for i in must_close:
+        if i not in z:
+            raise ValueError(f"must_close {i!r} is not a candidate")
+        prob += z[i] == 1
+    expl: list[Explanation] = []
+    for i in cand:
+        _candidate_rows(prob, problem.school(i), z[i], n, b, settings)
+        if all(a != i for (a, _) in b) and problem.school(i).total_pupils > 0 and recv:
+            row = problem.minutes[problem.index[i]]
+            nearest = min(recv, key=lambda r: (row[problem.index[r]], r))
+            expl.append(_ride_explanation(problem, i, nearest, settings))
+    for kr, r in enumerate(recv):
+        into = {st: [v for (_, r2, s2), v in n.items() if r2 == r and s2 == st] for st in STAGES}
+        if any(into.values()):
+            _receiver_rows(prob, problem.school(r), kr, into, settings)
+    info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
+    if not info.status.has_plan:
+        res = _finish(problem, [], {}, settings, mode="optimise", status=info.status,
+                      gap=info.gap, solver=info.solver, t0=t0)
+        res.explanations = expl + res.explanations
+        return res
+    closed = [i for i in cand if round(z[i].value() or 0) == 1]
+    flows = {}
+    for key, var in n.items():
+        q = round(var.value() or 0)
+        if q > 0 and key[0] in closed:
+            flows[key] = q
+    res = _finish(problem, closed, flows, settings, mode="optimise", status=info.status,
+                  gap=info.gap, solver=info.solver, t0=t0)
+    res.mip_objective = float(info.objective) if info.objective is not None else None
+    res.warnings = expl + res.warnings  # candidates that cannot close
+    return res
+
+
+def _mip_variables(problem: Problem, cand: list[str], recv: list[str], settings: Settings
+                   ) -> tuple[dict, dict, dict]:
+    """``z[i]`` (candidate i closes), ``n[(i, r, stage)]`` (its pupils of a stage
+    going to r) and ``b[(i, r)]`` (buses from i to r), for the pairs within the
+    ride limit where r teaches a stage i has pupils in."""
     z = {i: pulp.LpVariable(f"z_{k}", cat="Binary") for k, i in enumerate(cand)}
     n: dict = {}
     b: dict = {}
-    expl: list[Explanation] = []
     for ki, i in enumerate(cand):
         si = problem.school(i)
         stages = [st for st in STAGES if si.pupils(st) > 0]
@@ -667,90 +750,65 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
             for st in pair_st:
                 n[(i, r, st)] = pulp.LpVariable(f"n_{ki}_{kr}_{st[0]}", lowBound=0, cat="Integer")
             b[(i, r)] = pulp.LpVariable(f"b_{ki}_{kr}", lowBound=0, cat="Integer")
-    obj = []
-    for (i, r), var in b.items():
-        d = problem.km[problem.index[i], problem.index[r]]
-        obj.append((c.bus_yuan_per_year + c.km_factor * d) * var)
-    for (i, r, st), var in n.items():
-        t = problem.minutes[problem.index[i], problem.index[r]]
-        obj.append(c.ride_factor * t * var)
-    obj.append(-c.school_yuan_per_year * pulp.lpSum(z.values()))
-    prob += pulp.lpSum(obj)
-    for i in must_close:
-        if i not in z:
-            raise ValueError(f"must_close {i!r} is not a candidate")
-        prob += z[i] == 1
-    for i in cand:
-        si = problem.school(i)
-        for st in STAGES:
-            q = si.pupils(st)
-            if q <= 0:
-                continue
-            vs = [v for (a, _, s2), v in n.items() if a == i and s2 == st]
-            if vs:
-                prob += pulp.lpSum(vs) == q * z[i]
-            else:
-                prob += z[i] == 0
-        mine = []
-        for (a, r), var in b.items():
-            if a == i:
-                mine.append(var)
-                load = pulp.lpSum(v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
-                prob += settings.bus_capacity * var >= load
-                # valid and tighter when the school is smaller than a bus
-                if 0 < si.total_pupils < settings.bus_capacity:
-                    prob += si.total_pupils * var >= load
-        if mine and si.total_pupils > 0:  # a closed school needs its full buses
-            prob += pulp.lpSum(mine) >= math.ceil(si.total_pupils / settings.bus_capacity) * z[i]
-        if all(a != i for (a, _) in b) and si.total_pupils > 0:
-            who = [r for r in recv]
-            if who:
-                nearest = min(who, key=lambda r: (problem.minutes[problem.index[i], problem.index[r]], r))
-                expl.append(_ride_explanation(problem, i, nearest, settings))
-    for kr, r in enumerate(recv):
-        sr = problem.school(r)
-        h = _headroom(sr, settings)
-        into = {st: [v for (_, r2, s2), v in n.items() if r2 == r and s2 == st] for st in STAGES}
-        if not any(into.values()):
+    return z, n, b
+
+
+def _candidate_rows(prob: pulp.LpProblem, si: School, zi: pulp.LpVariable, n: dict, b: dict,
+                    settings: Settings) -> None:
+    """A closed candidate sends all its pupils of every stage, in enough buses."""
+    i = si.id
+    for st in STAGES:
+        q = si.pupils(st)
+        if q <= 0:
             continue
-        k = {}
-        for st in STAGES:
-            if not into[st]:
-                continue
-            k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
-            prob += (pulp.lpSum(into[st]) - free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
-                     <= settings.cap(st) * k[st])
-        prob += pulp.lpSum(k.values()) <= h["classrooms"]
-        if h["rooms11"] is not None:
-            prob += pulp.lpSum(k.values()) <= h["rooms11"]
-        allv = [v for st in STAGES for v in into[st]]
-        prob += pulp.lpSum(allv) <= h["size"]
-        if h["floor"] is not None:
-            prob += pulp.lpSum(settings.floor(st) * v for st in STAGES for v in into[st]) <= h["floor"]
-        if h["sports"] is not None:
-            prob += pulp.lpSum(settings.sports(st) * v for st in STAGES for v in into[st]) <= h["sports"]
-    info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
-    if info.status not in ("optimal", "feasible"):
-        res = _finish(problem, [], {}, settings, mode="optimise", status="infeasible",
-                      objective=None, gap=info.gap, solver=info.solver, t0=t0)
-        res.explanations = expl + res.explanations
-        return res
-    closed = [i for i in cand if z[i].value() is not None and z[i].value() > 0.5]
-    flows = {}
-    for key, var in n.items():
-        q = int(round(var.value() or 0))
-        if q > 0 and key[0] in closed:
-            flows[key] = q
-    res = _finish(problem, closed, flows, settings, mode="optimise", status=info.status,
-                  objective=None, gap=info.gap, solver=info.solver, t0=t0)
-    res.mip_objective = float(info.objective) if info.objective is not None else None
-    res.warnings = [e for e in expl] + res.warnings  # candidates that cannot close
-    return res
+        vs = [v for (a, _, s2), v in n.items() if a == i and s2 == st]
+        if vs:
+            prob += pulp.lpSum(vs) == q * zi
+        else:
+            prob += zi == 0
+    mine = []
+    for (a, r), var in b.items():
+        if a == i:
+            mine.append(var)
+            load = pulp.lpSum(v for (a2, r2, _), v in n.items() if a2 == i and r2 == r)
+            prob += settings.bus_capacity * var >= load
+            # valid and tighter when the school is smaller than a bus
+            if 0 < si.total_pupils < settings.bus_capacity:
+                prob += si.total_pupils * var >= load
+    if mine and si.total_pupils > 0:  # a closed school needs its full buses
+        prob += pulp.lpSum(mine) >= math.ceil(si.total_pupils / settings.bus_capacity) * zi
+
+
+def _receiver_rows(prob: pulp.LpProblem, sr: School, kr: int, into: dict,
+                   settings: Settings) -> None:
+    """A receiver's limits on what it takes (``into[stage]``: the variables of
+    the pupils coming): new classes within its classrooms and music/art rooms,
+    its size, its floor and sports area (see :func:`_headroom`)."""
+    h = _headroom(sr, settings)
+    k = {}
+    for st in STAGES:
+        if not into[st]:
+            continue
+        k[st] = pulp.LpVariable(f"k_{kr}_{st[0]}", lowBound=0, cat="Integer")
+        free = free_seats(sr.pupils(st), sr.classes(st), settings.cap(st))
+        prob += pulp.lpSum(into[st]) - free <= settings.cap(st) * k[st]
+    prob += pulp.lpSum(k.values()) <= h["classrooms"]
+    if h["rooms11"] is not None:
+        prob += pulp.lpSum(k.values()) <= h["rooms11"]
+    allv = [v for st in STAGES for v in into[st]]
+    prob += pulp.lpSum(allv) <= h["size"]
+    if h["floor"] is not None:
+        prob += pulp.lpSum(settings.floor(st) * v for st in STAGES for v in into[st]) \
+            <= h["floor"]
+    if h["sports"] is not None:
+        prob += pulp.lpSum(settings.sports(st) * v for st in STAGES for v in into[st]) \
+            <= h["sports"]
 
 
 def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings, *,
-            mode: str, status: str, objective, gap, solver: str, t0: float) -> Result:
-    """Check receivers, route buses, cost and redeploy for given flows."""
+            mode: str, status: Status, gap: float | None, solver: str, t0: float) -> Result:
+    """Check receivers, route buses, cost and redeploy for given flows. A broken
+    limit makes the status ``INFEASIBLE``; the plan is kept (``closest``)."""
     explanations: list[Explanation] = []
     warnings: list[Explanation] = []
     # ride limits per pair
@@ -787,7 +845,8 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
         for sid in bad:  # only when minutes changed meanwhile; kept for safety
             explanations.append(_ride_explanation(problem, sid, r, settings))
         routes += rs
-    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops], [-q for _, q in x.stops]))
+    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops],
+                               [-q for _, q in x.stops]))
     count: dict[str, int] = {}
     for k, rt in enumerate(routes, start=1):
         count[rt.receiving_school_id] = count.get(rt.receiving_school_id, 0) + 1
@@ -809,7 +868,7 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
     cost = annual_cost(routes, len(closed), settings.costs)
     redeploy = redeploy_teachers(problem, closed, flows)
     if explanations:
-        status = "infeasible"
+        status = Status.INFEASIBLE
     res = Result(status=status, mode=mode, closed=sorted(closed), assignments=assignments,
                  routes=routes, cost=cost, objective=cost["total_yuan"], gap=gap, solver=solver,
                  solve_seconds=time.perf_counter() - t0, redeployments=redeploy,
@@ -817,22 +876,19 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
                  warnings=_dedup(warnings), new_classes=new_classes)
     problems = verify(problem, res, settings)
     if problems:
-        res.status = "infeasible"
-        known = {e.en for e in res.explanations}
+        res.status = Status.INFEASIBLE
+        known = set(res.explanations)
         unreachable = {(e.school_id, e.receiver_id) for e in res.explanations
                        if e.kind in ("ride", "no_road")}
-        res.explanations += [e for e in problems if e.en not in known and not (
+        res.explanations += [e for e in problems if e not in known and not (
             e.kind == "unrouted" and (e.school_id, e.receiver_id) in unreachable)]
+    res.closest = res.status is Status.INFEASIBLE and bool(res.assignments)
     return res
 
 
 def _dedup(items: list[Explanation]) -> list[Explanation]:
-    seen, out = set(), []
-    for e in items:
-        if e.en not in seen:
-            seen.add(e.en)
-            out.append(e)
-    return out
+    """The explanations in order, each once."""
+    return list(dict.fromkeys(items))
 
 
 # ----------------------------------------------------------------- checking
@@ -846,18 +902,14 @@ def verify(problem: Problem, res: Result, settings: Settings) -> list[Explanatio
     carried: dict[tuple[str, str], int] = {}
     for rt in res.routes:
         if rt.pupils > settings.bus_capacity:
-            out.append(Explanation("capacity", rt.receiving_school_id,
-                                   f"{rt.route_id}载客{rt.pupils}人超过{settings.bus_capacity}座",
-                                   f"{rt.route_id} carries {rt.pupils} > {settings.bus_capacity} seats"))
+            out.append(_explain("capacity", rt.receiving_school_id, route=rt.route_id,
+                                pupils=rt.pupils, capacity=settings.bus_capacity))
         chk = _make_route(rt.stops, rt.receiving_school_id, problem)
         if abs(chk.minutes - rt.minutes) > 1e-6 or abs(chk.km - rt.km) > 1e-6:
-            out.append(Explanation("route", rt.receiving_school_id, f"{rt.route_id}里程不符",
-                                   f"{rt.route_id}: figures do not match the matrices"))
+            out.append(_explain("route", rt.receiving_school_id, route=rt.route_id))
         if rt.minutes > settings.max_ride_min + 1e-6:
-            out.append(Explanation("ride", rt.stops[0][0],
-                                   f"{rt.route_id}车程{rt.minutes:.0f}分钟超过上限",
-                                   f"{rt.route_id}: {rt.minutes:.0f} min > "
-                                   f"{_fmt(settings.max_ride_min)} min limit"))
+            out.append(_explain("route_ride", rt.stops[0][0], route=rt.route_id,
+                                minutes=rt.minutes, limit=settings.max_ride_min))
         for sid, q in rt.stops:
             key = (sid, rt.receiving_school_id)
             carried[key] = carried.get(key, 0) + q
@@ -868,17 +920,12 @@ def verify(problem: Problem, res: Result, settings: Settings) -> list[Explanatio
     for key, q in sorted(want.items()):
         if carried.get(key, 0) != q:
             si, sr = problem.school(key[0]), problem.school(key[1])
-            miss = q - carried.get(key, 0)
-            out.append(Explanation("unrouted", key[0],
-                                   f"{si.name} → {sr.name}：{miss}名学生无车可乘",
-                                   f"{si.name} → {sr.name}: {miss} pupils have no bus", key[1]))
+            out.append(_explain("unrouted", key[0], key[1], school=si.name, receiver=sr.name,
+                                missing=q - carried.get(key, 0)))
     return out
 
 
 # ------------------------------------------------------------ teachers
-
-
-INDICATOR_OF_FLAG = {"qualified": 1, "backbone": 2, "pe_art": 3}
 
 
 def redeploy_teachers(problem: Problem, closed: Sequence[str], flows: dict) -> list[Redeployment]:
@@ -910,26 +957,26 @@ def redeploy_teachers(problem: Problem, closed: Sequence[str], flows: dict) -> l
                 recv = [(r, 1) for r, _ in recv]
             quota = dict(zip([r for r, _ in recv], apportion(len(teachers), [q for _, q in recv])))
             for t in teachers:
-                flags = [f for f in ("backbone", "pe_art", "qualified") if getattr(t, f)]
+                flags = [f for f in SHORTAGE_FLAGS if getattr(t, f)]
                 dest, reason = None, ""
                 for f in flags:
                     cands = [r for r, _ in recv if short.get((r, st), {}).get(f, 0) > 0]
                     if cands:
                         dest = max(cands, key=lambda r: (short[(r, st)][f], quota.get(r, 0), r))
-                        reason = f"indicator {INDICATOR_OF_FLAG[f]}: {f} short"
+                        reason = f"short_{f}"
                         break
                     others = [k for k, v in short.items() if k[1] == st and v.get(f, 0) > 0
                               and k[0] not in closed_set]
                     if others and not any(quota.get(r, 0) > 0 for r, _ in recv):
                         key = max(others, key=lambda k: (short[k][f], k[0]))
                         dest = key[0]
-                        reason = f"indicator {INDICATOR_OF_FLAG[f]}: {f} short"
+                        reason = f"short_{f}"
                         break
                 if dest is None and recv:
                     dest = max((r for r, _ in recv), key=lambda r: (quota.get(r, 0), r))
-                    reason = "follows pupils"
+                    reason = "follows_pupils"
                 if dest is None:
-                    out.append(Redeployment(t.id, i, "", st, "no receiver: the bureau decides"))
+                    out.append(Redeployment(t.id, i, "", st, "no_receiver"))
                     continue
                 quota[dest] = quota.get(dest, 0) - 1
                 for f in flags:

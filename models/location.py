@@ -40,13 +40,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pulp
 
 from models.mip import solve_problem
+from models.status import Status
 
 _EPS = 1e-9
 MIP_GAP = 1e-7  # relative gap asked of the solver (HiGHS default is 1e-4)
@@ -68,8 +70,8 @@ class LocationResult:
         Objective recomputed from the solution (weighted service cost, plus
         fixed costs for facility location); ``None`` without a solution.
     status
-        ``"optimal"``, ``"feasible"`` (time limit with incumbent),
-        ``"infeasible"`` or ``"no_solution"`` as in :mod:`models.mip`.
+        :class:`models.status.Status` as read by :mod:`models.mip`
+        (``has_plan`` for ``OPTIMAL`` and ``FEASIBLE``).
     gap
         Relative MIP gap reported by the solver (``None`` if unknown).
     solver
@@ -83,7 +85,7 @@ class LocationResult:
     open: list[int]
     assignment: list[Any]
     cost: float | None
-    status: str
+    status: Status
     gap: float | None
     solver: str
     seconds: float
@@ -151,16 +153,16 @@ def solve_p_median(
     prob += _expr((v, 1) for v in y.values()) == int(p), "num_open"
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
-    if info.status not in ("optimal", "feasible"):
+    if not info.status.has_plan:
         msg = f"no solution ({info.status})"
-        if info.status == "infeasible":
+        if info.status is Status.INFEASIBLE:
             msg = (f"no {p} sites can serve every client from an allowed site "
                    f"(forbidden pairs{', k_nearest=' + str(k_nearest) if k_nearest else ''}"
                    f"{', candidates' if candidates is not None else ''}); "
                    "raise p or allow more pairs.")
         return LocationResult([], [], None, info.status, info.gap, info.solver,
                               time.perf_counter() - t0, msg)
-    opened = sorted(j for j in sites if y[j].value() > 0.5)
+    opened = sorted(j for j in sites if round(y[j].value() or 0) == 1)
     assign = []
     is_open = set(opened)
     for i, row in enumerate(allowed):
@@ -247,15 +249,15 @@ def solve_facility_location(
         prob += _expr((y[j], s[j]) for j in range(m)) >= float(d.sum()), "cover"
 
     info = solve_problem(prob, solver=solver, time_limit=time_limit, gap=MIP_GAP)
-    if info.status not in ("optimal", "feasible"):
+    if not info.status.has_plan:
         msg = f"no solution ({info.status})"
-        if info.status == "infeasible":
+        if info.status is Status.INFEASIBLE:
             msg = ("capacities cannot hold every client's demand on its allowed "
                    "sites" + (" with single sourcing" if single_source else "") + ".")
         return LocationResult([], [], None, info.status, info.gap, info.solver,
                               time.perf_counter() - t0, msg)
     xv = {k: max(0.0, min(1.0, v.value() or 0.0)) for k, v in x.items()}
-    opened = sorted(j for j in range(m) if y[j].value() > 0.5)
+    opened = sorted(j for j in range(m) if round(y[j].value() or 0) == 1)
     assign: list[Any] = []
     for i, row in enumerate(allowed):
         if single_source:

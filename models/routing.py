@@ -55,11 +55,12 @@ Conventions
 - Limits that cannot be met: a node whose shortest possible route (Dijkstra
   through the matrix, to the school or depot and back) exceeds ``max_route``
   or ``max_duration`` is left out and listed in ``VRPResult.unserved`` with
-  the numbers in ``message``; the other nodes are still routed and the status
-  is ``"infeasible"``. A node PyVRP could not place on a feasible route gets
-  a bus of its own if that is within the limits (noted in ``message``), else
-  it is unserved too. Returned routes always respect capacity and limits (in
-  the scaled integer data).
+  the numbers in ``message``; the other nodes are still routed, the status
+  is ``Status.INFEASIBLE`` and ``closest`` is true (the routes are the closest
+  plan: every other pupil carried within the limits). A node PyVRP could not
+  place on a feasible route gets a bus of its own if that is within the limits
+  (noted in ``message``), else it is unserved too. Returned routes always
+  respect capacity and limits (in the scaled integer data).
 - Objective: total distance (bus-km). The number of buses is not limited and
   not minimised unless ``vehicle_cost`` (a cost per bus in distance units) is
   given.
@@ -71,18 +72,29 @@ Conventions
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
-from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
-from pyvrp import (Client, Depot, Location, PenaltyParams, ProblemData, SolveParams,
-                   VehicleType, solve)
+from pyvrp import (
+    Client,
+    Depot,
+    Location,
+    PenaltyParams,
+    ProblemData,
+    SolveParams,
+    VehicleType,
+    solve,
+)
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
+
+from models.status import Status
 
 SOLVER = "pyvrp"
 DEFAULT_MAX_ITERATIONS = 3000
@@ -90,6 +102,7 @@ _TARGET_MAX = 1e6     # scaled largest finite entry at least this
 _TARGET_TYPICAL = 1e4  # scaled median positive entry at least this
 _CEILING = 1e12        # scaled largest finite entry at most this
 _MISSING = 1 << 40     # integer stand-in for an infinite (missing) edge
+_HALF = 0.5            # not-a-rule: rounding half up to the nearest integer
 
 
 @dataclass
@@ -108,9 +121,10 @@ class VRPResult:
         Total distance recomputed from the input matrix, in its own units
         (without ``vehicle_cost``).
     status
-        ``"feasible"`` when every pupil is carried within all limits,
-        ``"infeasible"`` otherwise (see ``unserved`` and ``message``). The
-        solver is a heuristic, so never ``"optimal"``.
+        :class:`models.status.Status`: ``FEASIBLE`` when every pupil is carried
+        within all limits, ``INFEASIBLE`` otherwise (see ``unserved``,
+        ``message`` and ``closest``). The solver is a heuristic, so never
+        ``OPTIMAL``.
     solver
         Always ``"pyvrp"``.
     seconds
@@ -124,13 +138,15 @@ class VRPResult:
     unserved
         Nodes that no route can serve within the limits (sorted).
     message
-        Human-readable explanation when ``status`` is ``"infeasible"``.
+        A note for the developer when ``status`` is ``INFEASIBLE`` or nodes
+        fell back to buses of their own (the planner reads the consolidation
+        model's explanations, not this).
     """
 
     routes: list[list[int]]
     loads: list[list[int]]
     cost: float
-    status: str
+    status: Status
     solver: str
     seconds: float
     num_vehicles: int
@@ -138,6 +154,7 @@ class VRPResult:
     route_durations: list[float] | None = None
     unserved: list[int] = field(default_factory=list)
     message: str = ""
+    closest: bool = False
 
 
 def solve_vrp(
@@ -254,6 +271,7 @@ def solve_vrp(
                                       (dur_cap, idur, dur, "max_duration", max_duration)):
         if cap is None:
             continue
+        assert mat is not None  # a limit on durations needs durations (checked above)
         need = _shortest_round_trip(imat, end, open_route)
         real = _shortest_round_trip(mat, end, open_route)
         for v in stops:
@@ -305,18 +323,19 @@ def solve_vrp(
     route_dur = ([_path_length(dur, r, end, open_route) for r in routes]
                  if dur is not None else None)
 
-    status, message = "feasible", ""
+    status, message = Status.FEASIBLE, ""
     if fallback:
         message = (f"PyVRP left node(s) {', '.join(map(str, fallback))} on infeasible "
                    "routes; each got a bus of its own. A longer search may do better. ")
     if unserved:
-        status = "infeasible"
-        message += (f"{len(unserved)} node(s) cannot be served and are left out: " + "; ".join(reasons) + ".")
+        status = Status.INFEASIBLE
+        message += (f"{len(unserved)} node(s) cannot be served and are left out: "
+                    + "; ".join(reasons) + ".")
     return VRPResult(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
         solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),
         route_distances=route_dist, route_durations=route_dur,
-        unserved=sorted(unserved), message=message)
+        unserved=sorted(unserved), message=message, closest=bool(unserved))
 
 
 def route_cost(distances: Sequence[Sequence[float]] | np.ndarray,
@@ -354,7 +373,7 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
         start, stop_depot = 0, 0
     vehicle = VehicleType(
         num_available=len(visits), capacity=[capacity], start_depot=start,
-        end_depot=stop_depot, fixed_cost=int(round(vehicle_cost * dscale)),
+        end_depot=stop_depot, fixed_cost=round(vehicle_cost * dscale),
         shift_duration=big if dur_cap is None else dur_cap,
         max_distance=big if dist_cap is None else dist_cap)
     data = ProblemData(locations, clients, depots, [vehicle], [dmat], [tmat])
@@ -375,7 +394,7 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
         if not open_route:
             path = [end] + path
         missing = any(dmat[a, b] >= _MISSING or tmat[a, b] >= _MISSING
-                      for a, b in zip(path, path[1:]))
+                      for a, b in itertools.pairwise(path))
         if route.is_feasible() and not missing:
             routes.append([visits[c][0] for c in idx])
             loads.append([visits[c][1] for c in idx])
@@ -402,7 +421,7 @@ def _path_length(mat: np.ndarray, route: Sequence[int], end: int,
     path = list(route) + [end]
     if not open_route:
         path = [end] + path
-    return float(sum(mat[a, b] for a, b in zip(path, path[1:])))
+    return float(sum(mat[a, b] for a, b in itertools.pairwise(path)))
 
 
 def _check_matrix(matrix, name: str) -> np.ndarray:
@@ -452,11 +471,11 @@ def _scale_factor(mat: np.ndarray) -> float:
 def _to_int(mat: np.ndarray, scale: float) -> np.ndarray:
     out = np.full(mat.shape, _MISSING, dtype=np.int64)
     finite = np.isfinite(mat)
-    out[finite] = np.floor(mat[finite] * scale + 0.5)
+    out[finite] = np.floor(mat[finite] * scale + _HALF)
     return out
 
 
 def _int_limit(limit: float | None, scale: float) -> int | None:
     if limit is None:
         return None
-    return int(math.floor(limit * scale + 0.5))
+    return math.floor(limit * scale + _HALF)

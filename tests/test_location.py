@@ -67,6 +67,7 @@ def test_one_median_on_a_line_is_weighted_median():
     res = solve_p_median(costs, 1, weights=w)
     assert res.open == [2] and res.assignment == [2, 2, 2, 2]
     assert res.cost == 19 and res.status == "optimal" and res.gap == 0
+    assert res.status.has_plan
 
 
 def test_two_medians_split_the_line():
@@ -239,8 +240,10 @@ def test_nan_cost_rejected():
 
 def test_forbidden_pairs_make_p_median_infeasible_not_wrong():
     # p = 1 but client 0 can only use site 0 and client 1 only site 1.
+    from models.status import Status
     res = solve_p_median([[1, None], [None, 1]], 1)
-    assert res.status == "infeasible" and res.cost is None and res.open == []
+    assert res.status is Status.INFEASIBLE and res.cost is None and res.open == []
+    assert not res.status.has_plan
     assert "raise p" in res.message
 
 

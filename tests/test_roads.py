@@ -6,6 +6,7 @@ WGS84, so expected lengths and times are exact round numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -16,10 +17,10 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from geodata.roads import (
-    RoadNetwork,
     WALK_SPEED_KMH,
-    build_road_graph,
+    RoadNetwork,
     SpeedCaps,
+    build_road_graph,
     bus_speed_kmh,
     route_geometry,
     travel_matrices,
@@ -176,7 +177,8 @@ def test_speed_from_highway_table_and_caps():
 def test_oneway():
     """A one-way road: along it 6 km at 60 km/h = 360 s, against it inf; "-1"
     means against the drawing direction."""
-    for flag, forward in [("yes", True), (True, True), ("-1", False), (-1.0, False), ("no", None), ("否", None)]:
+    for flag, forward in [("yes", True), (True, True), ("-1", False), (-1.0, False), ("no", None),
+                          ("否", None)]:
         net = build([line((0, 0), (6000, 0))], oneway=[flag], speed_kmh=[60])
         s = net.snap([lonlat(0, 0), lonlat(6000, 0)])
         t = travel_matrix(net, s, s)
@@ -217,7 +219,8 @@ def test_multilinestring_rows_are_split_into_parts():
 
 @pytest.mark.parametrize(
     ("geom", "kind"),
-    [(Point(113.3, 29.5), "Point"), (Polygon([(113.3, 29.5), (113.31, 29.5), (113.3, 29.51)]), "Polygon")],
+    [(Point(113.3, 29.5), "Point"),
+     (Polygon([(113.3, 29.5), (113.31, 29.5), (113.3, 29.51)]), "Polygon")],
 )
 def test_bad_geometry_names_the_row(geom, kind):
     """Rows count from 1: the second row is row 2."""
@@ -251,10 +254,12 @@ def test_snap_on_edge_with_offset_and_distance(cross):
     assert p.snap_m == pytest.approx(40, abs=1e-6)
     assert p.x - X0 == pytest.approx(1500, abs=1e-6)
     piece = cross.pieces.iloc[p.piece]
-    assert p.t * piece["length_m"] == pytest.approx(abs(cross.node_xy[p.u][0] - (X0 + 1500)), abs=1e-6)
+    assert p.t * piece["length_m"] == pytest.approx(abs(cross.node_xy[p.u][0] - (X0 + 1500)),
+                                                    abs=1e-6)
     assert p.on_main and p.component == 0
     frame = s.to_frame()
-    assert list(frame.columns) == ["id", "piece", "u", "v", "t", "node", "snap_m", "component", "x", "y"]
+    assert list(frame.columns) == ["id", "piece", "u", "v", "t", "node", "snap_m", "component",
+                                   "x", "y"]
 
 
 def test_snap_accepts_geoseries(cross):
@@ -331,7 +336,8 @@ def test_bad_weight(cross):
 def _random_network(seed: int, n: int = 9) -> tuple[RoadNetwork, np.random.Generator]:
     """A perturbed n x n lattice with random speeds, gaps and one-way streets."""
     rng = np.random.default_rng(seed)
-    pts = {(i, j): (i * 500 + rng.uniform(-150, 150), j * 500 + rng.uniform(-150, 150)) for i in range(n) for j in range(n)}
+    pts = {(i, j): (i * 500 + rng.uniform(-150, 150), j * 500 + rng.uniform(-150, 150))
+           for i in range(n) for j in range(n)}
     geoms, speed, oneway = [], [], []
     for i in range(n):
         for j in range(n):
@@ -353,8 +359,9 @@ def _reference(net: RoadNetwork, pts: list, weight: str) -> tuple[nx.DiGraph, li
     for k, p in enumerate(pts):
         by_piece.setdefault(p.piece, []).append((p.t, ("pt", k)))
     for idx, rec in enumerate(net.pieces.itertuples()):
-        chain = [(0.0, rec.u)] + sorted(by_piece.get(idx, []), key=lambda c: (c[0], c[1][1])) + [(1.0, rec.v)]
-        for (ta, a), (tb, b) in zip(chain[:-1], chain[1:]):
+        chain = ([(0.0, rec.u)] + sorted(by_piece.get(idx, []), key=lambda c: (c[0], c[1][1]))
+                 + [(1.0, rec.v)])
+        for (ta, a), (tb, b) in itertools.pairwise(chain):
             share = tb - ta
             attrs = {"time_s": share * rec.time_s, "length_m": share * rec.length_m}
             for tail, head, ok in ((a, b, rec.forward), (b, a, rec.backward)):
@@ -387,7 +394,7 @@ def test_matrices_match_networkx_on_random_graphs(seed, n_o, n_d):
             assert dist[i, j] == pytest.approx(ref_l.get(target, np.inf), rel=1e-9, abs=1e-6)
             if target in paths:
                 path = paths[target]
-                length = sum(g_t[a][b]["length_m"] for a, b in zip(path[:-1], path[1:]))
+                length = sum(g_t[a][b]["length_m"] for a, b in itertools.pairwise(path))
                 assert dist_on_t[i, j] == pytest.approx(length, rel=1e-9, abs=1e-6)
             else:
                 assert dist_on_t[i, j] == np.inf

@@ -98,6 +98,7 @@ def test_line_two_buses_hand_checked():
     assert res.cost == 8
     assert sorted(sorted(r) for r in res.routes) == [[1, 2], [3, 4]]
     assert res.status == "feasible" and res.solver == "pyvrp"
+    assert res.status.has_plan and not res.closest
     assert res.num_vehicles == 2
     assert res.route_distances == [4, 4]
 
@@ -233,8 +234,10 @@ def test_unreachable_node_reported_not_crash():
     # Stop 3 is 20 away: even alone its tour is 40 > max_route 25.
     xs = [0, 5, 6, 20]
     dist = [[abs(a - b) for b in xs] for a in xs]
+    from models.status import Status
     res = solve_vrp(dist, [0, 1, 1, 1], 5, max_route=25, max_iterations=FAST)
-    assert res.status == "infeasible"
+    assert res.status is Status.INFEASIBLE and not res.status.has_plan
+    assert res.closest                        # the other stops are routed: the closest plan
     assert res.unserved == [3]
     assert "node 3" in res.message and "40" in res.message and "25" in res.message
     assert res.routes == [[1, 2]] or res.routes == [[2, 1]]
@@ -251,23 +254,23 @@ def test_unreachable_by_duration_open_route():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(distances=[[0, 1, 2], [1, 0, 1]]), "square"),
-    (dict(distances=[[0, -1], [1, 0]], demands=[0, 1]), "negative"),
-    (dict(distances=[[0, float("nan")], [1, 0]], demands=[0, 1]), "use inf"),
-    (dict(demands=[0, 1]), "demands"),
-    (dict(demands=[0, 1.5, 1]), "integers"),
-    (dict(demands=[0, -1, 1]), "integers"),
-    (dict(capacity=0), "capacity"),
-    (dict(depot=3), "out of range"),
-    (dict(open_end=-1), "out of range"),
-    (dict(demands=[2, 1, 1]), "must be 0"),
-    (dict(max_duration=5), "durations"),
-    (dict(max_route=0), "max_route"),
-    (dict(durations=[[0, 1], [1, 0]]), "shape"),
+    ({"distances": [[0, 1, 2], [1, 0, 1]]}, "square"),
+    ({"distances": [[0, -1], [1, 0]], "demands": [0, 1]}, "negative"),
+    ({"distances": [[0, float("nan")], [1, 0]], "demands": [0, 1]}, "use inf"),
+    ({"demands": [0, 1]}, "demands"),
+    ({"demands": [0, 1.5, 1]}, "integers"),
+    ({"demands": [0, -1, 1]}, "integers"),
+    ({"capacity": 0}, "capacity"),
+    ({"depot": 3}, "out of range"),
+    ({"open_end": -1}, "out of range"),
+    ({"demands": [2, 1, 1]}, "must be 0"),
+    ({"max_duration": 5}, "durations"),
+    ({"max_route": 0}, "max_route"),
+    ({"durations": [[0, 1], [1, 0]]}, "shape"),
 ])
 def test_bad_input_raises(kwargs, match):
-    args = dict(distances=[[0, 1, 2], [1, 0, 1], [2, 1, 0]], demands=[0, 1, 1],
-                capacity=2)
+    args = {"distances": [[0, 1, 2], [1, 0, 1], [2, 1, 0]], "demands": [0, 1, 1],
+                "capacity": 2}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         solve_vrp(**args)

@@ -47,8 +47,9 @@ def _print_run(res: RunResult, lang: str) -> None:
     if res.consolidation is not None:
         print((f"撤并 {f['closed']} 所，校车 {f['buses']} 辆，{f['bus_km']} km，最长车程 {f['max_ride_min']} 分钟") if zh
               else f"Closed {f['closed']}, {f['buses']} buses, {f['bus_km']} km, longest ride {f['max_ride_min']} min")
+        from planner.outputs.consolidation import explanation_text
         for e in res.consolidation.result.explanations:
-            print("  " + e.text(lang))
+            print("  " + explanation_text(e, lang))
     if res.rotation is not None:
         print((f"交流轮岗 {f['teachers_moved']} 人，其中骨干 {f['backbone_moved']} 人") if zh
               else f"Rotation: {f['teachers_moved']} teachers, {f['backbone_moved']} backbone")

@@ -1,25 +1,39 @@
-"""``planner consolidate``: close small schools and bus their pupils (adapter).
+"""Consolidation of small schools with school buses: District + Rules + params →
+:class:`ConsolidationOutcome` (adapter of :mod:`models.consolidation`).
 
-District → :mod:`models.consolidation`:
+:func:`consolidate` is the library call; it takes no language and returns codes
+and numbers (the words are :mod:`planner.outputs.consolidation`'s):
 
 - Sites are the schools themselves (pupils board at their old school). Travel
-  between sites comes from the district's roads (:func:`geodata.roads.build_road_graph`,
-  schools snapped to the nearest road, shortest-time paths at school-bus speeds,
-  the distance along those paths). The straight leg from a school to its road is
-  not driven; it is reported per school (``snap_m`` in summary.json). Without
-  roads, travel is the straight line × 1.3 at 30 km/h (said in the summary).
-- Plan mode takes closures ``(school_id, receiving_school_id, share)`` from a
-  CSV/XLSX file (:func:`read_closures`) or a list; optimise mode takes as
-  candidates the public schools and teaching points under ``candidates_max_pupils``
-  (default 100) pupils and as receivers the other public primary, junior,
-  nine-year, twelve-year and complete middle schools.
+  between sites is the district's one travel-time service,
+  ``district.travel(district.school_points(ids))`` (:mod:`geodata.travel`): on the
+  district's roads (shortest-time paths at school-bus speeds, the distance along
+  them, and the straight access leg from a school to its road at the district's
+  access speed), or without roads the straight line × the district's detour
+  factor at its fallback speed. ``matrix.describe()`` says which, in the summary.
+- Every number of the standard comes from ``rules`` (default: the district's):
+  class caps, floor and sports area per pupil, the room rule of indicator 11,
+  school-size limits by type, the floors of indicators 1-3 for teacher
+  shortages; the ride limit, bus capacity and the optimise-mode candidates
+  threshold when ``params`` leave them ``None``. :attr:`ConsolidationOutcome.params`
+  holds the resolved values.
+- Plan mode takes closures ``(school_id, receiving_school_id, share)`` from
+  ``params.closures``: a CSV/XLSX file (:func:`read_closures`) or a list of
+  dicts/tuples. Optimise mode takes as candidates the public schools and teaching
+  points under ``candidates_max_pupils`` pupils (or ``candidates``) and as
+  receivers the other public primary, junior, nine-year, twelve-year and complete
+  middle schools (or ``receivers``); ``must_close`` schools close whatever it costs.
 - Teachers of closed schools are redeployed (to their pupils' receivers or to
   schools short of teachers in indicators 1-3 after the merge).
-- :func:`consolidate` returns a :class:`ConsolidationOutcome` with the result and
-  the district after the plan (closed schools removed, pupils and new classes
-  added to the receivers, teachers moved), for the scenario runner.
-- :func:`write_outputs` writes ``assignments.csv``, ``routes.csv``,
-  ``routes.geojson``, ``redeployment.csv`` and ``summary.json`` atomically.
+- The outcome holds the result, its :class:`~models.status.Status` and the district
+  after the plan (closed schools removed, pupils and new classes added to the
+  receivers, teachers moved), for the scenario runner.
+
+User errors (unknown schools, a closures file that does not hold up, an option
+that does not fit the mode, a school far from every road) are
+:class:`~planner.core.errors.PlanInputError` / :class:`~planner.core.errors.DataError`;
+a plan that breaks a hard limit is an outcome with ``Status.INFEASIBLE`` whose
+explanations name the limit and where.
 """
 
 from __future__ import annotations
@@ -27,54 +41,109 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from geodata.travel import FarFromRoads, TravelMatrix
 from models import consolidation as M
-
+from models.status import Status
 from planner.core.district import District, derive_teacher_flags, school_stages
-from planner.io.export import check_out_dir as _check_out_dir
-from planner.io.export import safe_frame, write_text, write_xlsx
-from planner.io.load import DataError
+from planner.core.errors import DataError, PlanInputError
+from planner.core.params import ConsolidationParams, SolveParams
+from planner.core.rules import Rules
+
+__all__ = [
+    "FOLLOWS_PUPILS",
+    "RECEIVER_TYPES",
+    "ConsolidationOutcome",
+    "apply_result",
+    "candidate_ids",
+    "consolidate",
+    "engine_view",
+    "model_settings",
+    "read_closures",
+    "receiver_ids",
+    "resolve_params",
+    "teacher_shortages",
+]
 
 RECEIVER_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle")
-NO_ROAD_DETOUR = 1.3
-NO_ROAD_SPEED_KMH = 30.0
-#: indicators 1-3 thresholds per 100 pupils (rules.md), for teacher shortages
-TEACHER_THRESHOLDS = {"qualified": {"primary": 4.2, "junior": 5.3},
-                      "backbone": {"primary": 1.0, "junior": 1.0},
-                      "pe_art": {"primary": 0.9, "junior": 0.9}}
 CLOSURE_HEADERS = {"school_id": "school_id", "学校代码": "school_id",
-                   "receiving_school_id": "receiving_school_id", "接收学校代码": "receiving_school_id",
+                   "receiving_school_id": "receiving_school_id",
+                   "接收学校代码": "receiving_school_id",
                    "share": "share", "比例": "share", "分流比例": "share"}
-
-ASSIGNMENT_COLUMNS = ["school_id", "school", "receiving_school_id", "receiving_school", "stage",
-                      "pupils", "ride_min"]
-ROUTE_COLUMNS = ["route_id", "bus", "stop_order", "stop_id", "stop", "pupils_boarding",
-                 "arrive_min", "km_from_start"]
-REDEPLOY_COLUMNS = ["teacher_id", "name", "stage", "from_school_id", "from_school", "to_school_id",
-                    "to_school", "reason"]
+#: a closure given as a tuple: (school_id, receiving_school_id[, share])
+CLOSURE_FIELDS = ("school_id", "receiving_school_id", "share")
+#: teacher_counts() columns of indicators 1, 2, 3, in the order of Rules.teacher_floors
+TEACHER_FLAGS = ("qualified", "backbone", "pe_art")
 
 
 @dataclass
 class ConsolidationOutcome:
+    """A consolidation plan and everything its presenter needs (no words)."""
+
     result: M.Result
-    plan: list[tuple[str, str, float]]
+    status: Status
+    params: ConsolidationParams          # resolved: ride limit, capacity, threshold filled in
+    solve: SolveParams
+    rules: Rules
+    plan: list[tuple[str, str, float]]   # (school_id, receiving_school_id, share)
     district: District
     district_after: District
     problem: M.Problem
     settings: M.Settings
-    snap_m: dict[str, float] = field(default_factory=dict)
-    travel_source: str = "roads"
-    network: Any = None
-    snapped: dict = field(default_factory=dict)      # school_id -> SnappedPoint
+    matrix: TravelMatrix                 # travel between the plan's schools
+    network: Any = None                  # geodata.roads.RoadNetwork | None
     matrix_seconds: float = 0.0
-    indicators: dict | None = None                   # engine's view of the receivers
-    notes: list[str] = field(default_factory=list)
+    indicators: dict | None = None       # engine's view of the receivers (engine_view)
+    _route_coords: list | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def travel_source(self) -> str:
+        """``"roads"`` or ``"straight_line"``."""
+        return self.matrix.source
+
+    @property
+    def snap_m(self) -> dict[str, float]:
+        """Straight leg (m) from each school of the plan to its road (0 without roads)."""
+        return {str(i): float(m) for i, m in zip(self.matrix.origins,
+                                                 self.matrix.access_m_origins, strict=True)}
+
+    def route_coords(self) -> list[list[tuple[float, float]]]:
+        """Each bus route's line, (lon, lat) per vertex, in route order: along the
+        roads between the snapped stops (:func:`geodata.roads.route_geometry`), or
+        straight from stop to stop without roads (or where the road geometry
+        cannot be traced). Computed once."""
+        if self._route_coords is not None:
+            return self._route_coords
+        ids = list(self.matrix.origins)
+        pts = {sid: (lon, lat) for sid, lon, lat in self.district.school_points(ids)}
+        snapped: dict = {}
+        if self.network is not None:
+            snapped = {p.id: p for p in self.network.snap([pts[i] for i in ids], ids=ids)}
+        out = []
+        for rt in self.result.routes:
+            seq = [sid for sid, _ in rt.stops] + [rt.receiving_school_id]
+            coords = None
+            if snapped and all(x in snapped for x in seq):
+                from geodata.roads import route_geometry
+                try:
+                    line = route_geometry(self.network, [snapped[x] for x in seq])
+                    coords = [(float(x), float(y)) for x, y in line.coords]
+                except ValueError:
+                    coords = None
+            if coords is None:
+                coords = [pts[x] for x in seq]
+                if len(coords) == 1:
+                    coords.append(coords[0])
+            out.append(coords)
+        self._route_coords = out
+        return out
 
 
 # ----------------------------------------------------------------- closures
@@ -88,7 +157,8 @@ def read_closures(path: str | Path, district: District) -> list[tuple[str, str, 
     if not path.is_file():
         raise DataError([f"{label} row -, column -: file not found"])
     df = _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
-    df = df.rename(columns={c: CLOSURE_HEADERS.get(str(c).strip(), str(c).strip()) for c in df.columns})
+    df = df.rename(columns={c: CLOSURE_HEADERS.get(str(c).strip(), str(c).strip())
+                            for c in df.columns})
     hr = df.attrs.get("header_row", 1)
     problems = [f"{label} row {hr}, column {c}: required column is missing"
                 for c in ("school_id", "receiving_school_id") if c not in df.columns]
@@ -110,14 +180,10 @@ def read_closures(path: str | Path, district: District) -> list[tuple[str, str, 
             elif v not in known:
                 problems.append(f"{label} row {rowno}, column {col}: unknown school {v!r}")
                 ok = False
-        try:
-            share = 1.0 if sh == "" else float(sh)
-            if not (0 < share <= 1):
-                raise ValueError
-        except ValueError:
+        share = _share(sh)
+        if share is None:
             problems.append(f"{label} row {rowno}, column share: {sh!r} is not a number in (0, 1]")
             ok = False
-            share = 0.0
         if ok and sid == rid:
             problems.append(f"{label} row {rowno}, column receiving_school_id: "
                             f"{sid} cannot receive its own pupils")
@@ -127,6 +193,17 @@ def read_closures(path: str | Path, district: District) -> list[tuple[str, str, 
     if problems:
         raise DataError(problems)
     return [(s, t, w) for _, s, t, w, _ in rows]
+
+
+def _share(v: Any) -> float | None:
+    """A share in (0, 1] (empty: 1), else ``None``."""
+    if v is None or v == "":
+        return 1.0
+    try:
+        w = float(v)
+    except (TypeError, ValueError):
+        return None
+    return w if 0 < w <= 1 else None
 
 
 def _plan_problems(rows, label: str) -> list[str]:
@@ -150,27 +227,36 @@ def _plan_problems(rows, label: str) -> list[str]:
     return out
 
 
-def _check_plan_list(plan, district: District) -> list[tuple[str, str, float]]:
+def _check_plan_list(plan: Sequence, district: District) -> list[tuple[str, str, float]]:
+    """Closures given as a list of ``{school_id, receiving_school_id, share}`` or
+    ``(school_id, receiving_school_id[, share])``; the same checks as a file."""
     known = set(district.schools["school_id"])
     rows, problems = [], []
     for k, item in enumerate(plan, start=1):
         if isinstance(item, dict):
-            s, t, w = item.get("school_id"), item.get("receiving_school_id"), item.get("share", 1.0)
-        else:
+            s, t, w = item.get("school_id"), item.get("receiving_school_id"), item.get("share")
+        elif isinstance(item, (list, tuple)) and 2 <= len(item) <= len(CLOSURE_FIELDS):
             s, t, *rest = item
-            w = rest[0] if rest else 1.0
+            w = rest[0] if rest else None
+        else:
+            problems.append(f"closures row {k}: {item!r} is not (school_id, "
+                            f"receiving_school_id, share)")
+            continue
         s, t = str(s), str(t)
+        ok = True
         for col, v in (("school_id", s), ("receiving_school_id", t)):
             if v not in known:
                 problems.append(f"closures row {k}, column {col}: unknown school {v!r}")
-        try:
-            w = float(1.0 if w is None else w)
-            if not 0 < w <= 1:
-                raise ValueError
-        except (TypeError, ValueError):
+                ok = False
+        share = _share(w)
+        if share is None:
             problems.append(f"closures row {k}, column share: {w!r} is not a number in (0, 1]")
             continue
-        rows.append((k, s, t, w))
+        if ok and s == t:
+            problems.append(f"closures row {k}, column receiving_school_id: "
+                            f"{s} cannot receive its own pupils")
+            continue
+        rows.append((k, s, t, share))
     problems += _plan_problems(rows, "closures")
     if problems:
         raise DataError(problems)
@@ -180,6 +266,32 @@ def _check_plan_list(plan, district: District) -> list[tuple[str, str, float]]:
 # -------------------------------------------------------------- the problem
 
 
+def resolve_params(params: ConsolidationParams, rules: Rules) -> ConsolidationParams:
+    """``params`` with the settings left ``None`` taken from the standard: the ride
+    limit and bus capacity (``transport:``), the candidates threshold
+    (``consolidation:``)."""
+    t = rules.transport
+    ride = params.max_ride_min if params.max_ride_min is not None else t.max_ride_min
+    cap = params.bus_capacity if params.bus_capacity is not None else t.bus_capacity
+    below = (params.candidates_max_pupils if params.candidates_max_pupils is not None
+             else rules.candidates_max_pupils)
+    return params.replace(max_ride_min=float(ride), bus_capacity=int(cap),
+                          candidates_max_pupils=int(below))
+
+
+def model_settings(params: ConsolidationParams, solve: SolveParams, rules: Rules) -> M.Settings:
+    """The model's limits from the standard and the resolved ``params``."""
+    stages = M.STAGES
+    return M.Settings(
+        max_ride_min=float(params.max_ride_min), bus_capacity=int(params.bus_capacity),
+        class_cap=tuple((st, rules.max_class[st]) for st in stages),
+        floor_m2=tuple((st, rules.area_per_pupil(st)[0]) for st in stages),
+        sports_m2=tuple((st, rules.area_per_pupil(st)[1]) for st in stages),
+        classes_per_room=rules.classes_per_room, music_room_min_m2=rules.music_room_min_m2,
+        art_room_min_m2=rules.art_room_min_m2, costs=params.costs,
+        time_limit=float(solve.time_limit), seed=int(solve.seed), solver=solve.solver)
+
+
 def _num(v) -> float:
     try:
         return float(v)
@@ -187,21 +299,25 @@ def _num(v) -> float:
         return math.nan
 
 
-def _school(row) -> M.School:
-    typ = row["type"]
+def _school(row, rules: Rules) -> M.School:
+    rooms = _num(row.get("classrooms"))
     return M.School(
         id=str(row["school_id"]), name=str(row["name"]), stages=tuple(school_stages(row)),
         pupils_primary=int(row["students_primary"]), pupils_junior=int(row["students_junior"]),
         classes_primary=int(row["classes_primary"]), classes_junior=int(row["classes_junior"]),
-        max_class_primary=int(row["max_class_primary"]), max_class_junior=int(row["max_class_junior"]),
-        classrooms=int(_num(row.get("classrooms")) if not math.isnan(_num(row.get("classrooms"))) else 0),
-        building_area_m2=_num(row.get("building_area_m2")), sports_area_m2=_num(row.get("sports_area_m2")),
-        music_rooms=_num(row.get("music_rooms")), music_room_min_m2=_num(row.get("music_room_min_m2")),
+        max_class_primary=int(row["max_class_primary"]),
+        max_class_junior=int(row["max_class_junior"]),
+        classrooms=0 if math.isnan(rooms) else int(rooms),
+        building_area_m2=_num(row.get("building_area_m2")),
+        sports_area_m2=_num(row.get("sports_area_m2")),
+        music_rooms=_num(row.get("music_rooms")),
+        music_room_min_m2=_num(row.get("music_room_min_m2")),
         art_rooms=_num(row.get("art_rooms")), art_room_min_m2=_num(row.get("art_room_min_m2")),
-        size_limit=2500 if typ in ("nine_year", "twelve_year") else 2000)
+        size_limit=rules.school_size_limit(str(row["type"])))
 
 
-def candidate_ids(district: District, max_pupils: int = 100) -> list[str]:
+def candidate_ids(district: District, max_pupils: int) -> list[str]:
+    """Public schools and teaching points (not special schools) under ``max_pupils``."""
     s = district.schools
     total = s["students_primary"] + s["students_junior"]
     public = s["public"].fillna(True).astype(bool)
@@ -210,43 +326,25 @@ def candidate_ids(district: District, max_pupils: int = 100) -> list[str]:
 
 
 def receiver_ids(district: District, exclude: Sequence[str] = ()) -> list[str]:
+    """Public schools of :data:`RECEIVER_TYPES` not in ``exclude``."""
     s = district.schools
     public = s["public"].fillna(True).astype(bool)
     mask = s["type"].isin(RECEIVER_TYPES) & public & ~s["school_id"].isin(list(exclude))
     return sorted(s.loc[mask, "school_id"])
 
 
-def travel(district: District, ids: Sequence[str], network=None):
-    """(minutes, km, snap_m, source, network, snapped) between the schools ``ids``."""
-    s = district.schools.set_index("school_id").loc[list(ids)]
-    lonlat = list(zip(s["lon"].astype(float), s["lat"].astype(float)))
-    if network is None:
-        network = district.road_network()
-    if network is not None:
-        from geodata.roads import travel_matrices
-        snapped = network.snap(lonlat, ids=list(ids))
-        sec, metres = travel_matrices(network, snapped, snapped, weight="time_s")
-        return (sec / 60.0, metres / 1000.0, {p.id: float(p.snap_m) for p in snapped},
-                "roads", network, {p.id: p for p in snapped})
-    lon = np.radians([p[0] for p in lonlat])
-    lat = np.radians([p[1] for p in lonlat])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
-    km = 2 * 6371.0088 * np.arcsin(np.sqrt(a)) * NO_ROAD_DETOUR
-    return km / NO_ROAD_SPEED_KMH * 60.0, km, {i: 0.0 for i in ids}, "straight_line", None, {}
-
-
-def teacher_shortages(district: District, added: dict | None = None,
+def teacher_shortages(district: District, rules: Rules, added: dict | None = None,
                       removed: Sequence[str] = ()) -> dict:
     """Teachers missing per (school_id, stage) for indicators 1-3 after adding
-    ``added[(school_id, stage)]`` pupils (closed schools ``removed``)."""
+    ``added[(school_id, stage)]`` pupils (closed schools ``removed``):
+    ``ceil(floor × pupils / multiplier) − have`` per flag, where positive."""
     added = added or {}
     counts = district.teacher_counts()
+    per = {f: rules.rule(k).multiplier for k, f in enumerate(TEACHER_FLAGS, start=1)}
     out = {}
     s = district.schools
     public = s["public"].fillna(True).astype(bool)
-    for row, pub in zip(s.to_dict("records"), public):
+    for row, pub in zip(s.to_dict("records"), public, strict=True):
         sid = row["school_id"]
         if sid in removed or not pub or row["type"] == "special":
             continue
@@ -256,11 +354,11 @@ def teacher_shortages(district: District, added: dict | None = None,
                 continue
             c = counts.loc[(sid, st)]
             d = {}
-            for f, th in TEACHER_THRESHOLDS.items():
+            for f, th in zip(TEACHER_FLAGS, rules.teacher_floors(st), strict=True):
                 have = c[f]
                 if pd.isna(have):
                     continue
-                need = math.ceil(th[st] * pupils / 100.0 - 1e-9)
+                need = math.ceil(th * pupils / per[f] - 1e-9)
                 if need > have:
                     d[f] = int(need - have)
             if d:
@@ -268,95 +366,114 @@ def teacher_shortages(district: District, added: dict | None = None,
     return out
 
 
-def build_problem(district: District, ids: Sequence[str], network=None):
+def build_problem(district: District, ids: Sequence[str], rules: Rules
+                  ) -> tuple[M.Problem, TravelMatrix, float]:
+    """The model's problem for the schools ``ids``, the travel matrix between
+    them and the seconds it took."""
     t0 = time.perf_counter()
-    minutes, km, snap, source, network, snapped = travel(district, ids, network)
+    try:
+        matrix = district.travel(district.school_points(ids))
+    except FarFromRoads as e:
+        raise PlanInputError(f"schools.csv: {e} (district.yaml settings.max_access_m)") from None
     secs = time.perf_counter() - t0
     rows = district.schools.set_index("school_id", drop=False)
-    schools = [_school(rows.loc[i]) for i in ids]
+    schools = [_school(rows.loc[i], rules) for i in ids]
     teachers = []
     if district.teachers is not None:
         t = district.teachers
         for rec in t[t["school_id"].isin(list(ids))].to_dict("records"):
-            teachers.append(M.Teacher(str(rec["teacher_id"]), str(rec["school_id"]), str(rec["stage"]),
-                                      bool(rec.get("qualified", False)),
+            teachers.append(M.Teacher(str(rec["teacher_id"]), str(rec["school_id"]),
+                                      str(rec["stage"]), bool(rec.get("qualified", False)),
                                       bool(rec.get("is_backbone", False)),
                                       bool(rec.get("pe_art", False))))
-    problem = M.Problem(schools, minutes, km, teachers=teachers)
-    return problem, snap, source, network, snapped, secs
+    problem = M.Problem(schools, matrix.minutes, matrix.km, teachers=teachers)
+    return problem, matrix, secs
 
 
 # ------------------------------------------------------------------ main API
 
 
-def consolidate(district: District, plan=None, optimise: bool = False, *,
-                max_ride_min: float = 30.0, bus_capacity: int = 56,
-                candidates_max_pupils: int = 100, receivers: Sequence[str] | None = None,
-                time_limit: float = 60.0, seed: int = 0, solver: str = "highs",
-                costs: M.Costs | None = None, network=None, check_indicators: bool = True,
-                must_close: Sequence[str] = (), candidates: Sequence[str] | None = None,
-                **_ignored) -> ConsolidationOutcome:
-    """Evaluate a closures plan (``plan``: a path or a list of
-    ``(school_id, receiving_school_id, share)``) or choose one (``optimise``).
+#: the defaults of :func:`consolidate` (frozen, so one instance serves every call)
+DEFAULT_PARAMS = ConsolidationParams()
+DEFAULT_SOLVE = SolveParams()
 
-    Optimise mode: candidates are ``candidates`` or the public schools under
-    ``candidates_max_pupils``; receivers are ``receivers`` or the other public
-    schools; ``must_close`` schools close whatever the cost."""
-    if (plan is None) == (not optimise):
-        raise ValueError("give either a plan or optimise=True")
-    settings = M.Settings(max_ride_min=float(max_ride_min), bus_capacity=int(bus_capacity),
-                          costs=costs or M.Costs(), time_limit=float(time_limit), seed=int(seed),
-                          solver=solver)
-    if plan is not None:
-        closures = (read_closures(plan, district) if isinstance(plan, (str, Path))
-                    else _check_plan_list(plan, district))
+
+def consolidate(district: District, params: ConsolidationParams = DEFAULT_PARAMS,
+                solve: SolveParams = DEFAULT_SOLVE, *, rules: Rules | None = None,
+                receivers: Sequence[str] | None = None, candidates: Sequence[str] | None = None,
+                must_close: Sequence[str] = (), check_indicators: bool = True
+                ) -> ConsolidationOutcome:
+    """Evaluate the closures of ``params`` (mode ``plan``) or choose closures and
+    receivers at least annual cost (mode ``optimise``); see the module docstring.
+
+    ``receivers``, ``candidates`` and ``must_close`` (school ids) are for the
+    optimise mode only. ``check_indicators`` adds the indicator engine's view of
+    the receivers before and after (indicators 4, 5, 11, 12, 13)."""
+    rules = rules if rules is not None else district.rules
+    params = resolve_params(params, rules)
+    settings = model_settings(params, solve, rules)
+    known = set(district.schools["school_id"])
+    if params.mode == "plan":
+        extra = [k for k, v in (("receivers", receivers), ("candidates", candidates),
+                                ("must_close", must_close)) if v]
+        if extra:
+            raise PlanInputError(f"consolidation: {', '.join(extra)} apply to mode optimise "
+                                 f"only; mode plan takes its closures as given")
+        if params.closures is None or (not isinstance(params.closures, (str, Path))
+                                       and len(params.closures) == 0):
+            raise PlanInputError("consolidation.closures: mode plan needs a closures file "
+                                 "or list")
+        closures = (read_closures(params.closures, district)
+                    if isinstance(params.closures, (str, Path))
+                    else _check_plan_list(params.closures, district))
         ids = sorted({x for s, r, _ in closures for x in (s, r)})
-        problem, snap, source, network, snapped, secs = build_problem(district, ids, network)
-        problem.shortages = _shortages_for(district, closures, problem)
+        problem, matrix, secs = build_problem(district, ids, rules)
         result = M.evaluate_plan(problem, closures, settings)
-    else:
+    elif params.mode == "optimise":
+        if params.closures:
+            raise PlanInputError("consolidation.closures: given, but mode is optimise (the "
+                                 "model chooses the closures); remove them or use mode plan")
+        for name, given in (("candidates", candidates), ("receivers", receivers),
+                            ("must_close", must_close)):
+            bad = sorted(set(given or ()) - known)
+            if bad:
+                raise PlanInputError(f"consolidation {name}: unknown school(s) "
+                                     f"{', '.join(map(str, bad))}")
         cands = (sorted(candidates) if candidates is not None
-                 else candidate_ids(district, candidates_max_pupils))
+                 else candidate_ids(district, params.candidates_max_pupils))
         cands = sorted(set(cands) | set(must_close))
         recv = sorted(receivers) if receivers is not None else receiver_ids(district, cands)
         ids = sorted(set(cands) | set(recv))
-        problem, snap, source, network, snapped, secs = build_problem(district, ids, network)
+        problem, matrix, secs = build_problem(district, ids, rules)
         result = M.optimise(problem, cands, recv, settings, must_close=must_close)
-        closures = []
-        for i in result.closed:
-            tot: dict[str, int] = {}
-            for a in result.assignments:
-                if a.school_id == i:
-                    tot[a.receiving_school_id] = tot.get(a.receiving_school_id, 0) + a.pupils
-            allp = sum(tot.values())
-            closures += [(i, r, round(q / allp, 6) if allp else 1.0) for r, q in sorted(tot.items())]
+        closures = _closures_of(result)
+    else:
+        raise PlanInputError(f"consolidation.mode: {params.mode!r} is not one of plan, optimise")
     # teachers: shortages after the merge, then redeploy
-    problem.shortages = teacher_shortages(district, result.moved(), result.closed)
+    problem.shortages = teacher_shortages(district, rules, result.moved(), result.closed)
     flows = {(a.school_id, a.receiving_school_id, a.stage): a.pupils for a in result.assignments}
     result.redeployments = M.redeploy_teachers(problem, result.closed, flows)
     after = apply_result(district, result)
-    outcome = ConsolidationOutcome(result=result, plan=closures, district=district,
-                                   district_after=after, problem=problem, settings=settings,
-                                   snap_m=snap, travel_source=source, network=network,
-                                   snapped=snapped, matrix_seconds=secs)
-    if source != "roads":
-        outcome.notes.append("no roads: travel is the straight line x 1.3 at 30 km/h")
+    outcome = ConsolidationOutcome(
+        result=result, status=result.status, params=params, solve=solve, rules=rules,
+        plan=closures, district=district, district_after=after, problem=problem,
+        settings=settings, matrix=matrix, network=district.road_network(), matrix_seconds=secs)
     if check_indicators:
-        outcome.indicators = engine_view(district, after, sorted(result.receivers), outcome.notes)
+        outcome.indicators = engine_view(district, after, sorted(result.receivers), rules)
     return outcome
 
 
-def _shortages_for(district, closures, problem) -> dict:
-    added: dict = {}
-    by: dict = {}
-    for s, r, w in closures:
-        by.setdefault(s, []).append((r, w))
-    for s, lst in by.items():
-        sch = problem.school(s)
-        for st in M.STAGES:
-            for (r, _), q in zip(lst, M.apportion(sch.pupils(st), [w for _, w in lst])):
-                added[(r, st)] = added.get((r, st), 0) + q
-    return teacher_shortages(district, added, list(by))
+def _closures_of(result: M.Result) -> list[tuple[str, str, float]]:
+    """The closures of an optimised plan: each closed school's share per receiver."""
+    closures = []
+    for i in result.closed:
+        tot: dict[str, int] = {}
+        for a in result.assignments:
+            if a.school_id == i:
+                tot[a.receiving_school_id] = tot.get(a.receiving_school_id, 0) + a.pupils
+        allp = sum(tot.values())
+        closures += [(i, r, round(q / allp, 6) if allp else 1.0) for r, q in sorted(tot.items())]
+    return closures
 
 
 #: what follows the pupils of a closed school to their receivers, in proportion to
@@ -383,15 +500,18 @@ def apply_result(district: District, result: M.Result) -> District:
         if total <= 0:
             continue
         for col in FOLLOWS_PUPILS:
-            v = s.loc[k_from, col] if col in s.columns else float("nan")
-            if v == v and s.loc[k_to, col] == s.loc[k_to, col]:
-                s.loc[k_to, col] = round(float(s.loc[k_to, col]) + float(v) * a.pupils / total, 2)
+            if col not in s.columns:
+                continue
+            v, have = s.loc[k_from, col], s.loc[k_to, col]
+            if pd.notna(v) and pd.notna(have):
+                s.loc[k_to, col] = round(float(have) + float(v) * a.pupils / total, 2)
     for (rid, st), q in moved.items():
         k = s.index[idx[rid]]
         s.loc[k, f"students_{st}"] = int(s.loc[k, f"students_{st}"]) + int(q)
-        s.loc[k, f"classes_{st}"] = int(s.loc[k, f"classes_{st}"]) + int(result.new_classes.get((rid, st), 0))
+        s.loc[k, f"classes_{st}"] = (int(s.loc[k, f"classes_{st}"])
+                                     + int(result.new_classes.get((rid, st), 0)))
         after = result.receivers.get(rid, {}).get("after", {})
-        mc = after.get(13, {}).get("max_class", {}).get(st)
+        mc = after.get(M.IND_CLASS, {}).get("max_class", {}).get(st)
         if mc is not None:
             s.loc[k, f"max_class_{st}"] = int(mc)
     s = s[~s["school_id"].isin(result.closed)].reset_index(drop=True)
@@ -410,17 +530,17 @@ def apply_result(district: District, result: M.Result) -> District:
     return district.with_schools(s, teachers)
 
 
-def engine_view(before: District, after: District, receivers: list[str], notes: list) -> dict | None:
-    """Indicators 4, 5, 11, 12, 13 of the receivers by the indicator engine."""
-    try:
-        from planner.indicators.engine import check
-        rb, ra = check(before), check(after)
-    except Exception as e:  # the engine is optional here; our own checker still runs
-        notes.append(f"indicator engine not used ({type(e).__name__}: {e}); own checker only")
-        return None
-    out = {}
+def engine_view(before: District, after: District, receivers: list[str],
+                rules: Rules | None = None) -> dict:
+    """Indicators 4, 5, 11, 12, 13 of the receivers by the indicator engine,
+    before and after: ``{"4": {"before": {passed_county, no_data,
+    failing_receivers}, "after": {...}}, ...}``."""
+    from planner.indicators import check
+    kw = {} if rules is None or rules is before.rules else {"standard": rules.standard}
+    rb, ra = check(before, **kw), check(after, **kw)
+    out: dict = {}
     for rep, key in ((rb, "before"), (ra, "after")):
-        for ind in (4, 5, 11, 12, 13):
+        for ind in M.RECEIVER_INDICATORS:
             try:
                 r = rep.indicator(ind)
             except KeyError:
@@ -428,203 +548,20 @@ def engine_view(before: District, after: District, receivers: list[str], notes: 
             fails = [f for f in r.failing_schools if f.get("school_id") in receivers]
             out.setdefault(str(ind), {})[key] = {
                 "passed_county": bool(r.passed), "no_data": bool(r.no_data),
-                "failing_receivers": json.loads(json.dumps(fails, default=_json_default))}
+                "failing_receivers": json.loads(json.dumps(fails, default=json_default))}
     return out
 
 
-# ------------------------------------------------------------------- outputs
-
-
-def _csv_text(columns: list[str], rows: list[list]) -> str:
-    df = safe_frame(pd.DataFrame(rows, columns=columns, dtype=object))
-    return "\ufeff" + df.to_csv(index=False, lineterminator="\n")
-
-
-def _json_default(o):
+def json_default(o):
+    """JSON for numpy scalars, paths, sets and tuples."""
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
         return None if np.isnan(o) else float(o)
     if isinstance(o, np.bool_):
         return bool(o)
-    if isinstance(o, (Path,)):
+    if isinstance(o, Path):
         return o.as_posix()
     if isinstance(o, (set, tuple)):
         return list(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def check_out_dir(out: str | Path, district: District) -> Path:
-    return _check_out_dir(out, district.path)
-
-
-def summary_dict(o: ConsolidationOutcome, lang: str = "zh") -> dict:
-    r = o.result
-    names = o.district.school_names()
-    s = o.settings
-    recv = {}
-    for rid in sorted(r.receivers):
-        info = r.receivers[rid]
-        recv[rid] = {"name": names.get(rid, rid), "added": info["added"],
-                     "before": {str(k): v for k, v in info["before"].items()},
-                     "after": {str(k): v for k, v in info["after"].items()}}
-    c = s.costs
-    return {
-        "status": r.status,
-        "objective": r.objective,
-        "gap": r.gap,
-        "solve_seconds": round(r.solve_seconds, 3),
-        "solver": r.solver,
-        "mode": r.mode,
-        "closed": r.closed,
-        "closed_names": [names.get(x, x) for x in r.closed],
-        "buses": r.buses,
-        "bus_km": round(r.bus_km, 3),
-        "max_ride_min": round(r.max_ride_min, 2),
-        "pupils_moved": int(sum(a.pupils for a in r.assignments)),
-        "annual_cost": r.cost,
-        "mip_objective": None if r.mip_objective is None else round(r.mip_objective, 2),
-        "settings": {"max_ride_min": s.max_ride_min, "bus_capacity": s.bus_capacity,
-                     "class_cap": dict(s.class_cap),
-                     "costs": {"bus_yuan_per_year": c.bus_yuan_per_year,
-                               "yuan_per_bus_km": c.yuan_per_bus_km,
-                               "yuan_per_pupil_minute": c.yuan_per_pupil_minute,
-                               "school_yuan_per_year": c.school_yuan_per_year,
-                               "trips_per_day": c.trips_per_day, "directions": c.directions,
-                               "school_days": c.school_days}},
-        "plan": [{"school_id": a, "receiving_school_id": b, "share": w} for a, b, w in o.plan],
-        "steps": [{"step": x["step"], "id": x["id"], "name": x[lang]} for x in M.STEPS],
-        "steps_note": M.STEPS_NOTE[lang],
-        "receivers": recv,
-        "receivers_indicator_engine": o.indicators,
-        "explanations": [e.text(lang) for e in r.explanations],
-        "warnings": [e.text(lang) for e in r.warnings],
-        "redeployed_teachers": len([x for x in r.redeployments if x.to_school_id]),
-        "travel": o.travel_source,
-        "snap_m": {k: round(v, 1) for k, v in sorted(o.snap_m.items())},
-        "notes": o.notes,
-    }
-
-
-def write_outputs(o: ConsolidationOutcome, out_dir: str | Path, lang: str = "zh") -> list[Path]:
-    out = check_out_dir(out_dir, o.district)
-    files: dict[str, str] = {}
-    t = tables(o, lang)
-    files["assignments.csv"] = _csv_text(ASSIGNMENT_COLUMNS, t["assignments"].values.tolist())
-    files["routes.csv"] = _csv_text(ROUTE_COLUMNS, t["routes"].values.tolist())
-    files["redeployment.csv"] = _csv_text(REDEPLOY_COLUMNS, t["redeployment"].values.tolist())
-    files["routes.geojson"] = json.dumps(_routes_geojson(o), ensure_ascii=False, indent=1) + "\n"
-    files["summary.json"] = json.dumps(summary_dict(o, lang), ensure_ascii=False, indent=2,
-                                       default=_json_default) + "\n"
-    written = []
-    for name in sorted(files):
-        p = out / name
-        write_text(files[name], p)
-        written.append(p)
-    written.append(write_xlsx(workbook_sheets(t, lang), out / "consolidation.xlsx"))
-    return written
-
-
-HEADERS_ZH = {
-    "school_id": "学校代码", "school": "撤并学校", "receiving_school_id": "接收学校代码",
-    "receiving_school": "接收学校", "stage": "学段", "pupils": "学生数", "ride_min": "最长车程（分钟）",
-    "route_id": "线路", "bus": "车辆", "stop_order": "站序", "stop_id": "站点学校代码",
-    "stop": "站点", "pupils_boarding": "上车人数", "arrive_min": "到站时间（分钟）",
-    "km_from_start": "累计里程（km）", "teacher_id": "教师编号", "name": "姓名",
-    "from_school_id": "原学校代码", "from_school": "原学校", "to_school_id": "安置学校代码",
-    "to_school": "安置学校", "reason": "原因",
-}
-SHEETS_ZH = {"assignments": "撤并安排", "routes": "校车线路", "redeployment": "教师安置"}
-
-
-def tables(o: ConsolidationOutcome, lang: str = "zh") -> dict[str, pd.DataFrame]:
-    """The plan's three tables with the data-spec column names (English)."""
-    r = o.result
-    names = o.district.school_names()
-    assign = pd.DataFrame([[a.school_id, a.school, a.receiving_school_id, a.receiving_school,
-                            a.stage, a.pupils, "" if a.ride_min is None else round(a.ride_min, 1)]
-                           for a in r.assignments], columns=ASSIGNMENT_COLUMNS)
-    rows = []
-    for rt in r.routes:
-        for k, (sid, q) in enumerate(rt.stops):
-            rows.append([rt.route_id, rt.bus, k + 1, sid, names.get(sid, sid), q,
-                         round(rt.arrive_min[k], 1), round(rt.km_from_start[k], 2)])
-        rid = rt.receiving_school_id
-        rows.append([rt.route_id, rt.bus, len(rt.stops) + 1, rid, names.get(rid, rid), 0,
-                     round(rt.arrive_min[-1], 1), round(rt.km_from_start[-1], 2)])
-    tnames = {}
-    if o.district.teachers is not None:
-        tnames = dict(zip(o.district.teachers["teacher_id"].astype(str),
-                          o.district.teachers["name"].astype(str)))
-    redeploy = pd.DataFrame([[x.teacher_id, tnames.get(x.teacher_id, ""), x.stage,
-                              x.from_school_id, names.get(x.from_school_id, ""), x.to_school_id,
-                              names.get(x.to_school_id, ""), reason_text(x.reason, lang)]
-                             for x in r.redeployments], columns=REDEPLOY_COLUMNS)
-    return {"assignments": assign, "routes": pd.DataFrame(rows, columns=ROUTE_COLUMNS),
-            "redeployment": redeploy}
-
-
-def workbook_sheets(t: dict[str, pd.DataFrame], lang: str = "zh") -> dict[str, pd.DataFrame]:
-    """The tables as workbook sheets: Chinese sheet names and headers by default."""
-    if lang != "zh":
-        return dict(t)
-    stage_zh = {"primary": "小学", "junior": "初中"}
-    out = {}
-    for name, df in t.items():
-        df = df.copy()
-        if "stage" in df.columns:
-            df["stage"] = df["stage"].map(stage_zh).fillna(df["stage"])
-        out[SHEETS_ZH[name]] = df.rename(columns=HEADERS_ZH)
-    return out
-
-
-REASON_ZH = {"qualified": "补足高学历教师（指标1）", "backbone": "补足骨干教师（指标2）",
-             "pe_art": "补足体育艺术教师（指标3）"}
-
-
-def reason_text(reason: str, lang: str = "zh") -> str:
-    """The model's reason code of a redeployment in the output language."""
-    if lang != "zh":
-        return reason
-    if reason == "follows pupils":
-        return "随学生到接收学校"
-    if reason.startswith("no receiver"):
-        return "无接收学校，由教育局安排"
-    for flag, text in REASON_ZH.items():
-        if reason.endswith(f"{flag} short"):
-            return text
-    return reason
-
-
-def _routes_geojson(o: ConsolidationOutcome) -> dict:
-    names = o.district.school_names()
-    pts = o.district.schools.set_index("school_id")
-    feats = []
-    for rt in o.result.routes:
-        seq = [sid for sid, _ in rt.stops] + [rt.receiving_school_id]
-        coords = None
-        if o.network is not None and all(x in o.snapped for x in seq):
-            from geodata.roads import route_geometry
-            try:
-                line = route_geometry(o.network, [o.snapped[x] for x in seq])
-                coords = [[round(x, 6), round(y, 6)] for x, y in line.coords]
-            except ValueError:
-                coords = None
-        if coords is None:
-            coords = [[round(float(pts.loc[x, "lon"]), 6), round(float(pts.loc[x, "lat"]), 6)]
-                      for x in seq]
-            if len(coords) == 1:
-                coords.append(coords[0])
-        feats.append({"type": "Feature",
-                      "properties": {"route_id": rt.route_id, "bus": rt.bus,
-                                     "receiving_school_id": rt.receiving_school_id,
-                                     "receiving_school": names.get(rt.receiving_school_id, ""),
-                                     "stops": [sid for sid, _ in rt.stops], "pupils": rt.pupils,
-                                     "km": round(rt.km, 3), "minutes": round(rt.minutes, 2)},
-                      "geometry": {"type": "LineString", "coordinates": coords}})
-    return {"type": "FeatureCollection", "features": feats}
-
-
-# ------------------------------------------------------------------------ CLI
-
-

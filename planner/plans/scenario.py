@@ -372,20 +372,15 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
     current = district
 
     if scenario.consolidation is not None:
+        from planner.core.params import ConsolidationParams, SolveParams
         from planner.plans import consolidation as con
         c = scenario.consolidation
-        mode = c.get("mode", "plan")
-        plan = c.get("closures") if mode == "plan" else None
-        if isinstance(plan, list):
-            plan = [(str(x["school_id"]), str(x["receiving_school_id"]), float(x.get("share", 1)))
-                    for x in plan]
-        res.consolidation = con.consolidate(
-            current, plan=plan, optimise=(mode == "optimise"),
-            max_ride_min=float(c.get("max_ride_min", 30)), bus_capacity=int(c.get("bus_capacity", 56)),
-            candidates_max_pupils=int(c.get("candidates_max_pupils", 100)),
-            costs=con.M.Costs(**{k: float(v) for k, v in (c.get("costs") or {}).items()}),
-            time_limit=scenario.time_limit, seed=scenario.seed, solver=scenario.solver)
-        if res.consolidation.result.status in ("optimal", "feasible"):
+        params = c if isinstance(c, ConsolidationParams) else ConsolidationParams.from_dict(
+            c, scenario.path.name, "consolidation.")
+        solve = SolveParams(solver=scenario.solver, time_limit=scenario.time_limit,
+                            seed=scenario.seed)
+        res.consolidation = con.consolidate(current, params, solve)
+        if res.consolidation.status.has_plan:
             current = res.consolidation.district_after
         (out / "consolidation").mkdir(exist_ok=True)
         from planner.outputs import consolidation as con_out

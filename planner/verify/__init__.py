@@ -17,8 +17,9 @@ rotation
 consolidation
     every closed school's pupils are assigned in full; routes carry at most the bus
     capacity; every route ends at its receiving school; no ride is longer than the
-    limit; a receiver's classes (⌈pupils / 45 or 50⌉ per stage) fit its classrooms
-    and its size stays ≤ 2000 (≤ 2500 for nine- and twelve-year schools).
+    limit; a receiver's classes (⌈pupils / the standard's class cap⌉ per stage) fit its
+    classrooms and its size stays within the standard's limit for its type (the
+    ride limit and capacity: the scenario's, else those in the folder's summary.json).
 catchments
     every unit is in exactly one zone per stage, no zone exceeds its school's seats
     (classrooms × the standard's class-size limit, shared by stage in proportion to
@@ -31,9 +32,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.core.district import District
-from planner.core.params import CatchmentParams, RotationParams
+from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams
 from planner.verify.catchments import verify_catchments
-from planner.verify.consolidation import verify_consolidation
+from planner.verify.consolidation import params_of_folder, verify_consolidation
 from planner.verify.rotation import verify_rotation
 
 __all__ = [
@@ -58,7 +59,10 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
             break
     for sub in (out / "consolidation", out):
         if (sub / "assignments.csv").exists():
-            errs += verify_consolidation(district, sub, scenario.get("consolidation") or {})
+            sec = scenario.get("consolidation")
+            params = (ConsolidationParams.from_dict(sec, "scenario.json", "consolidation.")
+                      if sec else params_of_folder(sub))
+            errs += verify_consolidation(district, sub, params, district.rules)
             break
     for sub in (out / "catchments", out):
         if (sub / "units.csv").exists() and (sub / "catchments.geojson").exists():
@@ -75,13 +79,11 @@ def verify_outcomes(district: District, res) -> list[str]:
     """The runner's call: verify the plans just written, each against the district
     it was made on (rotation after consolidation, catchments after both)."""
     errs = []
-    scen = {}
     if res.consolidation is not None:
-        s = res.consolidation.settings
-        scen = {"bus_capacity": s.bus_capacity, "max_ride_min": s.max_ride_min}
-        errs += verify_consolidation(district, res.out / "consolidation", scen)
+        errs += verify_consolidation(district, res.out / "consolidation",
+                                     res.consolidation.params, res.consolidation.rules)
     base = res.consolidation.district_after if res.consolidation is not None and \
-        res.consolidation.result.status in ("optimal", "feasible") else district
+        res.consolidation.status.has_plan else district
     if res.rotation is not None:
         errs += verify_rotation(base, res.out / "rotation", res.rotation.params, base.rules)
     if res.catchments:
