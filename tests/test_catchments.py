@@ -316,7 +316,8 @@ def test_cli_user_errors_exit_2(tmp_path, capsys):
     assert main(["catchments", str(good), "--out", str(out), "--contiguity", "weird"]) == 2
     assert "contiguity" in capsys.readouterr().err
     assert main(["catchments", str(good), "--out", str(out), "--k-nearest", "0"]) == 2
-    assert "k_nearest" in capsys.readouterr().err and not out.exists()
+    assert "--k-nearest 0: not a positive whole number" in capsys.readouterr().err
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------- infeasible

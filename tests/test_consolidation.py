@@ -804,10 +804,11 @@ def test_bad_option_values_exit_2(tiny, tmp_path, capsys):
     plan_file = tmp_path / "closures.csv"
     plan_file.write_text(CLOSURES_OK, encoding="utf-8")
     base = ["consolidate", str(tiny), "--plan", str(plan_file), "--out", str(tmp_path / "o")]
-    for extra, needle in ((["--bus-capacity", "2.5"], "--bus-capacity 2.5: not a whole number"),
-                          (["--max-ride-min", "soon"], "--max-ride-min soon: not a number"),
-                          (["--max-ride-min", "-3"], "max_ride_min: -3.0 is not a positive"),
-                          (["--solver", "gurobi"], "solver: 'gurobi' is not one of highs, cbc")):
+    for extra, needle in ((["--bus-capacity", "2.5"],
+                           "--bus-capacity 2.5: not a positive whole number"),
+                          (["--max-ride-min", "soon"], "--max-ride-min soon: not a positive"),
+                          (["--max-ride-min", "-3"], "--max-ride-min -3: not a positive"),
+                          (["--solver", "gurobi"], "--solver gurobi: not one of highs, cbc")):
         assert run_cli(base + extra) == 2
         assert needle in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

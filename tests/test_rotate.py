@@ -326,9 +326,9 @@ def test_school_far_from_roads_is_a_user_error(tmp_path):
 def test_bad_options_name_the_option(tiny_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["rotate", str(tiny_dir), "--out", str(out), "--share", "1.5"]) == 2
-    assert "share: 1.5 is not a number between 0 and 1" in capsys.readouterr().err
+    assert "--share 1.5: not a number between 0 and 1" in capsys.readouterr().err
     assert main(["rotate", str(tiny_dir), "--out", str(out), "--backbone-base", "all"]) == 2
-    assert "backbone_base: 'all' is not one of rotated, eligible" in capsys.readouterr().err
+    assert "--backbone-base all: not one of rotated, eligible" in capsys.readouterr().err
     assert main(["rotate", str(tiny_dir), "--out", str(out), "--time-limit", "0"]) == 2
     assert not out.exists()
 

@@ -40,23 +40,9 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_consolidate)
 
 
-#: options whose default is the standard's (``None`` in the class): ``add_options``
-#: gives them no number type, so they are converted here
-NUMBER_OPTIONS = {"max_ride_min": float, "bus_capacity": int, "candidates_max_pupils": int}
-
-
 def params_from_args(args: argparse.Namespace) -> tuple[ConsolidationParams, SolveParams]:
     """The plan's parameters and the solver's from the parsed options (checked
     like a scenario section: a bad value is a DataError, exit 2)."""
-    from planner.cli.common import UsageError
-    for name, kind in NUMBER_OPTIONS.items():
-        v = getattr(args, name, None)
-        if isinstance(v, str):
-            try:
-                setattr(args, name, kind(v))
-            except ValueError:
-                what = "a whole number" if kind is int else "a number"
-                raise UsageError(f"--{name.replace('_', '-')} {v}: not {what}") from None
     costs = {k: getattr(args, k) for k in COST_OPTIONS if getattr(args, k) is not None}
     base = ConsolidationParams.from_dict(
         {"mode": "optimise" if args.optimise else "plan",

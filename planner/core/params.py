@@ -94,10 +94,13 @@ class Params:
 
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str,
-                  prefix: str = "") -> T:
-        """Parameters from a mapping (a scenario section); every problem at once."""
+                  prefix: str = "", option: bool = False) -> T:
+        """Parameters from a mapping (a scenario section); every problem at once.
+        ``option``: the values are command-line options, named ``--name`` in messages."""
         data = {} if data is None else data
         label = f"{where} key {prefix}" if prefix else f"{where} key "
+        if option:
+            label = "--"
         if not isinstance(data, Mapping):
             raise DataError([f"{label.rstrip('.').rstrip()}: {data!r} is not a mapping of "
                              f"{', '.join(cls.names())}"])
@@ -122,7 +125,10 @@ class Params:
             if check is None:
                 check = NON_NEGATIVE if _num(default) else None
             if check is not None and not check.ok(v):
-                problems.append(f"{label}{f.name}: {v!r} is not {check.what}")
+                name = f.name.replace("_", "-") if option else f.name
+                shown = v if option else repr(v)
+                problems.append(f"{label}{name} {shown}: not {check.what}" if option
+                                else f"{label}{name}: {shown} is not {check.what}")
                 continue
             kw[f.name] = check.convert(v) if check is not None else v
         if problems:
@@ -214,13 +220,14 @@ def _option_value(text: str) -> Any:
 def from_args(cls: type[T], args: argparse.Namespace, where: str = "command line",
               prefix: str = "", base: T | None = None) -> T:
     """Parameters from parsed options (only those given), checked like a scenario
-    section; ``base`` gives the values of options not given."""
+    section (messages name the option: ``--bus-capacity 2.5: not a positive whole
+    number``); ``base`` gives the values of options not given."""
     given = {}
     for f in fields(cls):  # type: ignore[arg-type]
         v = getattr(args, prefix + f.name, None)
         if v is not None:
             given[f.name] = v
-    out = cls.from_dict(given, where)
+    out = cls.from_dict(given, where, option=True)
     if base is not None:
         out = replace(base, **{k: getattr(out, k) for k in given})
     return out
