@@ -133,7 +133,7 @@ import pandas as pd
 from planner.core.district import TYPE_STAGES, District
 from planner.core.district import roster_codes as _roster_codes
 from planner.core.district import stage_masks as _has_stage
-from planner.core.rules import Standard, load_standard
+from planner.core.rules import Rules, Standard, load_standard
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
            "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
@@ -1305,7 +1305,7 @@ def _isnum(v) -> bool:
 # ---------------------------------------------------------------------------
 
 def check(district: District, rotation: dict | None = None, catchments: dict | None = None,
-          standard: str | Standard | None = None) -> Report:
+          standard: str | Standard | None = None, rules: Rules | None = None) -> Report:
     """Check a district against its standard (``district.standard``).
 
     Parameters
@@ -1324,7 +1324,10 @@ def check(district: District, rotation: dict | None = None, catchments: dict | N
     -------
     Report
     """
-    std = standard if isinstance(standard, Standard) else load_standard(standard or district.standard or "hunan-2023")
+    if rules is not None:
+        std = rules.standard
+    else:
+        std = standard if isinstance(standard, Standard) else load_standard(standard or district.standard or "hunan-2023")
     ctx = _Ctx(district, std, rotation, catchments)
     pp_results, parts, cv_rows, out_of_scope, notes = _per_pupil_results(district, std)
     by_id = {r.id: r for r in pp_results}

@@ -120,7 +120,8 @@ def verdict_html(rep: dict, t: dict, lang: str) -> str:
     lines = [f'<div class="verdict {"ok" if ok else "bad"}"><b>'
              f'{t["recognised"] if ok else t["not_recognised"]}</b><br>'
              f'{t["a_passed"]}: {rep.get("a_passed")} / {rep.get("a_total")}'
-             f' · {t["b_score"]}: {fmt(rep.get("b_score"), 1)} ({esc(rep.get("b_grade") or "—")})'
+             f' · {t["b_score"]}: {fmt(rep.get("b_score"), 1)} '
+             f'({esc(rep.get("b_grade" if lang == "zh" else "b_grade_en") or "—")})'
              f' · {t["veto"]}: {esc("、".join(rep.get("veto") or []) or t["none"])}</div>']
     if not ok and fails:
         lines.append(f"<h3>{t['why']}</h3><ul>")

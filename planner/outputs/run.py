@@ -3,8 +3,10 @@ figures.json (the numbers ``planner compare`` puts side by side)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from planner.outputs.i18n import label, tr
 from planner.plans.scenario import RunResult, Scenario
 
 
@@ -13,7 +15,7 @@ def figures(res: RunResult) -> dict:
     a = res.after.to_dict()
     f = {"recognised": a["recognised"], "a_passed": a["a_passed"], "a_total": a["a_total"],
          "b_score": a["b_score"], "b_grade": a["b_grade"], "veto": a["veto"],
-         "verified": not res.verification}
+         "verified": res.verified}
     for ind in a["indicators"]:
         if ind["id"] <= 7:
             for st, v in (ind.get("cv") or {}).items():
@@ -65,21 +67,18 @@ def school_status(report, closed: set[str], lang: str = "zh",
 
 
 
-def plans_of(res: RunResult) -> list[tuple[Any, Any]]:
-    """(presenter module, outcome) of every plan the run made, in run order."""
+def plans_of(res: RunResult, keyed: bool = False) -> list:
+    """(presenter module, outcome) of every plan the run made, in run order;
+    ``keyed``: (kind, (presenter, outcome))."""
     from planner.outputs import catchments, consolidation, rotation
-    out: list[tuple[Any, Any]] = []
-    if res.consolidation is not None:
-        out.append((consolidation, res.consolidation))
-    if res.rotation is not None:
-        out.append((rotation, res.rotation))
-    if res.catchments:
-        out.append((catchments, res.catchments))
-    return out
+    presenters = {"consolidation": consolidation, "rotation": rotation,
+                  "catchments": catchments}
+    if keyed:
+        return [(kind, (presenters[kind], o)) for kind, o in res.plans()]
+    return [(presenters[kind], o) for kind, o in res.plans()]
 
 
-def _write_views(district, current, res: RunResult, scenario: Scenario, meta: dict,
-                 lang: str) -> None:
+def write_views(district, res: RunResult, scenario: Scenario, meta: dict, lang: str) -> None:
     """map.html, report.html and the workbook."""
     from planner.io.export import write_text, write_xlsx
     from planner.outputs.maps import build_map
@@ -142,3 +141,95 @@ def _workbook_sheets(res: RunResult, lang: str) -> dict:
     for presenter, outcome in plans_of(res):
         sheets.update(presenter.workbook_sheets(outcome, lang))
     return sheets
+
+
+# --------------------------------------------------------------------- console
+
+def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
+    """What ``planner run`` / ``planner demo`` print: the verdict, the A indicators
+    that fail, each plan's figures, every plan that could not be made with the
+    limits that bind (its presenter's lines), the verification and the report."""
+    f = res.figures
+    after = res.after
+    verdict = tr("run.verdict.recognised" if f["recognised"] else "run.verdict.not_recognised",
+                 lang)
+    grade = after.b_grade if lang == "zh" else after.b_grade_en
+    lines = [tr("run.verdict", lang, verdict=verdict, a_passed=f["a_passed"],
+                a_total=f["a_total"], b_score=f["b_score"], b_grade=grade),
+             tr("run.a_change", lang, before=res.before.a_passed, after=after.a_passed,
+                total=after.a_total)]
+    for ind in after.a_results:
+        if ind.passed:
+            continue
+        n = len(ind.failing_schools)
+        name = ind.name if lang == "zh" else ind.name_en
+        tail = tr("run.fail.no_data", lang) if ind.no_data else (
+            tr("run.fail.schools", lang, n=n) if n else tr("run.fail.county", lang))
+        lines.append(f"  ✗ {ind.id}. {name}: {tail}")
+    if res.consolidation is not None:
+        lines.append(tr("run.consolidation", lang, **f))
+        for e in res.consolidation.result.explanations:
+            lines.append("  " + e.text(lang))
+    if res.rotation is not None:
+        lines.append(tr("run.rotation", lang, **f))
+    if res.catchments:
+        lines.append(tr("run.catchments", lang, **f))
+    presenters = dict(plans_of(res, keyed=True))
+    for kind, status in res.statuses().items():
+        if status.has_plan:
+            continue
+        lines.append(tr("run.no_plan", lang, plan=tr(f"run.plan.{kind}", lang),
+                        status=label("status", status.value, lang)))
+        presenter, outcome = presenters[kind]
+        lines += ["  " + x for x in presenter.console_lines(outcome, lang)]
+    if res.verification:
+        lines.append(tr("run.verify.problems", lang) + "; ".join(res.verification))
+    elif res.every_plan_made:
+        lines.append(tr("run.verify.ok", lang))
+    else:
+        lines.append(tr("run.verify.partial", lang))
+    lines.append(tr("run.output", lang) + str(res.out / "report.html"))
+    return lines
+
+
+# --------------------------------------------------------------------- compare
+
+#: the figures ``planner compare`` shows first (labels: catalogue ``compare.<key>``)
+COMPARE_KEYS = ("recognised", "a_passed", "b_score", "verified", "closed", "buses", "bus_km",
+                "max_ride_min", "pupils_moved", "teachers_moved", "backbone_moved",
+                "pupils_school_changes", "max_load_ratio")
+
+
+def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh"):
+    """One row per figure, one column per scenario (``comparison.csv``)."""
+    import pandas as pd
+
+    from planner.outputs.i18n import catalogue
+    keys = list(COMPARE_KEYS) + sorted(
+        {k for f in figs for k in f if k.startswith(("cv_", "value_"))})
+    known = catalogue()
+    rows = []
+    for k in keys:
+        row = {tr("compare.figure", lang): tr(f"compare.{k}", lang) if f"compare.{k}" in known
+               else k}
+        for n, f in zip(names, figs):
+            v = f.get(k)
+            row[n] = "" if v is None else v
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_comparison(names: list[str], figs: list[dict], out: Path, lang: str = "zh"):
+    """``comparison.csv`` and ``comparison.html`` in ``out``; returns the table."""
+    from planner.io.export import write_csv, write_text
+    from planner.outputs.report import esc, table_html
+    df = comparison_frame(names, figs, lang)
+    write_csv(df, out / "comparison.csv")
+    title = tr("compare.title", lang)
+    html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + esc(title) +
+            "</title><style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:2em}"
+            "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:3px 8px}"
+            "th{background:#eef1f5}</style></head><body><h1>" + esc(title) + "</h1>" +
+            table_html(df.astype(str)) + "</body></html>\n")
+    write_text(html, out / "comparison.html")
+    return df
