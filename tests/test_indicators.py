@@ -675,3 +675,57 @@ def test_teacher_counts_from_the_roster():
                                                          ("N", "junior"), ("N", "primary")],
                                                         names=["school_id", "stage"]))
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+# ---------------------------------------------------------------- rules and the cache
+
+def _variant(tmp_path, name="strict", **change) -> Path:
+    """A copy of hunan-2023.yaml with some params/thresholds changed, by indicator id."""
+    data = yaml.safe_load((STANDARDS_DIR / "hunan-2023.yaml").read_text(encoding="utf-8"))
+    data["name"] = name
+    for d in data["indicators"]:
+        for key, value in change.get(f"i{d['id']}", {}).items():
+            (d.setdefault("params", {}) if key != "threshold" else d)[key] = value
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_check_applies_the_rules_it_is_given(tmp_path):
+    from planner.core.rules import load_rules
+    d = make_district([school(max_class_primary=44, music_room_min_m2=97.0)])
+    assert ind(check(d), 13).passed and ind(check(d), 11).passed
+    rules = load_rules(_variant(tmp_path, i13={"max_class": {"primary": 40, "junior": 50}},
+                                i11={"music_room_min_m2": 98}))
+    r = check(d, rules=rules)
+    assert r.standard == "strict"
+    f13 = ind(r, 13).failing_schools[0]
+    assert (f13["value"], f13["threshold"]) == (44, 40) and ind(r, 13).threshold["primary"] == 40
+    assert not ind(r, 11).passed and ind(r, 11).failing_schools[0]["threshold"] == 98
+    # a rotation share of 15 %: 32 of 300 rotated no longer pass indicator 19 (needs 45)
+    r = check(d, rules=load_rules(_variant(tmp_path, "r15", i19={"rotated_share": 0.15})))
+    assert not ind(r, 19).passed and ind(r, 19).threshold["rotated_min"] == pytest.approx(45)
+
+
+def test_check_evaluates_each_district_state_once(tmp_path):
+    from planner.indicators.engine import stats
+    d = make_district([school(), school("S2", students_primary=150)])
+    n0 = stats()["evaluations"]
+    r1 = check(d)
+    assert stats()["evaluations"] == n0 + 1
+    assert check(d) is r1 and stats()["evaluations"] == n0 + 1          # same object, same inputs
+    # other plan inputs: only 19 and 21 are evaluated again, the rest is shared
+    r2 = check(d, rotation={"eligible": 300, "rotated": 29, "backbone_rotated": 10})
+    assert stats()["evaluations"] == n0 + 1
+    assert ind(r1, 19).passed and not ind(r2, 19).passed and not r2.recognised
+    assert ind(r2, 13) is ind(r1, 13)
+    # a derived district is another state; another standard another evaluation
+    d2 = d.with_schools(d.schools.iloc[:1].copy())
+    assert check(d2).parts_table()["school_id"].tolist() == ["S1"]
+    assert stats()["evaluations"] == n0 + 2
+    check(d, standard=str(_variant(tmp_path, i36={"threshold": 0.90})))
+    assert stats()["evaluations"] == n0 + 3
+    # a table replaced on the object is seen
+    d.schools = d.schools.iloc[1:].copy()
+    assert check(d).parts_table()["school_id"].tolist() == ["S2"]
+    assert stats()["evaluations"] == n0 + 4

@@ -97,6 +97,9 @@ class District:
     veto: dict = field(default_factory=dict)
     path: Path | None = None
     _network: Any = field(default=None, repr=False, compare=False)
+    #: indicator reports of this object (planner.indicators.engine.check); a derived
+    #: district (``with_schools``, ``anonymise``) starts with none
+    _reports: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def road_network(self):
         """The road graph of ``roads`` (``geodata.roads.RoadNetwork``), built once and
