@@ -729,3 +729,12 @@ def test_check_evaluates_each_district_state_once(tmp_path):
     d.schools = d.schools.iloc[1:].copy()
     assert check(d).parts_table()["school_id"].tolist() == ["S2"]
     assert stats()["evaluations"] == n0 + 4
+
+
+def test_english_console_says_the_grade_and_truth_values_in_english():
+    from planner.outputs.checkfiles import fmt_number
+    r = check(make_district([school()], roster(), b_scores=good_b(**{"8": [3, 2, 2, 2]})))
+    assert r.b_grade == "优秀" and r.b_grade_en == "excellent"
+    en, zh = render_console(r, "en"), render_console(r, "zh")
+    assert "99 points excellent" in en and "优秀" not in en and "99 分 优秀" in zh
+    assert (fmt_number(True, lang="en"), fmt_number(False), fmt_number(True)) == ("yes", "否", "是")

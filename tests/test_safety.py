@@ -31,13 +31,16 @@ def test_csv_and_xlsx_cells_never_start_a_formula(tmp_path):
 
 
 def test_report_escapes_names():
-    rep = {"district": "<script>alert(1)</script>", "standard": "hunan-2023", "a_total": 1,
-           "a_passed": 0, "b_score": 80, "b_grade": "合格", "veto": [], "recognised": False,
-           "indicators": [{"id": 13, "class": "A", "name": "班额", "passed": False,
-                           "no_data": False, "failing_schools": [
-                               {"school_id": "S1", "name": "<img src=x onerror=alert(2)>"}]}]}
+    from dataclasses import replace
+
+    from indicator_helpers import make_district, school
+    from planner.indicators import check
+    d = make_district([school(name="<img src=x onerror=alert(2)>", max_class_primary=46)])
+    rep = check(replace(d, name="<script>alert(1)</script>"))
+    assert not rep.indicator(13).passed               # the school is named in the report
     html = build_report(scenario_name="<b>x</b>", before=rep, after=rep)
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
     assert "<img src=x" not in html and "<b>x</b>" not in html
 
 

@@ -136,10 +136,9 @@ from planner.core.district import stage_masks as _has_stage
 from planner.core.rules import Rules, Standard, load_rules, load_standard, rules_of
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
-           "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
+           "validate_b_scores", "weighted_cv", "facility_shares", "plain", "stats"]
 
 STAGES = ("primary", "junior")
-STAGE_ZH = {"primary": "小学", "junior": "初中"}
 RTOL = 1e-9
 
 PER_PUPIL = (1, 2, 3, 4, 5, 6, 7)
@@ -271,6 +270,12 @@ class Report:
             "out_of_scope": [_clean(x) for x in self.out_of_scope],
             "indicators": [r.to_dict() for r in self.indicators],
         }
+
+
+def plain(x, digits: int | None = 6):
+    """JSON-safe plain values, as the JSON report shows them: numpy scalars to
+    Python, NaN to None, floats rounded to ``digits`` (recursively in dicts and lists)."""
+    return _clean(x, digits)
 
 
 def _clean(x, digits: int | None = 6):

@@ -48,6 +48,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from planner.outputs.i18n import LANGS, label, tr
+
 __all__ = ["build_map", "write_map", "LAYER_NAMES", "STATUS_COLORS"]
 
 #: simplification tolerance for drawing, metres in a projected CRS
@@ -55,65 +57,39 @@ SIMPLIFY_M = 5.0
 #: decimals kept in WGS84 coordinates (6 decimals is about 0.1 m)
 DECIMALS = 6
 
-LAYER_NAMES = {
-    "zh": {"boundary": "区界", "roads": "道路", "schools": "学校", "closures": "撤并",
-           "routes": "校车线路", "catch_primary": "小学片区", "catch_junior": "初中片区",
-           "rotation": "教师交流", "blank": "无底图（离线）", "osm": "OpenStreetMap（需联网）"},
-    "en": {"boundary": "Boundary", "roads": "Roads", "schools": "Schools",
-           "closures": "Closures", "routes": "Bus routes",
-           "catch_primary": "Primary catchments", "catch_junior": "Junior catchments",
-           "rotation": "Teacher rotation", "blank": "No basemap (offline)",
-           "osm": "OpenStreetMap (online)"},
-}
+#: overlay and base-layer names (catalogue ``map.layer.*``), by language
+LAYER_KEYS = ("boundary", "roads", "schools", "closures", "routes", "catch_primary",
+              "catch_junior", "rotation", "blank", "osm")
+LAYER_NAMES = {lang: {k: tr(f"map.layer.{k}", lang) for k in LAYER_KEYS} for lang in LANGS}
 
 STATUS_COLORS = {"pass": "#2e7d32", "fail": "#d32f2f", "closed": "#9e9e9e",
                  "no_data": "#f9a825", None: "#1565c0"}
 
-_TEXT = {
-    "zh": {
-        "title": "{name} 义务教育优质均衡规划图",
-        "status": {"pass": "A 类指标全部达标", "fail": "有 A 类指标未达标",
-                   "closed": "撤并", "no_data": "缺数据", None: "学校"},
-        "stage": {"primary": "小学", "junior": "初中"},
-        "type": {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制",
-                 "twelve_year": "十二年一贯制", "complete_middle": "完全中学",
-                 "teaching_point": "教学点", "special": "特殊教育学校"},
-        "pupils": "学生", "indicator": "指标", "stage_h": "学段", "value": "数值",
-        "threshold": "标准", "ok": "达标", "yes": "✓", "no": "✗", "nd": "无数据",
-        "closure": "{frm} → {to}：{n} 人",
-        "closure_lbl": "{n}人",
-        "route": "线路 {rid}（车辆 {bus}）→ {to}<br>{km} km，{min} 分钟，{stops} 站",
-        "stop": "{route} 第 {order} 站：{name}<br>到达 {arr} 分钟，上车 {n} 人",
-        "catch": "{school}（{stage}片区）<br>适龄儿童 {children}，学位 {seats}，负荷 {load}",
-        "rot": "{frm} → {to}：交流教师 {n} 名",
-        "leg_closure": "撤并：学生去向（人数）", "leg_route": "校车线路与站点",
-        "leg_catch": "片区（按学校着色，红边为超容量）", "leg_rot": "教师交流（线宽 = 人数）",
-        "leg_boundary": "区界", "leg_roads": "道路",
-        "pass_fail": "A 类指标达标情况",
-    },
-    "en": {
-        "title": "{name}: balanced compulsory education plan",
-        "status": {"pass": "all A indicators pass", "fail": "an A indicator fails",
-                   "closed": "closed", "no_data": "no data", None: "school"},
-        "stage": {"primary": "primary", "junior": "junior"},
-        "type": {"primary": "primary", "junior": "junior", "nine_year": "nine-year",
-                 "twelve_year": "twelve-year", "complete_middle": "complete middle",
-                 "teaching_point": "teaching point", "special": "special"},
-        "pupils": "pupils", "indicator": "indicator", "stage_h": "stage", "value": "value",
-        "threshold": "threshold", "ok": "pass", "yes": "✓", "no": "✗", "nd": "no data",
-        "closure": "{frm} → {to}: {n} pupils",
-        "closure_lbl": "{n}",
-        "route": "route {rid} (bus {bus}) → {to}<br>{km} km, {min} min, {stops} stops",
-        "stop": "{route} stop {order}: {name}<br>arrives {arr} min, {n} boarding",
-        "catch": "{school} ({stage} catchment)<br>children {children}, seats {seats}, load {load}",
-        "rot": "{frm} → {to}: {n} teachers",
-        "leg_closure": "closure: where pupils go (count)", "leg_route": "bus route and stops",
-        "leg_catch": "catchment (colour by school, red edge = over capacity)",
-        "leg_rot": "teacher rotation (width = teachers)",
-        "leg_boundary": "boundary", "leg_roads": "roads",
-        "pass_fail": "A-indicator status",
-    },
-}
+_STATUSES = ("pass", "fail", "closed", "no_data", None)
+_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle", "teaching_point",
+          "special")
+_WORDS = ("title", "pupils", "indicator", "stage_h", "value", "threshold", "ok", "yes", "no",
+          "nd", "closure", "closure_lbl", "route", "route_name", "stop", "catch", "rot",
+          "leg_closure", "leg_route", "leg_catch", "leg_rot", "leg_boundary", "leg_roads",
+          "pass_fail", "tip")
+
+
+@lru_cache(maxsize=None)
+def _text(lang: str) -> dict:
+    """The map's words in ``lang`` (catalogue ``map.*``, run.yaml; stages: ``stage.*``)."""
+    t: dict[str, Any] = {k: tr(f"map.{k}", lang) for k in _WORDS}
+    t["status"] = {st: tr(f"map.status.{'none' if st is None else st}", lang)
+                   for st in _STATUSES}
+    t["stage"] = {st: label("stage", st, lang) for st in ("primary", "junior")}
+    t["type"] = {ty: tr(f"map.type.{ty}", lang) for ty in _TYPES}
+    return t
+
+
+def _stage_word(T: dict, stage: Any) -> str:
+    """A stage code in words; a part of two stages (``primary+junior``) part by part."""
+    code = "" if stage is None else str(stage)
+    return "+".join(T["stage"].get(c, esc(c)) for c in code.split("+"))
+
 
 ROUTE_COLORS = ["#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b",
                 "#bcbd22", "#393b79", "#637939", "#7b4173", "#3182bd", "#e6550d"]
@@ -456,10 +432,10 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     """
     import folium
 
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {sorted(LANGS)}, not {lang!r}")
     Raw, LayerData = _branca()
-    T, LN = _TEXT[lang], LAYER_NAMES[lang]
+    T, LN = _text(lang), LAYER_NAMES[lang]
     school_status = {str(k): v for k, v in (school_status or {}).items()}
     closures = list(closures or [])
     routes = list(routes or [])
@@ -590,11 +566,10 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
             ok = (None if passed is None or (not isinstance(passed, (bool, np.bool_))
                                              and _isnan(passed))
                   else int(bool(passed)))
-            rows.append([li, T["stage"].get(stage, esc(stage)), _fmt(value),
+            rows.append([li, _stage_word(T, stage), _fmt(value),
                          _fmt(threshold), ok])
         c = {"id": sid, "x": _r(row.lon), "y": _r(row.lat), "o": opts,
-             "t": (f"{esc(row.name)}（{T['status'][status]}）" if lang == "zh"
-                   else f"{esc(row.name)} ({T['status'][status]})"), "p": head}
+             "t": T["tip"].format(name=esc(row.name), status=T["status"][status]), "p": head}
         if rows:
             c["rows"] = rows
         circles.append(c)
@@ -634,8 +609,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
             coords = [(float(x), float(y)) for x, y in r.get("coords") or []]
             if len(coords) < 2:
                 coords = [(float(st["lon"]), float(st["lat"])) for st in stops]
-            rname = (f"线路 {esc(r.get('route_id'))}" if lang == "zh"
-                     else f"route {esc(r.get('route_id'))}")
+            rname = T["route_name"].format(rid=esc(r.get("route_id")))
             tip = T["route"].format(rid=esc(r.get("route_id")), bus=esc(r.get("bus")),
                                     to=esc(name_of(r.get("receiving_school_id"))),
                                     km=_fmt(r.get("km")), min=_fmt(r.get("minutes")),
