@@ -4,7 +4,7 @@ A :class:`District` is what :func:`planner.io.load_district` returns after every
 check has passed, so the rest of the code can trust it:
 
 - ``schools``: one row per school or teaching point, English column names of
-  ``data-spec.md``; counts (pupils, classes, largest class) are ``int64`` (an empty
+  ``docs/data-format.md``; counts (pupils, classes, largest class) are ``int64`` (an empty
   cell is 0); every other number is ``float64`` with ``NaN`` meaning "no data";
   booleans are pandas ``boolean``; ``parent_id`` is ``""`` when empty.
 - ``teachers``: the roster (or ``None``) with the derived columns ``qualified``,
@@ -52,7 +52,7 @@ QUALIFIED_DEGREES = {
 
 @dataclass(frozen=True)
 class Settings:
-    """``settings:`` of district.yaml; defaults as in data-spec.md / rules.md."""
+    """``settings:`` of district.yaml; defaults as in docs/data-format.md / docs/rules.md."""
 
     school_rule: str = "hunan"                  # hunan | national
     teaching_points: str = "exclude_below_50"   # exclude_below_50 | exclude_all | merge_into_parent
@@ -171,7 +171,7 @@ class District:
         Without a roster, the school table's ``teachers_qualified``,
         ``teachers_backbone`` and ``teachers_pe_art`` are used; a school teaching
         two stages has them split in proportion to its pupils (half each when it
-        has none), and ``full_time`` is NaN (a documented reading: data-spec.md
+        has none), and ``full_time`` is NaN (a documented reading: docs/data-format.md
         gives one count per school).
         """
         s = self.schools

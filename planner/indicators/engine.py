@@ -1,14 +1,16 @@
 """The indicator engine: does a district (or a plan applied to it) pass?
 
-``check(district, rotation=None, catchments=None) -> Report`` evaluates the 26 A
-indicators, the 10 B indicators and the six vetoes of a standard loaded by name
-from ``planner/standards/<name>.yaml`` (default ``hunan-2023``). Every number of
-the official table (thresholds, CV limits, B item points, grade bands, veto
-names, parameters of 10-36) lives in that YAML file; this module holds only the
-logic, chosen per indicator by its ``kind``.
+``check(district, rotation=None, catchments=None, standard=None, rules=None) ->
+Report`` evaluates the 26 A indicators, the 10 B indicators and the six vetoes of a
+standard (``planner/standards/<name>.yaml``, default ``hunan-2023``, read into
+:class:`~planner.core.rules.Rules`). Every number of the official table
+(thresholds, CV limits, B item points, grade bands, veto names, parameters of
+10-36) lives in that YAML file; this module holds only the logic, chosen per
+indicator by its ``kind``. A district state is evaluated once per standard
+(reports are cached on the District object, see :func:`check`).
 
-Formulas (``shared/rules.md``)
-------------------------------
+Formulas (``docs/rules.md``)
+----------------------------
 For indicator j of 1-7 and stage s (primary, junior), over the in-scope school
 parts i of that stage::
 
@@ -251,7 +253,7 @@ class Report:
         return self.cv_rows.copy()
 
     def to_dict(self) -> dict:
-        """The ``--json`` report of data-spec.md (extra keys allowed)."""
+        """The ``--json`` report of docs/data-format.md (extra keys allowed)."""
         return {
             "district": self.district,
             "standard": self.standard,

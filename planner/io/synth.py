@@ -1,7 +1,7 @@
 """Synthetic districts of any size (10 to 20,000 schools), for tests and benchmarks.
 
 ``synth_district(n_schools, seed, out_dir)`` writes a district folder in the format of
-``data-spec.md`` — ``district.yaml``, ``schools.csv``, ``teachers.csv``, ``units.csv``,
+``docs/data-format.md`` — ``district.yaml``, ``schools.csv``, ``teachers.csv``, ``units.csv``,
 ``roads.geojson``, ``boundary.geojson`` — deterministically (same seed, same bytes).
 Everything is vectorised with numpy; 20,000 schools (about 400,000 teachers, 60,000
 units, a road grid plus links, ~125,000 segments) take 5–10 seconds.
