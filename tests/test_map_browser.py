@@ -8,15 +8,14 @@ where Chromium is not installed.
 import json
 import re
 
+import browser
 import geopandas as gpd
 import pytest
+from conftest import TINY_SCHOOLS, write_tiny
 from shapely.geometry import box
 
-from conftest import TINY_SCHOOLS, write_tiny
 from planner.io.load import load_district
 from planner.outputs.maps import LAYER_NAMES, build_map, offline_assets, write_map
-
-import browser
 
 XSS = "<script>alert(1)</script>"
 NASTY = "河口{{ 7*7 }}`${alert(2)}`\\学校"   # Jinja, JS template literal, backslash
@@ -270,7 +269,8 @@ def test_deterministic_across_processes(district, tmp_path):
     import sys
 
     code = ("import hashlib, sys; sys.path[:0] = ['tests']\n"
-            "from planner.io.load import load_district; from planner.outputs.maps import build_map\n"
+            "from planner.io.load import load_district\n"
+            "from planner.outputs.maps import build_map\n"
             "from test_map_browser import plan\n"
             f"d = load_district({str(district.path)!r})\n"
             "print(hashlib.sha256(build_map(d, **plan()).encode()).hexdigest())")

@@ -3,9 +3,9 @@ in HTML, identity numbers never appear in full, --anonymise hides every name."""
 
 import csv
 
+from conftest import TINY_TEACHERS, write_tiny
 from openpyxl import load_workbook
 
-from conftest import TINY_TEACHERS, write_tiny
 from planner.cli import main
 from planner.io.export import mask_id_number, safe_cell, write_csv, write_xlsx
 from planner.outputs.report import build_report
@@ -34,6 +34,7 @@ def test_report_escapes_names():
     from dataclasses import replace
 
     from indicator_helpers import make_district, school
+
     from planner.indicators import check
     d = make_district([school(name="<img src=x onerror=alert(2)>", max_class_primary=46)])
     rep = check(replace(d, name="<script>alert(1)</script>"))
@@ -48,8 +49,10 @@ def test_identity_numbers_masked_and_names_anonymised(tmp_path):
     # give the tiny roster identity numbers and movable teachers
     t = TINY_TEACHERS.replace("exempt\n", "exempt,id_number\n")
     lines = t.splitlines()
-    t = "\n".join([lines[0]] + [ln + f",43060319800101{k:04d}" for k, ln in enumerate(lines[1:])]) + "\n"
-    t += "".join(f"T1{k},新{k},S1,primary,语文,bachelor,none,true,true,9,40,400,,43060319900101{k:04d}\n"
+    t = "\n".join([lines[0]] + [ln + f",43060319800101{k:04d}"
+                                 for k, ln in enumerate(lines[1:])]) + "\n"
+    t += "".join(f"T1{k},新{k},S1,primary,语文,bachelor,none,true,true,9,40,400,,"
+                 f"43060319900101{k:04d}\n"
                  for k in range(6))
     d = write_tiny(tmp_path / "d", teachers=t)
     out = tmp_path / "out"

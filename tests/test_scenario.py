@@ -5,12 +5,12 @@ import csv
 import json
 from pathlib import Path
 
+import browser
 import pytest
 
-import browser
 from planner.cli import main
-from planner.io.load import DataError, load_district
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams, SolveParams
+from planner.io.load import DataError, load_district
 from planner.plans.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +40,15 @@ def demo(tmp_path_factory):
 
 def test_scenario_unknown_key_lists_allowed(tmp_path):
     p = tmp_path / "s.yaml"
-    p.write_text("schema: 1\ndistrict: .\ncolour: red\nrotation:\n  shares: 0.1\n", encoding="utf-8")
+    p.write_text("schema: 1\ndistrict: .\ncolour: red\nrotation:\n  shares: 0.1\n",
+                 encoding="utf-8")
     with pytest.raises(DataError) as e:
         load_scenario(p)
     msgs = e.value.problems
     assert any(m.startswith("s.yaml key colour: unknown key; allowed: schema, name, district")
                for m in msgs)
-    assert any(m.startswith("s.yaml key rotation.shares: unknown key; allowed: share, backbone_share")
+    assert any(m.startswith("s.yaml key rotation.shares: unknown key; allowed: share, "
+                            "backbone_share")
                for m in msgs)
 
 
@@ -232,7 +234,8 @@ def test_compare_two_scenarios(tmp_path, capsys):
     scen = []
     for share in (0.10, 0.15):
         p = tmp_path / f"rot{int(share * 100)}.yaml"
-        p.write_text(f"schema: 1\nname: 轮岗{int(share * 100)}\ndistrict: {ROOT / 'geodata' / 'yunxi'}\n"
+        p.write_text(f"schema: 1\nname: 轮岗{int(share * 100)}\n"
+                     f"district: {ROOT / 'geodata' / 'yunxi'}\n"
                      f"rotation:\n  share: {share}\n", encoding="utf-8")
         scen.append(str(p))
     out = tmp_path / "cmp"
@@ -246,7 +249,8 @@ def test_compare_two_scenarios(tmp_path, capsys):
 
 def test_scenario_costs_are_checked(tmp_path):
     p = tmp_path / "s.yaml"
-    p.write_text(f"schema: 1\ndistrict: {ROOT / 'geodata' / 'yunxi'}\nconsolidation:\n  mode: optimise\n"
+    p.write_text(f"schema: 1\ndistrict: {ROOT / 'geodata' / 'yunxi'}\n"
+                 "consolidation:\n  mode: optimise\n"
                  "  costs:\n    bus_yuan_per_year: -5\n    fuel: 3\n", encoding="utf-8")
     with pytest.raises(DataError) as e:
         load_scenario(p)

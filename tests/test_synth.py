@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from planner.io.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, UNIT_COLUMNS, TYPES, synth_district
+from planner.io.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, TYPES, UNIT_COLUMNS, synth_district
 
 FILES = ["district.yaml", "schools.csv", "teachers.csv", "units.csv", "roads.geojson",
          "boundary.geojson"]
@@ -75,7 +75,8 @@ def test_some_but_few_schools_fail(d300):
     sc, te, _ = _read(d300[0])
     big = (sc["max_class_primary"] > 45) | (sc["max_class_junior"] > 50)
     assert 0 < big.sum() < 0.1 * len(sc)
-    prim = sc[(sc["students_primary"] > 0) & (sc["students_junior"] == 0) & (sc["type"] != "special")]
+    prim = sc[(sc["students_primary"] > 0) & (sc["students_junior"] == 0)
+              & (sc["type"] != "special")]
     low = prim["equipment_yuan"] / prim["students_primary"] < 2000
     assert 0 < low.sum() < 0.15 * len(prim)
 
@@ -87,7 +88,8 @@ def test_points_inside_and_roads_connected(d300):
     ring = b["features"][0]["geometry"]["coordinates"][0]
     xs, ys = [p[0] for p in ring], [p[1] for p in ring]
     for df in (sc, un):
-        assert df["lon"].between(min(xs), max(xs)).all() and df["lat"].between(min(ys), max(ys)).all()
+        assert df["lon"].between(min(xs), max(xs)).all()
+        assert df["lat"].between(min(ys), max(ys)).all()
     gj = json.loads((d / "roads.geojson").read_text(encoding="utf-8"))
     G = nx.Graph()
     for f in gj["features"]:

@@ -185,7 +185,8 @@ class District:
         if self.teachers is not None:
             t = self.teachers
             idx, code = roster_codes(t, ids)
-            flags = {"full_time": t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool),
+            full_time = t["full_time"].astype("boolean").fillna(True)
+            flags = {"full_time": full_time.to_numpy(dtype=bool),
                      "qualified": t["qualified"].to_numpy(dtype=bool),
                      "backbone": t["is_backbone"].to_numpy(dtype=bool),
                      "pe_art": t["pe_art"].to_numpy(dtype=bool)}
@@ -212,7 +213,8 @@ class District:
             frames.append(f)
         return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
 
-    def with_schools(self, schools: pd.DataFrame, teachers: pd.DataFrame | None = ...) -> "District":
+    def with_schools(self, schools: pd.DataFrame,
+                     teachers: pd.DataFrame | None = ...) -> "District":
         """A copy with other school (and teacher) tables: how plans are applied."""
         return replace(self, schools=schools,
                        teachers=self.teachers if teachers is ... else teachers)

@@ -104,7 +104,7 @@ class Params:
         problems: list[str] = []
         kw: dict[str, Any] = {}
         allowed = cls.names()
-        for k, v in data.items():
+        for k in data:
             if k not in allowed:
                 problems.append(f"{label}{k}: unknown key; allowed: {', '.join(allowed)}")
         for f in fields(cls):  # type: ignore[arg-type]

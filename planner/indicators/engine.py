@@ -350,7 +350,8 @@ def facility_shares(schools: pd.DataFrame, weights: dict) -> pd.DataFrame:
     a = schools["students_primary"].to_numpy(dtype=float)
     b = schools["students_junior"].to_numpy(dtype=float)
     if "students_senior" in schools.columns:
-        c = pd.to_numeric(schools["students_senior"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        c = pd.to_numeric(schools["students_senior"], errors="coerce").fillna(0)
+        c = c.to_numpy(dtype=float)
     else:
         c = np.zeros(len(schools))
     out = {"primary": np.zeros(len(schools)), "junior": np.zeros(len(schools))}
@@ -447,7 +448,8 @@ def _build_parts(district: District, rules: Rules) -> tuple[pd.DataFrame, list[d
                 else:
                     target[i] = p
             else:
-                notes.append(f"teaching point {ids[i]} has no known parent school; assessed on its own")
+                notes.append(f"teaching point {ids[i]} has no known parent school; "
+                             f"assessed on its own")
 
     out_of_scope = [{"school_id": ids[i], "name": names[i], "reason": reason[i]}
                     for i in np.flatnonzero(reason != "")]
@@ -474,11 +476,13 @@ def _build_parts(district: District, rules: Rules) -> tuple[pd.DataFrame, list[d
         for k, rule in per_pupil.items():
             res = rule.resource
             if res in TEACHER_RESOURCES:
-                vals = tci[res].to_numpy(dtype=float) if res in tci.columns else np.full(len(idx), np.nan)
-                if merged.any():   # a merged teaching point: all its teachers (its only part is primary)
-                    vals = vals.copy()
-                    vals[merged] = tc[res].reindex(pd.MultiIndex.from_arrays(
-                        [ids[idx][merged], np.full(int(merged.sum()), "primary")])).to_numpy(dtype=float)
+                vals = (tci[res].to_numpy(dtype=float) if res in tci.columns
+                        else np.full(len(idx), np.nan))
+                if merged.any():   # a merged teaching point: all its teachers (its only
+                    vals = vals.copy()          # part is primary)
+                    key_m = pd.MultiIndex.from_arrays(
+                        [ids[idx][merged], np.full(int(merged.sum()), "primary")])
+                    vals[merged] = tc[res].reindex(key_m).to_numpy(dtype=float)
             else:
                 col = _col(s, res)[idx]
                 sh = shares[stage].to_numpy()[idx].copy()
@@ -521,7 +525,8 @@ def _per_pupil_results(district: District, rules: Rules):
         t = parts["stage"].map(d.threshold.as_dict()).to_numpy(dtype=float)
         thr[k] = t
         with np.errstate(invalid="ignore", divide="ignore"):
-            parts[f"value_{k}"] = d.multiplier * parts[f"T{k}"].to_numpy(dtype=float) / parts["pupils"].to_numpy(dtype=float)
+            parts[f"value_{k}"] = (d.multiplier * parts[f"T{k}"].to_numpy(dtype=float)
+                                   / parts["pupils"].to_numpy(dtype=float))
         parts[f"threshold_{k}"] = t
         v = parts[f"value_{k}"].to_numpy()
         parts[f"passed_{k}"] = np.where(np.isnan(v), False, _ge(v, t))
@@ -580,7 +585,8 @@ def _per_pupil_results(district: District, rules: Rules):
             stage_pass &= county_ok and cv_ok
             cv_rows.append({"indicator": k, "stage": stage, "parts": int(sel.sum()),
                             "pupils": float(p.sum()), "county_value": mean, "threshold": th,
-                            "county_ok": county_ok, "cv": cvr[stage] if cvr[stage] is not None else np.nan,
+                            "county_ok": county_ok,
+                            "cv": cvr[stage] if cvr[stage] is not None else np.nan,
                             "cv_exact": cv, "cv_limit": limits[stage], "cv_ok": cv_ok,
                             "missing": int((~ok).sum())})
         sub = parts[~parts[f"passed_{k}"] & parts[f"value_{k}"].notna()]
@@ -595,7 +601,8 @@ def _per_pupil_results(district: District, rules: Rules):
         if not stages_present:
             no_data = True
         det = {"reasons": reasons, "school_rule": rule, "unit_zh": d.unit_zh,
-               "unit_en": d.unit_en, "parts": {st: int((parts["stage"] == st).sum()) for st in stages_present}}
+               "unit_en": d.unit_en,
+               "parts": {st: int((parts["stage"] == st).sum()) for st in stages_present}}
         if tolerated:
             det["tolerated"] = tolerated
         missing = parts.loc[parts[f"T{k}"].isna(), ["school_id", "stage"]]
@@ -605,7 +612,8 @@ def _per_pupil_results(district: District, rules: Rules):
             id=k, cls="A", name=d.name_zh, name_en=d.name_en, passed=passed,
             no_data=no_data, county_value=county,
             threshold={st: threshold[st] for st in stages_present} or dict(threshold),
-            cv=cvr, cv_exact=cve, cv_limit={st: limits[st] for st in stages_present} or dict(limits),
+            cv=cvr, cv_exact=cve,
+            cv_limit={st: limits[st] for st in stages_present} or dict(limits),
             failing_schools=failing, details=det))
     tcols = [c for c in parts.columns if c.startswith("T") and c[1:].isdigit()]
     parts = parts.drop(columns=tcols)
@@ -694,7 +702,8 @@ def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[d
         stages = [stage] * len(idx)
     else:
         stages = list(stage)
-    ex = {k: (np.asarray(v).tolist() if not isinstance(v, list) else v) for k, v in (extra or {}).items()}
+    ex = {k: (np.asarray(v).tolist() if not isinstance(v, list) else v)
+          for k, v in (extra or {}).items()}
     ids, names = c.ids[idx].tolist(), c.names[idx].tolist()
     out = []
     for n in range(len(idx)):
@@ -742,7 +751,7 @@ def _ind_unified(c: _Ctx, d: dict) -> IndicatorResult:
     facts, missing = _county_facts(c, ["unified_standards"])
     failing, missing_schools = [], []
     det: dict = {}
-    for col, per in (("staff_quota", None), ("public_funds_yuan", None)):
+    for col in ("staff_quota", "public_funds_yuan"):
         unit = _funding_units(c, col, mask)
         if col == "staff_quota":
             need_row = c.a / quota.primary + c.b / quota.junior
@@ -762,7 +771,8 @@ def _ind_unified(c: _Ctx, d: dict) -> IndicatorResult:
         det["missing"] = missing_schools
     if missing:
         det["missing_county"] = missing
-    ok_county = facts.get("unified_standards") is not None and _truthy(facts.get("unified_standards"))
+    unified = facts.get("unified_standards")
+    ok_county = unified is not None and _truthy(unified)
     if not ok_county and not missing:
         det["county_fails"] = ["unified_standards"]
     no_data = bool(missing or missing_schools)
@@ -779,14 +789,15 @@ def _ind_art_rooms(c: _Ctx, d: dict) -> IndicatorResult:
     mask = ~np.isin(c.typ, ["special", "teaching_point"]) & (classes > 0)
     need = np.ceil(classes / r.classes_per_room)
     failing, missing = [], []
-    for kind, rooms_col, min_col, min_m2 in (("music", "music_rooms", "music_room_min_m2", r.music_room_min_m2),
-                                             ("art", "art_rooms", "art_room_min_m2", r.art_room_min_m2)):
+    for rooms_col, min_col, min_m2 in (("music_rooms", "music_room_min_m2", r.music_room_min_m2),
+                                       ("art_rooms", "art_room_min_m2", r.art_room_min_m2)):
         rooms = _col(c.s, rooms_col)
         size = _col(c.s, min_col)
         nd = mask & np.isnan(rooms)
         missing += [{"school_id": c.ids[i], "column": rooms_col} for i in np.flatnonzero(nd)]
         bad = np.flatnonzero(mask & ~np.isnan(rooms) & ~_ge(rooms, need))
-        failing += _fail_rows(c, bad, rooms[bad], need[bad], extra={"check": [rooms_col] * len(bad)})
+        failing += _fail_rows(c, bad, rooms[bad], need[bad],
+                              extra={"check": [rooms_col] * len(bad)})
         has_rooms = mask & ~np.isnan(rooms) & (rooms > 0)
         nd2 = has_rooms & np.isnan(size)
         missing += [{"school_id": c.ids[i], "column": min_col} for i in np.flatnonzero(nd2)]
@@ -813,7 +824,8 @@ def _ind_school_size(c: _Ctx, d: dict) -> IndicatorResult:
     mask = (through | single)
     bad = np.flatnonzero(mask & (size > limit))
     failing = _fail_rows(c, bad, size[bad], limit[bad])
-    return _res(d, not failing, county_value={"largest": float(size[mask].max()) if mask.any() else None},
+    largest = float(size[mask].max()) if mask.any() else None
+    return _res(d, not failing, county_value={"largest": largest},
                 threshold={"single_stage": r.school_size_single,
                            "nine_or_twelve_year": r.school_size_through},
                 failing=failing, details={"schools": int(mask.sum())})
@@ -853,7 +865,8 @@ def _ind_small_funds(c: _Ctx, d: dict) -> IndicatorResult:
     failing = _fail_rows(c, bad, funds[bad], need[bad], extra={"pupils": pupils[bad]})
     det = {"schools": int(mask.sum())}
     if nd.any():
-        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"}
+                          for i in np.flatnonzero(nd)]
     return _res(d, not failing, bool(nd.any()), county_value={"schools": int(mask.sum())},
                 threshold={"pupils_counted": min_pupils, "funds_per_pupil_yuan": fp.as_dict()},
                 failing=failing, details=det)
@@ -870,7 +883,8 @@ def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
                         details={"missing_county": ["special_school_funds_per_pupil_yuan"]})
         ok = bool(_ge(float(v), need_pp))
         return _res(d, ok, county_value=float(v), threshold=need_pp,
-                    details={"source": "county", **({} if ok else {"county_fails": ["special_school_funds_per_pupil_yuan"]})})
+                    details={"source": "county", **({} if ok else {
+                        "county_fails": ["special_school_funds_per_pupil_yuan"]})})
     funds = _col(c.s, "public_funds_yuan")
     nd = mask & np.isnan(funds)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -881,13 +895,15 @@ def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
     cv = float(funds[okm].sum() / pupils[okm].sum()) if okm.any() else None
     det = {"source": "schools", "schools": int(mask.sum())}
     if nd.any():
-        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"}
+                          for i in np.flatnonzero(nd)]
     return _res(d, not failing, bool(nd.any()), county_value=cv, threshold=need_pp,
                 failing=failing, details=det)
 
 
 def _ind_teacher_pay(c: _Ctx, d: dict) -> IndicatorResult:
-    keys = ["teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan", "allowances_paid", "performance_pay_full"]
+    keys = ["teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan", "allowances_paid",
+            "performance_pay_full"]
     f, missing = _county_facts(c, keys)
     if missing:
         return _res(d, False, True, county_value=f, details={"missing_county": missing})
@@ -936,14 +952,15 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
         uniq[j] = (str(sid_raw[first[j]]) + ("…" if size[j] > 1 else ""), str(st_raw[first[j]]))
     mean = np.divide(good, size, out=np.ones(len(uniq_keys)), where=size > 0)
     name_of = dict(zip(c.ids, c.names))
-    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st, "value": float(mean[i]),
-                "threshold": min_share, "gap": float(min_share - mean[i]),
+    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st,
+                "value": float(mean[i]), "threshold": min_share, "gap": float(min_share - mean[i]),
                 "teachers": int(size[i]), "short": int(size[i] - good[i])}
                for i, (sid, st) in enumerate(uniq) if mean[i] < min_share * (1 - RTOL)]
     failing.sort(key=lambda f: (f["stage"] != "primary", -f["gap"], f["school_id"]))
     det["teachers"] = n
-    det["short_teacher_ids"] = sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist()) \
-        if "teacher_id" in tt.columns else []
+    det["short_teacher_ids"] = (
+        sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist())
+        if "teacher_id" in tt.columns else [])
     county_ok = True
     if county_key is not None:
         if missing_county:
@@ -995,7 +1012,8 @@ def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
                 "backbone_rotated": r.get("backbone_rotated", r.get("backbone"))}
     else:
         src = "county"
-        vals = {"eligible": c.county.get("rotation_eligible"), "rotated": c.county.get("rotation_rotated"),
+        vals = {"eligible": c.county.get("rotation_eligible"),
+                "rotated": c.county.get("rotation_rotated"),
                 "backbone_rotated": c.county.get("rotation_backbone")}
     missing = [k for k, v in vals.items() if v is None or (isinstance(v, float) and math.isnan(v))]
     base_setting = getattr(c.d.settings, "backbone_base", "rotated")
@@ -1015,7 +1033,8 @@ def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
     cv["backbone_share"] = bb / base if base > 0 else None
     return _res(d, not fails, county_value=cv,
                 threshold={"rotated_share": share, "backbone_share": backbone_share,
-                           "rotated_min": need_r, "backbone_min": need_b, "backbone_base": base_setting},
+                           "rotated_min": need_r, "backbone_min": need_b,
+                           "backbone_base": base_setting},
                 details={"source": src, **({"county_fails": fails} if fails else {})})
 
 
@@ -1042,7 +1061,8 @@ def _ind_catchment(c: _Ctx, d: dict) -> IndicatorResult:
         if st in need_stage and not _ge(vals[st], c.rules.catchment_share[st]):
             fails.append(st)
     det = {"source": src, "stages_required": need_stage,
-           "schools": {st: int((base & (pup > 0)).sum()) for st, pup in (("primary", c.a), ("junior", c.b))}}
+           "schools": {st: int((base & (pup > 0)).sum())
+                       for st, pup in (("primary", c.a), ("junior", c.b))}}
     if missing:
         det["missing"] = missing
     if fails:
@@ -1090,9 +1110,11 @@ def _ind_training_funds(c: _Ctx, d: dict) -> IndicatorResult:
     elif not _truthy(plan):
         county_ok = False
         det["county_fails"] = ["training_plan_exists"]
-    tot = float(train[ok_rows].sum() / funds[ok_rows].sum()) if ok_rows.any() and funds[ok_rows].sum() > 0 else None
+    tot = (float(train[ok_rows].sum() / funds[ok_rows].sum())
+           if ok_rows.any() and funds[ok_rows].sum() > 0 else None)
     return _res(d, county_ok and not failing, bool(nd_rows.any()) or plan is _MISSING,
-                county_value={"share": tot, "training_plan_exists": None if plan is _MISSING else plan},
+                county_value={"share": tot,
+                              "training_plan_exists": None if plan is _MISSING else plan},
                 threshold=share, failing=failing, details=det)
 
 
@@ -1153,7 +1175,8 @@ def _b_problems(b_scores: dict, std: Standard) -> list[tuple[int | None, str]]:
             errs.append((None, f"b_scores: 未知指标 {key!r} / unknown indicator {key!r}"))
             continue
         if k not in pts:
-            errs.append((None, f"b_scores: 指标 {k} 不是B类指标 / indicator {k} is not a B indicator"))
+            errs.append((None, f"b_scores: 指标 {k} 不是B类指标 / "
+                               f"indicator {k} is not a B indicator"))
             continue
         if not isinstance(scores, (list, tuple)):
             errs.append((k, f"b_scores {k}: 应为各项得分列表 / expected a list of item scores"))
@@ -1165,11 +1188,13 @@ def _b_problems(b_scores: dict, std: Standard) -> list[tuple[int | None, str]]:
             if sc is None:
                 continue
             if isinstance(sc, bool) or not _isnum(sc):
-                errs.append((k, f"b_scores {k}.{j}: 得分 {sc!r} 不是数字 / score {sc!r} is not a number"))
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc!r} 不是数字 / "
+                                f"score {sc!r} is not a number"))
                 continue
             v = float(sc)
             if math.isnan(v) or v < 0:
-                errs.append((k, f"b_scores {k}.{j}: 得分 {sc} 不能为负或空 / score {sc} is negative or empty"))
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc} 不能为负或空 / "
+                                f"score {sc} is negative or empty"))
             elif v > pt + 1e-9:
                 errs.append((k, f"b_scores {k}.{j}: 得分 {_num(v)} 超过该项分值 {_num(pt)} / "
                                 f"item {k}.{j}: score {_num(v)} exceeds its {_num(pt)} points"))
@@ -1221,7 +1246,8 @@ def propose_9_2(district: District, d: dict) -> dict | None:
     a, b = _col(s, "students_primary"), _col(s, "students_junior")
     has = _has_stage(typ, a, b)
     pop = pd.to_numeric(u["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    uid = u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns else np.arange(len(u)).astype(str)
+    uid = (u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns
+           else np.arange(len(u)).astype(str))
     uname = u["name"].astype(str).to_numpy() if "name" in u.columns else uid
     sid = s["school_id"].astype(str).to_numpy()
     evidence, served, total = [], 0, 0
@@ -1238,13 +1264,15 @@ def propose_9_2(district: District, d: dict) -> dict | None:
                 near, km = None, None
             ok = km is not None and km <= reach
             served += ok
-            evidence.append({"unit_id": uid[i], "name": uname[i], "population": pop[i], "stage": stage,
-                             "nearest_school": near, "km": None if km is None else round(km, 3),
+            evidence.append({"unit_id": uid[i], "name": uname[i], "population": pop[i],
+                             "stage": stage, "nearest_school": near,
+                             "km": None if km is None else round(km, 3),
                              "reach_km": reach, "served": bool(ok)})
     pts_item = d["items"][1]["points"]
     score = pts_item if total == 0 else math.floor(pts_item * served / total * 2) / 2
     return {"item": 2, "score": score, "points": pts_item, "units_checked": total, "served": served,
-            "method": "straight-line (great-circle) km from unit point to nearest school teaching the stage",
+            "method": "straight-line (great-circle) km from unit point to nearest school "
+                      "teaching the stage",
             "evidence": evidence}
 
 
@@ -1272,7 +1300,8 @@ def _b_results(district: District, std: Standard):
         items = []
         no_data = sc is None or any(x is None for x in sc) or len(sc) < len(pts)
         for j, it in enumerate(d["items"], start=1):
-            v = sc[j - 1] if sc is not None and isinstance(sc, (list, tuple)) and j - 1 < len(sc) else None
+            listed = sc is not None and isinstance(sc, (list, tuple)) and j - 1 < len(sc)
+            v = sc[j - 1] if listed else None
             items.append({"item": f"{k}.{j}", "zh": it.get("zh", ""), "points": it["points"],
                           "score": None if v is None else float(v) if _isnum(v) else v})
         det: dict = {"items": items, "points": full}
@@ -1285,13 +1314,15 @@ def _b_results(district: District, std: Standard):
             det["errors"] = [m for kk, m in problems if kk == k]
         if no_data or invalid:
             complete = False
-            results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False, no_data=no_data,
-                                           county_value=None, threshold=share_min * full, details=det))
+            results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False,
+                                           no_data=no_data, county_value=None,
+                                           threshold=share_min * full, details=det))
             continue
         val = float(sum(float(x) for x in sc))
         total += val
         results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"],
-                                       passed=bool(val >= share_min * full - 1e-9), county_value=val,
+                                       passed=bool(val >= share_min * full - 1e-9),
+                                       county_value=val,
                                        threshold=share_min * full, details=det))
     rule_ok = complete and not errs and all(r.passed for r in results) and \
         total >= std.data["b_rule"]["total_min"] - 1e-9
@@ -1379,7 +1410,8 @@ def _evaluate(district: District, rules: Rules) -> _Base:
             if d["kind"] not in _PLAN_KINDS:
                 by_id[d["id"]] = _KINDS[d["kind"]](ctx, d)
         elif d["class"] == "A" and d["id"] not in by_id:
-            raise ValueError(f"standard {std.name}: indicator {d['id']} has unknown kind {d.get('kind')!r}")
+            raise ValueError(f"standard {std.name}: indicator {d['id']} has unknown kind "
+                             f"{d.get('kind')!r}")
     b = _b_results(district, std)
     for r in b[0]:
         by_id[r.id] = r

@@ -49,10 +49,16 @@ UNIT_COLUMNS = ["unit_id", "name", "lon", "lat", "population", "children_primary
                 "children_junior", "town"]
 
 
-SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛阎段雷侯龙史黎贺顾毛郝龚邵万钱覃"))
-GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌俊宇浩然欣怡梦婷雪琳晨阳思远志宏海燕丹慧颖佳琪子涵博晓东春梅立新亮清云峰波凤莲鑫蕾倩琴"))
-PLACE = np.array(list("东南西北上下中大小新老长高安和平兴隆福寿永清石桥河湖山岭冲塘坪湾港口田铺桃李花竹松柏枫杨柳金银龙凤"))
-SUBJ_P = (np.array(["语文", "数学", "英语", "科学", "道德与法治", "信息技术", "综合实践", "心理健康"]),
+SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田"
+                         "董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方"
+                         "白邹孟熊秦邱江尹薛阎段雷侯龙史黎贺顾毛郝龚邵万钱覃"))
+GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌俊宇"
+                      "浩然欣怡梦婷雪琳晨阳思远志宏海燕丹慧颖佳琪子涵博晓东春梅立新亮清云峰波凤"
+                      "莲鑫蕾倩琴"))
+PLACE = np.array(list("东南西北上下中大小新老长高安和平兴隆福寿永清石桥河湖山岭冲塘坪湾港口田铺"
+                      "桃李花竹松柏枫杨柳金银龙凤"))
+SUBJ_P = (np.array(["语文", "数学", "英语", "科学", "道德与法治", "信息技术", "综合实践",
+                    "心理健康"]),
           np.array([0.34, 0.28, 0.12, 0.08, 0.08, 0.05, 0.03, 0.02]))
 SUBJ_J = (np.array(["语文", "数学", "英语", "物理", "化学", "生物", "历史", "地理", "道德与法治",
                     "信息技术", "心理健康"]),
@@ -82,7 +88,8 @@ def _bools(a) -> np.ndarray:
     return np.where(np.asarray(a, dtype=bool), "true", "false")
 
 
-def _names(rng, n: int, prefix: np.ndarray | None = None, suffix: np.ndarray | str = "") -> np.ndarray:
+def _names(rng, n: int, prefix: np.ndarray | None = None,
+           suffix: np.ndarray | str = "") -> np.ndarray:
     a = PLACE[rng.integers(0, len(PLACE), n)]
     b = PLACE[rng.integers(0, len(PLACE), n)]
     out = np.char.add(a, b)
@@ -148,7 +155,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     side = (g - 1) * spacing
     n_towns = max(1, n // 12)
     town_xy = rng.uniform(0.08 * side, 0.92 * side, (n_towns, 2))
-    town_names = np.char.add(_names(rng, n_towns), np.where(rng.random(n_towns) < 0.3, "街道", "镇"))
+    town_names = np.char.add(_names(rng, n_towns),
+                             np.where(rng.random(n_towns) < 0.3, "街道", "镇"))
 
     def around(k: int, town: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xy = town_xy[town] + rng.normal(0.0, 1.0, (k, 2)) * sd[:, None]
@@ -171,7 +179,9 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
 
     P = np.zeros(n, dtype=np.int64)
     J = np.zeros(n, dtype=np.int64)
-    ln = lambda med, s, k: np.round(rng.lognormal(math.log(med), s, k)).astype(np.int64)
+    def ln(med, s, k):
+        return np.round(rng.lognormal(math.log(med), s, k)).astype(np.int64)
+
     m = stype == "primary"
     P[m] = np.clip(ln(230, 0.8, m.sum()) * np.where(rural[m], 0.35, 1.0), 30, 2600)
     m = stype == "junior"
@@ -179,7 +189,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     m = stype == "nine_year"
     P[m], J[m] = np.clip(ln(240, 0.5, m.sum()), 60, 1500), np.clip(ln(160, 0.5, m.sum()), 40, 1000)
     m = stype == "twelve_year"
-    P[m], J[m] = np.clip(ln(650, 0.4, m.sum()), 200, 1500), np.clip(ln(480, 0.4, m.sum()), 150, 1000)
+    P[m], J[m] = (np.clip(ln(650, 0.4, m.sum()), 200, 1500),
+                  np.clip(ln(480, 0.4, m.sum()), 150, 1000))
     m = stype == "complete_middle"
     J[m] = np.clip(ln(650, 0.4, m.sum()), 200, 2400)
     m = is_tp
@@ -230,10 +241,14 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
                                   np.maximum(6, np.ceil(P / avg_p))), 0).astype(np.int64)
     cj = np.where(J > 0, np.where(small, 3, np.maximum(3, np.ceil(J / avg_j))), 0).astype(np.int64)
     max_p, max_j = rules.max_class["primary"], rules.max_class["junior"]      # indicator 13
-    mp = np.where(cp > 0, np.minimum(max_p, np.ceil(P / np.maximum(cp, 1)) + rng.integers(1, 4, n)), 0)
-    mj = np.where(cj > 0, np.minimum(max_j, np.ceil(J / np.maximum(cj, 1)) + rng.integers(1, 4, n)), 0)
-    mp = np.where(fail_class & (cp > 0), rng.integers(max_p + 1, max_p + 11, n), mp).astype(np.int64)
-    mj = np.where(fail_class & (cj > 0), rng.integers(max_j + 1, max_j + 10, n), mj).astype(np.int64)
+    mp = np.where(cp > 0, np.minimum(max_p, np.ceil(P / np.maximum(cp, 1))
+                                     + rng.integers(1, 4, n)), 0)
+    mj = np.where(cj > 0, np.minimum(max_j, np.ceil(J / np.maximum(cj, 1))
+                                     + rng.integers(1, 4, n)), 0)
+    mp = np.where(fail_class & (cp > 0), rng.integers(max_p + 1, max_p + 11, n), mp)
+    mp = mp.astype(np.int64)
+    mj = np.where(fail_class & (cj > 0), rng.integers(max_j + 1, max_j + 10, n), mj)
+    mj = mj.astype(np.int64)
     C = cp + cj
     classrooms = C + rng.integers(0, 4, n)
     both = (P > 0) & (J > 0)
@@ -289,14 +304,17 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     g_size = np.column_stack([tp_n, tj_n]).ravel()
     g_pupils = np.column_stack([P, J]).ravel()
     keep = g_size > 0
-    g_school, g_stage, g_size, g_pupils = g_school[keep], g_stage[keep], g_size[keep], g_pupils[keep]
+    g_school, g_stage = g_school[keep], g_stage[keep]
+    g_size, g_pupils = g_size[keep], g_pupils[keep]
     g_small = small[g_school]
     per100 = {k: np.where(g_stage == 0, rules.threshold(k, "primary"), rules.threshold(k, "junior"))
               for k in (1, 2, 3)}                             # indicators 1-3, per 100 pupils
-    g_pa = np.where(g_small, 1, np.ceil(g_pupils * per100[3] / 100 * rng.uniform(1.2, 1.7, len(g_size))))
+    g_pa = np.where(g_small, 1, np.ceil(g_pupils * per100[3] / 100
+                                        * rng.uniform(1.2, 1.7, len(g_size))))
     g_pa = np.where((fail[g_school] >= 0.032) & (fail[g_school] < 0.04) & g_small, 0, g_pa)
     g_pa = np.minimum(g_pa, g_size - 1).astype(np.int64)
-    g_bb = np.where(g_small, 1, np.ceil(g_pupils * per100[2] / 100 * rng.uniform(1.06, 1.3, len(g_size))))
+    g_bb = np.where(g_small, 1, np.ceil(g_pupils * per100[2] / 100
+                                        * rng.uniform(1.06, 1.3, len(g_size))))
     g_bb = np.minimum(g_bb, g_size - 1).astype(np.int64)
 
     t_group = np.repeat(np.arange(len(g_size)), g_size)
@@ -314,9 +332,12 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     u = rng.random(T)
     degree = np.where(
         t_stage == 0,
-        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98], ["secondary", "associate", "bachelor"], "postgraduate"),
-                 np.select([u < 0.02, u < 0.27, u < 0.94], ["secondary", "associate", "bachelor"], "postgraduate")),
-        np.where(t_rural, np.select([u < 0.10, u < 0.92], ["associate", "bachelor"], "postgraduate"),
+        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98],
+                                    ["secondary", "associate", "bachelor"], "postgraduate"),
+                 np.select([u < 0.02, u < 0.27, u < 0.94],
+                           ["secondary", "associate", "bachelor"], "postgraduate")),
+        np.where(t_rural, np.select([u < 0.10, u < 0.92], ["associate", "bachelor"],
+                                    "postgraduate"),
                  np.select([u < 0.05, u < 0.88], ["associate", "bachelor"], "postgraduate")))
     # most school parts get enough qualified teachers for indicator 1; ~2 % do not
     g_need = np.ceil(g_pupils * per100[1] / 100 * 1.1)
@@ -325,12 +346,15 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     degree = np.where(unq & (rank < g_need[t_group]) & g_topup[t_group], "bachelor", degree)
     is_bb = rank >= (g_size[t_group] - g_bb[t_group])
     lv = rng.random(T)
-    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90, lv < 0.99], ["county", "city", "province"], "national"), "none")
-    age = np.clip(np.round(rng.triangular(22, np.where(t_rural, 50, 42), 60, T)), 22, 59).astype(np.int64)
+    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90, lv < 0.99],
+                                         ["county", "city", "province"], "national"), "none")
+    age = np.clip(np.round(rng.triangular(22, np.where(t_rural, 50, 42), 60, T)), 22, 59)
+    age = age.astype(np.int64)
     age = np.where(is_bb, np.maximum(age, 30), age)
     years = np.minimum(age - 21, np.floor(rng.exponential(9.0, T)) + 1).astype(np.int64)
     full_time = rng.random(T) >= 0.04
-    full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True, full_time)
+    full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True,
+                         full_time)
     certified = rng.random(T) >= 0.001
     min_hours = int(rules.training_min_hours)                 # indicator 17
     hours = rng.integers(min_hours + 12, 540, T).astype(float)
@@ -338,7 +362,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     e = rng.random(T)
     exempt = np.select([(e < 0.008) & (age <= 38), (e > 0.996), (age >= 58) & (e < 0.3)],
                        ["孕期", "病休", "待退休"], "")
-    tname = np.char.add(SURNAMES[np.minimum(rng.exponential(18, T).astype(np.int64), len(SURNAMES) - 1)],
+    tname = np.char.add(SURNAMES[np.minimum(rng.exponential(18, T).astype(np.int64),
+                                            len(SURNAMES) - 1)],
                         GIVEN[rng.integers(0, len(GIVEN), T)])
     two = rng.random(T) < 0.7
     tname = np.where(two, np.char.add(tname, GIVEN[rng.integers(0, len(GIVEN), T)]), tname)
@@ -373,7 +398,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
         "multimedia_rooms": multimedia, "music_rooms": music.astype(np.int64),
         "music_room_min_m2": music_m2.astype(np.int64), "art_rooms": art.astype(np.int64),
         "art_room_min_m2": art_m2.astype(np.int64), "staff_quota": quota,
-        "public_funds_yuan": funds.astype(np.int64), "training_funds_yuan": training.astype(np.int64),
+        "public_funds_yuan": funds.astype(np.int64),
+        "training_funds_yuan": training.astype(np.int64),
         "town": town_names[town],
     })
 
@@ -384,7 +410,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     ux, uy = around(nu, utown, usd)
     udist = np.hypot(ux - town_xy[utown, 0], uy - town_xy[utown, 1])
     urban_u = udist < 1500
-    pop = np.where(urban_u, rng.lognormal(math.log(4200), 0.4, nu), rng.lognormal(math.log(1500), 0.45, nu))
+    pop = np.where(urban_u, rng.lognormal(math.log(4200), 0.4, nu),
+                   rng.lognormal(math.log(1500), 0.45, nu))
     pop = np.round(pop).astype(np.int64)
     share_p = np.where(urban_u, 0.066, 0.060) * rng.uniform(0.85, 1.15, nu)
     cp_u = np.round(pop * share_p).astype(np.int64)
@@ -410,7 +437,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     bnd = {"type": "FeatureCollection", "name": "boundary", "features": [{
         "type": "Feature", "properties": {"name": f"合成区{seed}", "source": "synthetic"},
         "geometry": {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in ring]]}}]}
-    (out / "boundary.geojson").write_text(json.dumps(bnd, ensure_ascii=False, separators=(",", ":")) + "\n",
+    (out / "boundary.geojson").write_text(json.dumps(bnd, ensure_ascii=False,
+                                                     separators=(",", ":")) + "\n",
                                           encoding="utf-8")
 
     # ------------------------------------------------------ district.yaml --
@@ -433,7 +461,9 @@ def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> Non
     # class of a grid line by its index: every 10th trunk, every 3rd tertiary
     HW = ["trunk", "tertiary", "unclassified", "residential"]
     SP = [60, 40, 30, 30]
-    num = lambda arr: [repr(x) for x in np.asarray(arr, dtype=float).tolist()]
+    def num(arr):
+        return [repr(x) for x in np.asarray(arr, dtype=float).tolist()]
+
     glon_s, glat_s = num(glon), num(glat)
     node = [[f"[{glon_s[i]},{glat_s[j]}]" for j in range(g)] for i in range(g)]
     ii, jj = np.meshgrid(np.arange(g - 1), np.arange(g), indexing="ij")

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.io.export import FORMULA_START, save_workbook, write_text
 from planner.indicators.engine import PER_PUPIL, Report
+from planner.io.export import FORMULA_START, save_workbook, write_text
 from planner.outputs.i18n import label, tr, yes_no
 
 __all__ = ["render_console", "write_json", "write_xlsx", "fmt_number", "safe_cell_text"]
@@ -132,7 +132,8 @@ def _school_line(f: dict, lang: str, t: dict) -> str:
     rel = "<" if (v is not None and th is not None and v < th) else ">"
     extra = f" [{f['check']}]" if f.get("check") else ""
     name = f.get("name") or f.get("school_id")
-    return f"{name} {st} {fmt_number(v)} {rel} {fmt_number(th)} ({t['gap']} {fmt_number(gap)}){extra}"
+    return (f"{name} {st} {fmt_number(v)} {rel} {fmt_number(th)} "
+            f"({t['gap']} {fmt_number(gap)}){extra}")
 
 
 def render_console(report: Report, lang: str = "zh") -> str:
@@ -157,7 +158,8 @@ def render_console(report: Report, lang: str = "zh") -> str:
                 cv = (r.cv or {}).get(st)
                 th = (r.threshold or {}).get(st)
                 lim = (r.cv_limit or {}).get(st)
-                lines.append(f"       {_stage(st, lang)}: {t['county']} {fmt_number(v)} (≥ {fmt_number(th)}), "
+                lines.append(f"       {_stage(st, lang)}: {t['county']} {fmt_number(v)} "
+                             f"(≥ {fmt_number(th)}), "
                              f"{t['cv']} {fmt_number(cv)} (≤ {fmt_number(lim)})")
         elif r.county_value is not None:
             lines.append(f"       {t['county']}: {_value_str(r.county_value, lang)}")
@@ -168,7 +170,8 @@ def render_console(report: Report, lang: str = "zh") -> str:
             if det.get(key):
                 m = det[key]
                 if isinstance(m, list):
-                    m = ", ".join(x if isinstance(x, str) else str(x.get("school_id", x)) for x in m[:10]) + \
+                    m = ", ".join(x if isinstance(x, str) else str(x.get("school_id", x))
+                                  for x in m[:10]) + \
                         (" …" if len(det[key]) > 10 else "")
                 lines.append(f"       {t['missing']}: {m}")
         for f in r.failing_schools[:MAX_SCHOOLS_SHOWN]:
@@ -186,14 +189,16 @@ def render_console(report: Report, lang: str = "zh") -> str:
         lines.append(f"  {r.id:>2} {name} — {sc}/{fmt_number(pts)} {_status(r, t)}")
         prop = (r.details or {}).get("proposed")
         if prop:
-            lines.append(f"       {t['proposed']} {r.id}.{prop['item']}: {fmt_number(prop['score'], 1)}/"
+            lines.append(f"       {t['proposed']} {r.id}.{prop['item']}: "
+                         f"{fmt_number(prop['score'], 1)}/"
                          f"{fmt_number(prop['points'])} ({prop['served']}/{prop['units_checked']})")
     for e in report.b_errors:
         lines.append(f"  {t['b_errors']}: {e}")
     lines.append("")
     lines.append(t["veto_head"])
     for k, names in report.veto_names.items():
-        state = t["veto_on"] if k in report.veto else (t["veto_unknown"] if k in report.veto_unknown else t["veto_off"])
+        state = t["veto_on"] if k in report.veto else (
+            t["veto_unknown"] if k in report.veto_unknown else t["veto_off"])
         lines.append(f"  {names.get(lang, k)}: {state}")
     if report.out_of_scope:
         lines.append("")
@@ -287,7 +292,8 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     ws2 = wb.create_sheet(h["sheets"][1])
     parts = report.parts_table()
     ph = h["parts"]
-    cols, heads = ["school_id", "name", "stage", "pupils"], [ph["school_id"], ph["name"], ph["stage"], ph["pupils"]]
+    cols = ["school_id", "name", "stage", "pupils"]
+    heads = [ph[c] for c in cols]
     for k in PER_PUPIL:
         for kind in ("value", "threshold", "passed"):
             c = f"{kind}_{k}"

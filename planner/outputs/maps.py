@@ -177,9 +177,10 @@ def offline_assets() -> str:
             f"{script(ljs)}\n{script(jq)}")
 
 
+_FONTS = '"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",'
 _MAP_CSS = """
 <style>
-body,.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",
+body,.leaflet-container{font-family:""" + _FONTS + """
  "Source Han Sans SC",sans-serif;background:#e6e2d8;font-size:13px}
 .pl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font-size:17px;
@@ -237,7 +238,8 @@ def _drawable(geoms, crs_proj, coverage: bool = False):
 
     gs = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(crs_proj)
     arr = np.asarray(gs.values)
-    if coverage and len(arr) > 1 and all(g is not None and g.geom_type in ("Polygon", "MultiPolygon")
+    if coverage and len(arr) > 1 and all(g is not None
+                                         and g.geom_type in ("Polygon", "MultiPolygon")
                                          for g in arr):
         # shared edges stay shared (no slivers between zones). coverage_simplify
         # is Visvalingam-Whyatt (drops triangles under tolerance² in area), gentler
@@ -561,8 +563,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         head = (f'<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T["pupils"]} '
                 f'{_fmt(pupils)} · <b style="color:{colour}">{T["status"][status]}</b></div>')
         rows = []
-        for label, stage, value, threshold, passed in st.get("rows") or []:
-            li = labels.setdefault(esc(label), len(labels))
+        for row_label, stage, value, threshold, passed in st.get("rows") or []:
+            li = labels.setdefault(esc(row_label), len(labels))
             ok = (None if passed is None or (not isinstance(passed, (bool, np.bool_))
                                              and _isnan(passed))
                   else int(bool(passed)))

@@ -24,6 +24,7 @@ from planner.outputs.checkfiles import b_grade, indicator_name
 from planner.outputs.i18n import catalogue, label
 from planner.outputs.sections import ReportSection
 
+
 @lru_cache(maxsize=None)
 def words(lang: str = "zh") -> dict[str, str]:
     """The report's words (catalogue ``report.*``, run.yaml) by short key."""

@@ -47,8 +47,8 @@ from typing import Any
 
 import yaml
 
-from planner.core.errors import DataError
 from models.status import Status, worst
+from planner.core.errors import DataError
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams, SolveParams
 
 SCHEMA_VERSION = 1
