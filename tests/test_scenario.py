@@ -279,6 +279,9 @@ def test_scenario_lang_is_honoured_unless_lang_is_given(tmp_path, capsys):
     assert not (tmp_path / "en" / "方案工作簿.xlsx").exists()
     html = (tmp_path / "en" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in html and "(good)" in html and "良好" not in html
+    # the scenario's name: the report's and the map's title
+    assert "测试方案" in html
+    assert "<title>测试方案</title>" in (tmp_path / "en" / "map.html").read_text(encoding="utf-8")
     # --lang wins over the scenario's lang:
     assert main(["run", str(p), "--out", str(tmp_path / "zh"), "--quiet", "--lang", "zh"]) == 0
     assert "结论：未达到认定条件" in capsys.readouterr().out
