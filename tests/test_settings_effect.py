@@ -7,8 +7,8 @@ test_scenario.py.)"""
 from dataclasses import replace
 
 import pytest
-
 from conftest import write_tiny
+
 from planner.core.district import Settings, derive_teacher_flags
 from planner.indicators import check
 from planner.io.load import load_district
