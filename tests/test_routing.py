@@ -24,7 +24,7 @@ def cvrplib_dir() -> Path:
 def read_cvrplib(path: Path) -> tuple[np.ndarray, list[int], int]:
     """Distance matrix (EUC_2D rounded to nearest int, TSPLIB nint), demands,
     capacity of a VRPLIB instance; node 0 is the depot."""
-    import vrplib          # the test extra installs it: a known-optimum test never skips
+    import vrplib  # the test extra installs it: a known-optimum test never skips
     inst = vrplib.read_instance(str(path))
     dist = np.floor(np.asarray(inst["edge_weight"], dtype=float) + 0.5)
     return dist, [int(q) for q in inst["demand"]], int(inst["capacity"])
