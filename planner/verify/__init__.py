@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.status import Status
 from planner.core.district import District
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import verify_consolidation
@@ -58,6 +59,15 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
     return errs
 
 
+def _has_plan(outcome) -> bool:
+    st = getattr(outcome, "status", None)
+    st = outcome.result.status if st is None else st
+    try:
+        return Status(str(st)).has_plan
+    except ValueError:
+        return False
+
+
 def verify_outcomes(district: District, res) -> list[str]:
     """The runner's call: verify the plans just written, each against the district
     it was made on (rotation after consolidation, catchments after both)."""
@@ -67,8 +77,9 @@ def verify_outcomes(district: District, res) -> list[str]:
         s = res.consolidation.settings
         scen = {"bus_capacity": s.bus_capacity, "max_ride_min": s.max_ride_min}
         errs += verify_consolidation(district, res.out / "consolidation", scen)
-    base = res.consolidation.district_after if res.consolidation is not None and \
-        res.consolidation.result.status in ("optimal", "feasible") else district
+    base = district
+    if res.consolidation is not None and _has_plan(res.consolidation):
+        base = res.consolidation.district_after
     if res.rotation is not None:
         st = res.rotation.problem.settings
         errs += verify_rotation(base, res.out / "rotation",
@@ -76,7 +87,8 @@ def verify_outcomes(district: District, res) -> list[str]:
                                  "backbone_base": st.backbone_base, "band": st.band,
                                  "max_send_share": st.max_send_share})
     if res.catchments:
-        after = res.rotation.district_after if res.rotation is not None else base
+        after = res.rotation.district_after if res.rotation is not None and \
+            _has_plan(res.rotation) else base
         errs += verify_catchments(after, res.out / "catchments")
     return errs
 
