@@ -65,7 +65,8 @@ class Settings:
     # travel (geodata.travel): the straight-line fallback without roads, and the
     # leg from a point to its nearest road
     travel_detour_factor: float = 1.3           # road km ≈ great-circle km × this
-    travel_fallback_speed_kmh: float = 30.0     # speed on that straight line
+    # speed on that straight line
+    travel_fallback_speed_kmh: float = 30.0     # not-a-rule: a speed, not the ride limit
     access_speed_kmh: float | None = None       # None: the standard's narrow-road bus cap
     max_access_m: float | None = None           # a point farther from every road: error
 

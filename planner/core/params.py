@@ -221,7 +221,8 @@ class SolveParams(Params):
     """How every optimisation of a run is solved (top-level keys of a scenario)."""
 
     solver: str = setting("highs", one_of("highs", "cbc"), "MIP solver")
-    time_limit: float = setting(60.0, POSITIVE, "seconds per optimisation")
+    time_limit: float = setting(60.0,  # not-a-rule: seconds, not a speed
+                                POSITIVE, "seconds per optimisation")
     seed: int = setting(0, NON_NEGATIVE_INT, "random seed of the routing heuristic")
 
 

@@ -59,10 +59,11 @@ PLACE = np.array(list("东南西北上下中大小新老长高安和平兴隆福
                       "桃李花竹松柏枫杨柳金银龙凤"))
 SUBJ_P = (np.array(["语文", "数学", "英语", "科学", "道德与法治", "信息技术", "综合实践",
                     "心理健康"]),
-          np.array([0.34, 0.28, 0.12, 0.08, 0.08, 0.05, 0.03, 0.02]))
+          np.array([0.34, 0.28, 0.12, 0.08, 0.08, 0.05, 0.03, 0.02]))  # not-a-rule: sample shape
 SUBJ_J = (np.array(["语文", "数学", "英语", "物理", "化学", "生物", "历史", "地理", "道德与法治",
                     "信息技术", "心理健康"]),
-          np.array([0.15, 0.15, 0.14, 0.09, 0.07, 0.07, 0.08, 0.07, 0.09, 0.05, 0.04]))
+          np.array([0.15, 0.15, 0.14, 0.09, 0.07, 0.07,  # not-a-rule: sample shape
+                    0.08, 0.07, 0.09, 0.05, 0.04]))  # not-a-rule: sample shape
 
 
 # ------------------------------------------------------------------ helpers --
@@ -150,11 +151,11 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
 
     # ---------------------------------------------------------- geography --
     side = max(8000.0, math.sqrt(n * 10.0e6))            # ~10 km² per school
-    spacing = 2500.0 if n <= 5000 else 3000.0
+    spacing = 2500.0 if n <= 5000 else 3000.0  # not-a-rule: sample shape
     g = int(math.ceil(side / spacing)) + 1                # grid nodes per side
     side = (g - 1) * spacing
-    n_towns = max(1, n // 12)
-    town_xy = rng.uniform(0.08 * side, 0.92 * side, (n_towns, 2))
+    n_towns = max(1, n // 12)  # not-a-rule: sample shape
+    town_xy = rng.uniform(0.08 * side, 0.92 * side, (n_towns, 2))  # not-a-rule: sample shape
     town_names = np.char.add(_names(rng, n_towns),
                              np.where(rng.random(n_towns) < 0.3, "街道", "镇"))
 
@@ -170,7 +171,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     town = rng.integers(0, n_towns, n)
     is_tp = stype == "teaching_point"
     central = np.isin(stype, ["junior", "nine_year", "twelve_year", "complete_middle", "special"])
-    sd = np.where(central, 600.0, np.where(is_tp, 4000.0, 2500.0)) * rng.uniform(0.5, 1.5, n)
+    sd = np.where(central, 600.0,  # not-a-rule: sample shape
+                  np.where(is_tp, 4000.0, 2500.0)) * rng.uniform(0.5, 1.5, n)  # not-a-rule: m
     sx, sy = around(n, town, sd)
     dist = np.hypot(sx - town_xy[town, 0], sy - town_xy[town, 1])
     area_type = np.where(dist < 1200, "urban", np.where(dist < 3000, "town", "rural"))
@@ -183,20 +185,23 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
         return np.round(rng.lognormal(math.log(med), s, k)).astype(np.int64)
 
     m = stype == "primary"
-    P[m] = np.clip(ln(230, 0.8, m.sum()) * np.where(rural[m], 0.35, 1.0), 30, 2600)
+    P[m] = np.clip(ln(230, 0.8, m.sum()) * np.where(rural[m], 0.35, 1.0),
+                   30, 2600)  # not-a-rule: sample shape
     m = stype == "junior"
-    J[m] = np.clip(ln(400, 0.55, m.sum()), 80, 2600)
+    J[m] = np.clip(ln(400, 0.55, m.sum()), 80, 2600)  # not-a-rule: sample shape
     m = stype == "nine_year"
-    P[m], J[m] = np.clip(ln(240, 0.5, m.sum()), 60, 1500), np.clip(ln(160, 0.5, m.sum()), 40, 1000)
+    P[m], J[m] = (np.clip(ln(240, 0.5, m.sum()), 60, 1500),  # not-a-rule: sample shape
+                  np.clip(ln(160, 0.5, m.sum()), 40, 1000))  # not-a-rule: sample shape
     m = stype == "twelve_year"
     P[m], J[m] = (np.clip(ln(650, 0.4, m.sum()), 200, 1500),
                   np.clip(ln(480, 0.4, m.sum()), 150, 1000))
     m = stype == "complete_middle"
     J[m] = np.clip(ln(650, 0.4, m.sum()), 200, 2400)
     m = is_tp
-    P[m] = rng.integers(8, 90, m.sum())
+    P[m] = rng.integers(8, 90, m.sum())  # not-a-rule: sample shape
     m = stype == "special"
-    P[m], J[m] = rng.integers(30, 120, m.sum()), rng.integers(10, 60, m.sum())
+    P[m], J[m] = (rng.integers(30, 120, m.sum()),  # not-a-rule: sample shape
+                  rng.integers(10, 60, m.sum()))  # not-a-rule: sample shape
     small = (P + J) < rules.small_school_pupils
 
     public = np.ones(n, dtype=bool)
@@ -261,10 +266,10 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
         return np.where(both, np.maximum(tp_, tj / wj), np.where(P > 0, tp_, tj))
 
     mb = np.where(small, rng.uniform(1.8, 3.0, n), rng.uniform(1.12, 1.6, n))
-    mb = np.where(fail_area, rng.uniform(0.8, 0.95, n), mb)
+    mb = np.where(fail_area, rng.uniform(0.8, 0.95, n), mb)  # not-a-rule: sample shape
     ms = np.where(small, rng.uniform(1.8, 3.5, n), rng.uniform(1.08, 1.5, n))
     me = np.where(small, rng.uniform(1.05, 1.35, n), rng.uniform(1.12, 1.6, n))
-    me = np.where(fail_equip, rng.uniform(0.6, 0.9, n), me)
+    me = np.where(fail_equip, rng.uniform(0.6, 0.9, n), me)  # not-a-rule: sample shape
     mm = rng.uniform(1.1, 1.6, n)
     building = np.round(W * need(4) * mb, 1)
     sports = np.round(W * need(5) * ms, 1)
@@ -332,12 +337,12 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     u = rng.random(T)
     degree = np.where(
         t_stage == 0,
-        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98],
+        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98],  # not-a-rule: sample shape
                                     ["secondary", "associate", "bachelor"], "postgraduate"),
                  np.select([u < 0.02, u < 0.27, u < 0.94],
                            ["secondary", "associate", "bachelor"], "postgraduate")),
-        np.where(t_rural, np.select([u < 0.10, u < 0.92], ["associate", "bachelor"],
-                                    "postgraduate"),
+        np.where(t_rural, np.select([u < 0.10,  # not-a-rule: sample shape
+                                     u < 0.92], ["associate", "bachelor"], "postgraduate"),
                  np.select([u < 0.05, u < 0.88], ["associate", "bachelor"], "postgraduate")))
     # most school parts get enough qualified teachers for indicator 1; ~2 % do not
     g_need = np.ceil(g_pupils * per100[1] / 100 * 1.1)
@@ -346,18 +351,21 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     degree = np.where(unq & (rank < g_need[t_group]) & g_topup[t_group], "bachelor", degree)
     is_bb = rank >= (g_size[t_group] - g_bb[t_group])
     lv = rng.random(T)
-    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90, lv < 0.99],
-                                         ["county", "city", "province"], "national"), "none")
-    age = np.clip(np.round(rng.triangular(22, np.where(t_rural, 50, 42), 60, T)), 22, 59)
+    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90,  # not-a-rule: sample shape
+                                          lv < 0.99],
+                                         ["county", "city", "province"], "national"),
+                        "none")
+    age = rng.triangular(22, np.where(t_rural, 50, 42), 60, T)  # not-a-rule: sample shape
+    age = np.clip(np.round(age), 22, 59)
     age = age.astype(np.int64)
-    age = np.where(is_bb, np.maximum(age, 30), age)
+    age = np.where(is_bb, np.maximum(age, 30), age)  # not-a-rule: sample shape
     years = np.minimum(age - 21, np.floor(rng.exponential(9.0, T)) + 1).astype(np.int64)
     full_time = rng.random(T) >= 0.04
     full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True,
                          full_time)
     certified = rng.random(T) >= 0.001
     min_hours = int(rules.training_min_hours)                 # indicator 17
-    hours = rng.integers(min_hours + 12, 540, T).astype(float)
+    hours = rng.integers(min_hours + 12, 540, T).astype(float)  # not-a-rule: sample shape
     hours = np.where(rng.random(T) < 0.002, rng.integers(200, min_hours - 1, T), hours)
     e = rng.random(T)
     exempt = np.select([(e < 0.008) & (age <= 38), (e > 0.996), (age >= 58) & (e < 0.3)],
@@ -406,16 +414,18 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     # -------------------------------------------------------------- units --
     nu = 3 * n
     utown = rng.integers(0, n_towns, nu)
-    usd = rng.uniform(600, 4500, nu)
+    usd = rng.uniform(600, 4500, nu)  # not-a-rule: sample shape
     ux, uy = around(nu, utown, usd)
     udist = np.hypot(ux - town_xy[utown, 0], uy - town_xy[utown, 1])
     urban_u = udist < 1500
     pop = np.where(urban_u, rng.lognormal(math.log(4200), 0.4, nu),
-                   rng.lognormal(math.log(1500), 0.45, nu))
+                   rng.lognormal(math.log(1500), 0.45, nu))  # not-a-rule: sample shape
     pop = np.round(pop).astype(np.int64)
-    share_p = np.where(urban_u, 0.066, 0.060) * rng.uniform(0.85, 1.15, nu)
+    share_p = (np.where(urban_u, 0.066, 0.060)
+               * rng.uniform(0.85, 1.15, nu))  # not-a-rule: sample shape
     cp_u = np.round(pop * share_p).astype(np.int64)
-    cj_u = np.round(pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)).astype(np.int64)
+    cj_u = pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)  # not-a-rule: sample shape
+    cj_u = np.round(cj_u).astype(np.int64)
     ulon, ulat = _lonlat(ux, uy)
     units = ({
         "unit_id": [f"U{i + 1:06d}" for i in range(nu)],
@@ -460,7 +470,7 @@ def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> Non
     _, glat = _lonlat(np.zeros(g), coords)
     # class of a grid line by its index: every 10th trunk, every 3rd tertiary
     HW = ["trunk", "tertiary", "unclassified", "residential"]
-    SP = [60, 40, 30, 30]
+    SP = [60, 40, 30, 30]  # not-a-rule: sample shape
     def num(arr):
         return [repr(x) for x in np.asarray(arr, dtype=float).tolist()]
 

@@ -278,7 +278,7 @@ def _screen_angle(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.degrees(math.atan2(-(by - ay), bx - ax))
 
 
-def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.15,
+def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.15,  # not-a-rule: style
          n: int = 16) -> list[tuple[float, float]]:
     """A gentle curve a -> b bending to the right, so a -> b and b -> a stay apart."""
     k = math.cos(math.radians((a[1] + b[1]) / 2))
@@ -474,14 +474,14 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     # ---- base layers: none (offline) by default, OSM tiles optional and unchecked
     folium.FeatureGroup(name=LN["blank"], overlay=False, show=True).add_to(m)
     folium.TileLayer("OpenStreetMap", name=LN["osm"], overlay=False, show=False,
-                     max_zoom=19).add_to(m)
+                     max_zoom=19).add_to(m)  # not-a-rule: style
 
     def layer(key: str, data: dict, show: bool = True) -> None:
         fg = folium.FeatureGroup(name=LN[key], show=show)
         fg.add_child(LayerData(data))
         fg.add_to(m)
 
-    def line_opts(colour, weight, cls, dash=None, opacity=0.85):
+    def line_opts(colour, weight, cls, dash=None, opacity=0.85):  # not-a-rule: style
         o = {"pane": "pl-lines", "color": colour, "weight": weight, "opacity": opacity,
              "className": cls}
         if dash:
@@ -512,7 +512,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
              "opts": {"pane": "pl-land", "interactive": False,
                       "className": "pl-boundary-fill"}},
             {"data": {**feature, "properties": {"s": {"color": "#37474f", "weight": 2.5,
-                                                       "dashArray": "8 4 2 4", "opacity": 0.9,
+                                                       "dashArray": "8 4 2 4",
+                                                       "opacity": 0.9,  # not-a-rule: style
                                                        "fill": False}}},
              "opts": {"pane": "pl-base", "interactive": False, "className": "pl-boundary"}}]})
 
@@ -531,7 +532,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                 p for p in parts if p.geom_type == "LineString")
         feats = [{"type": "Feature",
                   "geometry": shapely.MultiLineString(gs).__geo_interface__,
-                  "properties": {"s": {"color": colour, "weight": weight, "opacity": 0.9}}}
+                  "properties": {"s": {"color": colour, "weight": weight,
+                                       "opacity": 0.9}}}  # not-a-rule: style
                  for (weight, colour), gs in sorted(by_class.items()) if gs]
         layer("roads", {"geo": [{"data": {"type": "FeatureCollection", "features": feats},
                                  "opts": {"pane": "pl-base", "interactive": False,
@@ -555,7 +557,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         opts = {"pane": "pl-schools", "radius": round(5 + min(9.0, math.sqrt(
                     max(float(pupils), 0.0)) / 4), 1),
                 "color": "#616161" if closed else "#212121", "weight": 2 if closed else 1.5,
-                "fillColor": colour, "fillOpacity": 0.55 if closed else 0.9,
+                "fillColor": colour, "fillOpacity": 0.55 if closed else 0.9,  # not-a-rule: style
                 "className": f"pl-school pl-school-{status or 'plain'}"}
         if closed:
             opts["dashArray"] = "3 3"
@@ -592,10 +594,11 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                       n=_fmt(c.get("pupils")))
             pts = [a, b]
             lines.append({"p": [_ll(*p) for p in pts], "t": tip,
-                          "o": line_opts(CLOSURE_COLOR, 2.5, "pl-closure", "7 5", 0.9)})
+                          "o": line_opts(CLOSURE_COLOR, 2.5, "pl-closure", "7 5",
+                                         0.9)})  # not-a-rule: style
             (ax, ay), ang = _along(pts, 0.8)
             icons.append(arrow(ax, ay, ang, CLOSURE_COLOR))
-            (lx, ly), _ = _along(pts, 0.5)
+            (lx, ly), _ = _along(pts, 0.5)  # not-a-rule: style
             icons.append(icon(lx, ly, f'<span class="pl-flow-lbl" style="border-color:'
                               f'{CLOSURE_COLOR};color:{CLOSURE_COLOR}">'
                               f'{T["closure_lbl"].format(n=_fmt(c.get("pupils")))}</span>',
@@ -659,7 +662,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                         load="—" if load is None else f"{load:.0%}")
                 feats.append({"type": "Feature", "geometry": g.__geo_interface__,
                               "properties": {"t": tip, "s": {
-                                  "fillColor": colour, "fillOpacity": 0.45,
+                                  "fillColor": colour, "fillOpacity": 0.45,  # not-a-rule: style
                                   "color": "#c62828" if over else "#455a64",
                                   "weight": 2.5 if over else 1.0}}})
             if feats:
