@@ -29,6 +29,8 @@ __all__ = ["TravelSettings", "TravelMatrix", "FarFromRoads", "travel_matrix", "h
            "EARTH_RADIUS_KM"]
 
 EARTH_RADIUS_KM = 6371.0088
+_MIN_PER_H = 60.0   # not-a-rule: minutes per hour
+_S_PER_MIN = 60.0   # not-a-rule: seconds per minute
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def travel_matrix(origins: Sequence[tuple[Any, float, float]],
         dl = np.array([(p[1], p[2]) for p in dests], dtype=float).reshape(-1, 2)
         km = haversine_km(ol[:, None, 0], ol[:, None, 1], dl[None, :, 0], dl[None, :, 1])
         km = km * settings.detour_factor
-        return TravelMatrix(o_ids, d_ids, km / settings.fallback_speed_kmh * 60.0, km,
+        return TravelMatrix(o_ids, d_ids, km / settings.fallback_speed_kmh * _MIN_PER_H, km,
                             "straight_line", settings, np.zeros(len(o_ids)),
                             np.zeros(len(d_ids)))
     from geodata.roads import travel_matrices
@@ -169,7 +171,7 @@ def travel_matrix(origins: Sequence[tuple[Any, float, float]],
             raise FarFromRoads(far, settings.max_access_m)
     limit = None
     if limit_min is not None and weight == "time_s":
-        limit = float(limit_min) * 60.0
+        limit = float(limit_min) * _S_PER_MIN
     sec, metres = travel_matrices(network, a, b, weight=weight, limit=limit)
     access_m = acc_a[:, None] + acc_b[None, :]
     if settings.access_speed_kmh:
@@ -178,5 +180,5 @@ def travel_matrix(origins: Sequence[tuple[Any, float, float]],
     same = np.equal.outer(np.array(o_ids, dtype=object), np.array(d_ids, dtype=object))
     sec = np.where(same, 0.0, sec)
     metres = np.where(same, 0.0, metres)
-    return TravelMatrix(o_ids, d_ids, sec / 60.0, metres / 1000.0, "roads", settings,
+    return TravelMatrix(o_ids, d_ids, sec / _S_PER_MIN, metres / 1000.0, "roads", settings,
                         acc_a, acc_b)

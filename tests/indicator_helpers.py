@@ -1,6 +1,6 @@
 """Small builders for indicator tests: District objects from a few rows.
 
-``school(**kw)`` gives one schools row with every data-spec column filled with a
+``school(**kw)`` gives one schools row with every docs/data-format.md column filled with a
 value that passes every indicator for a one-stage primary school of 100 pupils;
 ``make_district(schools, teachers=None, ...)`` types the columns the way
 ``planner.io`` does (counts int64, other numbers float64, booleans ``boolean``)

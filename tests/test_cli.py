@@ -10,11 +10,13 @@ def test_info_prints_summary(tiny_dir, capsys):
 
 
 def test_bad_input_exit_2_without_traceback(tiny_dir, capsys):
-    text = (tiny_dir / "teachers.csv").read_text(encoding="utf-8").replace("T08,吴八,S4", "T08,吴八,Y099")
+    text = (tiny_dir / "teachers.csv").read_text(encoding="utf-8")
+    text = text.replace("T08,吴八,S4", "T08,吴八,Y099")
     (tiny_dir / "teachers.csv").write_text(text, encoding="utf-8")
     assert main(["info", str(tiny_dir)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == 'error: teachers.csv row 9, column school_id: "Y099" is not a school in schools.csv'
+    assert err.strip() == ('error: teachers.csv row 9, column school_id: "Y099" is not a '
+                           'school in schools.csv')
     assert "Traceback" not in err
 
 

@@ -13,16 +13,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
-from indicator_helpers import (good_b, good_county, make_district, no_veto, roster, school,  # noqa: E402
-                               teacher)
+from indicator_helpers import good_b, good_county, make_district, no_veto, roster, school, teacher  # noqa: E402
 
-from planner.outputs.checkfiles import render_console, write_json, write_xlsx  # noqa: E402
-from planner.indicators.engine import (check, facility_shares, load_standard, grade_of,  # noqa: E402
-                                validate_b_scores, weighted_cv)
 from planner.core.rules import STANDARDS_DIR  # noqa: E402
+from planner.indicators.engine import (  # noqa: E402
+    check,
+    facility_shares,
+    grade_of,
+    load_standard,
+    validate_b_scores,
+    weighted_cv,
+)
+from planner.outputs.checkfiles import render_console, write_json, write_xlsx  # noqa: E402
 
 STD = load_standard("hunan-2023")
 
@@ -119,8 +125,10 @@ def test_county_value_is_totals_over_totals():
 
 def test_threshold_exactly_reached_passes():
     # 21 qualified teachers for 500 pupils: 100·21/500 = 4.2 exactly
-    r = check(make_district([school(students_primary=500, teachers_qualified=21.0, teachers_backbone=5.0,
-                                    teachers_pe_art=5.0, building_area_m2=3000.0, sports_area_m2=5000.0,
+    r = check(make_district([school(students_primary=500, teachers_qualified=21.0,
+                                    teachers_backbone=5.0,
+                                    teachers_pe_art=5.0, building_area_m2=3000.0,
+                                    sports_area_m2=5000.0,
                                     equipment_yuan=1e6, multimedia_rooms=12.0)]))
     assert ind(r, 1).county_value["primary"] == pytest.approx(4.2) and ind(r, 1).passed
 
@@ -136,7 +144,8 @@ def test_nine_year_split_of_floor_area():
     assert sh.loc[0, "primary"] * 23226 == pytest.approx(9711.6, abs=0.05)
     assert sh.loc[0, "junior"] * 23226 == pytest.approx(13514.4, abs=0.05)
     parts = check(make_district(rows)).parts_table().set_index("stage")
-    assert parts.loc["primary", "pupils"] == 166 and parts.loc["junior", "pupils"] == 210   # pupils not split
+    # pupils are not split
+    assert parts.loc["primary", "pupils"] == 166 and parts.loc["junior", "pupils"] == 210
     assert parts.loc["primary", "value_4"] * 166 == pytest.approx(9711.6, abs=0.05)
     assert parts.loc["junior", "value_4"] * 210 == pytest.approx(13514.4, abs=0.05)
 
@@ -144,9 +153,11 @@ def test_nine_year_split_of_floor_area():
 def test_twelve_year_and_complete_middle_splits_use_senior_pupils():
     # twelve-year 100/100/100, 3 420 m²: weights 100 : 110 : 132 (342) → primary 1 000, junior 1 100
     # complete middle 100 junior, 100 senior, 2 200 m²: junior 100/(100+120) → 1 000
-    rows = [school("T", type="twelve_year", students_primary=100, students_junior=100, students_senior=100,
+    rows = [school("T", type="twelve_year", students_primary=100, students_junior=100,
+                   students_senior=100,
                    classes_junior=2, max_class_junior=50, building_area_m2=3420.0),
-            school("C", type="complete_middle", students_primary=0, students_junior=100, students_senior=100,
+            school("C", type="complete_middle", students_primary=0, students_junior=100,
+                   students_senior=100,
                    classes_primary=0, classes_junior=2, max_class_primary=0, max_class_junior=50,
                    building_area_m2=2200.0)]
     p = check(make_district(rows)).parts_table().set_index(["school_id", "stage"])
@@ -158,9 +169,12 @@ def test_twelve_year_and_complete_middle_splits_use_senior_pupils():
 
 def test_teacher_indicators_use_roster_stage():
     # a nine-year school: 2 junior teachers with a bachelor degree (qualified), 1 junior teacher
-    # with an associate degree (not qualified for junior), 1 primary teacher with associate (qualified)
-    t = [teacher("a", "N", "junior", degree="bachelor"), teacher("b", "N", "junior", degree="bachelor"),
-         teacher("c", "N", "junior", degree="associate"), teacher("d", "N", "primary", degree="associate")]
+    # with an associate degree (not qualified for junior), 1 primary teacher with associate
+    # (qualified)
+    t = [teacher("a", "N", "junior", degree="bachelor"), teacher("b", "N", "junior",
+                                                                 degree="bachelor"),
+         teacher("c", "N", "junior", degree="associate"), teacher("d", "N", "primary",
+                                                                  degree="associate")]
     rows = [school("N", type="nine_year", students_primary=50, students_junior=50, classes_junior=2,
                    max_class_junior=25)]
     p = check(make_district(rows, t)).parts_table().set_index("stage")
@@ -169,9 +183,12 @@ def test_teacher_indicators_use_roster_stage():
 
 
 def test_teacher_counts_without_roster_split_by_pupils():
-    rows = [school("A"), school("N", type="nine_year", students_primary=60, students_junior=40, teachers_qualified=7.0),
-            school("Z", type="nine_year", students_primary=0, students_junior=0, teachers_qualified=4.0),
-            school("P", type="special", students_primary=0, students_junior=12, teachers_pe_art=1.0)]
+    rows = [school("A"), school("N", type="nine_year", students_primary=60, students_junior=40,
+                                teachers_qualified=7.0),
+            school("Z", type="nine_year", students_primary=0, students_junior=0,
+                   teachers_qualified=4.0),
+            school("P", type="special", students_primary=0, students_junior=12,
+                   teachers_pe_art=1.0)]
     d = make_district(rows)
     got = d.teacher_counts().sort_index()[["qualified", "backbone", "pe_art"]]
     # no roster: school-table counts (default 5 qualified, 2 backbone, 1 PE/art) split by
@@ -305,7 +322,8 @@ def test_partly_missing_resource_is_no_data_with_values_shown():
 def test_missing_county_fact_is_no_data(key, k):
     county = good_county()
     del county[key]
-    rows = [school(), school("J", type="junior", students_primary=0, students_junior=100, classes_primary=0,
+    rows = [school(), school("J", type="junior", students_primary=0, students_junior=100,
+                             classes_primary=0,
                              classes_junior=2, max_class_primary=0, max_class_junior=50,
                              teachers_qualified=6.0, building_area_m2=600.0, sports_area_m2=1100.0,
                              equipment_yuan=260000.0, public_funds_yuan=80000.0)]
@@ -351,36 +369,42 @@ def test_10_staffing_quota_and_funds():
     # funds ≥ 600·190 + 800·135 = 222 000
     base = dict(type="nine_year", students_primary=190, students_junior=135, classes_primary=6,
                 classes_junior=3, max_class_junior=45)
-    assert ind(check(make_district([school("N", staff_quota=20.0, public_funds_yuan=222000.0, **base)])), 10).passed
+    assert ind(check(make_district([school("N", staff_quota=20.0, public_funds_yuan=222000.0,
+                                           **base)])), 10).passed
     r = check(make_district([school("N", staff_quota=19.0, public_funds_yuan=222000.0, **base)]))
     f = ind(r, 10).failing_schools
-    assert not ind(r, 10).passed and f[0]["check"] == "staff_quota" and f[0]["threshold"] == pytest.approx(20)
+    assert not ind(r, 10).passed and f[0]["check"] == "staff_quota"
+    assert f[0]["threshold"] == pytest.approx(20)
     r = check(make_district([school("N", staff_quota=20.0, public_funds_yuan=221999.0, **base)]))
     assert ind(r, 10).failing_schools[0]["check"] == "public_funds_yuan"
 
 
 def test_10_teaching_point_without_quota_counts_with_parent():
-    # parent 100 pupils quota 6 (needs 5.26); TP 30 pupils, no quota → parent needs 130/19 = 6.84 → fails
+    # parent 100 pupils quota 6 (needs 5.26); TP 30 pupils, no quota → parent needs
+    # 130/19 = 6.84 → fails
     rows = [school("A"), school("TP", type="teaching_point", students_primary=30, parent_id="A",
                                 staff_quota=np.nan, public_funds_yuan=np.nan)]
     r = check(make_district(rows))
     # funds likewise: 130·600 = 78 000 > 70 000
     f = {x["check"]: x for x in ind(r, 10).failing_schools}
-    assert f["staff_quota"]["school_id"] == "A" and f["staff_quota"]["threshold"] == pytest.approx(130 / 19)
+    assert f["staff_quota"]["school_id"] == "A"
+    assert f["staff_quota"]["threshold"] == pytest.approx(130 / 19)
     assert f["public_funds_yuan"]["threshold"] == pytest.approx(78000)
     assert not ind(r, 10).no_data
 
 
 def test_11_music_and_art_rooms():
     # 13 classes → ceil(13/12) = 2 rooms of each kind needed
-    assert not ind(check(make_district([school(classes_primary=13, max_class_primary=40)])), 11).passed
+    assert not ind(check(make_district([school(classes_primary=13, max_class_primary=40)])),
+                   11).passed
     ok = school(classes_primary=13, max_class_primary=40, music_rooms=2.0, art_rooms=2.0)
     assert ind(check(make_district([ok])), 11).passed
     small = dict(ok, music_room_min_m2=95.9)      # < 96 m²
     r = check(make_district([small]))
     assert not ind(r, 11).passed and ind(r, 11).failing_schools[0]["check"] == "music_room_min_m2"
     # teaching points are out of 11
-    tp = school("TP", type="teaching_point", students_primary=60, classes_primary=3, music_rooms=0.0, art_rooms=0.0)
+    tp = school("TP", type="teaching_point", students_primary=60, classes_primary=3,
+                music_rooms=0.0, art_rooms=0.0)
     assert ind(check(make_district([school(), tp])), 11).passed
 
 
@@ -389,7 +413,8 @@ def test_12_school_size():
     assert ind(check(make_district([school(**big)])), 12).passed
     r = check(make_district([school(**dict(big, students_primary=2001))]))
     assert not ind(r, 12).passed and ind(r, 12).failing_schools[0]["threshold"] == 2000
-    nine = dict(type="nine_year", students_primary=1500, students_junior=1000, classes_junior=20, max_class_junior=50)
+    nine = dict(type="nine_year", students_primary=1500, students_junior=1000, classes_junior=20,
+                max_class_junior=50)
     assert ind(check(make_district([school(**nine)])), 12).passed               # 2500 ≤ 2500
     assert not ind(check(make_district([school(**dict(nine, students_junior=1001))])), 12).passed
 
@@ -398,7 +423,8 @@ def test_13_class_size():
     assert ind(check(make_district([school(max_class_primary=45)])), 13).passed
     r = check(make_district([school(max_class_primary=46)]))
     assert not ind(r, 13).passed and ind(r, 13).failing_schools[0]["value"] == 46
-    j = dict(type="junior", students_primary=0, students_junior=100, classes_primary=0, classes_junior=2,
+    j = dict(type="junior", students_primary=0, students_junior=100, classes_primary=0,
+             classes_junior=2,
              max_class_primary=0)
     assert ind(check(make_district([school(**j, max_class_junior=50)])), 13).passed
     assert not ind(check(make_district([school(**j, max_class_junior=51)])), 13).passed
@@ -407,18 +433,22 @@ def test_13_class_size():
 
 def test_14_small_village_schools_funded_as_100():
     # rural primary school with 60 pupils: funds ≥ 100·600 = 60 000
-    small = dict(area_type="rural", students_primary=60, teachers_qualified=3.0, teachers_backbone=1.0,
-                 teachers_pe_art=1.0, building_area_m2=300.0, sports_area_m2=600.0, equipment_yuan=150000.0,
+    small = dict(area_type="rural", students_primary=60, teachers_qualified=3.0,
+                 teachers_backbone=1.0,
+                 teachers_pe_art=1.0, building_area_m2=300.0, sports_area_m2=600.0,
+                 equipment_yuan=150000.0,
                  multimedia_rooms=2.0)
     assert ind(check(make_district([school(**small, public_funds_yuan=60000.0)])), 14).passed
-    r = check(make_district([school(**small, public_funds_yuan=36000.0)]))      # 600 per actual pupil only
-    assert not ind(r, 14).passed and ind(r, 14).failing_schools[0]["threshold"] == pytest.approx(60000)
+    r = check(make_district([school(**small, public_funds_yuan=36000.0)]))  # 600 per pupil only
+    assert not ind(r, 14).passed
+    assert ind(r, 14).failing_schools[0]["threshold"] == pytest.approx(60000)
     # an urban school of 60 pupils is not a village school
-    assert ind(check(make_district([school(**dict(small, area_type="urban"), public_funds_yuan=36000.0)])), 14).passed
+    assert ind(check(make_district([school(**dict(small, area_type="urban"),
+                                           public_funds_yuan=36000.0)])), 14).passed
 
 
 def test_15_special_school_funds_from_schools():
-    sp = school("SP", type="special", students_primary=20, public_funds_yuan=120000.0)   # 6000/pupil
+    sp = school("SP", type="special", students_primary=20, public_funds_yuan=120000.0)  # 6000/pupil
     assert ind(check(make_district([school(), sp])), 15).passed
     r = check(make_district([school(), dict(sp, public_funds_yuan=119999.0)]))
     assert not ind(r, 15).passed and ind(r, 15).details["source"] == "schools"
@@ -441,13 +471,17 @@ def test_19_rotation_plan_and_county():
     # county: 300 eligible, 32 rotated (≥ 30), 7 backbone (≥ 0.2·32 = 6.4) → pass
     assert ind(check(make_district([school()])), 19).passed
     # plan: 300 eligible, 29 rotated < 30 → fail
-    r = check(make_district([school()]), rotation={"eligible": 300, "rotated": 29, "backbone_rotated": 10})
+    r = check(make_district([school()]), rotation={"eligible": 300, "rotated": 29,
+                                                   "backbone_rotated": 10})
     assert not ind(r, 19).passed and ind(r, 19).details["county_fails"] == ["rotated"]
     # 30 rotated, 6 backbone = 0.2·30 → pass; 5 → fail
-    assert ind(check(make_district([school()]), rotation={"eligible": 300, "rotated": 30, "backbone_rotated": 6}), 19).passed
-    assert not ind(check(make_district([school()]), rotation={"eligible": 300, "rotated": 30, "backbone_rotated": 5}), 19).passed
+    assert ind(check(make_district([school()]), rotation={"eligible": 300, "rotated": 30,
+                                                          "backbone_rotated": 6}), 19).passed
+    assert not ind(check(make_district([school()]), rotation={"eligible": 300, "rotated": 30,
+                                                              "backbone_rotated": 5}), 19).passed
     # 10 % of 305 = 30.5 → 31 needed (same as ceil for integer counts)
-    assert not ind(check(make_district([school()]), rotation={"eligible": 305, "rotated": 30, "backbone_rotated": 6}), 19).passed
+    assert not ind(check(make_district([school()]), rotation={"eligible": 305, "rotated": 30,
+                                                              "backbone_rotated": 6}), 19).passed
 
 
 def test_21_catchment_plan_overrides_county():
@@ -462,7 +496,8 @@ def test_21_catchment_plan_overrides_county():
 
 
 def test_28_training_funds_eight_percent():
-    assert ind(check(make_district([school(public_funds_yuan=70000.0, training_funds_yuan=5600.0)])), 28).passed
+    assert ind(check(make_district([school(public_funds_yuan=70000.0,
+                                           training_funds_yuan=5600.0)])), 28).passed
     r = check(make_district([school(public_funds_yuan=70000.0, training_funds_yuan=5599.0)]))
     assert not ind(r, 28).passed and ind(r, 28).failing_schools[0]["threshold"] == 0.08
 
@@ -530,7 +565,8 @@ def test_missing_b_indicator_is_no_data():
 def test_veto_blocks_recognition():
     t = roster()
     r = check(make_district([school()], t, veto=no_veto(key_schools_or_classes=True)))
-    assert r.a_passed == 26 and r.b_rule and r.veto == ["key_schools_or_classes"] and not r.recognised
+    assert r.a_passed == 26 and r.b_rule and r.veto == ["key_schools_or_classes"]
+    assert not r.recognised
     r = check(make_district([school()], t, veto={}))
     assert len(r.veto_unknown) == 6 and not r.recognised
 
@@ -543,17 +579,20 @@ def test_9_2_proposal_from_units():
                           "population": [12000, 15000, 35000]})
     r = check(make_district([school()], units=units))
     prop = ind(r, 9).details["proposed"]
-    assert prop["units_checked"] == 4 and prop["served"] == 2    # U3 counts for primary (served) and junior
+    # U3 counts for primary (served) and junior
+    assert prop["units_checked"] == 4 and prop["served"] == 2
     assert prop["score"] == 1.0
     ev = {(e["unit_id"], e["stage"]): e for e in prop["evidence"]}
-    assert ev[("U1", "primary")]["served"] and ev[("U1", "primary")]["km"] == pytest.approx(1.112, abs=0.01)
+    assert ev[("U1", "primary")]["served"]
+    assert ev[("U1", "primary")]["km"] == pytest.approx(1.112, abs=0.01)
     assert not ev[("U2", "primary")]["served"] and not ev[("U3", "junior")]["served"]
 
 
 # ---------------------------------------------------------------- outputs
 
 def _report_with_failure():
-    rows = [school("S1", name="岳化一小", teachers_qualified=3.9), school("S2", name="=HYPERLINK(1)")]
+    rows = [school("S1", name="岳化一小", teachers_qualified=3.9),
+            school("S2", name="=HYPERLINK(1)")]
     return check(make_district(rows))
 
 
@@ -572,12 +611,14 @@ def test_json_shape_and_determinism(tmp_path):
     write_json(_report_with_failure(), p2)
     assert p1.read_bytes() == p2.read_bytes()
     d = json.loads(p1.read_text(encoding="utf-8"))
-    for k in ("district", "standard", "a_total", "a_passed", "a_no_data", "b_score", "b_grade", "veto",
+    for k in ("district", "standard", "a_total", "a_passed", "a_no_data", "b_score", "b_grade",
+              "veto",
               "recognised", "indicators"):
         assert k in d
     i1 = next(x for x in d["indicators"] if x["id"] == 1)
     assert i1["class"] == "A" and set(i1["cv"]) == {"primary"} and i1["passed"] is False
-    assert i1["failing_schools"][0] == {"school_id": "S1", "name": "岳化一小", "stage": "primary", "value": 3.9,
+    assert i1["failing_schools"][0] == {"school_id": "S1", "name": "岳化一小", "stage": "primary",
+                                        "value": 3.9,
                                         "threshold": 4.2, "gap": 0.3, "pupils": 100}
     assert "岳化一小" in p1.read_text(encoding="utf-8")        # ensure_ascii=False
     assert [x["id"] for x in d["indicators"]] == sorted(x["id"] for x in d["indicators"])
@@ -591,7 +632,8 @@ def test_xlsx_sheets_headers_and_formula_safety(tmp_path):
     wb = load_workbook(p)
     assert wb.sheetnames[:3] == ["指标", "学校指标", "差异系数"]
     head = [c.value for c in wb["指标"][1]]
-    assert head[:9] == ["指标", "名称", "类别", "学段", "全县值", "差异系数", "差异系数上限", "标准值", "是否达标"]
+    assert head[:9] == ["指标", "名称", "类别", "学段", "全县值", "差异系数", "差异系数上限",
+                        "标准值", "是否达标"]
     cells = [c for row in wb["学校指标"].iter_rows() for c in row if c.value == "=HYPERLINK(1)"]
     assert cells and all(c.data_type == "s" for c in cells)
     assert not list(tmp_path.glob(".*tmp"))
@@ -608,7 +650,8 @@ def test_report_tables():
     assert set(cvt["indicator"]) == {1, 2, 3, 4, 5, 6, 7}
     assert {"county_value", "cv", "cv_exact", "cv_limit", "cv_ok"} <= set(cvt.columns)
     pt = r.parts_table()
-    assert {"school_id", "name", "stage", "pupils", "value_1", "threshold_1", "passed_1", "passed"} <= set(pt.columns)
+    assert {"school_id", "name", "stage", "pupils", "value_1", "threshold_1", "passed_1",
+            "passed"} <= set(pt.columns)
 
 
 # ---------------------------------------------------------------- properties
@@ -620,14 +663,16 @@ pupil_lists = st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max
 @given(data=st.data(), factor=st.floats(min_value=0.01, max_value=1000))
 def test_cv_unchanged_by_scaling_resources(data, factor):
     p = data.draw(pupil_lists)
-    t = data.draw(st.lists(st.floats(min_value=0.1, max_value=1e5), min_size=len(p), max_size=len(p)))
+    t = data.draw(st.lists(st.floats(min_value=0.1, max_value=1e5), min_size=len(p),
+                           max_size=len(p)))
     _, cv1 = weighted_cv(p, t)
     _, cv2 = weighted_cv(p, [x * factor for x in t])
     assert cv2 == pytest.approx(cv1, rel=1e-9, abs=1e-12)
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)
-@given(p=pupil_lists, per_pupil=st.floats(min_value=0.01, max_value=1e4), m=st.sampled_from([1.0, 100.0]))
+@given(p=pupil_lists, per_pupil=st.floats(min_value=0.01, max_value=1e4),
+       m=st.sampled_from([1.0, 100.0]))
 def test_cv_zero_when_all_schools_equal(p, per_pupil, m):
     mean, cv = weighted_cv(p, [x * per_pupil for x in p], m)
     assert mean == pytest.approx(m * per_pupil)
@@ -660,7 +705,7 @@ def test_teacher_counts_from_the_roster():
     t = [teacher("a", "N", "junior", degree="bachelor", backbone="city"),
          teacher("b", "N", "primary", degree="associate", subject="音乐"),
          teacher("c", "N", "primary", degree="secondary", full_time=False),
-         teacher("d", "A", "junior", degree="bachelor"),          # a stage A does not teach: dropped
+         teacher("d", "A", "junior", degree="bachelor"),   # a stage A does not teach: dropped
          teacher("e", "A", "primary", subject="体育", backbone="county")]
     rows = [school("A"), school("N", type="nine_year", students_primary=60, students_junior=40),
             school("E")]
@@ -675,3 +720,66 @@ def test_teacher_counts_from_the_roster():
                                                          ("N", "junior"), ("N", "primary")],
                                                         names=["school_id", "stage"]))
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+# ---------------------------------------------------------------- rules and the cache
+
+def _variant(tmp_path, name="strict", **change) -> Path:
+    """A copy of hunan-2023.yaml with some params/thresholds changed, by indicator id."""
+    data = yaml.safe_load((STANDARDS_DIR / "hunan-2023.yaml").read_text(encoding="utf-8"))
+    data["name"] = name
+    for d in data["indicators"]:
+        for key, value in change.get(f"i{d['id']}", {}).items():
+            (d.setdefault("params", {}) if key != "threshold" else d)[key] = value
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_check_applies_the_rules_it_is_given(tmp_path):
+    from planner.core.rules import load_rules
+    d = make_district([school(max_class_primary=44, music_room_min_m2=97.0)])
+    assert ind(check(d), 13).passed and ind(check(d), 11).passed
+    rules = load_rules(_variant(tmp_path, i13={"max_class": {"primary": 40, "junior": 50}},
+                                i11={"music_room_min_m2": 98}))
+    r = check(d, rules=rules)
+    assert r.standard == "strict"
+    f13 = ind(r, 13).failing_schools[0]
+    assert (f13["value"], f13["threshold"]) == (44, 40) and ind(r, 13).threshold["primary"] == 40
+    assert not ind(r, 11).passed and ind(r, 11).failing_schools[0]["threshold"] == 98
+    # a rotation share of 15 %: 32 of 300 rotated no longer pass indicator 19 (needs 45)
+    r = check(d, rules=load_rules(_variant(tmp_path, "r15", i19={"rotated_share": 0.15})))
+    assert not ind(r, 19).passed and ind(r, 19).threshold["rotated_min"] == pytest.approx(45)
+
+
+def test_check_evaluates_each_district_state_once(tmp_path):
+    from planner.indicators.engine import stats
+    d = make_district([school(), school("S2", students_primary=150)])
+    n0 = stats()["evaluations"]
+    r1 = check(d)
+    assert stats()["evaluations"] == n0 + 1
+    assert check(d) is r1 and stats()["evaluations"] == n0 + 1          # same object, same inputs
+    # other plan inputs: only 19 and 21 are evaluated again, the rest is shared
+    r2 = check(d, rotation={"eligible": 300, "rotated": 29, "backbone_rotated": 10})
+    assert stats()["evaluations"] == n0 + 1
+    assert ind(r1, 19).passed and not ind(r2, 19).passed and not r2.recognised
+    assert ind(r2, 13) is ind(r1, 13)
+    # a derived district is another state; another standard another evaluation
+    d2 = d.with_schools(d.schools.iloc[:1].copy())
+    assert check(d2).parts_table()["school_id"].tolist() == ["S1"]
+    assert stats()["evaluations"] == n0 + 2
+    check(d, standard=str(_variant(tmp_path, i36={"threshold": 0.90})))
+    assert stats()["evaluations"] == n0 + 3
+    # a table replaced on the object is seen
+    d.schools = d.schools.iloc[1:].copy()
+    assert check(d).parts_table()["school_id"].tolist() == ["S2"]
+    assert stats()["evaluations"] == n0 + 4
+
+
+def test_english_console_says_the_grade_and_truth_values_in_english():
+    from planner.outputs.checkfiles import fmt_number
+    r = check(make_district([school()], roster(), b_scores=good_b(**{"8": [3, 2, 2, 2]})))
+    assert r.b_grade == "优秀" and r.b_grade_en == "excellent"
+    en, zh = render_console(r, "en"), render_console(r, "zh")
+    assert "99 points excellent" in en and "优秀" not in en and "99 分 优秀" in zh
+    assert (fmt_number(True, lang="en"), fmt_number(False), fmt_number(True)) == ("yes", "否", "是")

@@ -13,14 +13,13 @@ from scipy.sparse.csgraph import shortest_path
 
 from models.location import solve_facility_location, solve_p_median
 
-BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "orlib"
+BENCH = Path(__file__).resolve().parent / "data" / "orlib"   # see tests/data/README.md
 INF = math.inf
 
 
 @pytest.fixture(scope="module")
 def orlib_dir() -> Path:
-    if not BENCH.is_dir():
-        pytest.skip(f"shared benchmarks not found at {BENCH}")
+    assert BENCH.is_dir(), f"benchmark instances missing: {BENCH}"
     return BENCH
 
 

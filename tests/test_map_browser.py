@@ -8,15 +8,14 @@ where Chromium is not installed.
 import json
 import re
 
+import browser
 import geopandas as gpd
 import pytest
+from conftest import TINY_SCHOOLS, write_tiny
 from shapely.geometry import box
 
-from conftest import TINY_SCHOOLS, write_tiny
 from planner.io.load import load_district
 from planner.outputs.maps import LAYER_NAMES, build_map, offline_assets, write_map
-
-import browser
 
 XSS = "<script>alert(1)</script>"
 NASTY = "河口{{ 7*7 }}`${alert(2)}`\\学校"   # Jinja, JS template literal, backslash
@@ -270,7 +269,8 @@ def test_deterministic_across_processes(district, tmp_path):
     import sys
 
     code = ("import hashlib, sys; sys.path[:0] = ['tests']\n"
-            "from planner.io.load import load_district; from planner.outputs.maps import build_map\n"
+            "from planner.io.load import load_district\n"
+            "from planner.outputs.maps import build_map\n"
             "from test_map_browser import plan\n"
             f"d = load_district({str(district.path)!r})\n"
             "print(hashlib.sha256(build_map(d, **plan()).encode()).hexdigest())")
@@ -292,3 +292,31 @@ def test_without_boundary_or_roads(district):
     assert [len(d.get("circles", [])) for d in data] == [4, 0]   # schools, closures
     assert data[1]["lines"] == []             # an unknown receiver is not drawn
     assert "fitBounds" in html
+
+
+def test_popup_stage_words_in_both_languages(district):
+    """A part of two stages (indicator 12 lists a nine-year school as primary+junior) is
+    put into words part by part; it used to show the code in the Chinese map."""
+    status = {"S3": {"status": "fail", "rows": [("12", "primary+junior", 2600, 2500, False),
+                                                  ("1", "junior", 4.0, 5.3, False)]}}
+    for lang, words in (("zh", ["小学+初中", "初中"]), ("en", ["primary+junior", "junior"])):
+        circles = next(d for d in layer_data(build_map(district, school_status=status, lang=lang))
+                       if "circles" in d)["circles"]
+        s3 = next(c for c in circles if c["id"] == "S3")
+        assert [r[1] for r in s3["rows"]] == words, lang
+
+
+def test_school_status_from_the_typed_report(district):
+    """The map's statuses and popup rows come from the Report itself (no dicts)."""
+    from planner.indicators import check
+    from planner.outputs.run import school_status
+    rep = check(district)
+    st = school_status(rep, {"S4"}, list(district.schools["school_id"]))
+    assert st["S4"] == {"status": "closed", "rows": []}
+    failing = {f["school_id"] for r in rep.a_results for f in r.failing_schools}
+    assert failing - {"S4"}                      # the tiny district has failing schools
+    assert {sid for sid, v in st.items() if v["status"] == "fail"} == failing - {"S4"}
+    rows = {r[0]: r for r in st["S1"]["rows"]}
+    part = rep.parts_table().set_index(["school_id", "stage"]).loc[("S1", "primary")]
+    assert rows["1"][1] == "primary" and rows["1"][2] == round(part["value_1"], 2)
+    assert rows["1"][3] == part["threshold_1"] == 4.2

@@ -3,9 +3,9 @@ in HTML, identity numbers never appear in full, --anonymise hides every name."""
 
 import csv
 
+from conftest import TINY_TEACHERS, write_tiny
 from openpyxl import load_workbook
 
-from conftest import TINY_TEACHERS, write_tiny
 from planner.cli import main
 from planner.io.export import mask_id_number, safe_cell, write_csv, write_xlsx
 from planner.outputs.report import build_report
@@ -31,13 +31,17 @@ def test_csv_and_xlsx_cells_never_start_a_formula(tmp_path):
 
 
 def test_report_escapes_names():
-    rep = {"district": "<script>alert(1)</script>", "standard": "hunan-2023", "a_total": 1,
-           "a_passed": 0, "b_score": 80, "b_grade": "合格", "veto": [], "recognised": False,
-           "indicators": [{"id": 13, "class": "A", "name": "班额", "passed": False,
-                           "no_data": False, "failing_schools": [
-                               {"school_id": "S1", "name": "<img src=x onerror=alert(2)>"}]}]}
+    from dataclasses import replace
+
+    from indicator_helpers import make_district, school
+
+    from planner.indicators import check
+    d = make_district([school(name="<img src=x onerror=alert(2)>", max_class_primary=46)])
+    rep = check(replace(d, name="<script>alert(1)</script>"))
+    assert not rep.indicator(13).passed               # the school is named in the report
     html = build_report(scenario_name="<b>x</b>", before=rep, after=rep)
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
     assert "<img src=x" not in html and "<b>x</b>" not in html
 
 
@@ -45,8 +49,10 @@ def test_identity_numbers_masked_and_names_anonymised(tmp_path):
     # give the tiny roster identity numbers and movable teachers
     t = TINY_TEACHERS.replace("exempt\n", "exempt,id_number\n")
     lines = t.splitlines()
-    t = "\n".join([lines[0]] + [ln + f",43060319800101{k:04d}" for k, ln in enumerate(lines[1:])]) + "\n"
-    t += "".join(f"T1{k},新{k},S1,primary,语文,bachelor,none,true,true,9,40,400,,43060319900101{k:04d}\n"
+    t = "\n".join([lines[0]] + [ln + f",43060319800101{k:04d}"
+                                 for k, ln in enumerate(lines[1:])]) + "\n"
+    t += "".join(f"T1{k},新{k},S1,primary,语文,bachelor,none,true,true,9,40,400,,"
+                 f"43060319900101{k:04d}\n"
                  for k in range(6))
     d = write_tiny(tmp_path / "d", teachers=t)
     out = tmp_path / "out"

@@ -54,8 +54,9 @@ def test_missing_solver_on_the_command_line(monkeypatch, tmp_path, capsys):
 
 
 def test_failed_run_leaves_no_folder(monkeypatch, tmp_path):
-    import planner.verify as v
     from pathlib import Path
+
+    import planner.verify as v
 
     def boom(*a, **k):
         raise KeyboardInterrupt            # as if killed during verification

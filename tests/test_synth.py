@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from planner.io.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, UNIT_COLUMNS, TYPES, synth_district
+from planner.io.synth import SCHOOL_COLUMNS, TEACHER_COLUMNS, TYPES, UNIT_COLUMNS, synth_district
 
 FILES = ["district.yaml", "schools.csv", "teachers.csv", "units.csv", "roads.geojson",
          "boundary.geojson"]
@@ -75,7 +75,8 @@ def test_some_but_few_schools_fail(d300):
     sc, te, _ = _read(d300[0])
     big = (sc["max_class_primary"] > 45) | (sc["max_class_junior"] > 50)
     assert 0 < big.sum() < 0.1 * len(sc)
-    prim = sc[(sc["students_primary"] > 0) & (sc["students_junior"] == 0) & (sc["type"] != "special")]
+    prim = sc[(sc["students_primary"] > 0) & (sc["students_junior"] == 0)
+              & (sc["type"] != "special")]
     low = prim["equipment_yuan"] / prim["students_primary"] < 2000
     assert 0 < low.sum() < 0.15 * len(prim)
 
@@ -87,7 +88,8 @@ def test_points_inside_and_roads_connected(d300):
     ring = b["features"][0]["geometry"]["coordinates"][0]
     xs, ys = [p[0] for p in ring], [p[1] for p in ring]
     for df in (sc, un):
-        assert df["lon"].between(min(xs), max(xs)).all() and df["lat"].between(min(ys), max(ys)).all()
+        assert df["lon"].between(min(xs), max(xs)).all()
+        assert df["lat"].between(min(ys), max(ys)).all()
     gj = json.loads((d / "roads.geojson").read_text(encoding="utf-8"))
     G = nx.Graph()
     for f in gj["features"]:
@@ -97,3 +99,31 @@ def test_points_inside_and_roads_connected(d300):
     nodes = set(G.nodes)
     for df in (sc, un):
         assert all((x, y) in nodes for x, y in zip(df["lon"], df["lat"]))
+
+
+def test_values_follow_the_standard(tmp_path):
+    """synth draws around the thresholds of the Rules it is given: a variant with a
+    class limit of 40 and 100 m² music rooms gives classes up to 40 (the few deliberate
+    failures just above it) and rooms of at least 100 m²."""
+    from planner.core.rules import STANDARDS_DIR, load_rules
+    data = yaml.safe_load((STANDARDS_DIR / "hunan-2023.yaml").read_text(encoding="utf-8"))
+    data["name"] = "synth-variant"
+    for d in data["indicators"]:
+        if d["id"] == 13:
+            d["params"]["max_class"]["primary"] = 40
+        if d["id"] == 11:
+            d["params"]["music_room_min_m2"] = 100
+    p = tmp_path / "synth-variant.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    base = synth_district(300, 7, tmp_path / "base")
+    var = synth_district(300, 7, tmp_path / "var", rules=load_rules(p))
+    b, v = _read(base)[0], _read(var)[0]
+    mc_b, mc_v = b["max_class_primary"], v["max_class_primary"]
+    assert mc_b.max() > 40 and (mc_b[mc_b <= 45] > 40).any()         # the default: up to 45
+    # the same draws: the deliberate failures stay failures, just above the new limit
+    assert (mc_v > 40).sum() == (mc_b > 45).sum() and mc_v.max() <= 50
+    assert (mc_v == 40).sum() > (mc_b == 40).sum()
+    rooms = v[v["music_rooms"] > 0]["music_room_min_m2"]
+    assert rooms.min() >= 100 and b[b["music_rooms"] > 0]["music_room_min_m2"].min() < 100
+    y = yaml.safe_load((var / "district.yaml").read_text(encoding="utf-8"))
+    assert y["standard"] == "synth-variant"

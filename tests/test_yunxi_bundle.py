@@ -51,7 +51,8 @@ def test_files_exist_and_columns(tables):
 def test_district_yaml_keys():
     y = yaml.safe_load((D / "district.yaml").read_text(encoding="utf-8"))
     assert y["name"] == "云溪区" and y["standard"] == "hunan-2023"
-    assert {"school_rule", "teaching_points", "rotation_min_years", "rotation_max_age"} <= set(y["settings"])
+    assert {"school_rule", "teaching_points", "rotation_min_years",
+            "rotation_max_age"} <= set(y["settings"])
     for k in ["unified_standards", "teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan",
               "allowances_paid", "performance_pay_full", "training_records_kept",
               "quota_managed_by_county", "rotation_eligible", "rotation_rotated",

@@ -1,12 +1,21 @@
 """The ``planner`` command line: a leaf that nothing in the library imports.
 
 One module per command (``planner/cli/<command>.py``), each with ``register(sub)``
-that adds its parser and sets ``func``. Exit codes, the same for every command:
+that adds its parser and sets ``func``. Exit codes, the same for every command
+(README "Exit codes"):
 
-- 0: done (a plan was made);
-- 2: bad input (one line per problem naming file, row and column, or the option);
-- 3: no plan satisfies the hard limits (the message names the limit and where);
-- 1: internal error only (one line; ``--debug`` shows the traceback);
+- 0: done: every plan asked for was made (and, for ``run``/``demo``/``compare``,
+  verified);
+- 2: bad input: a :class:`~planner.core.errors.DataError` (one line per problem
+  naming file, row and column, or key), a
+  :class:`~planner.core.errors.PlanInputError` (a plan cannot be asked of this
+  input; a bad option value), an :class:`~planner.core.errors.OutputError` (an
+  output folder that may not be written) or a missing solver;
+- 3: no plan satisfies the hard limits: a plan's status has no plan
+  (:attr:`models.status.Status.has_plan` false: infeasible, no plan within the time
+  limit, solver error); the lines printed name the limit and where;
+- 1: internal error only: any other exception (one line; ``--debug`` shows the
+  traceback), or a plan the toolkit made that its independent verifier rejects;
 - 130: interrupted.
 """
 

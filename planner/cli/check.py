@@ -17,8 +17,8 @@ def register(sub) -> None:
 
 
 def cmd_check(args) -> int:
-    from planner.outputs.checkfiles import render_console, write_json, write_xlsx
     from planner.indicators.engine import check
+    from planner.outputs.checkfiles import render_console, write_json, write_xlsx
     d = load_arg(args)
     report = check(d)
     print(render_console(report, lang=args.lang))

@@ -22,10 +22,17 @@ def district_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
 
 
 
-def lang_arg(p: argparse.ArgumentParser) -> None:
-    """The options every command takes: --lang and --anonymise."""
-    p.add_argument("--lang", choices=("zh", "en"), default="zh",
-                   help="language of the printed and written output (default zh)")
+def lang_arg(p: argparse.ArgumentParser, scenario: bool = False) -> None:
+    """The options every command takes: --lang and --anonymise. A command that runs
+    scenario files (``scenario=True``) leaves ``--lang`` unset by default: the run's
+    language is then the scenario's ``lang:``, else zh."""
+    if scenario:
+        p.add_argument("--lang", choices=("zh", "en"), default=None,
+                       help="language of the printed and written output (default: the "
+                            "scenario's lang:, else zh)")
+    else:
+        p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                       help="language of the printed and written output (default zh)")
     p.add_argument("--anonymise", action="store_true",
                    help="replace teachers' names with stable pseudonyms in every output")
 

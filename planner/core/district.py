@@ -4,7 +4,7 @@ A :class:`District` is what :func:`planner.io.load_district` returns after every
 check has passed, so the rest of the code can trust it:
 
 - ``schools``: one row per school or teaching point, English column names of
-  ``data-spec.md``; counts (pupils, classes, largest class) are ``int64`` (an empty
+  ``docs/data-format.md``; counts (pupils, classes, largest class) are ``int64`` (an empty
   cell is 0); every other number is ``float64`` with ``NaN`` meaning "no data";
   booleans are pandas ``boolean``; ``parent_id`` is ``""`` when empty.
 - ``teachers``: the roster (or ``None``) with the derived columns ``qualified``,
@@ -52,7 +52,7 @@ QUALIFIED_DEGREES = {
 
 @dataclass(frozen=True)
 class Settings:
-    """``settings:`` of district.yaml; defaults as in data-spec.md / rules.md."""
+    """``settings:`` of district.yaml; defaults as in docs/data-format.md / docs/rules.md."""
 
     school_rule: str = "hunan"                  # hunan | national
     teaching_points: str = "exclude_below_50"   # exclude_below_50 | exclude_all | merge_into_parent
@@ -65,7 +65,8 @@ class Settings:
     # travel (geodata.travel): the straight-line fallback without roads, and the
     # leg from a point to its nearest road
     travel_detour_factor: float = 1.3           # road km ≈ great-circle km × this
-    travel_fallback_speed_kmh: float = 30.0     # speed on that straight line
+    # speed on that straight line
+    travel_fallback_speed_kmh: float = 30.0     # not-a-rule: a speed, not the ride limit
     access_speed_kmh: float | None = None       # None: the standard's narrow-road bus cap
     max_access_m: float | None = None           # a point farther from every road: error
 
@@ -97,6 +98,9 @@ class District:
     veto: dict = field(default_factory=dict)
     path: Path | None = None
     _network: Any = field(default=None, repr=False, compare=False)
+    #: indicator reports of this object (planner.indicators.engine.check); a derived
+    #: district (``with_schools``, ``anonymise``) starts with none
+    _reports: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def road_network(self):
         """The road graph of ``roads`` (``geodata.roads.RoadNetwork``), built once and
@@ -168,7 +172,7 @@ class District:
         Without a roster, the school table's ``teachers_qualified``,
         ``teachers_backbone`` and ``teachers_pe_art`` are used; a school teaching
         two stages has them split in proportion to its pupils (half each when it
-        has none), and ``full_time`` is NaN (a documented reading: data-spec.md
+        has none), and ``full_time`` is NaN (a documented reading: docs/data-format.md
         gives one count per school).
         """
         s = self.schools
@@ -182,7 +186,8 @@ class District:
         if self.teachers is not None:
             t = self.teachers
             idx, code = roster_codes(t, ids)
-            flags = {"full_time": t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool),
+            full_time = t["full_time"].astype("boolean").fillna(True)
+            flags = {"full_time": full_time.to_numpy(dtype=bool),
                      "qualified": t["qualified"].to_numpy(dtype=bool),
                      "backbone": t["is_backbone"].to_numpy(dtype=bool),
                      "pe_art": t["pe_art"].to_numpy(dtype=bool)}
@@ -209,7 +214,8 @@ class District:
             frames.append(f)
         return pd.concat(frames, ignore_index=True).set_index(["school_id", "stage"])
 
-    def with_schools(self, schools: pd.DataFrame, teachers: pd.DataFrame | None = ...) -> "District":
+    def with_schools(self, schools: pd.DataFrame,
+                     teachers: pd.DataFrame | None = ...) -> "District":
         """A copy with other school (and teacher) tables: how plans are applied."""
         return replace(self, schools=schools,
                        teachers=self.teachers if teachers is ... else teachers)

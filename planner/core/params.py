@@ -107,7 +107,7 @@ class Params:
         problems: list[str] = []
         kw: dict[str, Any] = {}
         allowed = cls.names()
-        for k, v in data.items():
+        for k in data:
             if k not in allowed:
                 problems.append(f"{label}{k}: unknown key; allowed: {', '.join(allowed)}")
         for f in fields(cls):  # type: ignore[arg-type]
@@ -242,7 +242,8 @@ class SolveParams(Params):
     """How every optimisation of a run is solved (top-level keys of a scenario)."""
 
     solver: str = setting("highs", one_of("highs", "cbc"), "MIP solver")
-    time_limit: float = setting(60.0, POSITIVE, "seconds per optimisation")
+    time_limit: float = setting(60.0,  # not-a-rule: seconds, not a speed
+                                POSITIVE, "seconds per optimisation")
     seed: int = setting(0, NON_NEGATIVE_INT, "random seed of the routing heuristic")
 
 

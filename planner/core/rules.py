@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import yaml
 
 __all__ = ["Standard", "Rules", "ByStage", "PerPupilRule", "Transport", "load_standard",
-           "load_rules", "STANDARDS_DIR", "STAGES"]
+           "load_rules", "rules_of", "STANDARDS_DIR", "STAGES"]
 
 STANDARDS_DIR = Path(__file__).resolve().parents[1] / "standards"
 STAGES = ("primary", "junior")
@@ -188,15 +188,16 @@ class Rules:
     funds_per_pupil_yuan: ByStage
     # 11: music and art rooms
     classes_per_room: int
-    music_room_min_m2: float
+    music_room_min_m2: float   # an int in the file stays an int (reports show 96, not 96.0)
     art_room_min_m2: float
     # 12: school size
     school_size_single: int
     school_size_through: int
     # 13: class size
     max_class: ByStage
-    # 14: small schools funded as this many pupils
+    # 14: small schools funded as this many pupils, at these yuan per pupil
     small_school_pupils: int
+    small_school_funds_per_pupil_yuan: ByStage
     # 15: special schools
     special_funds_per_pupil_yuan: float
     # 17, 20: training and certification
@@ -268,9 +269,14 @@ def load_rules(name_or_path: str | Path = "hunan-2023") -> Rules:
 
 @lru_cache(maxsize=16)
 def _rules_cached(path: str) -> Rules:
-    std = _load_standard_cached(path)
+    return rules_of(_load_standard_cached(path), Path(path).name)
+
+
+def rules_of(std: Standard, where: str | None = None) -> Rules:
+    """The :class:`Rules` of a standard already read (``where`` names it in messages).
+    :func:`load_rules` caches this per file; this builds a new one each call."""
     d = std.data
-    where = Path(path).name
+    where = where or std.name
 
     def ind(k: int) -> dict:
         try:
@@ -298,7 +304,11 @@ def _rules_cached(path: str) -> Rules:
             threshold=ByStage.of(x["threshold"], f"{where} indicator {k} threshold"),
             name_zh=x["name_zh"], name_en=x["name_en"], unit_zh=x.get("unit_zh", ""),
             unit_en=x.get("unit_en", "")))
-    national = d.get("national_rule") or {}
+    national = section("national_rule")
+    if "min_met" not in national or "floor" not in national:
+        raise ValueError(f"{where}: national_rule needs min_met and floor")
+    if "teaching_point_min_pupils" not in d:
+        raise ValueError(f"{where}: teaching_point_min_pupils is missing")
     transport = section("transport")
     speeds = transport.get("speed_cap_kmh") or {}
     try:
@@ -316,24 +326,26 @@ def _rules_cached(path: str) -> Rules:
         stages=tuple(d.get("stages", STAGES)), per_pupil=tuple(per_pupil),
         cv_limit=ByStage.of(d["cv_limit"], f"{where} cv_limit"),
         facility_weights=weights,
-        teaching_point_min_pupils=int(d.get("teaching_point_min_pupils", 0)),
-        national_min_met=int(national.get("min_met", 7)),
-        national_floor_share=float(national.get("floor", 1.0)),
+        teaching_point_min_pupils=int(d["teaching_point_min_pupils"]),
+        national_min_met=int(national["min_met"]),
+        national_floor_share=float(national["floor"]),
         pupils_per_quota=ByStage.of(param(10, "pupils_per_quota"), f"{where} indicator 10"),
         funds_per_pupil_yuan=ByStage.of(param(10, "funds_per_pupil_yuan"), f"{where} indicator 10"),
         classes_per_room=int(param(11, "classes_per_room")),
-        music_room_min_m2=float(param(11, "music_room_min_m2")),
-        art_room_min_m2=float(param(11, "art_room_min_m2")),
-        school_size_single=int(param(12, "single_stage_max")),
-        school_size_through=int(param(12, "through_max")),
+        music_room_min_m2=_number(param(11, "music_room_min_m2")),
+        art_room_min_m2=_number(param(11, "art_room_min_m2")),
+        school_size_single=int(param(12, "single_stage_max")),  # not-a-rule: indicator ids
+        school_size_through=int(param(12, "through_max")),  # not-a-rule: indicator ids
         max_class=ByStage.of(param(13, "max_class"), f"{where} indicator 13"),
         small_school_pupils=int(param(14, "min_pupils")),
+        small_school_funds_per_pupil_yuan=ByStage.of(param(14, "funds_per_pupil_yuan"),
+                                                     f"{where} indicator 14"),
         special_funds_per_pupil_yuan=float(param(15, "funds_per_pupil_yuan")),
         training_min_hours=float(param(17, "min_hours")),
         training_min_share=float(param(17, "min_share")),
-        certification_min_share=float(param(20, "min_share")),
-        rotation_share=float(param(19, "rotated_share")),
-        rotation_backbone_share=float(param(19, "backbone_share")),
+        certification_min_share=float(param(20, "min_share")),  # not-a-rule: indicator ids
+        rotation_share=float(param(19, "rotated_share")),  # not-a-rule: indicator ids
+        rotation_backbone_share=float(param(19, "backbone_share")),  # not-a-rule: indicator ids
         catchment_share=ByStage.of(ind(21)["threshold"], f"{where} indicator 21"),
         training_funds_share=float(param(28, "min_share")),
         transport=tr,

@@ -1,14 +1,16 @@
 """The indicator engine: does a district (or a plan applied to it) pass?
 
-``check(district, rotation=None, catchments=None) -> Report`` evaluates the 26 A
-indicators, the 10 B indicators and the six vetoes of a standard loaded by name
-from ``planner/standards/<name>.yaml`` (default ``hunan-2023``). Every number of
-the official table (thresholds, CV limits, B item points, grade bands, veto
-names, parameters of 10-36) lives in that YAML file; this module holds only the
-logic, chosen per indicator by its ``kind``.
+``check(district, rotation=None, catchments=None, standard=None, rules=None) ->
+Report`` evaluates the 26 A indicators, the 10 B indicators and the six vetoes of a
+standard (``planner/standards/<name>.yaml``, default ``hunan-2023``, read into
+:class:`~planner.core.rules.Rules`). Every number of the official table
+(thresholds, CV limits, B item points, grade bands, veto names, parameters of
+10-36) lives in that YAML file; this module holds only the logic, chosen per
+indicator by its ``kind``. A district state is evaluated once per standard
+(reports are cached on the District object, see :func:`check`).
 
-Formulas (``shared/rules.md``)
-------------------------------
+Formulas (``docs/rules.md``)
+----------------------------
 For indicator j of 1-7 and stage s (primary, junior), over the in-scope school
 parts i of that stage::
 
@@ -133,13 +135,12 @@ import pandas as pd
 from planner.core.district import TYPE_STAGES, District
 from planner.core.district import roster_codes as _roster_codes
 from planner.core.district import stage_masks as _has_stage
-from planner.core.rules import Standard, load_standard
+from planner.core.rules import Rules, Standard, load_rules, load_standard, rules_of
 
 __all__ = ["check", "Report", "IndicatorResult", "load_standard", "Standard",
-           "validate_b_scores", "weighted_cv", "facility_shares", "STAGE_ZH"]
+           "validate_b_scores", "weighted_cv", "facility_shares", "plain", "stats"]
 
 STAGES = ("primary", "junior")
-STAGE_ZH = {"primary": "小学", "junior": "初中"}
 RTOL = 1e-9
 
 PER_PUPIL = (1, 2, 3, 4, 5, 6, 7)
@@ -252,7 +253,7 @@ class Report:
         return self.cv_rows.copy()
 
     def to_dict(self) -> dict:
-        """The ``--json`` report of data-spec.md (extra keys allowed)."""
+        """The ``--json`` report of docs/data-format.md (extra keys allowed)."""
         return {
             "district": self.district,
             "standard": self.standard,
@@ -271,6 +272,12 @@ class Report:
             "out_of_scope": [_clean(x) for x in self.out_of_scope],
             "indicators": [r.to_dict() for r in self.indicators],
         }
+
+
+def plain(x, digits: int | None = 6):
+    """JSON-safe plain values, as the JSON report shows them: numpy scalars to
+    Python, NaN to None, floats rounded to ``digits`` (recursively in dicts and lists)."""
+    return _clean(x, digits)
 
 
 def _clean(x, digits: int | None = 6):
@@ -343,7 +350,8 @@ def facility_shares(schools: pd.DataFrame, weights: dict) -> pd.DataFrame:
     a = schools["students_primary"].to_numpy(dtype=float)
     b = schools["students_junior"].to_numpy(dtype=float)
     if "students_senior" in schools.columns:
-        c = pd.to_numeric(schools["students_senior"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        c = pd.to_numeric(schools["students_senior"], errors="coerce").fillna(0)
+        c = c.to_numpy(dtype=float)
     else:
         c = np.zeros(len(schools))
     out = {"primary": np.zeros(len(schools)), "junior": np.zeros(len(schools))}
@@ -396,7 +404,7 @@ def _str_col(s: pd.DataFrame, name: str) -> np.ndarray:
 # indicators 1-7
 # ---------------------------------------------------------------------------
 
-def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[dict], list[str]]:
+def _build_parts(district: District, rules: Rules) -> tuple[pd.DataFrame, list[dict], list[str]]:
     """In-scope school parts with pupils and the resources of 1-7.
 
     Returns (parts, out_of_scope, notes); ``parts`` has columns school_id, name,
@@ -420,7 +428,7 @@ def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[
     if getattr(st, "special_schools", "exclude") == "exclude":
         reason[(typ == "special") & (reason == "")] = "special"
     tp_rule = getattr(st, "teaching_points", "exclude_below_50")
-    min_tp = std.data.get("teaching_point_min_pupils", 50)
+    min_tp = rules.teaching_point_min_pupils
     if tp_rule == "exclude_all":
         reason[is_tp & (reason == "")] = "teaching_point"
     elif tp_rule == "exclude_below_50":
@@ -440,16 +448,17 @@ def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[
                 else:
                     target[i] = p
             else:
-                notes.append(f"teaching point {ids[i]} has no known parent school; assessed on its own")
+                notes.append(f"teaching point {ids[i]} has no known parent school; "
+                             f"assessed on its own")
 
     out_of_scope = [{"school_id": ids[i], "name": names[i], "reason": reason[i]}
                     for i in np.flatnonzero(reason != "")]
     inscope = reason == ""
 
-    shares = facility_shares(s, std.data.get("facility_weights", {}))
+    shares = facility_shares(s, {t: dict(ws) for t, ws in rules.facility_weights})
     tc = district.teacher_counts()
     has = _has_stage(typ, a, b)
-    per_pupil = {d["id"]: d for d in std.indicators if d.get("kind") == "per_pupil"}
+    per_pupil = {r.id: r for r in rules.per_pupil}
 
     frames = []
     for stage, pup in (("primary", a), ("junior", b)):
@@ -464,14 +473,16 @@ def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[
         f.loc[merged, "pupils"] = (a + b)[idx][merged]
         key = pd.MultiIndex.from_arrays([ids[idx], np.full(len(idx), stage)])
         tci = tc.reindex(key)
-        for k, d in per_pupil.items():
-            res = d["resource"]
+        for k, rule in per_pupil.items():
+            res = rule.resource
             if res in TEACHER_RESOURCES:
-                vals = tci[res].to_numpy(dtype=float) if res in tci.columns else np.full(len(idx), np.nan)
-                if merged.any():   # a merged teaching point: all its teachers (its only part is primary)
-                    vals = vals.copy()
-                    vals[merged] = tc[res].reindex(pd.MultiIndex.from_arrays(
-                        [ids[idx][merged], np.full(int(merged.sum()), "primary")])).to_numpy(dtype=float)
+                vals = (tci[res].to_numpy(dtype=float) if res in tci.columns
+                        else np.full(len(idx), np.nan))
+                if merged.any():   # a merged teaching point: all its teachers (its only
+                    vals = vals.copy()          # part is primary)
+                    key_m = pd.MultiIndex.from_arrays(
+                        [ids[idx][merged], np.full(int(merged.sum()), "primary")])
+                    vals[merged] = tc[res].reindex(key_m).to_numpy(dtype=float)
             else:
                 col = _col(s, res)[idx]
                 sh = shares[stage].to_numpy()[idx].copy()
@@ -502,38 +513,39 @@ def _build_parts(district: District, std: Standard) -> tuple[pd.DataFrame, list[
     return parts, out_of_scope, notes
 
 
-def _per_pupil_results(district: District, std: Standard):
-    parts, out_of_scope, notes = _build_parts(district, std)
+def _per_pupil_results(district: District, rules: Rules):
+    parts, out_of_scope, notes = _build_parts(district, rules)
     rule = getattr(district.settings, "school_rule", "hunan")
-    nat = std.data.get("national_rule", {"min_met": 6, "floor": 0.85})
-    limits = std.data["cv_limit"]
-    defs = [d for d in std.indicators if d.get("kind") == "per_pupil"]
+    limits = rules.cv_limit.as_dict()
+    defs = rules.per_pupil
 
     thr = {}
     for d in defs:
-        k = d["id"]
-        t = parts["stage"].map(d["threshold"]).to_numpy(dtype=float)
+        k = d.id
+        t = parts["stage"].map(d.threshold.as_dict()).to_numpy(dtype=float)
         thr[k] = t
         with np.errstate(invalid="ignore", divide="ignore"):
-            parts[f"value_{k}"] = d["multiplier"] * parts[f"T{k}"].to_numpy(dtype=float) / parts["pupils"].to_numpy(dtype=float)
+            parts[f"value_{k}"] = (d.multiplier * parts[f"T{k}"].to_numpy(dtype=float)
+                                   / parts["pupils"].to_numpy(dtype=float))
         parts[f"threshold_{k}"] = t
         v = parts[f"value_{k}"].to_numpy()
         parts[f"passed_{k}"] = np.where(np.isnan(v), False, _ge(v, t))
-    met = sum(parts[f"passed_{d['id']}"].astype(int) for d in defs) if defs else 0
+    met = sum(parts[f"passed_{d.id}"].astype(int) for d in defs) if defs else 0
     parts["met"] = met
     floor_ok = np.ones(len(parts), dtype=bool)
     for d in defs:
-        v = parts[f"value_{d['id']}"].to_numpy()
-        floor_ok &= ~np.isnan(v) & _ge(v, nat["floor"] * thr[d["id"]])
+        v = parts[f"value_{d.id}"].to_numpy()
+        floor_ok &= ~np.isnan(v) & _ge(v, rules.national_floor_share * thr[d.id])
     if rule == "national":
-        parts["passed"] = (parts["met"] >= nat["min_met"]) & floor_ok
+        parts["passed"] = (parts["met"] >= rules.national_min_met) & floor_ok
     else:
         parts["passed"] = parts["met"] == len(defs)
 
     results = []
     cv_rows = []
     for d in defs:
-        k = d["id"]
+        k = d.id
+        threshold = d.threshold.as_dict()
         county, cvr, cve, reasons = {}, {}, {}, []
         failing, tolerated = [], []
         no_data = False
@@ -555,12 +567,12 @@ def _per_pupil_results(district: District, std: Standard):
                 stage_pass = False
                 cv_rows.append({"indicator": k, "stage": stage, "parts": int(sel.sum()),
                                 "pupils": float(p.sum()), "county_value": np.nan,
-                                "threshold": d["threshold"][stage], "county_ok": False,
+                                "threshold": threshold[stage], "county_ok": False,
                                 "cv": np.nan, "cv_exact": np.nan, "cv_limit": limits[stage],
                                 "cv_ok": False, "missing": int((~ok).sum())})
                 continue
-            mean, cv = weighted_cv(p[ok], t[ok], d["multiplier"])
-            th = d["threshold"][stage]
+            mean, cv = weighted_cv(p[ok], t[ok], d.multiplier)
+            th = threshold[stage]
             county_ok = bool(_ge(mean, th))
             cv_ok = (not math.isnan(cv)) and bool(_le(cv, limits[stage]))
             county[stage] = mean
@@ -573,7 +585,8 @@ def _per_pupil_results(district: District, std: Standard):
             stage_pass &= county_ok and cv_ok
             cv_rows.append({"indicator": k, "stage": stage, "parts": int(sel.sum()),
                             "pupils": float(p.sum()), "county_value": mean, "threshold": th,
-                            "county_ok": county_ok, "cv": cvr[stage] if cvr[stage] is not None else np.nan,
+                            "county_ok": county_ok,
+                            "cv": cvr[stage] if cvr[stage] is not None else np.nan,
                             "cv_exact": cv, "cv_limit": limits[stage], "cv_ok": cv_ok,
                             "missing": int((~ok).sum())})
         sub = parts[~parts[f"passed_{k}"] & parts[f"value_{k}"].notna()]
@@ -587,18 +600,20 @@ def _per_pupil_results(district: District, std: Standard):
         passed = bool(stages_present) and stage_pass and not failing and not no_data
         if not stages_present:
             no_data = True
-        det = {"reasons": reasons, "school_rule": rule, "unit_zh": d.get("unit_zh", ""),
-               "unit_en": d.get("unit_en", ""), "parts": {st: int((parts["stage"] == st).sum()) for st in stages_present}}
+        det = {"reasons": reasons, "school_rule": rule, "unit_zh": d.unit_zh,
+               "unit_en": d.unit_en,
+               "parts": {st: int((parts["stage"] == st).sum()) for st in stages_present}}
         if tolerated:
             det["tolerated"] = tolerated
         missing = parts.loc[parts[f"T{k}"].isna(), ["school_id", "stage"]]
         if len(missing):
             det["missing"] = missing.to_dict("records")
         results.append(IndicatorResult(
-            id=k, cls="A", name=d["name_zh"], name_en=d["name_en"], passed=passed,
+            id=k, cls="A", name=d.name_zh, name_en=d.name_en, passed=passed,
             no_data=no_data, county_value=county,
-            threshold={st: d["threshold"][st] for st in stages_present} or dict(d["threshold"]),
-            cv=cvr, cv_exact=cve, cv_limit={st: limits[st] for st in stages_present} or dict(limits),
+            threshold={st: threshold[st] for st in stages_present} or dict(threshold),
+            cv=cvr, cv_exact=cve,
+            cv_limit={st: limits[st] for st in stages_present} or dict(limits),
             failing_schools=failing, details=det))
     tcols = [c for c in parts.columns if c.startswith("T") and c[1:].isdigit()]
     parts = parts.drop(columns=tcols)
@@ -649,9 +664,10 @@ def _truthy(v) -> bool:
 
 
 class _Ctx:
-    def __init__(self, district: District, std: Standard, rotation, catchments):
+    def __init__(self, district: District, rules: Rules, rotation, catchments):
         self.d = district
-        self.std = std
+        self.rules = rules
+        self.std = rules.standard
         self.rotation = rotation
         self.catchments = catchments
         s = district.schools.reset_index(drop=True)
@@ -686,7 +702,8 @@ def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[d
         stages = [stage] * len(idx)
     else:
         stages = list(stage)
-    ex = {k: (np.asarray(v).tolist() if not isinstance(v, list) else v) for k, v in (extra or {}).items()}
+    ex = {k: (np.asarray(v).tolist() if not isinstance(v, list) else v)
+          for k, v in (extra or {}).items()}
     ids, names = c.ids[idx].tolist(), c.names[idx].tolist()
     out = []
     for n in range(len(idx)):
@@ -729,17 +746,17 @@ def _funding_units(c: _Ctx, funds_col: str, mask: np.ndarray):
 
 
 def _ind_unified(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]
+    quota, funds_pp = c.rules.pupils_per_quota, c.rules.funds_per_pupil_yuan
     mask = c.public & (c.typ != "special") & ((c.a + c.b) > 0)
     facts, missing = _county_facts(c, ["unified_standards"])
     failing, missing_schools = [], []
     det: dict = {}
-    for col, per in (("staff_quota", None), ("public_funds_yuan", None)):
+    for col in ("staff_quota", "public_funds_yuan"):
         unit = _funding_units(c, col, mask)
         if col == "staff_quota":
-            need_row = c.a / p["pupils_per_quota"]["primary"] + c.b / p["pupils_per_quota"]["junior"]
+            need_row = c.a / quota.primary + c.b / quota.junior
         else:
-            need_row = c.a * p["funds_per_pupil_yuan"]["primary"] + c.b * p["funds_per_pupil_yuan"]["junior"]
+            need_row = c.a * funds_pp.primary + c.b * funds_pp.junior
         have = _col(c.s, col)
         rows = np.flatnonzero(mask)
         need = np.bincount(unit[rows], weights=need_row[rows], minlength=len(c.ids))
@@ -754,31 +771,33 @@ def _ind_unified(c: _Ctx, d: dict) -> IndicatorResult:
         det["missing"] = missing_schools
     if missing:
         det["missing_county"] = missing
-    ok_county = facts.get("unified_standards") is not None and _truthy(facts.get("unified_standards"))
+    unified = facts.get("unified_standards")
+    ok_county = unified is not None and _truthy(unified)
     if not ok_county and not missing:
         det["county_fails"] = ["unified_standards"]
     no_data = bool(missing or missing_schools)
     return _res(d, ok_county and not failing, no_data,
                 county_value={"unified_standards": facts.get("unified_standards")},
-                threshold={"pupils_per_quota": p["pupils_per_quota"],
-                           "funds_per_pupil_yuan": p["funds_per_pupil_yuan"]},
+                threshold={"pupils_per_quota": quota.as_dict(),
+                           "funds_per_pupil_yuan": funds_pp.as_dict()},
                 failing=failing, details=det)
 
 
 def _ind_art_rooms(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]
+    r = c.rules
     classes = _col(c.s, "classes_primary") + _col(c.s, "classes_junior")
     mask = ~np.isin(c.typ, ["special", "teaching_point"]) & (classes > 0)
-    need = np.ceil(classes / p["classes_per_room"])
+    need = np.ceil(classes / r.classes_per_room)
     failing, missing = [], []
-    for kind, rooms_col, min_col, min_m2 in (("music", "music_rooms", "music_room_min_m2", p["music_room_min_m2"]),
-                                             ("art", "art_rooms", "art_room_min_m2", p["art_room_min_m2"])):
+    for rooms_col, min_col, min_m2 in (("music_rooms", "music_room_min_m2", r.music_room_min_m2),
+                                       ("art_rooms", "art_room_min_m2", r.art_room_min_m2)):
         rooms = _col(c.s, rooms_col)
         size = _col(c.s, min_col)
         nd = mask & np.isnan(rooms)
         missing += [{"school_id": c.ids[i], "column": rooms_col} for i in np.flatnonzero(nd)]
         bad = np.flatnonzero(mask & ~np.isnan(rooms) & ~_ge(rooms, need))
-        failing += _fail_rows(c, bad, rooms[bad], need[bad], extra={"check": [rooms_col] * len(bad)})
+        failing += _fail_rows(c, bad, rooms[bad], need[bad],
+                              extra={"check": [rooms_col] * len(bad)})
         has_rooms = mask & ~np.isnan(rooms) & (rooms > 0)
         nd2 = has_rooms & np.isnan(size)
         missing += [{"school_id": c.ids[i], "column": min_col} for i in np.flatnonzero(nd2)]
@@ -789,29 +808,31 @@ def _ind_art_rooms(c: _Ctx, d: dict) -> IndicatorResult:
     if missing:
         det["missing"] = missing
     return _res(d, not failing, bool(missing), county_value={"schools": int(mask.sum())},
-                threshold={"classes_per_room": p["classes_per_room"],
-                           "music_room_min_m2": p["music_room_min_m2"],
-                           "art_room_min_m2": p["art_room_min_m2"]},
+                threshold={"classes_per_room": r.classes_per_room,
+                           "music_room_min_m2": r.music_room_min_m2,
+                           "art_room_min_m2": r.art_room_min_m2},
                 failing=failing, details=det)
 
 
 def _ind_school_size(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]
+    r = c.rules
     through = np.isin(c.typ, ["nine_year", "twelve_year"])
     single = np.isin(c.typ, ["primary", "junior", "complete_middle", "teaching_point"])
     size = np.where(c.typ == "complete_middle", c.b, np.where(c.typ == "primary", c.a,
                     np.where(c.typ == "junior", c.b, c.a + c.b)))
-    limit = np.where(through, p["through_max"], p["single_stage_max"]).astype(float)
+    limit = np.where(through, r.school_size_through, r.school_size_single).astype(float)
     mask = (through | single)
     bad = np.flatnonzero(mask & (size > limit))
     failing = _fail_rows(c, bad, size[bad], limit[bad])
-    return _res(d, not failing, county_value={"largest": float(size[mask].max()) if mask.any() else None},
-                threshold={"single_stage": p["single_stage_max"], "nine_or_twelve_year": p["through_max"]},
+    largest = float(size[mask].max()) if mask.any() else None
+    return _res(d, not failing, county_value={"largest": largest},
+                threshold={"single_stage": r.school_size_single,
+                           "nine_or_twelve_year": r.school_size_through},
                 failing=failing, details={"schools": int(mask.sum())})
 
 
 def _ind_class_size(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]["max_class"]
+    p = c.rules.max_class
     mask0 = c.typ != "special"
     failing, missing, largest = [], [], {}
     for stage, pup in (("primary", c.a), ("junior", c.b)):
@@ -825,33 +846,34 @@ def _ind_class_size(c: _Ctx, d: dict) -> IndicatorResult:
         failing += _fail_rows(c, bad, mc[bad], np.full(len(bad), float(p[stage])), stage=stage)
     det = {"missing": missing} if missing else {}
     return _res(d, not failing, bool(missing), county_value={"largest_class": largest},
-                threshold=dict(p), failing=failing, details=det)
+                threshold=p.as_dict(), failing=failing, details=det)
 
 
 def _ind_small_funds(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]
+    min_pupils = c.rules.small_school_pupils
     area = _str_col(c.s, "area_type")
     pupils = c.a + c.b
     mask = c.public & ((c.typ == "teaching_point") | ((area == "rural") & np.isin(
         c.typ, ["primary", "junior", "nine_year", "twelve_year", "complete_middle"]))) \
-        & (pupils > 0) & (pupils < p["min_pupils"])
-    fp = p["funds_per_pupil_yuan"]
+        & (pupils > 0) & (pupils < min_pupils)
+    fp = c.rules.small_school_funds_per_pupil_yuan
     with np.errstate(invalid="ignore", divide="ignore"):
-        need = p["min_pupils"] * (c.a * fp["primary"] + c.b * fp["junior"]) / np.where(pupils > 0, pupils, 1)
+        need = min_pupils * (c.a * fp.primary + c.b * fp.junior) / np.where(pupils > 0, pupils, 1)
     funds = _col(c.s, "public_funds_yuan")
     nd = mask & np.isnan(funds)
     bad = np.flatnonzero(mask & ~nd & ~_ge(funds, need))
     failing = _fail_rows(c, bad, funds[bad], need[bad], extra={"pupils": pupils[bad]})
     det = {"schools": int(mask.sum())}
     if nd.any():
-        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"}
+                          for i in np.flatnonzero(nd)]
     return _res(d, not failing, bool(nd.any()), county_value={"schools": int(mask.sum())},
-                threshold={"pupils_counted": p["min_pupils"], "funds_per_pupil_yuan": fp},
+                threshold={"pupils_counted": min_pupils, "funds_per_pupil_yuan": fp.as_dict()},
                 failing=failing, details=det)
 
 
 def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
-    need_pp = float(d["params"]["funds_per_pupil_yuan"])
+    need_pp = float(c.rules.special_funds_per_pupil_yuan)
     pupils = c.a + c.b
     mask = (c.typ == "special") & c.public & (pupils > 0)
     if not mask.any():
@@ -861,7 +883,8 @@ def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
                         details={"missing_county": ["special_school_funds_per_pupil_yuan"]})
         ok = bool(_ge(float(v), need_pp))
         return _res(d, ok, county_value=float(v), threshold=need_pp,
-                    details={"source": "county", **({} if ok else {"county_fails": ["special_school_funds_per_pupil_yuan"]})})
+                    details={"source": "county", **({} if ok else {
+                        "county_fails": ["special_school_funds_per_pupil_yuan"]})})
     funds = _col(c.s, "public_funds_yuan")
     nd = mask & np.isnan(funds)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -872,13 +895,15 @@ def _ind_special_funds(c: _Ctx, d: dict) -> IndicatorResult:
     cv = float(funds[okm].sum() / pupils[okm].sum()) if okm.any() else None
     det = {"source": "schools", "schools": int(mask.sum())}
     if nd.any():
-        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"} for i in np.flatnonzero(nd)]
+        det["missing"] = [{"school_id": c.ids[i], "column": "public_funds_yuan"}
+                          for i in np.flatnonzero(nd)]
     return _res(d, not failing, bool(nd.any()), county_value=cv, threshold=need_pp,
                 failing=failing, details=det)
 
 
 def _ind_teacher_pay(c: _Ctx, d: dict) -> IndicatorResult:
-    keys = ["teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan", "allowances_paid", "performance_pay_full"]
+    keys = ["teacher_pay_avg_yuan", "civil_servant_pay_avg_yuan", "allowances_paid",
+            "performance_pay_full"]
     f, missing = _county_facts(c, keys)
     if missing:
         return _res(d, False, True, county_value=f, details={"missing_county": missing})
@@ -894,9 +919,8 @@ def _ind_teacher_pay(c: _Ctx, d: dict) -> IndicatorResult:
 
 
 def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, threshold_label,
-                  county_key: str | None) -> IndicatorResult:
+                  county_key: str | None, min_share: float) -> IndicatorResult:
     t = c.d.teachers
-    min_share = float(d["params"]["min_share"])
     det: dict = {}
     missing_county = []
     if county_key is not None and _fact(c.county, county_key) is _MISSING:
@@ -928,14 +952,15 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
         uniq[j] = (str(sid_raw[first[j]]) + ("…" if size[j] > 1 else ""), str(st_raw[first[j]]))
     mean = np.divide(good, size, out=np.ones(len(uniq_keys)), where=size > 0)
     name_of = dict(zip(c.ids, c.names))
-    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st, "value": float(mean[i]),
-                "threshold": min_share, "gap": float(min_share - mean[i]),
+    failing = [{"school_id": sid, "name": name_of.get(sid, ""), "stage": st,
+                "value": float(mean[i]), "threshold": min_share, "gap": float(min_share - mean[i]),
                 "teachers": int(size[i]), "short": int(size[i] - good[i])}
                for i, (sid, st) in enumerate(uniq) if mean[i] < min_share * (1 - RTOL)]
     failing.sort(key=lambda f: (f["stage"] != "primary", -f["gap"], f["school_id"]))
     det["teachers"] = n
-    det["short_teacher_ids"] = sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist()) \
-        if "teacher_id" in tt.columns else []
+    det["short_teacher_ids"] = (
+        sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist())
+        if "teacher_id" in tt.columns else [])
     county_ok = True
     if county_key is not None:
         if missing_county:
@@ -948,10 +973,11 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
 
 
 def _ind_training_hours(c: _Ctx, d: dict) -> IndicatorResult:
-    h = float(d["params"]["min_hours"])
+    h = float(c.rules.training_min_hours)
     return _roster_share(c, d, "training_hours_5y",
                          lambda s: pd.to_numeric(s, errors="coerce").fillna(-1) >= h * (1 - RTOL),
-                         lambda t: np.ones(len(t), dtype=bool), "hours", "training_records_kept")
+                         lambda t: np.ones(len(t), dtype=bool), "hours", "training_records_kept",
+                         float(c.rules.training_min_share))
 
 
 def _ind_certification(c: _Ctx, d: dict) -> IndicatorResult:
@@ -961,7 +987,7 @@ def _ind_certification(c: _Ctx, d: dict) -> IndicatorResult:
         return t["full_time"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     return _roster_share(c, d, "certified",
                          lambda s: s.astype("boolean").fillna(False).astype(bool),
-                         ft, "certified", None)
+                         ft, "certified", None, float(c.rules.certification_min_share))
 
 
 def _ind_quota_mgmt(c: _Ctx, d: dict) -> IndicatorResult:
@@ -978,7 +1004,7 @@ def _ind_quota_mgmt(c: _Ctx, d: dict) -> IndicatorResult:
 
 
 def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
-    p = d["params"]
+    share, backbone_share = c.rules.rotation_share, c.rules.rotation_backbone_share
     if c.rotation is not None:
         src = "plan"
         r = c.rotation
@@ -986,16 +1012,17 @@ def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
                 "backbone_rotated": r.get("backbone_rotated", r.get("backbone"))}
     else:
         src = "county"
-        vals = {"eligible": c.county.get("rotation_eligible"), "rotated": c.county.get("rotation_rotated"),
+        vals = {"eligible": c.county.get("rotation_eligible"),
+                "rotated": c.county.get("rotation_rotated"),
                 "backbone_rotated": c.county.get("rotation_backbone")}
     missing = [k for k, v in vals.items() if v is None or (isinstance(v, float) and math.isnan(v))]
     base_setting = getattr(c.d.settings, "backbone_base", "rotated")
     if missing:
         return _res(d, False, True, county_value=vals, details={"source": src, "missing": missing})
     e, r_, bb = (float(vals[k]) for k in ("eligible", "rotated", "backbone_rotated"))
-    need_r = p["rotated_share"] * e
+    need_r = share * e
     base = e if base_setting == "eligible" else r_
-    need_b = p["backbone_share"] * base
+    need_b = backbone_share * base
     fails = []
     if not _ge(r_, need_r):
         fails.append("rotated")
@@ -1005,8 +1032,9 @@ def _ind_rotation(c: _Ctx, d: dict) -> IndicatorResult:
     cv["rotated_share"] = r_ / e if e > 0 else None
     cv["backbone_share"] = bb / base if base > 0 else None
     return _res(d, not fails, county_value=cv,
-                threshold={"rotated_share": p["rotated_share"], "backbone_share": p["backbone_share"],
-                           "rotated_min": need_r, "backbone_min": need_b, "backbone_base": base_setting},
+                threshold={"rotated_share": share, "backbone_share": backbone_share,
+                           "rotated_min": need_r, "backbone_min": need_b,
+                           "backbone_base": base_setting},
                 details={"source": src, **({"county_fails": fails} if fails else {})})
 
 
@@ -1030,15 +1058,17 @@ def _ind_catchment(c: _Ctx, d: dict) -> IndicatorResult:
                 missing.append(st)
             continue
         vals[st] = _share(v)
-        if st in need_stage and not _ge(vals[st], d["threshold"][st]):
+        if st in need_stage and not _ge(vals[st], c.rules.catchment_share[st]):
             fails.append(st)
     det = {"source": src, "stages_required": need_stage,
-           "schools": {st: int((base & (pup > 0)).sum()) for st, pup in (("primary", c.a), ("junior", c.b))}}
+           "schools": {st: int((base & (pup > 0)).sum())
+                       for st, pup in (("primary", c.a), ("junior", c.b))}}
     if missing:
         det["missing"] = missing
     if fails:
         det["county_fails"] = fails
-    return _res(d, not fails, bool(missing), county_value=vals, threshold=dict(d["threshold"]), details=det)
+    return _res(d, not fails, bool(missing), county_value=vals,
+                threshold=c.rules.catchment_share.as_dict(), details=det)
 
 
 def _ind_county_share(c: _Ctx, d: dict) -> IndicatorResult:
@@ -1058,7 +1088,7 @@ def _ind_county_share(c: _Ctx, d: dict) -> IndicatorResult:
 
 
 def _ind_training_funds(c: _Ctx, d: dict) -> IndicatorResult:
-    share = float(d["params"]["min_share"])
+    share = float(c.rules.training_funds_share)
     funds = _col(c.s, "public_funds_yuan")
     train = _col(c.s, "training_funds_yuan")
     mask = c.public & ((c.a + c.b) > 0) & ~((c.typ == "teaching_point") & np.isnan(funds))
@@ -1080,9 +1110,11 @@ def _ind_training_funds(c: _Ctx, d: dict) -> IndicatorResult:
     elif not _truthy(plan):
         county_ok = False
         det["county_fails"] = ["training_plan_exists"]
-    tot = float(train[ok_rows].sum() / funds[ok_rows].sum()) if ok_rows.any() and funds[ok_rows].sum() > 0 else None
+    tot = (float(train[ok_rows].sum() / funds[ok_rows].sum())
+           if ok_rows.any() and funds[ok_rows].sum() > 0 else None)
     return _res(d, county_ok and not failing, bool(nd_rows.any()) or plan is _MISSING,
-                county_value={"share": tot, "training_plan_exists": None if plan is _MISSING else plan},
+                county_value={"share": tot,
+                              "training_plan_exists": None if plan is _MISSING else plan},
                 threshold=share, failing=failing, details=det)
 
 
@@ -1143,7 +1175,8 @@ def _b_problems(b_scores: dict, std: Standard) -> list[tuple[int | None, str]]:
             errs.append((None, f"b_scores: 未知指标 {key!r} / unknown indicator {key!r}"))
             continue
         if k not in pts:
-            errs.append((None, f"b_scores: 指标 {k} 不是B类指标 / indicator {k} is not a B indicator"))
+            errs.append((None, f"b_scores: 指标 {k} 不是B类指标 / "
+                               f"indicator {k} is not a B indicator"))
             continue
         if not isinstance(scores, (list, tuple)):
             errs.append((k, f"b_scores {k}: 应为各项得分列表 / expected a list of item scores"))
@@ -1155,11 +1188,13 @@ def _b_problems(b_scores: dict, std: Standard) -> list[tuple[int | None, str]]:
             if sc is None:
                 continue
             if isinstance(sc, bool) or not _isnum(sc):
-                errs.append((k, f"b_scores {k}.{j}: 得分 {sc!r} 不是数字 / score {sc!r} is not a number"))
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc!r} 不是数字 / "
+                                f"score {sc!r} is not a number"))
                 continue
             v = float(sc)
             if math.isnan(v) or v < 0:
-                errs.append((k, f"b_scores {k}.{j}: 得分 {sc} 不能为负或空 / score {sc} is negative or empty"))
+                errs.append((k, f"b_scores {k}.{j}: 得分 {sc} 不能为负或空 / "
+                                f"score {sc} is negative or empty"))
             elif v > pt + 1e-9:
                 errs.append((k, f"b_scores {k}.{j}: 得分 {_num(v)} 超过该项分值 {_num(pt)} / "
                                 f"item {k}.{j}: score {_num(v)} exceeds its {_num(pt)} points"))
@@ -1202,19 +1237,22 @@ def propose_9_2(district: District, d: dict) -> dict | None:
         ulon, ulat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
     else:
         return None
-    pp = d.get("propose_params", {})
+    pp = d.get("propose_params")
+    if not pp:
+        return None
     s = district.schools
     slon, slat = _col(s, "lon"), _col(s, "lat")
     typ = s["type"].astype(str).to_numpy()
     a, b = _col(s, "students_primary"), _col(s, "students_junior")
     has = _has_stage(typ, a, b)
     pop = pd.to_numeric(u["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    uid = u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns else np.arange(len(u)).astype(str)
+    uid = (u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns
+           else np.arange(len(u)).astype(str))
     uname = u["name"].astype(str).to_numpy() if "name" in u.columns else uid
     sid = s["school_id"].astype(str).to_numpy()
     evidence, served, total = [], 0, 0
-    for stage, min_pop, reach in (("primary", pp.get("primary_min_population", 10000), pp.get("primary_reach_km", 2.0)),
-                                  ("junior", pp.get("junior_min_population", 30000), pp.get("junior_reach_km", 3.0))):
+    for stage, min_pop, reach in (("primary", pp["primary_min_population"], pp["primary_reach_km"]),
+                                  ("junior", pp["junior_min_population"], pp["junior_reach_km"])):
         cand = has[stage] & ~np.isnan(slon) & ~np.isnan(slat) & (typ != "special")
         for i in np.flatnonzero((pop >= min_pop) & ~np.isnan(ulon) & ~np.isnan(ulat)):
             total += 1
@@ -1226,13 +1264,15 @@ def propose_9_2(district: District, d: dict) -> dict | None:
                 near, km = None, None
             ok = km is not None and km <= reach
             served += ok
-            evidence.append({"unit_id": uid[i], "name": uname[i], "population": pop[i], "stage": stage,
-                             "nearest_school": near, "km": None if km is None else round(km, 3),
+            evidence.append({"unit_id": uid[i], "name": uname[i], "population": pop[i],
+                             "stage": stage, "nearest_school": near,
+                             "km": None if km is None else round(km, 3),
                              "reach_km": reach, "served": bool(ok)})
     pts_item = d["items"][1]["points"]
     score = pts_item if total == 0 else math.floor(pts_item * served / total * 2) / 2
     return {"item": 2, "score": score, "points": pts_item, "units_checked": total, "served": served,
-            "method": "straight-line (great-circle) km from unit point to nearest school teaching the stage",
+            "method": "straight-line (great-circle) km from unit point to nearest school "
+                      "teaching the stage",
             "evidence": evidence}
 
 
@@ -1260,7 +1300,8 @@ def _b_results(district: District, std: Standard):
         items = []
         no_data = sc is None or any(x is None for x in sc) or len(sc) < len(pts)
         for j, it in enumerate(d["items"], start=1):
-            v = sc[j - 1] if sc is not None and isinstance(sc, (list, tuple)) and j - 1 < len(sc) else None
+            listed = sc is not None and isinstance(sc, (list, tuple)) and j - 1 < len(sc)
+            v = sc[j - 1] if listed else None
             items.append({"item": f"{k}.{j}", "zh": it.get("zh", ""), "points": it["points"],
                           "score": None if v is None else float(v) if _isnum(v) else v})
         det: dict = {"items": items, "points": full}
@@ -1273,13 +1314,15 @@ def _b_results(district: District, std: Standard):
             det["errors"] = [m for kk, m in problems if kk == k]
         if no_data or invalid:
             complete = False
-            results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False, no_data=no_data,
-                                           county_value=None, threshold=share_min * full, details=det))
+            results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False,
+                                           no_data=no_data, county_value=None,
+                                           threshold=share_min * full, details=det))
             continue
         val = float(sum(float(x) for x in sc))
         total += val
         results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"],
-                                       passed=bool(val >= share_min * full - 1e-9), county_value=val,
+                                       passed=bool(val >= share_min * full - 1e-9),
+                                       county_value=val,
                                        threshold=share_min * full, details=det))
     rule_ok = complete and not errs and all(r.passed for r in results) and \
         total >= std.data["b_rule"]["total_min"] - 1e-9
@@ -1304,8 +1347,91 @@ def _isnum(v) -> bool:
 # entry point
 # ---------------------------------------------------------------------------
 
+#: kinds whose result depends on the plan inputs of :func:`check` (``rotation``,
+#: ``catchments``), not only on the district; all others are evaluated once per
+#: district state and standard
+_PLAN_KINDS = ("rotation", "catchment")
+
+#: how often :func:`check` really evaluated a district (a cache miss), and how often
+#: it was called; ``stats()`` reads them
+_STATS = {"calls": 0, "evaluations": 0}
+
+
+def stats() -> dict[str, int]:
+    """``{"calls", "evaluations"}`` of :func:`check` since the process started: an
+    evaluation is a district state checked for the first time against a standard
+    (a call on the same district object and standard reuses it)."""
+    return dict(_STATS)
+
+
+@dataclass
+class _Base:
+    """Everything of a report that depends only on the district and the standard."""
+
+    by_id: dict
+    b: tuple
+    veto_on: list
+    veto_unknown: list
+    parts: pd.DataFrame
+    cv_rows: pd.DataFrame
+    out_of_scope: list
+
+
+def _state(district: District) -> tuple:
+    """What the cached report of a district object was computed from: a District is
+    not changed once loaded (plans derive new ones with ``with_schools``), but a
+    table or setting replaced on the object invalidates its reports."""
+    return (id(district.schools), id(district.teachers), id(district.units),
+            district.settings, district.standard, id(district.county), id(district.b_scores),
+            id(district.veto))
+
+
+def _key(x: dict | None):
+    if x is None:
+        return None
+    try:
+        key = tuple(sorted((str(k), v) for k, v in x.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return _UNCACHED
+
+
+_UNCACHED = object()
+
+
+def _evaluate(district: District, rules: Rules) -> _Base:
+    std = rules.standard
+    ctx = _Ctx(district, rules, None, None)
+    pp_results, parts, cv_rows, out_of_scope, notes = _per_pupil_results(district, rules)
+    by_id = {r.id: r for r in pp_results}
+    for d in std.indicators:
+        if d["class"] == "A" and d.get("kind") in _KINDS:
+            if d["kind"] not in _PLAN_KINDS:
+                by_id[d["id"]] = _KINDS[d["kind"]](ctx, d)
+        elif d["class"] == "A" and d["id"] not in by_id:
+            raise ValueError(f"standard {std.name}: indicator {d['id']} has unknown kind "
+                             f"{d.get('kind')!r}")
+    b = _b_results(district, std)
+    for r in b[0]:
+        by_id[r.id] = r
+    if notes:
+        for k in PER_PUPIL:
+            if k in by_id:
+                by_id[k].details.setdefault("notes", notes)
+    veto_on, veto_unknown = [], []
+    vd = district.veto or {}
+    for v in std.data.get("vetoes", []):
+        val = vd.get(v["key"])
+        if val is None:
+            veto_unknown.append(v["key"])
+        elif _truthy(val):
+            veto_on.append(v["key"])
+    return _Base(by_id, b, veto_on, veto_unknown, parts, cv_rows, out_of_scope)
+
+
 def check(district: District, rotation: dict | None = None, catchments: dict | None = None,
-          standard: str | Standard | None = None) -> Report:
+          standard: str | Standard | None = None, rules: Rules | None = None) -> Report:
     """Check a district against its standard (``district.standard``).
 
     Parameters
@@ -1319,45 +1445,63 @@ def check(district: District, rotation: dict | None = None, catchments: dict | N
         school's catchment (indicator 21); default: county catchment_share_*.
     standard : str or Standard, optional
         Overrides ``district.standard`` (a name or a YAML path).
+    rules : Rules, optional
+        The standard as typed rules (overrides ``standard``); every number the
+        check applies comes from it, the per-kind data (B items, vetoes, the facts
+        of the county-share indicators) from ``rules.standard``.
 
     Returns
     -------
     Report
+        Read-only by convention: the same district object checked again with the
+        same inputs returns the same report. A district is evaluated once per
+        standard; another ``rotation`` or ``catchments`` re-evaluates only
+        indicators 19 and 21 (see :func:`stats`).
     """
-    std = standard if isinstance(standard, Standard) else load_standard(standard or district.standard or "hunan-2023")
-    ctx = _Ctx(district, std, rotation, catchments)
-    pp_results, parts, cv_rows, out_of_scope, notes = _per_pupil_results(district, std)
-    by_id = {r.id: r for r in pp_results}
+    if rules is None:
+        if isinstance(standard, Standard):
+            rules = rules_of(standard)
+        else:
+            rules = load_rules(standard or district.standard or "hunan-2023")
+    _STATS["calls"] += 1
+    cache = district._reports
+    state = _state(district)
+    plan_key = (_key(rotation), _key(catchments))
+    cacheable = _UNCACHED not in plan_key
+    entry = cache.get(id(rules))
+    if entry is None or entry[0] is not rules or entry[1] != state:
+        _STATS["evaluations"] += 1
+        entry = (rules, state, _evaluate(district, rules), {})
+        cache[id(rules)] = entry
+    reports = entry[3]
+    if cacheable and plan_key in reports:
+        return reports[plan_key]
+    report = _assemble(district, rules, entry[2], rotation, catchments)
+    if cacheable:
+        reports[plan_key] = report
+    return report
+
+
+def _assemble(district: District, rules: Rules, base: _Base, rotation, catchments) -> Report:
+    """The report of a district from its cached part and the plan inputs."""
+    std = rules.standard
+    ctx = _Ctx(district, rules, rotation, catchments)
+    by_id = dict(base.by_id)
     for d in std.indicators:
-        if d["class"] == "A" and d.get("kind") in _KINDS:
+        if d["class"] == "A" and d.get("kind") in _PLAN_KINDS:
             by_id[d["id"]] = _KINDS[d["kind"]](ctx, d)
-        elif d["class"] == "A" and d["id"] not in by_id:
-            raise ValueError(f"standard {std.name}: indicator {d['id']} has unknown kind {d.get('kind')!r}")
-    b_res, b_score, gz, ge, b_rule, b_errs = _b_results(district, std)
-    for r in b_res:
-        by_id[r.id] = r
-    if notes:
-        for k in PER_PUPIL:
-            if k in by_id:
-                by_id[k].details.setdefault("notes", notes)
+    b_res, b_score, gz, ge, b_rule, b_errs = base.b
     vetoes = std.data.get("vetoes", [])
-    veto_on, veto_unknown = [], []
-    vd = district.veto or {}
-    for v in vetoes:
-        val = vd.get(v["key"])
-        if val is None:
-            veto_unknown.append(v["key"])
-        elif _truthy(val):
-            veto_on.append(v["key"])
     indicators = [by_id[k] for k in sorted(by_id)]
     a_ok = all(r.passed for r in indicators if r.cls == "A")
-    recognised = a_ok and b_rule and not veto_on and not veto_unknown
+    recognised = a_ok and b_rule and not base.veto_on and not base.veto_unknown
     st = district.settings
     settings = {k: getattr(st, k) for k in ("school_rule", "teaching_points", "private_schools",
                                               "special_schools") if hasattr(st, k)}
     return Report(district=district.name, standard=std.name, indicators=indicators,
-                  b_score=b_score, b_grade=gz, b_grade_en=ge, b_rule=b_rule, b_errors=b_errs,
-                  veto=veto_on, veto_unknown=veto_unknown,
+                  b_score=b_score, b_grade=gz, b_grade_en=ge, b_rule=b_rule,
+                  b_errors=list(b_errs), veto=list(base.veto_on),
+                  veto_unknown=list(base.veto_unknown),
                   veto_names={v["key"]: {"zh": v["zh"], "en": v["en"]} for v in vetoes},
-                  recognised=recognised, settings=settings, parts=parts, cv_rows=cv_rows,
-                  out_of_scope=out_of_scope)
+                  recognised=recognised, settings=settings, parts=base.parts,
+                  cv_rows=base.cv_rows, out_of_scope=base.out_of_scope)

@@ -1,7 +1,7 @@
 """Synthetic districts of any size (10 to 20,000 schools), for tests and benchmarks.
 
 ``synth_district(n_schools, seed, out_dir)`` writes a district folder in the format of
-``data-spec.md`` — ``district.yaml``, ``schools.csv``, ``teachers.csv``, ``units.csv``,
+``docs/data-format.md`` — ``district.yaml``, ``schools.csv``, ``teachers.csv``, ``units.csv``,
 ``roads.geojson``, ``boundary.geojson`` — deterministically (same seed, same bytes).
 Everything is vectorised with numpy; 20,000 schools (about 400,000 teachers, 60,000
 units, a road grid plus links, ~125,000 segments) take 5–10 seconds.
@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from planner.core.district import Settings
+from planner.core.rules import Rules, load_rules
 
 __all__ = ["synth_district"]
 
@@ -45,16 +48,22 @@ TEACHER_COLUMNS = [
 UNIT_COLUMNS = ["unit_id", "name", "lon", "lat", "population", "children_primary",
                 "children_junior", "town"]
 
-THR = {3: (0.9, 0.9), 4: (4.5, 5.8), 5: (7.5, 10.2), 6: (2000.0, 2500.0), 7: (2.3, 2.4)}
 
-SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛阎段雷侯龙史黎贺顾毛郝龚邵万钱覃"))
-GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌俊宇浩然欣怡梦婷雪琳晨阳思远志宏海燕丹慧颖佳琪子涵博晓东春梅立新亮清云峰波凤莲鑫蕾倩琴"))
-PLACE = np.array(list("东南西北上下中大小新老长高安和平兴隆福寿永清石桥河湖山岭冲塘坪湾港口田铺桃李花竹松柏枫杨柳金银龙凤"))
-SUBJ_P = (np.array(["语文", "数学", "英语", "科学", "道德与法治", "信息技术", "综合实践", "心理健康"]),
-          np.array([0.34, 0.28, 0.12, 0.08, 0.08, 0.05, 0.03, 0.02]))
+SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田"
+                         "董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方"
+                         "白邹孟熊秦邱江尹薛阎段雷侯龙史黎贺顾毛郝龚邵万钱覃"))
+GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌俊宇"
+                      "浩然欣怡梦婷雪琳晨阳思远志宏海燕丹慧颖佳琪子涵博晓东春梅立新亮清云峰波凤"
+                      "莲鑫蕾倩琴"))
+PLACE = np.array(list("东南西北上下中大小新老长高安和平兴隆福寿永清石桥河湖山岭冲塘坪湾港口田铺"
+                      "桃李花竹松柏枫杨柳金银龙凤"))
+SUBJ_P = (np.array(["语文", "数学", "英语", "科学", "道德与法治", "信息技术", "综合实践",
+                    "心理健康"]),
+          np.array([0.34, 0.28, 0.12, 0.08, 0.08, 0.05, 0.03, 0.02]))  # not-a-rule: sample shape
 SUBJ_J = (np.array(["语文", "数学", "英语", "物理", "化学", "生物", "历史", "地理", "道德与法治",
                     "信息技术", "心理健康"]),
-          np.array([0.15, 0.15, 0.14, 0.09, 0.07, 0.07, 0.08, 0.07, 0.09, 0.05, 0.04]))
+          np.array([0.15, 0.15, 0.14, 0.09, 0.07, 0.07,  # not-a-rule: sample shape
+                    0.08, 0.07, 0.09, 0.05, 0.04]))  # not-a-rule: sample shape
 
 
 # ------------------------------------------------------------------ helpers --
@@ -80,7 +89,8 @@ def _bools(a) -> np.ndarray:
     return np.where(np.asarray(a, dtype=bool), "true", "false")
 
 
-def _names(rng, n: int, prefix: np.ndarray | None = None, suffix: np.ndarray | str = "") -> np.ndarray:
+def _names(rng, n: int, prefix: np.ndarray | None = None,
+           suffix: np.ndarray | str = "") -> np.ndarray:
     a = PLACE[rng.integers(0, len(PLACE), n)]
     b = PLACE[rng.integers(0, len(PLACE), n)]
     out = np.char.add(a, b)
@@ -122,8 +132,16 @@ def _write_csv(path: Path, columns: list, data: dict) -> None:
 
 
 # --------------------------------------------------------------- the district --
-def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
-    """Write a synthetic district of ``n_schools`` schools into ``out_dir``; return it."""
+def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None = None) -> Path:
+    """Write a synthetic district of ``n_schools`` schools into ``out_dir``; return it.
+
+    Values are drawn around the thresholds of ``rules`` (default: the
+    ``hunan-2023`` standard, which the district's ``standard:`` then names): floor
+    areas, equipment and rooms a margin above indicators 4-7 and 11, classes up to
+    indicator 13's limits (a few above), funds by indicators 10, 14, 15 and 28,
+    teachers by 1-3, training hours by 17, quotas by 10, rotation figures by 19.
+    """
+    rules = load_rules() if rules is None else rules
     n = int(n_schools)
     if not 1 <= n <= 200_000:
         raise ValueError("n_schools must be between 1 and 200000")
@@ -133,12 +151,13 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
 
     # ---------------------------------------------------------- geography --
     side = max(8000.0, math.sqrt(n * 10.0e6))            # ~10 km² per school
-    spacing = 2500.0 if n <= 5000 else 3000.0
+    spacing = 2500.0 if n <= 5000 else 3000.0  # not-a-rule: sample shape
     g = int(math.ceil(side / spacing)) + 1                # grid nodes per side
     side = (g - 1) * spacing
-    n_towns = max(1, n // 12)
-    town_xy = rng.uniform(0.08 * side, 0.92 * side, (n_towns, 2))
-    town_names = np.char.add(_names(rng, n_towns), np.where(rng.random(n_towns) < 0.3, "街道", "镇"))
+    n_towns = max(1, n // 12)  # not-a-rule: sample shape
+    town_xy = rng.uniform(0.08 * side, 0.92 * side, (n_towns, 2))  # not-a-rule: sample shape
+    town_names = np.char.add(_names(rng, n_towns),
+                             np.where(rng.random(n_towns) < 0.3, "街道", "镇"))
 
     def around(k: int, town: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xy = town_xy[town] + rng.normal(0.0, 1.0, (k, 2)) * sd[:, None]
@@ -152,7 +171,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     town = rng.integers(0, n_towns, n)
     is_tp = stype == "teaching_point"
     central = np.isin(stype, ["junior", "nine_year", "twelve_year", "complete_middle", "special"])
-    sd = np.where(central, 600.0, np.where(is_tp, 4000.0, 2500.0)) * rng.uniform(0.5, 1.5, n)
+    sd = np.where(central, 600.0,  # not-a-rule: sample shape
+                  np.where(is_tp, 4000.0, 2500.0)) * rng.uniform(0.5, 1.5, n)  # not-a-rule: m
     sx, sy = around(n, town, sd)
     dist = np.hypot(sx - town_xy[town, 0], sy - town_xy[town, 1])
     area_type = np.where(dist < 1200, "urban", np.where(dist < 3000, "town", "rural"))
@@ -161,22 +181,28 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
 
     P = np.zeros(n, dtype=np.int64)
     J = np.zeros(n, dtype=np.int64)
-    ln = lambda med, s, k: np.round(rng.lognormal(math.log(med), s, k)).astype(np.int64)
+    def ln(med, s, k):
+        return np.round(rng.lognormal(math.log(med), s, k)).astype(np.int64)
+
     m = stype == "primary"
-    P[m] = np.clip(ln(230, 0.8, m.sum()) * np.where(rural[m], 0.35, 1.0), 30, 2600)
+    P[m] = np.clip(ln(230, 0.8, m.sum()) * np.where(rural[m], 0.35, 1.0),
+                   30, 2600)  # not-a-rule: sample shape
     m = stype == "junior"
-    J[m] = np.clip(ln(400, 0.55, m.sum()), 80, 2600)
+    J[m] = np.clip(ln(400, 0.55, m.sum()), 80, 2600)  # not-a-rule: sample shape
     m = stype == "nine_year"
-    P[m], J[m] = np.clip(ln(240, 0.5, m.sum()), 60, 1500), np.clip(ln(160, 0.5, m.sum()), 40, 1000)
+    P[m], J[m] = (np.clip(ln(240, 0.5, m.sum()), 60, 1500),  # not-a-rule: sample shape
+                  np.clip(ln(160, 0.5, m.sum()), 40, 1000))  # not-a-rule: sample shape
     m = stype == "twelve_year"
-    P[m], J[m] = np.clip(ln(650, 0.4, m.sum()), 200, 1500), np.clip(ln(480, 0.4, m.sum()), 150, 1000)
+    P[m], J[m] = (np.clip(ln(650, 0.4, m.sum()), 200, 1500),
+                  np.clip(ln(480, 0.4, m.sum()), 150, 1000))
     m = stype == "complete_middle"
     J[m] = np.clip(ln(650, 0.4, m.sum()), 200, 2400)
     m = is_tp
-    P[m] = rng.integers(8, 90, m.sum())
+    P[m] = rng.integers(8, 90, m.sum())  # not-a-rule: sample shape
     m = stype == "special"
-    P[m], J[m] = rng.integers(30, 120, m.sum()), rng.integers(10, 60, m.sum())
-    small = (P + J) < 100
+    P[m], J[m] = (rng.integers(30, 120, m.sum()),  # not-a-rule: sample shape
+                  rng.integers(10, 60, m.sum()))  # not-a-rule: sample shape
+    small = (P + J) < rules.small_school_pupils
 
     public = np.ones(n, dtype=bool)
     can_private = np.isin(stype, ["primary", "junior", "nine_year", "twelve_year"]) & ~rural
@@ -219,39 +245,53 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     cp = np.where(P > 0, np.where(small, np.where(P >= 40, 6, 3),
                                   np.maximum(6, np.ceil(P / avg_p))), 0).astype(np.int64)
     cj = np.where(J > 0, np.where(small, 3, np.maximum(3, np.ceil(J / avg_j))), 0).astype(np.int64)
-    mp = np.where(cp > 0, np.minimum(45, np.ceil(P / np.maximum(cp, 1)) + rng.integers(1, 4, n)), 0)
-    mj = np.where(cj > 0, np.minimum(50, np.ceil(J / np.maximum(cj, 1)) + rng.integers(1, 4, n)), 0)
-    mp = np.where(fail_class & (cp > 0), rng.integers(46, 56, n), mp).astype(np.int64)
-    mj = np.where(fail_class & (cj > 0), rng.integers(51, 60, n), mj).astype(np.int64)
+    max_p, max_j = rules.max_class["primary"], rules.max_class["junior"]      # indicator 13
+    mp = np.where(cp > 0, np.minimum(max_p, np.ceil(P / np.maximum(cp, 1))
+                                     + rng.integers(1, 4, n)), 0)
+    mj = np.where(cj > 0, np.minimum(max_j, np.ceil(J / np.maximum(cj, 1))
+                                     + rng.integers(1, 4, n)), 0)
+    mp = np.where(fail_class & (cp > 0), rng.integers(max_p + 1, max_p + 11, n), mp)
+    mp = mp.astype(np.int64)
+    mj = np.where(fail_class & (cj > 0), rng.integers(max_j + 1, max_j + 10, n), mj)
+    mj = mj.astype(np.int64)
     C = cp + cj
     classrooms = C + rng.integers(0, 4, n)
     both = (P > 0) & (J > 0)
-    W = np.where(both, P + 1.1 * J, P + J).astype(float)
+    wj = rules.facility_weight("nine_year", "junior")       # junior pupils weigh more
+    W = np.where(both, P + wj * J, P + J).astype(float)
 
     def need(k):
-        tp_, tj = THR[k]
-        return np.where(both, np.maximum(tp_, tj / 1.1), np.where(P > 0, tp_, tj))
+        """Per weighted pupil, what indicator k asks of a school of these stages."""
+        tp_, tj = float(rules.threshold(k, "primary")), float(rules.threshold(k, "junior"))
+        return np.where(both, np.maximum(tp_, tj / wj), np.where(P > 0, tp_, tj))
 
     mb = np.where(small, rng.uniform(1.8, 3.0, n), rng.uniform(1.12, 1.6, n))
-    mb = np.where(fail_area, rng.uniform(0.8, 0.95, n), mb)
+    mb = np.where(fail_area, rng.uniform(0.8, 0.95, n), mb)  # not-a-rule: sample shape
     ms = np.where(small, rng.uniform(1.8, 3.5, n), rng.uniform(1.08, 1.5, n))
     me = np.where(small, rng.uniform(1.05, 1.35, n), rng.uniform(1.12, 1.6, n))
-    me = np.where(fail_equip, rng.uniform(0.6, 0.9, n), me)
+    me = np.where(fail_equip, rng.uniform(0.6, 0.9, n), me)  # not-a-rule: sample shape
     mm = rng.uniform(1.1, 1.6, n)
     building = np.round(W * need(4) * mb, 1)
     sports = np.round(W * need(5) * ms, 1)
     equipment = np.round(W * need(6) * me, -2)
     multimedia = np.ceil(W * need(7) * mm / 100.0).astype(np.int64)
-    rooms_need = np.ceil(C / 12).astype(np.int64)
-    music = rooms_need + (rng.random(n) < 0.3) * (C >= 24)
-    art = rooms_need + (rng.random(n) < 0.3) * (C >= 24)
-    music_m2 = rng.integers(96, 121, n).astype(float)
-    art_m2 = rng.integers(90, 116, n).astype(float)
-    funds = np.where(stype == "special", (P + J) * 6000 * rng.uniform(1.05, 1.2, n),
-                     np.where(small, np.where(J > 0, 80000, 60000) * rng.uniform(1.02, 1.15, n),
-                              (P * 600 + J * 800) * rng.uniform(1.05, 1.25, n)))
+    per_room = rules.classes_per_room                          # indicator 11
+    rooms_need = np.ceil(C / per_room).astype(np.int64)
+    music = rooms_need + (rng.random(n) < 0.3) * (C >= 2 * per_room)
+    art = rooms_need + (rng.random(n) < 0.3) * (C >= 2 * per_room)
+    m2_music, m2_art = math.ceil(rules.music_room_min_m2), math.ceil(rules.art_room_min_m2)
+    music_m2 = rng.integers(m2_music, m2_music + 25, n).astype(float)
+    art_m2 = rng.integers(m2_art, m2_art + 26, n).astype(float)
+    fp, fs = rules.funds_per_pupil_yuan, rules.small_school_funds_per_pupil_yuan   # 10, 14
+    small_funds = np.where(J > 0, rules.small_school_pupils * fs.junior,
+                           rules.small_school_pupils * fs.primary)
+    funds = np.where(stype == "special",
+                     (P + J) * rules.special_funds_per_pupil_yuan * rng.uniform(1.05, 1.2, n),
+                     np.where(small, small_funds * rng.uniform(1.02, 1.15, n),
+                              (P * fp.primary + J * fp.junior) * rng.uniform(1.05, 1.25, n)))
     funds = np.round(funds, -2)
-    training = np.round(funds * rng.uniform(0.085, 0.12, n), -2)
+    share28 = round(rules.training_funds_share + 0.005, 6)     # just above indicator 28
+    training = np.round(funds * rng.uniform(share28, 0.12, n), -2)
 
     # ---------------------------------------------------------- teachers --
     def n_teachers(pupils, ratio_lo, ratio_hi, floor):
@@ -269,12 +309,17 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     g_size = np.column_stack([tp_n, tj_n]).ravel()
     g_pupils = np.column_stack([P, J]).ravel()
     keep = g_size > 0
-    g_school, g_stage, g_size, g_pupils = g_school[keep], g_stage[keep], g_size[keep], g_pupils[keep]
+    g_school, g_stage = g_school[keep], g_stage[keep]
+    g_size, g_pupils = g_size[keep], g_pupils[keep]
     g_small = small[g_school]
-    g_pa = np.where(g_small, 1, np.ceil(g_pupils * 0.9 / 100 * rng.uniform(1.2, 1.7, len(g_size))))
+    per100 = {k: np.where(g_stage == 0, rules.threshold(k, "primary"), rules.threshold(k, "junior"))
+              for k in (1, 2, 3)}                             # indicators 1-3, per 100 pupils
+    g_pa = np.where(g_small, 1, np.ceil(g_pupils * per100[3] / 100
+                                        * rng.uniform(1.2, 1.7, len(g_size))))
     g_pa = np.where((fail[g_school] >= 0.032) & (fail[g_school] < 0.04) & g_small, 0, g_pa)
     g_pa = np.minimum(g_pa, g_size - 1).astype(np.int64)
-    g_bb = np.where(g_small, 1, np.ceil(g_pupils / 100 * rng.uniform(1.06, 1.3, len(g_size))))
+    g_bb = np.where(g_small, 1, np.ceil(g_pupils * per100[2] / 100
+                                        * rng.uniform(1.06, 1.3, len(g_size))))
     g_bb = np.minimum(g_bb, g_size - 1).astype(np.int64)
 
     t_group = np.repeat(np.arange(len(g_size)), g_size)
@@ -292,30 +337,41 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     u = rng.random(T)
     degree = np.where(
         t_stage == 0,
-        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98], ["secondary", "associate", "bachelor"], "postgraduate"),
-                 np.select([u < 0.02, u < 0.27, u < 0.94], ["secondary", "associate", "bachelor"], "postgraduate")),
-        np.where(t_rural, np.select([u < 0.10, u < 0.92], ["associate", "bachelor"], "postgraduate"),
+        np.where(t_rural, np.select([u < 0.08, u < 0.45, u < 0.98],  # not-a-rule: sample shape
+                                    ["secondary", "associate", "bachelor"], "postgraduate"),
+                 np.select([u < 0.02, u < 0.27, u < 0.94],
+                           ["secondary", "associate", "bachelor"], "postgraduate")),
+        np.where(t_rural, np.select([u < 0.10,  # not-a-rule: sample shape
+                                     u < 0.92], ["associate", "bachelor"], "postgraduate"),
                  np.select([u < 0.05, u < 0.88], ["associate", "bachelor"], "postgraduate")))
     # most school parts get enough qualified teachers for indicator 1; ~2 % do not
-    g_need = np.ceil(g_pupils * np.where(g_stage == 0, 4.2, 5.3) / 100 * 1.1)
+    g_need = np.ceil(g_pupils * per100[1] / 100 * 1.1)
     g_topup = rng.random(len(g_size)) >= 0.02
     unq = np.where(t_stage == 0, np.isin(degree, ["secondary"]), np.isin(degree, ["associate"]))
     degree = np.where(unq & (rank < g_need[t_group]) & g_topup[t_group], "bachelor", degree)
     is_bb = rank >= (g_size[t_group] - g_bb[t_group])
     lv = rng.random(T)
-    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90, lv < 0.99], ["county", "city", "province"], "national"), "none")
-    age = np.clip(np.round(rng.triangular(22, np.where(t_rural, 50, 42), 60, T)), 22, 59).astype(np.int64)
-    age = np.where(is_bb, np.maximum(age, 30), age)
+    backbone = np.where(is_bb, np.select([lv < 0.62, lv < 0.90,  # not-a-rule: sample shape
+                                          lv < 0.99],
+                                         ["county", "city", "province"], "national"),
+                        "none")
+    age = rng.triangular(22, np.where(t_rural, 50, 42), 60, T)  # not-a-rule: sample shape
+    age = np.clip(np.round(age), 22, 59)
+    age = age.astype(np.int64)
+    age = np.where(is_bb, np.maximum(age, 30), age)  # not-a-rule: sample shape
     years = np.minimum(age - 21, np.floor(rng.exponential(9.0, T)) + 1).astype(np.int64)
     full_time = rng.random(T) >= 0.04
-    full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True, full_time)
+    full_time = np.where(is_bb | (rank <= g_pa[t_group]) | (rank < g_need[t_group]), True,
+                         full_time)
     certified = rng.random(T) >= 0.001
-    hours = rng.integers(372, 540, T).astype(float)
-    hours = np.where(rng.random(T) < 0.002, rng.integers(200, 359, T), hours)
+    min_hours = int(rules.training_min_hours)                 # indicator 17
+    hours = rng.integers(min_hours + 12, 540, T).astype(float)  # not-a-rule: sample shape
+    hours = np.where(rng.random(T) < 0.002, rng.integers(200, min_hours - 1, T), hours)
     e = rng.random(T)
     exempt = np.select([(e < 0.008) & (age <= 38), (e > 0.996), (age >= 58) & (e < 0.3)],
                        ["孕期", "病休", "待退休"], "")
-    tname = np.char.add(SURNAMES[np.minimum(rng.exponential(18, T).astype(np.int64), len(SURNAMES) - 1)],
+    tname = np.char.add(SURNAMES[np.minimum(rng.exponential(18, T).astype(np.int64),
+                                            len(SURNAMES) - 1)],
                         GIVEN[rng.integers(0, len(GIVEN), T)])
     two = rng.random(T) < 0.7
     tname = np.where(two, np.char.add(tname, GIVEN[rng.integers(0, len(GIVEN), T)]), tname)
@@ -336,7 +392,8 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     })
 
     ft_per_school = np.bincount(t_school[full_time], minlength=n)
-    quota = np.maximum(np.ceil(P / 19 + J / 13.5), ft_per_school + 1).astype(np.int64)
+    q = rules.pupils_per_quota                                 # indicator 10
+    quota = np.maximum(np.ceil(P / q.primary + J / q.junior), ft_per_school + 1).astype(np.int64)
 
     slon, slat = _lonlat(sx, sy)
     schools = ({
@@ -349,22 +406,26 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
         "multimedia_rooms": multimedia, "music_rooms": music.astype(np.int64),
         "music_room_min_m2": music_m2.astype(np.int64), "art_rooms": art.astype(np.int64),
         "art_room_min_m2": art_m2.astype(np.int64), "staff_quota": quota,
-        "public_funds_yuan": funds.astype(np.int64), "training_funds_yuan": training.astype(np.int64),
+        "public_funds_yuan": funds.astype(np.int64),
+        "training_funds_yuan": training.astype(np.int64),
         "town": town_names[town],
     })
 
     # -------------------------------------------------------------- units --
     nu = 3 * n
     utown = rng.integers(0, n_towns, nu)
-    usd = rng.uniform(600, 4500, nu)
+    usd = rng.uniform(600, 4500, nu)  # not-a-rule: sample shape
     ux, uy = around(nu, utown, usd)
     udist = np.hypot(ux - town_xy[utown, 0], uy - town_xy[utown, 1])
     urban_u = udist < 1500
-    pop = np.where(urban_u, rng.lognormal(math.log(4200), 0.4, nu), rng.lognormal(math.log(1500), 0.45, nu))
+    pop = np.where(urban_u, rng.lognormal(math.log(4200), 0.4, nu),
+                   rng.lognormal(math.log(1500), 0.45, nu))  # not-a-rule: sample shape
     pop = np.round(pop).astype(np.int64)
-    share_p = np.where(urban_u, 0.066, 0.060) * rng.uniform(0.85, 1.15, nu)
+    share_p = (np.where(urban_u, 0.066, 0.060)
+               * rng.uniform(0.85, 1.15, nu))  # not-a-rule: sample shape
     cp_u = np.round(pop * share_p).astype(np.int64)
-    cj_u = np.round(pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)).astype(np.int64)
+    cj_u = pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)  # not-a-rule: sample shape
+    cj_u = np.round(cj_u).astype(np.int64)
     ulon, ulat = _lonlat(ux, uy)
     units = ({
         "unit_id": [f"U{i + 1:06d}" for i in range(nu)],
@@ -386,15 +447,19 @@ def synth_district(n_schools: int, seed: int, out_dir: Path) -> Path:
     bnd = {"type": "FeatureCollection", "name": "boundary", "features": [{
         "type": "Feature", "properties": {"name": f"合成区{seed}", "source": "synthetic"},
         "geometry": {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in ring]]}}]}
-    (out / "boundary.geojson").write_text(json.dumps(bnd, ensure_ascii=False, separators=(",", ":")) + "\n",
+    (out / "boundary.geojson").write_text(json.dumps(bnd, ensure_ascii=False,
+                                                     separators=(",", ":")) + "\n",
                                           encoding="utf-8")
 
     # ------------------------------------------------------ district.yaml --
     ft = full_time & (exempt == "")
-    eligible = int((ft & (years >= 6) & (age < 55)).sum())
-    rotated = math.ceil(eligible * 0.105)
-    (out / "district.yaml").write_text(_yaml(f"合成区{seed}", eligible, rotated,
-                                             math.ceil(rotated * 0.22)), encoding="utf-8")
+    st = Settings()
+    eligible = int((ft & (years >= st.rotation_min_years) & (age < st.rotation_max_age)).sum())
+    # indicator 19 met with a margin
+    rotated = math.ceil(eligible * round(rules.rotation_share + 0.005, 6))
+    backbone = math.ceil(rotated * round(rules.rotation_backbone_share + 0.02, 6))
+    (out / "district.yaml").write_text(_yaml(f"合成区{seed}", eligible, rotated, backbone,
+                                             rules.name, st), encoding="utf-8")
     return out
 
 
@@ -405,8 +470,10 @@ def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> Non
     _, glat = _lonlat(np.zeros(g), coords)
     # class of a grid line by its index: every 10th trunk, every 3rd tertiary
     HW = ["trunk", "tertiary", "unclassified", "residential"]
-    SP = [60, 40, 30, 30]
-    num = lambda arr: [repr(x) for x in np.asarray(arr, dtype=float).tolist()]
+    SP = [60, 40, 30, 30]  # not-a-rule: sample shape
+    def num(arr):
+        return [repr(x) for x in np.asarray(arr, dtype=float).tolist()]
+
     glon_s, glat_s = num(glon), num(glat)
     node = [[f"[{glon_s[i]},{glat_s[j]}]" for j in range(g)] for i in range(g)]
     ii, jj = np.meshgrid(np.arange(g - 1), np.arange(g), indexing="ij")
@@ -435,15 +502,16 @@ def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> Non
         f.write("\n]}\n")
 
 
-def _yaml(name: str, eligible: int, rotated: int, backbone: int) -> str:
+def _yaml(name: str, eligible: int, rotated: int, backbone: int, standard: str,
+          st: Settings) -> str:
     return f"""# Synthetic district written by planner.synth (not real data).
 name: {name}
-standard: hunan-2023
+standard: {standard}
 settings:
-  school_rule: hunan
-  teaching_points: exclude_below_50
-  rotation_min_years: 6
-  rotation_max_age: 55
+  school_rule: {st.school_rule}
+  teaching_points: {st.teaching_points}
+  rotation_min_years: {st.rotation_min_years}
+  rotation_max_age: {st.rotation_max_age}
 county:
   unified_standards: true
   teacher_pay_avg_yuan: 98000

@@ -22,53 +22,79 @@ import datetime as _dt
 import json
 import math
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from planner.io.export import FORMULA_START, save_workbook, write_text
 from planner.indicators.engine import PER_PUPIL, Report
+from planner.io.export import FORMULA_START, save_workbook, write_text
+from planner.outputs.i18n import label, tr, yes_no
 
 __all__ = ["render_console", "write_json", "write_xlsx", "fmt_number", "safe_cell_text"]
 
-STAGE = {"zh": {"primary": "小学", "junior": "初中"}, "en": {"primary": "primary", "junior": "junior"}}
-
-TEXT = {
-    "zh": {
-        "recognised": "通过认定", "not_recognised": "未通过认定",
-        "summary": "A类 {ap}/{at} 项达标（{and_} 项无数据）；B类 {b}；一票否决：{veto}",
-        "b_none": "未完整填报或有错误", "points": "分", "none": "无",
-        "pass": "达标", "fail": "未达标", "no_data": "无数据",
-        "a_head": "A类指标", "b_head": "B类指标", "veto_head": "一票否决",
-        "county": "全县值", "cv": "差异系数", "gap": "差", "more": "……另有 {n} 所",
-        "veto_on": "存在", "veto_off": "不存在", "veto_unknown": "未填报",
-        "b_errors": "B类得分错误", "missing": "缺少数据", "proposed": "建议得分",
-        "county_fails": "未达标项", "out_of_scope": "不参与1-7项计算的学校",
-        "tolerated": "按国家办法容许",
-    },
-    "en": {
-        "recognised": "RECOGNISED", "not_recognised": "NOT RECOGNISED",
-        "summary": "A: {ap}/{at} passed ({and_} no data); B: {b}; veto: {veto}",
-        "b_none": "incomplete or invalid", "points": "points", "none": "none",
-        "pass": "pass", "fail": "FAIL", "no_data": "no data",
-        "a_head": "A indicators", "b_head": "B indicators", "veto_head": "Vetoes",
-        "county": "county", "cv": "CV", "gap": "short by", "more": "... and {n} more",
-        "veto_on": "present", "veto_off": "absent", "veto_unknown": "not stated",
-        "b_errors": "B score errors", "missing": "missing", "proposed": "proposed",
-        "county_fails": "failing facts", "out_of_scope": "schools outside 1-7",
-        "tolerated": "tolerated by the national rule",
-    },
-}
-
-MAX_SCHOOLS_SHOWN = 20
+#: the workbook's columns, in order (headers: catalogue ``check.<table>.<column>``)
+IND_COLUMNS = ("indicator", "name", "class", "stage", "county_value", "cv", "cv_limit",
+               "threshold", "passed", "no_data", "failing", "notes")
+CV_COLUMNS = ("indicator", "stage", "parts", "pupils", "county_value", "threshold",
+              "county_ok", "cv", "cv_exact", "cv_limit", "cv_ok", "missing")
+FAIL_COLUMNS = ("indicator", "school_id", "name", "stage", "value", "threshold", "gap", "check")
+PARTS_HEADERS = ("school_id", "name", "stage", "pupils", "value", "threshold", "passed", "met",
+                 "passed_all")
+SHEETS = ("indicators", "schools", "cv", "failing")
+_TEXT_KEYS = ("recognised", "not_recognised", "summary", "b_none", "points", "none", "pass",
+              "fail", "no_data", "a_head", "b_head", "veto_head", "county", "cv", "gap", "more",
+              "veto_on", "veto_off", "veto_unknown", "b_errors", "missing", "proposed",
+              "county_fails", "out_of_scope", "tolerated")
 
 
-def fmt_number(x, digits: int = 2) -> str:
-    """A number with at most ``digits`` decimals, trailing zeros dropped."""
+def _lang(lang: str) -> str:
+    return "en" if lang == "en" else "zh"
+
+
+def b_grade(report: Report, lang: str = "zh") -> str | None:
+    """The B grade in ``lang`` (the standard file's ``zh``/``en`` word of the band)."""
+    return report.b_grade_en if _lang(lang) == "en" else report.b_grade
+
+
+def indicator_name(r, lang: str = "zh") -> str:
+    """An indicator's name as the standard file gives it in ``lang`` (``name_zh`` or
+    ``name_en``)."""
+    return r.name_en if _lang(lang) == "en" else r.name
+
+
+@lru_cache(maxsize=None)
+def _words(lang: str) -> dict[str, str]:
+    """The console's words (catalogue ``check.*``, indicators.yaml)."""
+    return {k: tr(f"check.{k}", lang) for k in _TEXT_KEYS}
+
+
+@lru_cache(maxsize=None)
+def _head(lang: str) -> dict:
+    """The workbook's sheet names and headers in ``lang``."""
+    return {"sheets": tuple(tr(f"check.sheet.{k}", lang) for k in SHEETS),
+            "ind": [tr(f"check.ind.{c}", lang) for c in IND_COLUMNS],
+            "cv": [tr(f"check.cv.{c}", lang) for c in CV_COLUMNS],
+            "fail": [tr(f"check.fail.{c}", lang) for c in FAIL_COLUMNS],
+            "parts": {c: tr(f"check.parts.{c}", lang) for c in PARTS_HEADERS},
+            "yes": label("bool", True, lang), "no": label("bool", False, lang)}
+
+
+def _stage(code, lang: str) -> str:
+    """A stage code in words (a code that is not a stage is shown as it is)."""
+    return label("stage", code, lang) if code in ("primary", "junior") else code
+
+
+MAX_SCHOOLS_SHOWN = 20  # not-a-rule: how many failing schools the console lists
+
+
+def fmt_number(x, digits: int = 2, lang: str = "zh") -> str:
+    """A number with at most ``digits`` decimals, trailing zeros dropped (a truth value
+    as 是/否, yes/no)."""
     if x is None:
         return "—"
     if isinstance(x, bool):
-        return "是" if x else "否"
+        return yes_no(x, lang)
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -87,48 +113,37 @@ def _status(r, t) -> str:
     return t["pass"] if r.passed else t["fail"]
 
 
-FACT_ZH = {
-    "unified_standards": "四个统一", "teacher_pay_avg_yuan": "教师平均工资",
-    "civil_servant_pay_avg_yuan": "公务员平均工资", "allowances_paid": "补贴到位",
-    "performance_pay_full": "绩效工资足额", "quota_managed_by_county": "县统筹编制岗位",
-    "village_schools_run_by_central": "中心校统管村小", "eligible": "符合交流条件",
-    "rotated": "交流轮岗", "backbone_rotated": "其中骨干", "rotated_share": "交流比例",
-    "backbone_share": "骨干比例", "share": "比例", "training_plan_exists": "培训计划",
-    "quality_monitoring_level": "学业水平等级", "quality_monitoring_difference": "校际差异率",
-    "schools": "学校数", "largest": "最大规模", "largest_class": "最大班额",
-}
-
-
 def _value_str(v, lang: str) -> str:
     if isinstance(v, dict):
         parts = []
         for k, x in v.items():
-            label = STAGE[lang].get(k, FACT_ZH.get(k, k) if lang == "zh" else k)
+            word = _stage(k, lang) if k in ("primary", "junior") else label("check.fact", k, lang)
             if isinstance(x, dict):
                 x = _value_str(x, lang)
-            parts.append(f"{label} {fmt_number(x, 4) if not isinstance(x, str) else x}")
-        return "；".join(parts) if lang == "zh" else "; ".join(parts)
+            parts.append(f"{word} {fmt_number(x, 4, lang) if not isinstance(x, str) else x}")
+        return tr("check.sep", lang).join(parts)
     return fmt_number(v, 4)
 
 
 def _school_line(f: dict, lang: str, t: dict) -> str:
-    st = "+".join(STAGE[lang].get(x, x) for x in str(f.get("stage", "")).split("+"))
+    st = "+".join(_stage(x, lang) for x in str(f.get("stage", "")).split("+"))
     v, th = f.get("value"), f.get("threshold")
     gap = abs(float(th) - float(v)) if v is not None and th is not None else None
     rel = "<" if (v is not None and th is not None and v < th) else ">"
     extra = f" [{f['check']}]" if f.get("check") else ""
     name = f.get("name") or f.get("school_id")
-    return f"{name} {st} {fmt_number(v)} {rel} {fmt_number(th)} ({t['gap']} {fmt_number(gap)}){extra}"
+    return (f"{name} {st} {fmt_number(v)} {rel} {fmt_number(th)} "
+            f"({t['gap']} {fmt_number(gap)}){extra}")
 
 
 def render_console(report: Report, lang: str = "zh") -> str:
     """The report as readable text (Chinese by default)."""
-    t = TEXT["en" if lang == "en" else "zh"]
-    lang = "en" if lang == "en" else "zh"
+    lang = _lang(lang)
+    t = _words(lang)
     lines = []
     verdict = t["recognised"] if report.recognised else t["not_recognised"]
     b = (f"{fmt_number(report.b_score, 1)} {t['points']} "
-         f"{report.b_grade if lang == 'zh' else report.b_grade_en}") if report.b_score is not None else t["b_none"]
+         f"{b_grade(report, lang)}") if report.b_score is not None else t["b_none"]
     veto = ", ".join((report.veto_names.get(k, {}).get(lang, k)) for k in report.veto) or t["none"]
     lines.append(f"{report.district} · {report.standard}")
     lines.append(f"{verdict}: " + t["summary"].format(ap=report.a_passed, at=report.a_total,
@@ -136,14 +151,15 @@ def render_console(report: Report, lang: str = "zh") -> str:
     lines.append("")
     lines.append(t["a_head"])
     for r in report.a_results:
-        name = r.name if lang == "zh" else r.name_en
+        name = indicator_name(r, lang)
         lines.append(f"  {r.id:>2} {name} — {_status(r, t)}")
         if r.id in PER_PUPIL:
             for st, v in (r.county_value or {}).items():
                 cv = (r.cv or {}).get(st)
                 th = (r.threshold or {}).get(st)
                 lim = (r.cv_limit or {}).get(st)
-                lines.append(f"       {STAGE[lang][st]}: {t['county']} {fmt_number(v)} (≥ {fmt_number(th)}), "
+                lines.append(f"       {_stage(st, lang)}: {t['county']} {fmt_number(v)} "
+                             f"(≥ {fmt_number(th)}), "
                              f"{t['cv']} {fmt_number(cv)} (≤ {fmt_number(lim)})")
         elif r.county_value is not None:
             lines.append(f"       {t['county']}: {_value_str(r.county_value, lang)}")
@@ -154,7 +170,8 @@ def render_console(report: Report, lang: str = "zh") -> str:
             if det.get(key):
                 m = det[key]
                 if isinstance(m, list):
-                    m = ", ".join(x if isinstance(x, str) else str(x.get("school_id", x)) for x in m[:10]) + \
+                    m = ", ".join(x if isinstance(x, str) else str(x.get("school_id", x))
+                                  for x in m[:10]) + \
                         (" …" if len(det[key]) > 10 else "")
                 lines.append(f"       {t['missing']}: {m}")
         for f in r.failing_schools[:MAX_SCHOOLS_SHOWN]:
@@ -166,20 +183,22 @@ def render_console(report: Report, lang: str = "zh") -> str:
     lines.append("")
     lines.append(t["b_head"])
     for r in report.b_results:
-        name = r.name if lang == "zh" else r.name_en
+        name = indicator_name(r, lang)
         pts = (r.details or {}).get("points")
         sc = fmt_number(r.county_value, 1) if r.county_value is not None else "—"
         lines.append(f"  {r.id:>2} {name} — {sc}/{fmt_number(pts)} {_status(r, t)}")
         prop = (r.details or {}).get("proposed")
         if prop:
-            lines.append(f"       {t['proposed']} {r.id}.{prop['item']}: {fmt_number(prop['score'], 1)}/"
+            lines.append(f"       {t['proposed']} {r.id}.{prop['item']}: "
+                         f"{fmt_number(prop['score'], 1)}/"
                          f"{fmt_number(prop['points'])} ({prop['served']}/{prop['units_checked']})")
     for e in report.b_errors:
         lines.append(f"  {t['b_errors']}: {e}")
     lines.append("")
     lines.append(t["veto_head"])
     for k, names in report.veto_names.items():
-        state = t["veto_on"] if k in report.veto else (t["veto_unknown"] if k in report.veto_unknown else t["veto_off"])
+        state = t["veto_on"] if k in report.veto else (
+            t["veto_unknown"] if k in report.veto_unknown else t["veto_off"])
         lines.append(f"  {names.get(lang, k)}: {state}")
     if report.out_of_scope:
         lines.append("")
@@ -204,43 +223,15 @@ def safe_cell_text(v) -> bool:
     return isinstance(v, str) and v.startswith(FORMULA_START)
 
 
-HEAD = {
-    "zh": {
-        "sheets": ("指标", "学校指标", "差异系数", "未达标学校"),
-        "ind": ["指标", "名称", "类别", "学段", "全县值", "差异系数", "差异系数上限", "标准值",
-                "是否达标", "无数据", "未达标学校数", "说明"],
-        "parts": {"school_id": "学校代码", "name": "学校名称", "stage": "学段", "pupils": "在校生数",
-                  "value": "指标{k}值", "threshold": "指标{k}标准", "passed": "指标{k}达标",
-                  "met": "达标项数", "passed_all": "学校是否达标"},
-        "cv": ["指标", "学段", "学校数", "学生数", "全县值", "标准值", "全县值达标", "差异系数",
-               "差异系数（未舍入）", "差异系数上限", "差异系数达标", "缺数据学校数"],
-        "fail": ["指标", "学校代码", "学校名称", "学段", "实际值", "标准值", "差距", "检查项"],
-        "yes": "是", "no": "否",
-    },
-    "en": {
-        "sheets": ("indicators", "schools", "cv", "failing schools"),
-        "ind": ["indicator", "name", "class", "stage", "county value", "CV", "CV limit", "threshold",
-                "passed", "no data", "failing schools", "notes"],
-        "parts": {"school_id": "school_id", "name": "name", "stage": "stage", "pupils": "pupils",
-                  "value": "value_{k}", "threshold": "threshold_{k}", "passed": "passed_{k}",
-                  "met": "met", "passed_all": "passed"},
-        "cv": ["indicator", "stage", "parts", "pupils", "county value", "threshold", "county ok", "CV",
-               "CV (exact)", "CV limit", "CV ok", "parts missing data"],
-        "fail": ["indicator", "school_id", "name", "stage", "value", "threshold", "gap", "check"],
-        "yes": "yes", "no": "no",
-    },
-}
-
-
 def _cell(v, lang):
     if v is None:
         return None
     if isinstance(v, bool):
-        return HEAD[lang]["yes"] if v else HEAD[lang]["no"]
+        return _head(lang)["yes"] if v else _head(lang)["no"]
     if hasattr(v, "item") and not isinstance(v, str):
         v = v.item()
         if isinstance(v, bool):
-            return HEAD[lang]["yes"] if v else HEAD[lang]["no"]
+            return _head(lang)["yes"] if v else _head(lang)["no"]
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return None
     if isinstance(v, (dict, list)):
@@ -264,11 +255,11 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     """Write the indicator, per-school, CV and failing-school sheets."""
     from openpyxl import Workbook
 
-    lang = "en" if lang == "en" else "zh"
-    h = HEAD[lang]
-    t = TEXT[lang]
+    lang = _lang(lang)
+    h = _head(lang)
+    t = _words(lang)
     wb = Workbook()
-    fixed = _dt.datetime(2000, 1, 1)
+    fixed = _dt.datetime(2000, 1, 1)  # not-a-rule: a fixed date, so the bytes are stable
     wb.properties.created = fixed
     wb.properties.modified = fixed
     wb.properties.creator = "junheng-planner"
@@ -276,7 +267,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     ws.title = h["sheets"][0]
     _append(ws, h["ind"], lang)
     for r in report.indicators:
-        name = r.name if lang == "zh" else r.name_en
+        name = indicator_name(r, lang)
         status = bool(r.passed)
         note = ""
         det = r.details or {}
@@ -287,7 +278,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
         if r.id in PER_PUPIL and isinstance(r.county_value, dict) and r.county_value:
             for st, v in r.county_value.items():
                 nf = sum(1 for f in r.failing_schools if f.get("stage") == st)
-                _append(ws, [r.id, name, r.cls, STAGE[lang][st], v, (r.cv or {}).get(st),
+                _append(ws, [r.id, name, r.cls, _stage(st, lang), v, (r.cv or {}).get(st),
                              (r.cv_limit or {}).get(st), (r.threshold or {}).get(st), status,
                              bool(r.no_data), nf, note], lang)
         else:
@@ -301,7 +292,8 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     ws2 = wb.create_sheet(h["sheets"][1])
     parts = report.parts_table()
     ph = h["parts"]
-    cols, heads = ["school_id", "name", "stage", "pupils"], [ph["school_id"], ph["name"], ph["stage"], ph["pupils"]]
+    cols = ["school_id", "name", "stage", "pupils"]
+    heads = [ph[c] for c in cols]
     for k in PER_PUPIL:
         for kind in ("value", "threshold", "passed"):
             c = f"{kind}_{k}"
@@ -313,7 +305,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     _append(ws2, heads, lang)
     if len(parts):
         sub = parts.reindex(columns=cols).copy()
-        sub["stage"] = sub["stage"].map(STAGE[lang])
+        sub["stage"] = sub["stage"].map(lambda x: _stage(x, lang))
         for row in sub.itertuples(index=False, name=None):
             _append(ws2, list(row), lang)
 
@@ -321,7 +313,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     _append(ws3, h["cv"], lang)
     cvt = report.cv_table()
     for row in cvt.itertuples(index=False):
-        _append(ws3, [row.indicator, STAGE[lang].get(row.stage, row.stage), row.parts, row.pupils,
+        _append(ws3, [row.indicator, _stage(row.stage, lang), row.parts, row.pupils,
                       row.county_value, row.threshold, bool(row.county_ok), row.cv, row.cv_exact,
                       row.cv_limit, bool(row.cv_ok), row.missing], lang)
 
@@ -329,7 +321,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     _append(ws4, h["fail"], lang)
     for r in report.a_results:
         for f in r.failing_schools:
-            _append(ws4, [r.id, f.get("school_id"), f.get("name"), STAGE[lang].get(f.get("stage"), f.get("stage")),
+            _append(ws4, [r.id, f.get("school_id"), f.get("name"), _stage(f.get("stage"), lang),
                           f.get("value"), f.get("threshold"), f.get("gap"), f.get("check")], lang)
     for w in wb.worksheets:
         w.freeze_panes = "A2"
@@ -340,6 +332,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
 def cv_frame(report: Report, lang: str = "zh") -> pd.DataFrame:
     """The CV table with the sheet's headers (for HTML reports)."""
     df = report.cv_table()
-    if len(df.columns) == len(HEAD[lang]["cv"]):
-        df.columns = HEAD[lang]["cv"]
+    head = _head(_lang(lang))["cv"]
+    if len(df.columns) == len(head):
+        df.columns = head
     return df

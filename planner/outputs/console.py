@@ -1,6 +1,9 @@
-"""Console text of the district summary (``planner info``)."""
+"""Console text of the district summary (``planner info``); words from the catalogue
+(``info.*`` in ``catalogue/common.yaml``, school types ``school_type.*``)."""
 
 from __future__ import annotations
+
+from planner.outputs.i18n import label, tr
 
 
 def district_summary(d, lang: str = "zh") -> str:
@@ -13,24 +16,17 @@ def district_summary(d, lang: str = "zh") -> str:
         road_km = float(d.roads.to_crs(utm_crs(c.x, c.y)).length.sum() / 1000)
     n_teachers = len(d.teachers) if d.teachers is not None else 0
     n_units = len(d.units) if d.units is not None else 0
-    zh = lang == "zh"
-    tnames = TYPE_NAMES_ZH if zh else {k: k for k in TYPE_NAMES_ZH}
+    small = d.rules.candidates_max_pupils
     lines = [
-        f"{'区县' if zh else 'District'}: {d.name}  ({d.standard})",
-        f"{'学校' if zh else 'Schools'}: {len(s)}  (" +
-        ", ".join(f"{tnames.get(t, t)} {n}" for t, n in types.items()) + ")",
-        f"{'小学在校生' if zh else 'Primary pupils'}: {int(s['students_primary'].sum())}",
-        f"{'初中在校生' if zh else 'Junior pupils'}: {int(s['students_junior'].sum())}",
-        f"{'百人以下学校' if zh else 'Schools under 100 pupils'}: "
-        f"{int(((s['students_primary'] + s['students_junior']) < 100).sum())}",
-        f"{'教师' if zh else 'Teachers'}: {n_teachers}",
-        f"{'居住单元' if zh else 'Residential units'}: {n_units}",
-        f"{'道路' if zh else 'Roads'}: {road_km:.1f} km",
+        f"{tr('info.district', lang)}: {d.name}  ({d.standard})",
+        f"{tr('info.schools', lang)}: {len(s)}  (" +
+        ", ".join(f"{label('school_type', t, lang)} {n}" for t, n in types.items()) + ")",
+        f"{tr('info.pupils_primary', lang)}: {int(s['students_primary'].sum())}",
+        f"{tr('info.pupils_junior', lang)}: {int(s['students_junior'].sum())}",
+        f"{tr('info.small_schools', lang, n=small)}: "
+        f"{int(((s['students_primary'] + s['students_junior']) < small).sum())}",
+        f"{tr('info.teachers', lang)}: {n_teachers}",
+        f"{tr('info.units', lang)}: {n_units}",
+        f"{tr('info.roads', lang)}: {road_km:.1f} km",
     ]
     return "\n".join(lines)
-
-
-
-TYPE_NAMES_ZH = {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制学校",
-                 "twelve_year": "十二年一贯制学校", "complete_middle": "完全中学",
-                 "teaching_point": "教学点", "special": "特殊教育学校"}

@@ -24,7 +24,7 @@ CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 LANGS = ("zh", "en")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A YAML loader that refuses a key given twice in one mapping."""
 
 

@@ -48,6 +48,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from planner.outputs.i18n import LANGS, label, tr
+
 __all__ = ["build_map", "write_map", "LAYER_NAMES", "STATUS_COLORS"]
 
 #: simplification tolerance for drawing, metres in a projected CRS
@@ -55,65 +57,39 @@ SIMPLIFY_M = 5.0
 #: decimals kept in WGS84 coordinates (6 decimals is about 0.1 m)
 DECIMALS = 6
 
-LAYER_NAMES = {
-    "zh": {"boundary": "区界", "roads": "道路", "schools": "学校", "closures": "撤并",
-           "routes": "校车线路", "catch_primary": "小学片区", "catch_junior": "初中片区",
-           "rotation": "教师交流", "blank": "无底图（离线）", "osm": "OpenStreetMap（需联网）"},
-    "en": {"boundary": "Boundary", "roads": "Roads", "schools": "Schools",
-           "closures": "Closures", "routes": "Bus routes",
-           "catch_primary": "Primary catchments", "catch_junior": "Junior catchments",
-           "rotation": "Teacher rotation", "blank": "No basemap (offline)",
-           "osm": "OpenStreetMap (online)"},
-}
+#: overlay and base-layer names (catalogue ``map.layer.*``), by language
+LAYER_KEYS = ("boundary", "roads", "schools", "closures", "routes", "catch_primary",
+              "catch_junior", "rotation", "blank", "osm")
+LAYER_NAMES = {lang: {k: tr(f"map.layer.{k}", lang) for k in LAYER_KEYS} for lang in LANGS}
 
 STATUS_COLORS = {"pass": "#2e7d32", "fail": "#d32f2f", "closed": "#9e9e9e",
                  "no_data": "#f9a825", None: "#1565c0"}
 
-_TEXT = {
-    "zh": {
-        "title": "{name} 义务教育优质均衡规划图",
-        "status": {"pass": "A 类指标全部达标", "fail": "有 A 类指标未达标",
-                   "closed": "撤并", "no_data": "缺数据", None: "学校"},
-        "stage": {"primary": "小学", "junior": "初中"},
-        "type": {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制",
-                 "twelve_year": "十二年一贯制", "complete_middle": "完全中学",
-                 "teaching_point": "教学点", "special": "特殊教育学校"},
-        "pupils": "学生", "indicator": "指标", "stage_h": "学段", "value": "数值",
-        "threshold": "标准", "ok": "达标", "yes": "✓", "no": "✗", "nd": "无数据",
-        "closure": "{frm} → {to}：{n} 人",
-        "closure_lbl": "{n}人",
-        "route": "线路 {rid}（车辆 {bus}）→ {to}<br>{km} km，{min} 分钟，{stops} 站",
-        "stop": "{route} 第 {order} 站：{name}<br>到达 {arr} 分钟，上车 {n} 人",
-        "catch": "{school}（{stage}片区）<br>适龄儿童 {children}，学位 {seats}，负荷 {load}",
-        "rot": "{frm} → {to}：交流教师 {n} 名",
-        "leg_closure": "撤并：学生去向（人数）", "leg_route": "校车线路与站点",
-        "leg_catch": "片区（按学校着色，红边为超容量）", "leg_rot": "教师交流（线宽 = 人数）",
-        "leg_boundary": "区界", "leg_roads": "道路",
-        "pass_fail": "A 类指标达标情况",
-    },
-    "en": {
-        "title": "{name}: balanced compulsory education plan",
-        "status": {"pass": "all A indicators pass", "fail": "an A indicator fails",
-                   "closed": "closed", "no_data": "no data", None: "school"},
-        "stage": {"primary": "primary", "junior": "junior"},
-        "type": {"primary": "primary", "junior": "junior", "nine_year": "nine-year",
-                 "twelve_year": "twelve-year", "complete_middle": "complete middle",
-                 "teaching_point": "teaching point", "special": "special"},
-        "pupils": "pupils", "indicator": "indicator", "stage_h": "stage", "value": "value",
-        "threshold": "threshold", "ok": "pass", "yes": "✓", "no": "✗", "nd": "no data",
-        "closure": "{frm} → {to}: {n} pupils",
-        "closure_lbl": "{n}",
-        "route": "route {rid} (bus {bus}) → {to}<br>{km} km, {min} min, {stops} stops",
-        "stop": "{route} stop {order}: {name}<br>arrives {arr} min, {n} boarding",
-        "catch": "{school} ({stage} catchment)<br>children {children}, seats {seats}, load {load}",
-        "rot": "{frm} → {to}: {n} teachers",
-        "leg_closure": "closure: where pupils go (count)", "leg_route": "bus route and stops",
-        "leg_catch": "catchment (colour by school, red edge = over capacity)",
-        "leg_rot": "teacher rotation (width = teachers)",
-        "leg_boundary": "boundary", "leg_roads": "roads",
-        "pass_fail": "A-indicator status",
-    },
-}
+_STATUSES = ("pass", "fail", "closed", "no_data", None)
+_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle", "teaching_point",
+          "special")
+_WORDS = ("title", "pupils", "indicator", "stage_h", "value", "threshold", "ok", "yes", "no",
+          "nd", "closure", "closure_lbl", "route", "route_name", "stop", "catch", "rot",
+          "leg_closure", "leg_route", "leg_catch", "leg_rot", "leg_boundary", "leg_roads",
+          "pass_fail", "tip")
+
+
+@lru_cache(maxsize=None)
+def _text(lang: str) -> dict:
+    """The map's words in ``lang`` (catalogue ``map.*``, run.yaml; stages: ``stage.*``)."""
+    t: dict[str, Any] = {k: tr(f"map.{k}", lang) for k in _WORDS}
+    t["status"] = {st: tr(f"map.status.{'none' if st is None else st}", lang)
+                   for st in _STATUSES}
+    t["stage"] = {st: label("stage", st, lang) for st in ("primary", "junior")}
+    t["type"] = {ty: tr(f"map.type.{ty}", lang) for ty in _TYPES}
+    return t
+
+
+def _stage_word(T: dict, stage: Any) -> str:
+    """A stage code in words; a part of two stages (``primary+junior``) part by part."""
+    code = "" if stage is None else str(stage)
+    return "+".join(T["stage"].get(c, esc(c)) for c in code.split("+"))
+
 
 ROUTE_COLORS = ["#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b",
                 "#bcbd22", "#393b79", "#637939", "#7b4173", "#3182bd", "#e6550d"]
@@ -201,9 +177,10 @@ def offline_assets() -> str:
             f"{script(ljs)}\n{script(jq)}")
 
 
+_FONTS = '"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",'
 _MAP_CSS = """
 <style>
-body,.leaflet-container{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",
+body,.leaflet-container{font-family:""" + _FONTS + """
  "Source Han Sans SC",sans-serif;background:#e6e2d8;font-size:13px}
 .pl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font-size:17px;
@@ -261,7 +238,8 @@ def _drawable(geoms, crs_proj, coverage: bool = False):
 
     gs = gpd.GeoSeries(list(geoms), crs="EPSG:4326").to_crs(crs_proj)
     arr = np.asarray(gs.values)
-    if coverage and len(arr) > 1 and all(g is not None and g.geom_type in ("Polygon", "MultiPolygon")
+    if coverage and len(arr) > 1 and all(g is not None
+                                         and g.geom_type in ("Polygon", "MultiPolygon")
                                          for g in arr):
         # shared edges stay shared (no slivers between zones). coverage_simplify
         # is Visvalingam-Whyatt (drops triangles under tolerance² in area), gentler
@@ -300,7 +278,7 @@ def _screen_angle(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.degrees(math.atan2(-(by - ay), bx - ax))
 
 
-def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.15,
+def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.15,  # not-a-rule: style
          n: int = 16) -> list[tuple[float, float]]:
     """A gentle curve a -> b bending to the right, so a -> b and b -> a stay apart."""
     k = math.cos(math.radians((a[1] + b[1]) / 2))
@@ -456,10 +434,10 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     """
     import folium
 
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be one of {sorted(_TEXT)}, not {lang!r}")
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {sorted(LANGS)}, not {lang!r}")
     Raw, LayerData = _branca()
-    T, LN = _TEXT[lang], LAYER_NAMES[lang]
+    T, LN = _text(lang), LAYER_NAMES[lang]
     school_status = {str(k): v for k, v in (school_status or {}).items()}
     closures = list(closures or [])
     routes = list(routes or [])
@@ -496,14 +474,14 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     # ---- base layers: none (offline) by default, OSM tiles optional and unchecked
     folium.FeatureGroup(name=LN["blank"], overlay=False, show=True).add_to(m)
     folium.TileLayer("OpenStreetMap", name=LN["osm"], overlay=False, show=False,
-                     max_zoom=19).add_to(m)
+                     max_zoom=19).add_to(m)  # not-a-rule: style
 
     def layer(key: str, data: dict, show: bool = True) -> None:
         fg = folium.FeatureGroup(name=LN[key], show=show)
         fg.add_child(LayerData(data))
         fg.add_to(m)
 
-    def line_opts(colour, weight, cls, dash=None, opacity=0.85):
+    def line_opts(colour, weight, cls, dash=None, opacity=0.85):  # not-a-rule: style
         o = {"pane": "pl-lines", "color": colour, "weight": weight, "opacity": opacity,
              "className": cls}
         if dash:
@@ -534,7 +512,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
              "opts": {"pane": "pl-land", "interactive": False,
                       "className": "pl-boundary-fill"}},
             {"data": {**feature, "properties": {"s": {"color": "#37474f", "weight": 2.5,
-                                                       "dashArray": "8 4 2 4", "opacity": 0.9,
+                                                       "dashArray": "8 4 2 4",
+                                                       "opacity": 0.9,  # not-a-rule: style
                                                        "fill": False}}},
              "opts": {"pane": "pl-base", "interactive": False, "className": "pl-boundary"}}]})
 
@@ -553,7 +532,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                 p for p in parts if p.geom_type == "LineString")
         feats = [{"type": "Feature",
                   "geometry": shapely.MultiLineString(gs).__geo_interface__,
-                  "properties": {"s": {"color": colour, "weight": weight, "opacity": 0.9}}}
+                  "properties": {"s": {"color": colour, "weight": weight,
+                                       "opacity": 0.9}}}  # not-a-rule: style
                  for (weight, colour), gs in sorted(by_class.items()) if gs]
         layer("roads", {"geo": [{"data": {"type": "FeatureCollection", "features": feats},
                                  "opts": {"pane": "pl-base", "interactive": False,
@@ -577,7 +557,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         opts = {"pane": "pl-schools", "radius": round(5 + min(9.0, math.sqrt(
                     max(float(pupils), 0.0)) / 4), 1),
                 "color": "#616161" if closed else "#212121", "weight": 2 if closed else 1.5,
-                "fillColor": colour, "fillOpacity": 0.55 if closed else 0.9,
+                "fillColor": colour, "fillOpacity": 0.55 if closed else 0.9,  # not-a-rule: style
                 "className": f"pl-school pl-school-{status or 'plain'}"}
         if closed:
             opts["dashArray"] = "3 3"
@@ -585,16 +565,15 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         head = (f'<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T["pupils"]} '
                 f'{_fmt(pupils)} · <b style="color:{colour}">{T["status"][status]}</b></div>')
         rows = []
-        for label, stage, value, threshold, passed in st.get("rows") or []:
-            li = labels.setdefault(esc(label), len(labels))
+        for row_label, stage, value, threshold, passed in st.get("rows") or []:
+            li = labels.setdefault(esc(row_label), len(labels))
             ok = (None if passed is None or (not isinstance(passed, (bool, np.bool_))
                                              and _isnan(passed))
                   else int(bool(passed)))
-            rows.append([li, T["stage"].get(stage, esc(stage)), _fmt(value),
+            rows.append([li, _stage_word(T, stage), _fmt(value),
                          _fmt(threshold), ok])
         c = {"id": sid, "x": _r(row.lon), "y": _r(row.lat), "o": opts,
-             "t": (f"{esc(row.name)}（{T['status'][status]}）" if lang == "zh"
-                   else f"{esc(row.name)} ({T['status'][status]})"), "p": head}
+             "t": T["tip"].format(name=esc(row.name), status=T["status"][status]), "p": head}
         if rows:
             c["rows"] = rows
         circles.append(c)
@@ -615,10 +594,11 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                       n=_fmt(c.get("pupils")))
             pts = [a, b]
             lines.append({"p": [_ll(*p) for p in pts], "t": tip,
-                          "o": line_opts(CLOSURE_COLOR, 2.5, "pl-closure", "7 5", 0.9)})
+                          "o": line_opts(CLOSURE_COLOR, 2.5, "pl-closure", "7 5",
+                                         0.9)})  # not-a-rule: style
             (ax, ay), ang = _along(pts, 0.8)
             icons.append(arrow(ax, ay, ang, CLOSURE_COLOR))
-            (lx, ly), _ = _along(pts, 0.5)
+            (lx, ly), _ = _along(pts, 0.5)  # not-a-rule: style
             icons.append(icon(lx, ly, f'<span class="pl-flow-lbl" style="border-color:'
                               f'{CLOSURE_COLOR};color:{CLOSURE_COLOR}">'
                               f'{T["closure_lbl"].format(n=_fmt(c.get("pupils")))}</span>',
@@ -634,8 +614,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
             coords = [(float(x), float(y)) for x, y in r.get("coords") or []]
             if len(coords) < 2:
                 coords = [(float(st["lon"]), float(st["lat"])) for st in stops]
-            rname = (f"线路 {esc(r.get('route_id'))}" if lang == "zh"
-                     else f"route {esc(r.get('route_id'))}")
+            rname = T["route_name"].format(rid=esc(r.get("route_id")))
             tip = T["route"].format(rid=esc(r.get("route_id")), bus=esc(r.get("bus")),
                                     to=esc(name_of(r.get("receiving_school_id"))),
                                     km=_fmt(r.get("km")), min=_fmt(r.get("minutes")),
@@ -683,7 +662,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                         load="—" if load is None else f"{load:.0%}")
                 feats.append({"type": "Feature", "geometry": g.__geo_interface__,
                               "properties": {"t": tip, "s": {
-                                  "fillColor": colour, "fillOpacity": 0.45,
+                                  "fillColor": colour, "fillOpacity": 0.45,  # not-a-rule: style
                                   "color": "#c62828" if over else "#455a64",
                                   "weight": 2.5 if over else 1.0}}})
             if feats:

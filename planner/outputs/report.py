@@ -1,58 +1,36 @@
 """The scenario report (``report.html``): self-contained, prints on A4.
 
-Built from plain data — the indicator reports before and after (the
-``--json`` shape of data-spec.md), the per-school-part tables of indicators
-1–7, each plan's summary and table — so it can be re-made from an output folder.
-Every text from the data is escaped; there are no scripts except the embedded
-map (an ``<iframe srcdoc>``), and nothing is fetched from the network.
+Built from the typed indicator reports before and after
+(:class:`planner.indicators.Report`: verdict, A indicators before and after, the
+per-school-part tables of indicators 1–7) and each plan's
+:class:`~planner.outputs.sections.ReportSection` from its presenter. Words come from
+the catalogue (``report.*`` in ``catalogue/run.yaml``); numbers are shown as the
+JSON report rounds them (:func:`planner.indicators.engine.plain`). Every text from
+the data is escaped; there are no scripts except the embedded map (an
+``<iframe srcdoc>``), and nothing is fetched from the network.
 """
 
 from __future__ import annotations
 
 import html
 import math
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
+from planner.indicators.engine import IndicatorResult, Report, plain
+from planner.outputs.checkfiles import b_grade, indicator_name
+from planner.outputs.i18n import catalogue, label
 from planner.outputs.sections import ReportSection
 
-T = {
-    "zh": {
-        "title": "县域义务教育优质均衡发展 方案评估报告",
-        "verdict": "评估结论", "recognised": "达到优质均衡认定条件",
-        "not_recognised": "未达到优质均衡认定条件",
-        "a_passed": "A 类指标达标", "b_score": "B 类指标得分", "veto": "一票否决",
-        "none": "无", "before": "方案前", "after": "方案后", "change": "变化",
-        "indicator": "指标", "stage": "学段", "county": "全县值", "cv": "差异系数",
-        "threshold": "标准值", "passed": "是否达标", "yes": "达标", "no": "未达标",
-        "nodata": "无数据", "failing": "未达标学校", "a_table": "A 类指标 方案前后对比",
-        "schools_table": "各校指标 1–7（方案后）", "school": "学校", "pupils": "在校生",
-        "plans": "方案", "map": "地图", "why": "未通过的原因",
-        "primary": "小学", "junior": "初中", "improved": "改善", "worsened": "变差",
-        "verified": "方案校验", "verified_ok": "全部硬性约束经独立校验通过",
-        "verified_bad": "独立校验发现问题", "chart": "图", "scenario": "方案文件",
-        "input_hash": "输入数据指纹", "grade": "等级", "more": "其余",
-        "b_rule": "B 类：每项 ≥ 80 % 且总分 ≥ 80",
-    },
-    "en": {
-        "title": "High-quality balanced compulsory education: scenario report",
-        "verdict": "Verdict", "recognised": "Meets the conditions for recognition",
-        "not_recognised": "Does not meet the conditions for recognition",
-        "a_passed": "A indicators passed", "b_score": "B score", "veto": "Vetoes",
-        "none": "none", "before": "Before", "after": "After", "change": "Change",
-        "indicator": "Indicator", "stage": "Stage", "county": "County value", "cv": "CV",
-        "threshold": "Threshold", "passed": "Passed", "yes": "pass", "no": "fail",
-        "nodata": "no data", "failing": "Failing schools", "a_table": "A indicators before and after",
-        "schools_table": "Indicators 1–7 by school (after)", "school": "School", "pupils": "Pupils",
-        "plans": "Plans", "map": "Map", "why": "Why it does not pass",
-        "primary": "primary", "junior": "junior", "improved": "improved", "worsened": "worse",
-        "verified": "Plan verification", "verified_ok": "every hard rule re-checked independently: passed",
-        "verified_bad": "the independent check found problems", "chart": "Chart",
-        "scenario": "Scenario", "input_hash": "Input fingerprint", "grade": "grade", "more": "more",
-        "b_rule": "B: each indicator ≥ 80 % of its points and total ≥ 80",
-    },
-}
+
+@lru_cache(maxsize=None)
+def words(lang: str = "zh") -> dict[str, str]:
+    """The report's words (catalogue ``report.*``, run.yaml) by short key."""
+    return {k[len("report."):]: v[lang] for k, v in catalogue().items()
+            if k.startswith("report.") and not k.startswith("report.label.")}
+
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
@@ -94,14 +72,15 @@ def fmt(x: Any, nd: int = 2) -> str:
     return esc(x)
 
 
-def _status(ind: dict, t: dict) -> str:
-    if ind.get("no_data"):
+def _status(ind: IndicatorResult | None, t: dict) -> str:
+    if ind is not None and ind.no_data:
         return f'<span class="nodata">{t["nodata"]}</span>'
-    return f'<span class="pass">{t["yes"]}</span>' if ind.get("passed") else \
+    return f'<span class="pass">{t["yes"]}</span>' if ind is not None and ind.passed else \
         f'<span class="fail">{t["no"]}</span>'
 
 
-def _stage_values(d: dict | None, t: dict) -> str:
+def _stage_values(d: Any, t: dict) -> str:
+    d = plain(d)
     if not d:
         return "—"
     if isinstance(d, dict):
@@ -109,24 +88,24 @@ def _stage_values(d: dict | None, t: dict) -> str:
     return fmt(d)
 
 
-def _ind_name(ind: dict, lang: str) -> str:
-    name = ind.get("name") if lang == "zh" else ind.get("name_en", ind.get("name"))
-    return f'{ind["id"]}. {esc(name)}'
+def _ind_name(ind: IndicatorResult, lang: str) -> str:
+    return f'{ind.id}. {esc(indicator_name(ind, lang))}'
 
 
-def verdict_html(rep: dict, t: dict, lang: str) -> str:
-    ok = bool(rep.get("recognised"))
-    fails = [i for i in rep.get("indicators", []) if i.get("class") == "A" and not i.get("passed")]
+def verdict_html(rep: Report, t: dict, lang: str) -> str:
+    ok = bool(rep.recognised)
+    fails = [i for i in rep.a_results if not i.passed]
+    grade = b_grade(rep, lang)
     lines = [f'<div class="verdict {"ok" if ok else "bad"}"><b>'
              f'{t["recognised"] if ok else t["not_recognised"]}</b><br>'
-             f'{t["a_passed"]}: {rep.get("a_passed")} / {rep.get("a_total")}'
-             f' · {t["b_score"]}: {fmt(rep.get("b_score"), 1)} ({esc(rep.get("b_grade") or "—")})'
-             f' · {t["veto"]}: {esc("、".join(rep.get("veto") or []) or t["none"])}</div>']
+             f'{t["a_passed"]}: {rep.a_passed} / {rep.a_total}'
+             f' · {t["b_score"]}: {fmt(plain(rep.b_score), 1)} ({esc(grade or "—")})'
+             f' · {t["veto"]}: {esc("、".join(rep.veto) or t["none"])}</div>']
     if not ok and fails:
         lines.append(f"<h3>{t['why']}</h3><ul>")
         for i in fails:
-            why = t["nodata"] if i.get("no_data") else t["no"]
-            fs = i.get("failing_schools") or []
+            why = t["nodata"] if i.no_data else t["no"]
+            fs = plain(i.failing_schools)
             extra = ""
             if fs:
                 names = "、".join(esc(f.get("name") or f.get("school_id")) for f in fs[:6])
@@ -137,22 +116,23 @@ def verdict_html(rep: dict, t: dict, lang: str) -> str:
     return "\n".join(lines)
 
 
-def a_table_html(before: dict, after: dict | None, t: dict, lang: str) -> str:
-    bmap = {i["id"]: i for i in before.get("indicators", []) if i.get("class") == "A"}
-    amap = {i["id"]: i for i in (after or before).get("indicators", []) if i.get("class") == "A"}
+def a_table_html(before: Report, after: Report | None, t: dict, lang: str) -> str:
+    bmap = {i.id: i for i in before.a_results}
+    amap = {i.id: i for i in (after or before).a_results}
     rows = [f"<table><tr><th>{t['indicator']}</th><th>{t['before']}</th><th>{t['after']}</th>"
             f"<th>{t['county']} ({t['after']})</th><th>{t['cv']} ({t['after']})</th>"
             f"<th>{t['failing']} ({t['before']} → {t['after']})</th></tr>"]
     for iid in sorted(amap):
-        b, a = bmap.get(iid, {}), amap[iid]
-        changed = (b.get("passed"), b.get("no_data")) != (a.get("passed"), a.get("no_data")) or \
-            len(b.get("failing_schools") or []) != len(a.get("failing_schools") or [])
+        b, a = bmap.get(iid), amap[iid]
+        nb = len(b.failing_schools) if b is not None else 0
+        na = len(a.failing_schools)
+        state_b = (b.passed, b.no_data) if b is not None else (None, None)
+        changed = state_b != (a.passed, a.no_data) or nb != na
         rows.append(f'<tr class="{"changed" if changed else ""}"><td>{_ind_name(a, lang)}</td>'
                     f"<td class='st'>{_status(b, t)}</td><td class='st'>{_status(a, t)}</td>"
-                    f"<td class='num'>{_stage_values(a.get('county_value'), t)}</td>"
-                    f"<td class='num'>{_stage_values(a.get('cv'), t)}</td>"
-                    f"<td class='num'>{len(b.get('failing_schools') or [])} → "
-                    f"{len(a.get('failing_schools') or [])}</td></tr>")
+                    f"<td class='num'>{_stage_values(a.county_value, t)}</td>"
+                    f"<td class='num'>{_stage_values(a.cv, t)}</td>"
+                    f"<td class='num'>{nb} → {na}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
 
@@ -241,37 +221,14 @@ def table_html(df: pd.DataFrame, max_rows: int = 300, t: dict | None = None) -> 
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</table>")
     if len(df) > max_rows:
-        rows.append(f"<p class='meta'>… {len(df) - max_rows} {(t or T['en'])['more']}</p>")
+        rows.append(f"<p class='meta'>… {len(df) - max_rows} {(t or words('en'))['more']}</p>")
     return "\n".join(rows)
 
 
-#: what a Chinese report calls the figures and columns of the plans
-LABELS_ZH = {
-    "status": "求解状态", "objective": "目标值", "gap": "最优性差距", "solver": "求解器",
-    "mode": "模式", "buses": "校车数", "bus_km": "线路总长（km）", "max_ride_min": "最长车程（分钟）",
-    "pupils_moved": "转学学生数", "mip_objective": "优化模型目标值", "steps_note": "程序要求",
-    "redeployed_teachers": "安置教师数", "travel": "出行时间来源", "eligible": "符合交流条件教师数",
-    "required": "应交流人数", "rotated": "交流人数", "backbone_rotated": "其中骨干教师",
-    "floors_met_before": "达到指标1–3底线的学校学段（前）",
-    "floors_met_after": "达到指标1–3底线的学校学段（后）", "school_parts": "学校学段数",
-    "verified": "独立校验通过", "stage": "学段", "units": "居住单元数", "schools": "学校数",
-    "max_load_ratio": "最大负荷率", "contiguous": "片区连通", "pupils_changed": "换校学生数",
-    "unassigned_children": "未能划入片区的儿童", "catchment_share": "划片覆盖率",
-    "school_id": "学校代码", "school": "学校", "receiving_school_id": "接收学校代码",
-    "receiving_school": "接收学校", "pupils": "学生数", "ride_min": "最长车程（分钟）",
-    "name": "姓名", "subject": "学科", "from_school": "原学校", "to_school": "交流学校",
-    "direction": "交流方向", "reason": "交流原因", "children": "适龄儿童", "seats": "学位",
-    "load_ratio": "负荷率", "n_units": "单元数", "area_km2": "面积（km²）",
-    "polsby_popper": "紧凑度（Polsby-Popper）", "n_parts": "图斑数",
-    "primary": "小学", "junior": "初中", "True": "是", "False": "否",
-    "optimal": "最优", "feasible": "可行", "infeasible": "不可行", "plan": "按既定方案",
-    "optimise": "模型优化", "roads": "路网", "sweep": "扫描连通约束", "cheap": "近邻连通约束",
-    "flow": "流连通约束",
-}
-
-
 def _label(x, lang: str) -> str:
-    return LABELS_ZH.get(str(x), str(x)) if lang == "zh" else str(x)
+    """A plan figure's or column's label (catalogue ``report.label.<code>``; the English
+    report shows the code), a word for a boolean, stage or status; else the value."""
+    return label("report.label", str(x), lang)
 
 
 def summary_figures(summary: dict, lang: str = "en") -> tuple[tuple[str, Any], ...]:
@@ -295,7 +252,8 @@ def display_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def figures_html(figures, lang: str = "en") -> str:
-    head = ("项目", "数值") if lang == "zh" else ("key", "value")
+    t = words(lang)
+    head = (t["figure_key"], t["figure_value"])
     return table_html(pd.DataFrame({head[0]: [k for k, _ in figures],
                                     head[1]: [v for _, v in figures]}))
 
@@ -318,33 +276,46 @@ def section_html(sec: ReportSection, t: dict, lang: str) -> str:
     return "\n".join(out)
 
 
-def build_report(*, scenario_name: str, before: dict, after: dict | None,
-                 parts_after: pd.DataFrame | None = None, thresholds: dict | None = None,
-                 sections: list[ReportSection] = (),
-                 verification: list[str] | None = None, map_html: str | None = None,
+def _thresholds(report: Report) -> dict:
+    """Thresholds of indicators 1-7 by stage, keyed ``"1"``..``"7"`` (for the charts)."""
+    out = {}
+    for ind in report.a_results:
+        thr = plain(ind.threshold)
+        if ind.id <= 7 and thr:
+            out[str(ind.id)] = thr
+    return out
+
+
+def build_report(*, scenario_name: str, before: Report, after: Report | None,
+                 sections: list[ReportSection] = (), verification: list[str] | None = None,
+                 every_plan_made: bool = True, map_html: str | None = None,
                  meta: dict | None = None, lang: str = "zh") -> str:
     """Return the report as one HTML string.
 
+    ``before``/``after``: the indicator reports (``after`` ``None``: no plan).
     ``sections``: the plans' sections (:class:`planner.outputs.sections.ReportSection`).
     ``verification``: problems found by the independent verifier (empty: none),
-    ``None`` when no verification ran.
+    ``None`` when no verification ran; ``every_plan_made`` false when a plan could not
+    meet its hard limits (the report then does not say that every plan passed).
     """
-    t = T[lang]
+    t = words(lang)
     rep = after or before
     body = [f"<h1>{esc(t['title'])}</h1>",
-            f"<p class='meta'>{esc(rep.get('district'))} · {esc(scenario_name)} · "
-            f"{esc(rep.get('standard'))}</p>",
+            f"<p class='meta'>{esc(rep.district)} · {esc(scenario_name)} · "
+            f"{esc(rep.standard)}</p>",
             f"<h2>{t['verdict']}</h2>", verdict_html(rep, t, lang)]
     if verification is not None:
         body.append(f"<h3>{t['verified']}</h3>")
         if verification:
             body.append(f"<p class='fail'>{t['verified_bad']}</p><ul>" +
                         "".join(f"<li>{esc(v)}</li>" for v in verification) + "</ul>")
-        else:
+        elif every_plan_made:
             body.append(f"<p class='pass'>{t['verified_ok']}</p>")
+        else:
+            body.append(f"<p class='fail'>{t['verified_partial']}</p>")
     body.append(f"<h2>{t['a_table']}</h2>")
     body.append(a_table_html(before, after, t, lang))
-    body.append(parts_html(parts_after, t, lang, thresholds))
+    body.append(parts_html(rep.parts_table(), t, lang, _thresholds(rep)))
     if sections:
         body.append(f"<h2>{t['plans']}</h2>")
         for sec in sections:
@@ -355,6 +326,6 @@ def build_report(*, scenario_name: str, before: dict, after: dict | None,
     if meta:
         body.append("<p class='meta'>" + " · ".join(f"{esc(k)}: {esc(v)}" for k, v in meta.items())
                     + "</p>")
-    return ("<!DOCTYPE html>\n<html lang=\"" + ("zh-CN" if lang == "zh" else "en") + "\"><head>"
+    return ("<!DOCTYPE html>\n<html lang=\"" + t["html_lang"] + "\"><head>"
             "<meta charset=\"utf-8\"><title>" + esc(t["title"]) + "</title><style>" + CSS +
             "</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -82,12 +82,14 @@ def verify_outcomes(district: District, res) -> list[str]:
     if res.consolidation is not None:
         errs += verify_consolidation(district, res.out / "consolidation",
                                      res.consolidation.params, res.consolidation.rules)
-    base = res.consolidation.district_after if res.consolidation is not None and \
-        res.consolidation.status.has_plan else district
+    base = district
+    if res.consolidation is not None and res.consolidation.status.has_plan:
+        base = res.consolidation.district_after
     if res.rotation is not None:
         errs += verify_rotation(base, res.out / "rotation", res.rotation.params, base.rules)
     if res.catchments:
-        after = res.rotation.district_after if res.rotation is not None else base
+        after = res.rotation.district_after if res.rotation is not None and \
+            res.rotation.status.has_plan else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
     return errs
 
