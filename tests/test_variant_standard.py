@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ NAME = "variant-40-15"
 CLASS_LIMIT, SHARE, FLOOR_1 = 40, 0.15, 4.0
 
 
-def _variant_file(folder: Path) -> Path:
+def _variant_file(folder: Path, single_stage_max: int | None = None) -> Path:
     data = yaml.safe_load((STANDARDS_DIR / "hunan-2023.yaml").read_text(encoding="utf-8"))
     data["name"] = NAME
     for d in data["indicators"]:
@@ -42,6 +43,9 @@ def _variant_file(folder: Path) -> Path:
             d["params"]["rotated_share"] = SHARE
         if d["id"] == 1:
             d["threshold"]["primary"] = FLOOR_1
+        if d["id"] == 12 and single_stage_max is not None:
+            d["params"]["single_stage_max"] = single_stage_max
+    folder.mkdir(parents=True, exist_ok=True)
     p = folder / f"{NAME}.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return p
@@ -166,10 +170,15 @@ def test_every_verifier_follows_the_variant(runs):
     assert moved < math.ceil(SHARE * eligible)
     errs = verify_dir(hunan["rotate"], variant, {})
     assert any("rotation" in e for e in errs), errs
-    # consolidation: 云溪小学 takes 31 pupils into 33 classrooms: 1411 pupils need
-    # 36 classes of 40 (32 of 45)
-    errs = verify_dir(hunan["consolidate"], variant, {})
-    assert any("Y001" in e and "classroom" in e for e in errs), errs
+    # consolidation: the verifier judges a receiver by the standard it is given. New
+    # pupils fill free seats up to the class limit, then open classes; under a variant
+    # whose largest primary school is 1,400 pupils, 云溪小学 (Y001: 1,380 + 31 pupils
+    # from the plan) is too big, while Hunan's 2,000 lets the same files pass.
+    assert not verify_dir(hunan["consolidate"], load_district(YUNXI), {})
+    small = _variant_file(runs["district"].parent / "small", single_stage_max=1400)
+    errs = verify_dir(hunan["consolidate"], replace(load_district(YUNXI), standard=str(small)),
+                      {})
+    assert any("Y001" in e and "> 1400" in e for e in errs), errs
     # catchments: a primary zone over 40 pupils a classroom is over capacity
     s = variant.schools.set_index("school_id")
     over = [z["properties"]["school_id"] for z in

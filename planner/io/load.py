@@ -872,7 +872,7 @@ def _outside(boundary, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def _check_schools(s: pd.DataFrame, label: str, boundary, problems: list[str]) -> None:
     ids = set(s["school_id"])
     lon, lat = s["lon"].to_numpy(float), s["lat"].to_numpy(float)
-    wgs = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    wgs = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)  # not-a-rule: latitude range
     out = _outside(boundary, np.where(wgs, lon, np.nan), np.where(wgs, lat, np.nan))
     for k, r in enumerate(s.index):
         if np.isnan(lon[k]) or np.isnan(lat[k]):

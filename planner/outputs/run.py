@@ -161,8 +161,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
         lines.append(f"  ✗ {ind.id}. {name}: {tail}")
     if res.consolidation is not None:
         lines.append(tr("run.consolidation", lang, **f))
+        from planner.outputs.consolidation import explanation_text
         for e in res.consolidation.result.explanations:
-            lines.append("  " + e.text(lang))
+            lines.append("  " + explanation_text(e, lang))
     if res.rotation is not None:
         lines.append(tr("run.rotation", lang, **f))
     if res.catchments:
