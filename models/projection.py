@@ -73,9 +73,10 @@ point keeps that ratio after the point closes into it.
 
 The 80 % band (``band``)
 ------------------------
-The dispersion of the historical ratios: for each ``(s, g)`` the weighted variance
-``s²`` of ``ℓ_t = log((x_t + ½)/(y_t + ½))`` over the window, with ``ν = n_eff − 1``
-degrees of freedom (``n_eff = (Σw)²/Σw²``), moderated toward the group's mean variance
+The dispersion of the historical ratios: for each ``(s, g)`` the weighted mean square
+``s² = Σ w (ℓ_t − log r)² / Σ w`` of ``ℓ_t = log(max(x_t, ½) / y_t)`` around the estimate
+used (so it holds the shrinkage bias too; ``½`` keeps a year without entrants finite),
+with ``ν = n_eff = (Σw)²/Σw²`` effective years, moderated toward the group's mean
 ``v_ref`` (Smyth's moderated variance, ``ν0 = prior_dof`` pseudo-years):
 ``v = (ν s² + ν0 v_ref)/(ν + ν0)``.  ``draws`` simulations (seed ``seed``, so the same
 inputs give the same bytes) multiply each ratio in each projected year by
@@ -413,37 +414,38 @@ def _estimate(d: _Data, base: int, s: ProjectionSettings) -> _Ratios:
     taught &= den > 0
     own = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
-    # dispersion of the log ratios
-    lr = np.log((sx + 0.5) / (sy + 0.5))
-    sw = wv.sum(axis=0)
-    sw2 = (wv ** 2).sum(axis=0)
-    neff = np.divide(sw ** 2, sw2, out=np.zeros_like(sw), where=sw2 > 0)
-    mean = np.divide((wv * lr).sum(axis=0), sw, out=np.zeros_like(sw), where=sw > 0)
-    ss = (wv * (lr - mean) ** 2).sum(axis=0)
-    corr = sw - np.divide(sw2, sw, out=np.zeros_like(sw), where=sw > 0)
-    s2 = np.divide(ss, corr, out=np.zeros_like(ss), where=corr > _TOL)
-    nu = np.maximum(neff - 1.0, 0.0)
-
     # pooling groups: per grade and group; entry grades of county-wide schools apart
     cw = np.zeros((S, _NG), bool)
     cw[:, _G1] = ~d.zoned1
     cw[:, _G7] = ~d.zoned7
     ref = np.zeros((S, _NG))
-    vref = np.zeros((S, _NG))
     for g in range(_NG):
         for grp in np.unique(d.group):
             m = (d.group == grp) & taught[:, g] & ~cw[:, g]
             if m.any():
                 ref[m, g] = num[m, g].sum() / den[m, g].sum()
-                has = m & (nu[:, g] > 0)
-                vref[m, g] = ((nu[has, g] * s2[has, g]).sum() / nu[has, g].sum()
-                              if has.any() else 0.0)
     ref = np.where(cw, own, ref)
-    vref = np.where(cw, s2, vref)
     k = s.shrink_pupils
     shrink = ~cw & taught
     est = np.where(shrink, (den * own + k * ref) / np.maximum(den + k, _TOL), own)
     est = np.where(taught, est, 0.0)
+
+    # dispersion of the log ratios around the estimate (so it holds the shrinkage bias)
+    lr = np.log(np.maximum(sx, 0.5) / np.where(valid, sy, 1.0))
+    sw = wv.sum(axis=0)
+    sw2 = (wv ** 2).sum(axis=0)
+    neff = np.divide(sw ** 2, sw2, out=np.zeros_like(sw), where=sw2 > 0)
+    centre = np.log(np.where(taught, est, 1.0))
+    ss = (wv * (lr - centre) ** 2).sum(axis=0)
+    s2 = np.divide(ss, sw, out=np.zeros_like(ss), where=sw > 0)
+    nu = np.where(taught, neff, 0.0)
+    vref = np.zeros((S, _NG))
+    for g in range(_NG):
+        for grp in np.unique(d.group):
+            m = (d.group == grp) & taught[:, g] & ~cw[:, g]
+            if m.any():
+                vref[m, g] = (nu[m, g] * s2[m, g]).sum() / nu[m, g].sum()
+    vref = np.where(cw, s2, vref)
     pd0 = s.prior_dof
     var = np.where(nu + pd0 > 0, (nu * s2 + pd0 * vref) / np.maximum(nu + pd0, _TOL), vref)
     var = np.where(taught, var, 0.0)
