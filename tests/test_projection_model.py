@@ -366,3 +366,110 @@ def test_bad_input_is_named(mutate, words):
     h, c, s = mutate(hist, coh, sh)
     with pytest.raises(ValueError, match=words):
         project(problem(h.reset_index(drop=True), c, s))
+
+
+# ------------------------------------------------------------------ the bundled history
+def read_yunxi():
+    h = pd.read_csv(YUNXI / "enrolment_history.csv", dtype={"school_id": str})
+    b = pd.read_csv(YUNXI / "births.csv", dtype={"unit_id": str})
+    sc = pd.read_csv(YUNXI / "schools.csv", dtype={"school_id": str, "parent_id": str})
+    un = pd.read_csv(YUNXI / "units.csv", dtype={"unit_id": str})
+    return h, b, sc, un
+
+
+def yunxi_problem(horizon=6, groups=False):
+    """The bundle as the adapter might give it: children of entry age = births six years
+    before; zones = each unit's nearest public school teaching the stage (straight line)."""
+    h, b, sc, un = read_yunxi()
+    coh = pd.DataFrame({"unit_id": b["unit_id"], "school_year": b["year"] + 6,
+                        "children": b["births"]})
+    public = sc["public"].astype(str).str.lower() == "true"
+    rows = []
+    for stage in ("primary", "junior"):
+        c = sc[(sc[f"students_{stage}"] > 0) & public & (sc["type"] != "special")]
+        for u in un.itertuples():
+            d = np.hypot((c["lon"] - u.lon) * math.cos(math.radians(u.lat)), c["lat"] - u.lat)
+            rows.append((u.unit_id, c["school_id"].iloc[int(np.argmin(d.to_numpy()))], stage, 1.0))
+    sh = pd.DataFrame(rows, columns=["unit_id", "school_id", "stage", "share"])
+    g = dict(zip(sc["school_id"], sc["area_type"])) if groups else None
+    return ProjectionProblem(h, coh, sh, THRESHOLD, horizon, groups=g)
+
+
+def test_bundled_history_2024_equals_schools_csv_per_school_and_stage():
+    h, _, sc, _ = read_yunxi()
+    assert sorted(set(h["school_year"])) == list(range(2014, 2025))
+    assert not h.duplicated(["school_id", "school_year", "grade"]).any()
+    now = h[h["school_year"] == 2024].assign(stage=lambda x: np.where(x.grade <= 6, "p", "j"))
+    got = now.groupby(["school_id", "stage"])["pupils"].sum().unstack(fill_value=0)
+    want = sc.set_index("school_id")
+    assert set(got.index) == set(want.index)
+    assert (got["p"].reindex(want.index) == want["students_primary"]).all()
+    assert (got["j"].reindex(want.index) == want["students_junior"]).all()
+    # teaching points teach grades 1-3; a school teaches a stage iff it has its pupils
+    tp = set(sc.loc[sc["type"] == "teaching_point", "school_id"])
+    assert h.loc[h["school_id"].isin(tp), "grade"].max() == 3
+    assert (h["pupils"] >= 0).all() and h["pupils"].dtype.kind == "i"
+
+
+def test_bundled_births_follow_the_census_and_the_national_fall():
+    _, b, _, un = read_yunxi()
+    cen = pd.read_csv(YUNXI / "sources" / "census2020_yueyang_counties_tudigong.csv",
+                      dtype={"CODE": str}).set_index("CODE").loc["430603"]
+    by = b.groupby("year")["births"].sum()
+    assert set(b["unit_id"]) == set(un["unit_id"]) and list(by.index) == list(range(2001, 2025))
+    pop = int(cen["POPU"])
+    for col, lo, hi in (("AGES_0", 0, 0), ("AGES_1-4", 1, 4), ("AGES_5-9", 5, 9),
+                        ("AGES_10-14", 10, 14), ("AGES_15-19", 15, 19)):
+        assert by.loc[2020 - hi: 2020 - lo].sum() == round(pop * float(cen[col])), col
+    nat = pd.read_csv(YUNXI / "sources" / "china_births_nbs.csv").set_index("year")["births_10k"]
+    assert nat[2017] == 1723 and nat[2022] == 956                # 17.2 M → 9.6 M
+    for y in (2021, 2022, 2023, 2024):
+        assert by[y] == round(by[2020] * nat[y] / nat[2020])
+    assert 0.5 < by[2022] / by[2017] < 0.6
+    # villages lose share of births faster than the towns
+    code = un.set_index("unit_id").index.str[9:12].astype(int)
+    urban = pd.Series((code < 200) | (code >= 400), index=un["unit_id"])
+    b = b.assign(urban=b["unit_id"].map(urban))
+    share = b[~b["urban"]].groupby("year")["births"].sum() / by
+    assert share[2024] < share[2010] - 0.05
+
+
+def test_bundled_history_is_plausible():
+    h, b, _, _ = read_yunxi()
+    g1 = h[h["grade"] == 1].groupby("school_year")["pupils"].sum()
+    born = b.groupby("year")["births"].sum()
+    entry = g1 / born.reindex(g1.index - 6).to_numpy()
+    assert entry.between(0.85, 1.0).all()
+    tot = h.pivot_table(index="school_year", columns="grade", values="pupils", aggfunc="sum")
+    for g in (2, 3, 5, 6, 8, 9):
+        r = tot[g].to_numpy()[1:] / tot[g - 1].to_numpy()[:-1]
+        assert ((r > 0.93) & (r < 1.05)).all(), g
+
+
+def test_bundled_files_rebuild_byte_identically(tmp_path):
+    from geodata.yunxi import build as yb
+    yb.build(tmp_path)
+    for f in ("births.csv", "enrolment_history.csv"):
+        assert (tmp_path / f).read_bytes() == (YUNXI / f).read_bytes(), f
+
+
+def test_bundled_backtest_and_projection():
+    bt = backtest(yunxi_problem())
+    assert bt.base_years == tuple(range(2016, 2024))
+    c1, c5 = bt.county_mape(1), bt.county_mape(5)
+    assert c1 < 0.015 and c5 < 0.03 and c1 < c5
+    s5 = bt.schools[bt.schools.horizon == 5]["mape"].median()
+    assert bt.schools[bt.schools.horizon == 1]["mape"].median() < s5 < 0.2
+    assert bt.coverage.set_index("horizon").loc[1, "inside"] > 0.7
+    res = project(yunxi_problem())
+    c = res.county.set_index(["stage", "school_year"])["pupils"]
+    _, _, sc, _ = read_yunxi()
+    # births fell from 1,895 (2017) to 1,012 (2024): primary falls by a third by 2030
+    assert c["primary", 2030] < 0.7 * sc["students_primary"].sum()
+    assert c["junior", 2027] > sc["students_junior"].sum()          # junior still rising
+    small = set(sc.loc[sc["name"].isin(["滨湖小学", "白荆小学", "五星小学", "臣山小学", "八一小学",
+                                        "黄皋小学", "和平小学", "望城小学", "南太小学"]),
+                       "school_id"])
+    flagged = res.flags.set_index("school_id")
+    assert small <= set(flagged.index)
+    assert flagged.loc[sorted(small), "already_below"].all()
