@@ -430,13 +430,14 @@ def _estimate(d: _Data, base: int, s: ProjectionSettings) -> _Ratios:
             if m.any():
                 ref[m, g] = num[m, g].sum() / den[m, g].sum()
     ref = np.where(cw, own, ref)
-    k = s.shrink_pupils
+    kp = s.shrink_pupils
     shrink = ~cw & taught
-    est = np.where(shrink, (den * own + k * ref) / np.maximum(den + k, _TOL), own)
+    est = np.where(shrink, (den * own + kp * ref) / np.maximum(den + kp, _TOL), own)
     est = np.where(taught, est, 0.0)
 
     # dispersion of the log ratios around the estimate (so it holds the shrinkage bias)
-    lr = np.log(np.maximum(sx, 0.5) / np.where(valid, sy, 1.0))
+    half = 0.5  # not-a-rule: the continuity correction of a year without entrants
+    lr = np.log(np.maximum(sx, half) / np.where(valid, sy, 1.0))
     sw = wv.sum(axis=0)
     sw2 = (wv ** 2).sum(axis=0)
     neff = np.divide(sw ** 2, sw2, out=np.zeros_like(sw), where=sw2 > 0)

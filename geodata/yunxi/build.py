@@ -8,7 +8,9 @@ Reads only ``geodata/yunxi/sources/`` (copies of public data, see
 ``sources/ATTRIBUTION.md``). Real: outline, towns, the 56 villages/communities
 with their NBS codes, the 2020 census totals, the OSM trunk road skeleton.
 Synthesised (fixed seed, byte-identical on rebuild): unit locations and
-populations, local roads, the school system, facilities and the teacher roster.
+populations, local roads, the school system, facilities and the teacher roster;
+the enrolment history by grade 2014-2024 and the births per unit 2001-2024 (optional
+tables for the enrolment projection, from a random stream of their own).
 See ``README.md`` in this folder.
 """
 from __future__ import annotations
