@@ -498,6 +498,10 @@ def _closures(d: _Data, closures: tuple[Closure, ...], base: int, est: np.ndarra
             raise ValueError(f"closure {c.school_id}: no such school in the history")
         if c.school_id in seen:
             raise ValueError(f"closure {c.school_id}: given twice")
+        for r in c.receivers:
+            if r.stage not in (None, *STAGES):
+                raise ValueError(f"closure {c.school_id}: receiver {r.school_id} stage "
+                                 f"{r.stage!r} is not primary or junior")
         if int(c.year) <= base:
             raise ValueError(f"closure {c.school_id}: year {c.year} is not after the base "
                              f"year {base}")
@@ -516,8 +520,6 @@ def _closures(d: _Data, closures: tuple[Closure, ...], base: int, est: np.ndarra
                 raise ValueError(f"closure {c.school_id}: {st} receiver shares sum to "
                                  f"{tot:g}, not 1")
             for r in recs:
-                if r.stage not in (None, *STAGES):
-                    raise ValueError(f"closure {c.school_id}: receiver stage {r.stage!r}")
                 if r.school_id not in d.sidx or r.school_id == c.school_id:
                     raise ValueError(f"closure {c.school_id}: receiver {r.school_id} is not "
                                      f"another school of the history")

@@ -220,9 +220,16 @@ def test_closure_split_between_receivers():
     (Closure("A", 2024, (Receiver("B", 1.0),)), "not after the base year"),
     (Closure("A", 2026, (Receiver("B", 0.5),)), "sum to 0.5"),
     (Closure("A", 2026, (Receiver("Z", 1.0),)), "receiver Z"),
+    (Closure("A", 2026, (Receiver("B", 1.0, "senior"),)), "stage 'senior'"),
+    (Closure("B", 2026, (Receiver("C", 1.0),)), None),
 ])
 def test_bad_closures_are_refused(closure, words):
     hist, coh, sh = two_primaries()
+    if words is None:       # a receiver that closes the same year as its donor
+        closures = (Closure("A", 2026, (Receiver("B", 1.0),)), closure)
+        with pytest.raises(ValueError, match="receiver B is closed from 2026"):
+            project(problem(hist, coh, sh, horizon=3, closures=closures))
+        return
     with pytest.raises(ValueError, match=words):
         project(problem(hist, coh, sh, horizon=3, closures=(closure,)))
 
@@ -473,3 +480,20 @@ def test_bundled_backtest_and_projection():
     flagged = res.flags.set_index("school_id")
     assert small <= set(flagged.index)
     assert flagged.loc[sorted(small), "already_below"].all()
+
+
+def test_chained_closures_pass_pupils_on():
+    """A closes into B in 2026, B into C in 2027: from 2027 C holds the three schools."""
+    hist, coh, sh = two_primaries()
+    s = ProjectionSettings(draws=0)
+    free = project(problem(hist, coh, sh, horizon=4), s)
+    res = project(problem(hist, coh, sh, horizon=4, closures=(
+        Closure("B", 2027, (Receiver("C", 1.0),)), Closure("A", 2026, (Receiver("B", 1.0),)))),
+        s)
+    assert res.closed == {"A": 2026, "B": 2027}
+    assert tot(res, "B", "primary", 2026) > tot(free, "B", "primary", 2026)
+    for y in (2027, 2028):
+        assert tot(res, "A", "primary", y) == 0.0 and tot(res, "B", "primary", y) == 0.0
+    c0 = free.county.set_index(["stage", "school_year"])["pupils"]
+    assert tot(res, "C", "primary", 2027) == pytest.approx(c0["primary", 2027], rel=0.05)
+    assert grade(res, "C", 1, 2027) == pytest.approx(sum(grade(free, x, 1, 2027) for x in "ABC"))
