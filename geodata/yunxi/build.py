@@ -8,7 +8,9 @@ Reads only ``geodata/yunxi/sources/`` (copies of public data, see
 ``sources/ATTRIBUTION.md``). Real: outline, towns, the 56 villages/communities
 with their NBS codes, the 2020 census totals, the OSM trunk road skeleton.
 Synthesised (fixed seed, byte-identical on rebuild): unit locations and
-populations, local roads, the school system, facilities and the teacher roster.
+populations, local roads, the school system, facilities and the teacher roster;
+the enrolment history by grade 2014-2024 and the births per unit 2001-2024 (optional
+tables for the enrolment projection, from a random stream of their own).
 See ``README.md`` in this folder.
 """
 from __future__ import annotations
@@ -576,6 +578,178 @@ def build_roads(rng, outline_utm, trunk, units, schools):
     return out, km
 
 
+# ------------------------------------------------------- enrolment history --
+# Synthesised (README, "Enrolment history and births"): every school's yearly pupils by
+# grade (the form of 分年级在校生数) and every unit's births, drawn from a random stream
+# of their own so that the files above stay byte-identical.
+HISTORY_YEARS = tuple(range(2014, 2025))   # school years; 2024 (2024/25) is schools.csv
+BIRTH_YEARS = tuple(range(2001, 2025))     # calendar years of birth
+CENSUS_YEAR = 2020                         # census day 1 Nov 2020: age a ≈ born 2020 − a
+ENTRY_AGE = 6                              # grade 1 of school year t: born in t − 6
+HISTORY_COLUMNS = ["school_id", "school_year", "grade", "pupils"]
+BIRTH_COLUMNS = ["unit_id", "year", "births"]
+CENSUS_BANDS = (("AGES_0", 0, 0), ("AGES_1-4", 1, 4), ("AGES_5-9", 5, 9),
+                ("AGES_10-14", 10, 14), ("AGES_15-19", 15, 19))
+BIRTH_DRIFT = {True: 0.008, False: -0.025}  # yearly log change of a unit's share: urban, village
+BIRTH_DRIFT_MID = 2011.5                   # children_primary of units.csv: born 2009-2014
+# one grade-to-grade step: retention (binomial) and in-migration (Poisson, per pupil)
+FLOW = {"urban": (0.985, 0.022), "town": (0.978, 0.012), "rural": (0.952, 0.004),
+        "private": (0.975, 0.015), "special": (0.99, 0.008)}
+TP_TOP_GRADE = 3                           # teaching points teach grades 1-3
+INTAKE_KM = {"primary": 1.5, "junior": 4.0}  # distance scale of the gravity intake
+
+
+def national_births(src: Path) -> dict[int, int]:
+    nb = pd.read_csv(src / "china_births_nbs.csv")
+    return {int(y): int(b) for y, b in zip(nb["year"], nb["births_10k"])}
+
+
+def district_births(census, national) -> dict[int, int]:
+    """Yunxi's births per year: each census age band (residents of 2020 by year of
+    birth) split over its birth years in proportion to the national births, exact band
+    sums; after the census the 2020 figure follows the national trend."""
+    pop = int(census["POPU"])
+    out: dict[int, int] = {}
+    for col, lo, hi in CENSUS_BANDS:
+        years = [CENSUS_YEAR - a for a in range(lo, hi + 1)]
+        total = round(pop * float(census[col]))
+        for y, n in zip(years, largest_remainder([national[y] for y in years], total)):
+            out[y] = int(n)
+    for y in BIRTH_YEARS:
+        if y > CENSUS_YEAR:
+            out[y] = round(out[CENSUS_YEAR] * national[y] / national[CENSUS_YEAR])
+    return out
+
+
+def unit_births(rng, units: pd.DataFrame, totals: dict[int, int]) -> np.ndarray:
+    """(units, BIRTH_YEARS) births: multinomial shares of each year's district total,
+    in proportion to the unit's census children, villages losing share to the towns."""
+    cp = units["children_primary"].to_numpy(float)
+    drift = np.where(units["urban"].to_numpy(), BIRTH_DRIFT[True], BIRTH_DRIFT[False])
+    out = np.zeros((len(units), len(BIRTH_YEARS)), dtype=np.int64)
+    for k, y in enumerate(BIRTH_YEARS):
+        w = cp * np.exp(drift * (y - BIRTH_DRIFT_MID))
+        out[:, k] = rng.multinomial(totals[y], w / w.sum())
+    return out
+
+
+def build_history(rng, units: pd.DataFrame, schools: list[dict], births: np.ndarray):
+    """Pupils by school, year and grade, HISTORY_YEARS, the last year exactly schools.csv.
+
+    A stochastic cohort process from 2007 (the first entrants born in BIRTH_YEARS; the
+    starting grades in steady state): grade 1 ~ Poisson(e_s · the school's expected
+    intake of the children of entry age), the intake shared among public schools by
+    gravity (size × exp(−km / 1.5)); the private school draws on the urban units, the
+    special school on the county.  A grade step keeps Binomial(n, q) pupils and gains
+    Poisson(m n) (FLOW by kind of school); teaching points' grade 3 moves to the central
+    school's grade 4.  Grade 7 ~ Poisson(e7 · the grade 6 of the feeding primaries):
+    own pupils in nine-year, special and private schools, gravity (km scale 4) to the
+    public junior schools otherwise.  e_s and e7 are set on the expected (noise-free)
+    process so that 2024 matches schools.csv; the drawn history of each school stage is
+    then scaled by one factor (the 2024 target over the draw) and rounded, the 2024 row
+    by largest remainder to the exact stage totals.
+    """
+    sc = sorted(schools, key=lambda r: r["school_id"])
+    n = len(sc)
+    T = {st: np.array([r[f"students_{st}"] for r in sc], float) for st in ("primary", "junior")}
+    has_p, has_j = T["primary"] > 0, T["junior"] > 0
+    kind = np.array(["special" if r["type"] == "special" else
+                     "private" if not r["public"] else r["area_type"] for r in sc])
+    q = np.array([FLOW[k][0] for k in kind])
+    m = np.array([FLOW[k][1] for k in kind])
+    tp = np.array([r["type"] == "teaching_point" for r in sc])
+    sidx = {r["school_id"]: i for i, r in enumerate(sc)}
+    tp_i = np.nonzero(tp)[0]
+    par_i = np.array([sidx[sc[i]["parent_id"]] for i in tp_i])
+    zoned = np.array([bool(r["public"]) and r["type"] != "special" for r in sc])
+    sxy = np.array([to_utm(r["lon"], r["lat"]) for r in sc])
+    uxy = units[["x", "y"]].to_numpy()
+    d_us = np.hypot(uxy[:, None, 0] - sxy[None, :, 0], uxy[:, None, 1] - sxy[None, :, 1]) / 1e3
+    d_ss = np.hypot(sxy[:, None, 0] - sxy[None, :, 0], sxy[:, None, 1] - sxy[None, :, 1]) / 1e3
+    w = np.where(zoned & has_p, T["primary"], 0.0)[None, :] * np.exp(-d_us / INTAKE_KM["primary"])
+    a = w / w.sum(axis=1, keepdims=True)
+    urban = units["urban"].to_numpy()
+    wj = np.where(zoned & has_j, T["junior"], 0.0)[None, :] * np.exp(-d_ss / INTAKE_KM["junior"])
+    F = wj / wj.sum(axis=1, keepdims=True)
+    F[has_j] = np.eye(n)[has_j]          # nine-year, special, private: their own grade 6
+    F[tp | ~has_p] = 0.0
+    top = np.where(tp, TP_TOP_GRADE, 6)
+    taught = np.zeros((n, 9), bool)
+    for g in range(9):
+        taught[:, g] = (g < top) & has_p if g < 6 else has_j
+    sim_years = list(range(BIRTH_YEARS[0] + ENTRY_AGE, HISTORY_YEARS[-1] + 1))
+
+    def intake(t):
+        b = births[:, BIRTH_YEARS.index(t - ENTRY_AGE)].astype(float)
+        c = b @ a
+        c = np.where(kind == "private", b[urban].sum(), c)
+        return np.where(kind == "special", b.sum(), c)
+
+    def run(e1, e7, draw):
+        P = np.zeros((len(sim_years), n, 9))
+        rho = q + m
+        c0 = intake(sim_years[0])
+        for g in range(6):
+            P[0, :, g] = e1 * c0 * rho ** g
+        g6 = P[0, :, 5] * (top == 6)
+        for g in range(3):
+            P[0, :, 6 + g] = e7 * (g6 @ F) * rho ** g
+        P[0] *= taught
+        if draw:
+            P[0] = np.rint(P[0])
+        for k in range(1, len(sim_years)):
+            prev, cur = P[k - 1], np.zeros((n, 9))
+            if draw:
+                cur[:, 1:] = (rng.binomial(prev[:, :8].astype(np.int64), q[:, None])
+                              + rng.poisson(m[:, None] * prev[:, :8]))
+            else:
+                cur[:, 1:] = rho[:, None] * prev[:, :8]
+            cur *= taught
+            if draw:
+                moved = (rng.binomial(prev[tp_i, TP_TOP_GRADE - 1].astype(np.int64), q[tp_i])
+                         + rng.poisson(m[tp_i] * prev[tp_i, TP_TOP_GRADE - 1]))
+            else:
+                moved = rho[tp_i] * prev[tp_i, TP_TOP_GRADE - 1]
+            np.add.at(cur[:, TP_TOP_GRADE], par_i, moved)
+            lam1 = e1 * intake(sim_years[k]) * has_p
+            lam7 = e7 * (prev[:, 5] @ F) * has_j
+            cur[:, 0] = rng.poisson(lam1) if draw else lam1
+            cur[:, 6] = rng.poisson(lam7) if draw else lam7
+            P[k] = cur
+        return P
+
+    e1, e7 = np.ones(n), np.ones(n)
+    for _ in range(200):
+        P = run(e1, e7, False)
+        dp, dj = P[-1, :, :6].sum(axis=1), P[-1, :, 6:].sum(axis=1)
+        f1 = np.divide(T["primary"], dp, out=np.ones(n), where=dp > 0)
+        f7 = np.divide(T["junior"], dj, out=np.ones(n), where=dj > 0)
+        e1, e7 = e1 * f1, e7 * f7
+        if max(abs(f1 - 1).max(), abs(f7 - 1).max()) < 1e-12:
+            break
+    P = run(e1, e7, True)
+    first = sim_years.index(HISTORY_YEARS[0])
+    X = P[first:].copy()
+    scale = {}
+    for st, sl in (("primary", slice(0, 6)), ("junior", slice(6, 9))):
+        got = X[-1, :, sl].sum(axis=1)
+        f = np.divide(T[st], got, out=np.zeros(n), where=got > 0)
+        X[:, :, sl] *= f[None, :, None]
+        scale[st] = f[T[st] > 0]
+        for i in np.nonzero(T[st] > 0)[0]:
+            X[-1, i, sl] = largest_remainder(X[-1, i, sl], int(T[st][i]))
+    X = np.rint(X).astype(np.int64)
+    rows = []
+    for i, r in enumerate(sc):
+        for k, y in enumerate(HISTORY_YEARS):
+            for g in range(9):
+                if taught[i, g]:
+                    rows.append({"school_id": r["school_id"], "school_year": y, "grade": g + 1,
+                                     "pupils": int(X[k, i, g])})
+    info = {"entry_ratio": e1, "scale": scale, "pupils": X, "taught": taught}
+    return rows, info
+
+
 # -------------------------------------------------------------- the checks --
 def _cv(vals, pupils):
     P = pupils.sum()
@@ -759,6 +933,16 @@ def build(out_dir: Path = HERE, src: Path = SOURCES) -> dict:
 
     elig = ft[(ft["exempt"] == "") & (ft["years_at_school"] >= 6) & (ft["age"] < 55)]
     (out_dir / "district.yaml").write_text(district_yaml(len(elig)), encoding="utf-8", newline="\n")
+
+    # enrolment history and births (own random stream: the files above are unchanged)
+    hrng = np.random.default_rng([SEED, 19])
+    births = unit_births(hrng, units, district_births(census, national_births(Path(src))))
+    brows = [{"unit_id": code, "year": y, "births": int(births[i, k])}
+             for i, code in enumerate(units["code"]) for k, y in enumerate(BIRTH_YEARS)]
+    brows.sort(key=lambda r: (r["unit_id"], r["year"]))
+    write_csv(out_dir / "births.csv", BIRTH_COLUMNS, brows)
+    hrows, _ = build_history(hrng, units, schools, births)
+    write_csv(out_dir / "enrolment_history.csv", HISTORY_COLUMNS, hrows)
     return dict(schools=len(schools), teachers=len(teachers), units=len(units), road_km=km,
                 pupils_primary=int(sum(r["students_primary"] for r in schools)),
                 pupils_junior=int(sum(r["students_junior"] for r in schools)))
