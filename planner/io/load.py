@@ -333,8 +333,8 @@ def _read_xlsx(path: Path, table: str | None = None, reads=None) -> pd.DataFrame
     The sheet is :func:`_pick_sheet`'s (``table`` defaults to the file's stem); a
     merged title row above the header is skipped. A formula cell without a saved
     value is an error naming the file, sheet, row and column when ``reads(header)``
-    is true for its column (``reads`` None: every column is read); in a column the
-    toolkit does not read it is kept as its formula text.
+    names the schema column it fills (``reads`` None: every column is read, by its
+    header); in a column the toolkit does not read it is kept as its formula text.
     """
     from openpyxl import load_workbook
 
@@ -367,12 +367,15 @@ def _formula_cells(body: pd.DataFrame, formulas: dict, label: str, sheet: str, r
     for (r, c), f in sorted(formulas.items()):
         ref = f"{get_column_letter(c)}{r}"
         head = str(body.columns[c - 1]) if c - 1 < len(body.columns) else ""
-        if r > header_row and r in body.index and head and reads is not None \
-                and not reads(head):
-            body.iloc[body.index.get_loc(r), c - 1] = f"={f}"
-            continue
         if r < header_row:
             continue            # a title row above the header
+        if reads is not None and r > header_row:
+            name = reads(head) if head else None
+            if name is None:    # a column the toolkit does not read
+                if r in body.index:
+                    body.iloc[body.index.get_loc(r), c - 1] = f"={f}"
+                continue
+            head = name
         problems.append(f"{label} row {r}, column {_short(head, 40) or ref}: cell {ref} of "
                         f'sheet "{_short(sheet, 40)}" holds the formula ={_short(f, 40)} with '
                         f"no saved value (open and save the file in Excel, or type the value)")
@@ -436,14 +439,15 @@ def _with_header(cols: list[np.ndarray], label: str, title_rows: bool = False,
 
 
 def _header_reader(cols: list[Col]):
-    """``reads(header)``: whether a header names a column of this schema."""
+    """``reads(header)``: the schema column a header names (as
+    :func:`_rename_headers` maps it), or None."""
     names = {c.name for c in cols}
     zh = {c.zh: c.name for c in cols}
 
-    def reads(h: str) -> bool:
+    def reads(h: str) -> str | None:
         h2 = str(h).replace("\ufeff", "").strip()
         key = zh.get(h2, h2)
-        return key in names or key.lower() in names
+        return key if key in names else key.lower() if key.lower() in names else None
     return reads
 
 
@@ -467,7 +471,7 @@ def _read_table(folder: Path, stem: str, gpkg: Path | None, cols: list[Col] | No
                              f"twice, as {files[0].name} and as layer {stem} of {gpkg.name}; "
                              f"keep one")])
         try:
-            gdf = _read_ogr(gpkg, stem, f"{gpkg.name}:{stem}")
+            gdf = _read_ogr(gpkg, stem, f"{gpkg.name}:{stem}", row_base=2)
         except DataError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure of the library is the file's
@@ -916,13 +920,18 @@ def _read_geo_quiet(folder: Path, stem: str, gpkg: Path | None, problems: list[s
 
 
 def _read_ogr(path: Path, layer: str | None, label: str, row_base: int | None = None):
-    """``pyogrio.read_dataframe``; a geometry GEOS cannot build (a one-point line
-    in a GeoPackage, say) is reported at its feature (``row`` from ``row_base`` for
-    a table layer) instead of failing the whole file."""
+    """A file or layer read by GDAL: ``pyogrio.read_dataframe`` for a table layer
+    (``row_base`` given: its rows are numbered from it), ``geopandas.read_file``
+    for roads and boundary. A geometry GEOS cannot build (a one-point line in a
+    GeoPackage, say) is reported at its row or feature instead of failing the
+    whole file."""
+    import geopandas as gpd
     import pyogrio
     import shapely
     try:
-        return pyogrio.read_dataframe(path, layer=layer)
+        if row_base is not None:
+            return pyogrio.read_dataframe(path, layer=layer)
+        return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except shapely.errors.GEOSException as e:
         _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[])
         if wkb is None:
