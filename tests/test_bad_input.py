@@ -424,8 +424,8 @@ POLY = {"type": "Polygon", "coordinates": [[[113.0, 29.0], [113.1, 29.0], [113.1
 LINE_G = {"type": "LineString", "coordinates": [[113.02, 29.02], [113.05, 29.05]]}
 BAD_JSON = ['{"type": "FeatureCollection", "features": [', "not json at all", "{}", "[]",
             "null", '{"type": "FeatureCollection"}', '{"type": "Feature"}', "\x00\x01\x02",
-            '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
-            '{"type": "Point", "coordinates": ["a", "b"]}, "properties": {}}]}',
+            ('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+            '{"type": "Point", "coordinates": ["a", "b"]}, "properties": {}}]}'),
             '{"type": "FeatureCollection", "features": [1, 2]}']
 ODD_CRS = ["urn:ogc:def:crs:EPSG::999999", "EPSG:0", "foo", "urn:ogc:def:crs:OGC:1.3:CRS99",
            "本地坐标系", "urn:ogc:def:crs:EPSG::abc"]
@@ -960,8 +960,8 @@ def yaml_key_cases(draw):
                  "veto": ["veto:", "  falsification: true"]}[key]
         first = next(k for k, x in enumerate(lines) if x.startswith(f"{key}:")) + 1
         case.yaml_text = "\n".join(lines + extra) + "\n"
-        case.where.append((f"district.yaml line {len(lines) + 1}, key {key}: the key {key} is "
-                           f"given twice in one mapping (first at line {first})",))
+        case.where.append(((f"district.yaml line {len(lines) + 1}, key {key}: the key {key} is "
+                           f"given twice in one mapping (first at line {first})"),))
     elif kind == "nested":
         k = next(i for i, x in enumerate(lines) if x.strip().startswith("rotation_rotated:"))
         lines.insert(k + 1, "  rotation_rotated: 99")
