@@ -360,7 +360,8 @@ def _reference_text(path: Path, encoding: str) -> pd.DataFrame:
     return body
 
 
-@pytest.mark.parametrize("variant", ["plain", "spaces", "crlf", "fullwidth", "gbk"])
+@pytest.mark.parametrize("variant", ["plain", "spaces", "crlf", "fullwidth", "gbk", "quoted",
+                                     "lone-cr"])
 def test_csv_reading_strips_exactly_once(tmp_path, variant):
     from planner.io.load import _read_csv
     text = TINY_SCHOOLS + ",,,,\n"
@@ -370,14 +371,19 @@ def test_csv_reading_strips_exactly_once(tmp_path, variant):
         text = text.replace(",城关小学,", ",\u3000城关小学\u00a0,")
     elif variant == "crlf":
         text = text.replace("\n", "\r\n")
+    elif variant == "quoted":     # a line end inside a quoted cell, at its end
+        text = text.replace(",城关小学,", ',"城关小学\n",')
+    elif variant == "lone-cr":
+        text = text.replace(",城关小学,", ",城关小学\r,")
     p = tmp_path / "schools.csv"
     p.write_bytes(text.encode("gbk" if variant == "gbk" else "utf-8"))
     got = _read_csv(p)
     ref = _reference_text(p, "gbk" if variant == "gbk" else "utf-8")
     assert list(got.columns) == list(ref.columns)
-    assert list(got.index) == [2, 3, 4, 5]
     assert got.to_numpy().tolist() == ref.to_numpy().tolist()
-    assert got.loc[2, "name"] == "城关小学"
+    if variant != "lone-cr":        # pandas ends a line at a lone \r, as it did before
+        assert list(got.index) == [2, 3, 4, 5]
+        assert got.loc[2, "name"] == "城关小学"
 
 
 @pytest.mark.parametrize("cells", [
