@@ -443,6 +443,7 @@ PROPS = [
 FAST = {0, 1, 2, 3, 4, 5, 7, 11, 15, 16, 17, 18, 20, 21}
 
 
+@pytest.mark.filterwarnings("ignore:Could not parse column")     # geopandas, on mixed text
 @pytest.mark.parametrize("k", range(len(PROPS)))
 def test_property_columns_are_typed_as_gdal_types_them(tmp_path, k):
     props = PROPS[k]
