@@ -428,11 +428,11 @@ def _with_header(cols: list[np.ndarray], label: str, title_rows: bool = False,
     index = pd.RangeIndex(h + 2, n + 1)
     if keep.all():
         body = pd.DataFrame({j: c[h + 1:] for j, c in enumerate(clean)}, index=index,
-                            dtype=object)
+                            dtype=object, copy=False)
     else:
         # a header of duplicate names is kept as given; _rename_headers reports it
         body = pd.DataFrame({j: c[h + 1:][keep] for j, c in enumerate(clean)},
-                            index=index[keep], dtype=object)
+                            index=index[keep], dtype=object, copy=False)
     body.columns = header
     body.attrs["header_row"] = h + 1
     if len(body) == 0:
@@ -666,19 +666,21 @@ def _parse_columns(df: pd.DataFrame, cols: list[Col], label: str,
             if miss.any():
                 pos[miss] = codes.get_indexer([x.lower() for x in raw[miss].tolist()])
             values = np.asarray([table[k] for k in codes], dtype=object)
-            key = np.where(pos >= 0, values[np.maximum(pos, 0)], None).astype(object)
+            key = values[np.maximum(pos, 0)]
+            bad = pos < 0
             if c.default is not None:
-                key[(raw == "") & (pos < 0)] = c.default
-            for k in np.flatnonzero(pd.isna(key)):
+                key[bad & (raw == "")] = c.default
+                bad &= raw != ""
+            for k in np.flatnonzero(bad):
                 problems.append(f'{label} row {rows[k]}, column {c.name}: "{_short(raw[k])}" '
                                 f"is not one of {ENUM_LABELS[enum]}")
-            key[pd.isna(key)] = ""
+            key[bad] = ""
             data[c.name] = pd.Series(key, index=index, dtype=object)
     # extra columns are kept as text, after the schema's
     for extra in df.columns:
         if extra not in data and not extra.startswith("__"):
             data[extra] = pd.Series(df[extra].to_numpy(dtype=object), index=index, dtype=object)
-    return pd.DataFrame(data, index=index)
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def _check_unique(df: pd.DataFrame, col: str, label: str, problems: list[str]) -> None:
