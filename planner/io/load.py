@@ -532,8 +532,8 @@ def _rename_headers(df: pd.DataFrame, cols: list[Col], label: str,
             key = key.lower()
         if key in seen:
             if key in names:
-                problems.append(f"{label} row {header_row}, column {h2}: column {key} is "
-                                f"given twice (also as {seen[key]})")
+                problems.append(f"{label} row {header_row}, column {_short(h2, 40)}: column "
+                                f"{key} is given twice (also as {_short(seen[key], 40)})")
             key = f"__dup_{i}"
         seen.setdefault(key, h2)
         new.append(key if key else f"__blank_{i}")
