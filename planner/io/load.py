@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,7 +251,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
         df = pd.read_csv(_io.StringIO(text), dtype=object, keep_default_na=False,
                          na_filter=False, header=None, skip_blank_lines=False, engine="c")
     except pd.errors.ParserError as e:
-        import re
         m = re.search(r"line (\d+)", str(e)) or re.search(r"row (\d+)", str(e))
         row = m.group(1) if m else "-"
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else "cannot be parsed"
@@ -524,7 +524,8 @@ def _rename_headers(df: pd.DataFrame, cols: list[Col], label: str,
     names = {c.name for c in cols}
     # the header is the row above the first data row (a workbook may have a title row)
     header_row = int(df.attrs.get("header_row", 1))
-    new, seen = [], {}
+    new: list[str] = []
+    seen: dict[str, str] = {}
     for i, h in enumerate(df.columns):
         h2 = str(h).replace("\ufeff", "").strip()
         key = zh.get(h2, h2)
@@ -547,7 +548,7 @@ def _rename_headers(df: pd.DataFrame, cols: list[Col], label: str,
 
 
 #: a column of plain decimal numbers, which numpy converts exactly as pandas.to_numeric
-_PLAIN_NUMBERS = None
+_PLAIN_NUMBERS = re.compile(r"[0-9.+\-\x00]*")
 
 
 def _numbers(raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
@@ -557,10 +558,6 @@ def _numbers(raw: np.ndarray, empty: np.ndarray) -> np.ndarray:
     A column of plain decimals (digits, sign, point) is converted by numpy in one
     C call (the same correctly rounded values; ``-0`` in a column of whole numbers
     is 0, as pandas makes it an integer); anything else goes through pandas."""
-    import re
-    global _PLAIN_NUMBERS
-    if _PLAIN_NUMBERS is None:
-        _PLAIN_NUMBERS = re.compile(r"[0-9.+\-\x00]*")
     full = raw[~empty]
     out = np.full(len(raw), np.nan)
     if len(full) == 0:
@@ -1059,7 +1056,7 @@ def _lines_summary(feats: list) -> _Lines | None:
     kinds = set(map(dict.get, gs, repeat("type")))
     if not kinds <= set(_LINES):
         return None
-    coords = list(map(dict.get, gs, repeat("coordinates")))
+    coords: list[Any] = list(map(dict.get, gs, repeat("coordinates")))
     if gs and set(map(type, coords)) != {list}:
         return None
     if kinds <= {"LineString"}:
@@ -1166,7 +1163,7 @@ def _geometry_ok(g) -> bool:
 
 
 #: strings GDAL may read as a date, time or date-time field (then GDAL reads the file)
-_DATE_LIKE = None
+_DATE_LIKE = re.compile(r"\d:\d|\d[-/]\d")
 
 
 def _geojson_lines(obj, lines: _Lines | None) -> Any:
@@ -1181,11 +1178,7 @@ def _geojson_lines(obj, lines: _Lines | None) -> Any:
     be a date or time, or all missing; every line of at least 2 points. The tests
     (``tests/test_loader_faithful.py``) compare the two readers.
     """
-    import re
     from itertools import chain
-    global _DATE_LIKE
-    if _DATE_LIKE is None:
-        _DATE_LIKE = re.compile(r"\d:\d|\d[-/]\d")
     if lines is None or not set(obj) <= {"type", "features", "name"} or not lines.geoms:
         return None
     feats = obj["features"]

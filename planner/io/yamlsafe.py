@@ -141,7 +141,7 @@ def _check_tree(root: yaml.Node, loader: _Loader, label: str) -> None:
         seen: dict[Any, int] = {}
         for knode, vnode in node.value:
             part = _key_text(loader, knode)
-            sub = part if path == "-" else f"{path}.{part}"
+            sub = path if part is None else part if path == "-" else f"{path}.{part}"
             if part is not None and knode.tag != "tag:yaml.org,2002:merge":
                 try:
                     key = loader.construct_object(knode, deep=True)
@@ -153,16 +153,17 @@ def _check_tree(root: yaml.Node, loader: _Loader, label: str) -> None:
                                      f"the key {short(knode.value, 40)} is given twice in one "
                                      f"mapping (first at line {seen[key]})")])
                 seen[key] = knode.start_mark.line + 1
-            stack.append((knode, sub if part is not None else path, False))
-            stack.append((vnode, sub if part is not None else path, False))
+            stack.append((knode, sub, False))
+            stack.append((vnode, sub, False))
     added = expanded[id(root)] - distinct
     if added > MAX_ALIAS_NODES:
         # name the top-level key whose value carries the expansion
         where, line = "-", root.start_mark.line + 1
         if isinstance(root, yaml.MappingNode):
             big = max(root.value, key=lambda kv: expanded.get(id(kv[1]), 0), default=None)
-            if big is not None and _key_text(loader, big[0]) is not None:
-                where, line = _key_text(loader, big[0]), big[0].start_mark.line + 1
+            name = _key_text(loader, big[0]) if big is not None else None
+            if big is not None and name is not None:
+                where, line = name, big[0].start_mark.line + 1
         raise DataError([(f"{label} line {line}, key {where}: its aliases expand to "
                          f"{expanded[id(root)]:,} nodes (at most {MAX_ALIAS_NODES:,} more "
                          f"than written); an alias bomb is not read")])
