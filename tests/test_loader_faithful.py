@@ -292,6 +292,15 @@ def test_gbk_file_still_loads_and_undecodable_bytes_name_their_row(tmp_path):
     assert _problems(d) == ["schools.csv row 3, column -: cannot be read as UTF-8 or GBK text"]
 
 
+def test_gbk_file_with_a_row_that_is_also_valid_utf8_loads(tmp_path):
+    # 伟业 in GBK (ce b0 d2 b5) is also valid UTF-8; the GBK header decides
+    d = write_tiny(tmp_path / "d")
+    zh = TINY_SCHOOLS.replace("school_id,name,", "学校代码,学校名称,").replace("城关中学", "伟业")
+    (d / "schools.csv").write_bytes(zh.encode("gbk"))
+    assert "伟业".encode("gbk").decode("utf-8")
+    assert load_district(d).schools.loc[1, "name"] == "伟业"
+
+
 def test_one_point_line_is_reported_at_its_feature(tmp_path):
     d = write_tiny(tmp_path / "d")
     roads = json.loads(json.dumps(TINY_ROADS))

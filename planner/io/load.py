@@ -185,34 +185,39 @@ def _short(value: Any, limit: int = MAX_ECHO) -> str:
 
 
 def _decode_csv(raw: bytes, name: str) -> tuple[str, bool]:
-    """UTF-8 (BOM or not), else GBK/GB18030. A file in which some rows are UTF-8
-    text and others are not is refused at its first row that is not UTF-8 (a GBK
-    row pasted into a UTF-8 file would otherwise turn every Chinese cell into
-    mojibake, or fail at "row 1")."""
+    """``(text, was UTF-8)``: UTF-8 (BOM or not), else GBK/GB18030.
+
+    The file's encoding is that of its first line that is not plain ASCII (the
+    header, or the first row with Chinese text): when that line is UTF-8 and a later
+    one is not (a GBK row pasted into a UTF-8 file), the file is refused at that
+    row, instead of being read as GBK (every Chinese cell mojibake) or failing at
+    "row 1". Only the first such line decides: in a long GBK file a few lines may
+    happen to be valid UTF-8 too."""
     try:
         return raw.decode("utf-8-sig"), True
     except UnicodeDecodeError:
         pass
     lines = raw.split(b"\n")
-    utf8_row = bad_row = None
-    for i, line in enumerate(lines):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8-sig" if i == 0 else "utf-8")
-            utf8_row = utf8_row or i + 1
-        except UnicodeDecodeError:
-            bad_row = bad_row or i + 1
-    if utf8_row is not None and bad_row is not None:
-        raise DataError([(f"{name} row {bad_row}, column -: this row is not UTF-8 text but "
-                         f"the rest of the file is (row {utf8_row}); save the whole file "
-                         f"as UTF-8")])
+    first = next(i for i, line in enumerate(lines) if not line.isascii())
+    try:
+        lines[first].decode("utf-8-sig" if first == 0 else "utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if utf8:
+        for i in range(first + 1, len(lines)):
+            try:
+                lines[i].decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError([(f"{name} row {i + 1}, column -: this row is not UTF-8 text "
+                                  f"but the rest of the file is (row {first + 1}); save the "
+                                  f"whole file as UTF-8")]) from None
     try:
         return raw.decode("gb18030"), False
     except UnicodeDecodeError as e:
         row = raw.count(b"\n", 0, e.start) + 1
         raise DataError([(f"{name} row {row}, column -: cannot be read as UTF-8 or GBK "
-                         f"text")]) from None
+                          f"text")]) from None
 
 
 #: UTF-8 bytes of every character ``str.strip`` removes, but ``\n`` and ``\r``
