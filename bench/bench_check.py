@@ -1,118 +1,138 @@
-"""Time ``planner.indicators.check`` on synthetic districts (not collected by pytest).
+"""``planner check`` against the pandas read floor of the same files (issue 18, item 1).
 
-    /work/venv/bin/python bench/bench_check.py [--sizes 300 20000] [--repeat 5] [--numpy]
+    .venv/bin/python bench/bench_check.py [--schools 20000] [--seed 0] [--repeat 3]
+                                          [--dir DIR] [--indicators]
 
-Uses ``planner.synth.synth_district`` + ``planner.io.load_district`` when they are
-available (loading is not timed), else builds a District directly with numpy
-(``--numpy`` forces that). Targets: median ≤ 0.5 s at 300 schools, ≤ 10 s at 20 000.
+Makes the synthetic province (``planner synth --schools N --seed S DIR``, kept in
+``DIR`` when given) and times, alternately and ``--repeat`` times each (medians):
+
+- **floor**: a fresh Python process that imports pandas and pyogrio and reads every
+  file of the district with the plainest call there is: ``pandas.read_csv(path)``
+  for each CSV, ``pyogrio.read_dataframe(path)`` for each GeoJSON;
+- **check**: a fresh ``planner check DIR --lang en`` process (load, validate, the
+  indicators, the printed report).
+
+Both are wall times of whole processes (interpreter start and imports included).
+It prints the two medians and their ratio (the target is ≤ 3), and the same ratio
+measured inside one process without imports (``load_district`` + ``check`` against
+the reads alone). Not collected by pytest.
+
+``--indicators`` times only ``planner.indicators.check`` on loaded districts of
+300 and 20,000 schools (the earlier benchmark; targets 0.5 s and 10 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from planner.core.district import District, Settings, derive_teacher_flags  # noqa: E402
-from planner.indicators.engine import check  # noqa: E402
-
+TARGET_RATIO = 3.0
 TARGET_S = {300: 0.5, 20000: 10.0}
 
-
-def numpy_district(n: int, seed: int = 1) -> District:
-    """A synthetic district built with vectorised numpy (about 20 teachers a school)."""
-    rng = np.random.default_rng(seed)
-    types = rng.choice(["primary", "junior", "nine_year", "twelve_year", "complete_middle",
-                        "teaching_point", "special"], n, p=[0.52, 0.17, 0.09, 0.01, 0.02, 0.18, 0.01])
-    prim = np.isin(types, ["primary", "nine_year", "twelve_year", "teaching_point", "special"])
-    jun = np.isin(types, ["junior", "nine_year", "twelve_year", "complete_middle"])
-    sp = np.where(prim, rng.integers(20, 1500, n), 0)
-    sp = np.where(types == "teaching_point", rng.integers(5, 120, n), sp)
-    sj = np.where(jun, rng.integers(100, 1500, n), 0)
-    total = sp + sj
-    ids = np.char.add("S", np.arange(n).astype(str)).astype(object)
-    parent = np.where(types == "teaching_point", ids[rng.integers(0, n, n)], "").astype(object)
-    schools = pd.DataFrame({
-        "school_id": ids, "name": np.char.add("学校", np.arange(n).astype(str)).astype(object),
-        "type": types.astype(object), "area_type": rng.choice(["urban", "town", "rural"], n).astype(object),
-        "public": pd.array(rng.random(n) > 0.05, dtype="boolean"),
-        "boarding": pd.array(rng.random(n) > 0.8, dtype="boolean"), "parent_id": parent,
-        "lon": 112 + rng.random(n), "lat": 27.5 + rng.random(n),
-        "students_primary": sp.astype("int64"), "students_junior": sj.astype("int64"),
-        "classes_primary": np.ceil(sp / 42).astype("int64"), "classes_junior": np.ceil(sj / 48).astype("int64"),
-        "max_class_primary": np.where(sp > 0, rng.integers(20, 50, n), 0).astype("int64"),
-        "max_class_junior": np.where(sj > 0, rng.integers(30, 56, n), 0).astype("int64"),
-        "classrooms": (np.ceil(total / 40) + 2).astype("int64"),
-        "building_area_m2": total * rng.uniform(3, 9, n), "sports_area_m2": total * rng.uniform(5, 15, n),
-        "equipment_yuan": total * rng.uniform(1500, 4000, n),
-        "multimedia_rooms": np.ceil(total * rng.uniform(0.015, 0.04, n)),
-        "music_rooms": rng.integers(0, 4, n).astype(float), "music_room_min_m2": rng.uniform(80, 120, n),
-        "art_rooms": rng.integers(0, 4, n).astype(float), "art_room_min_m2": rng.uniform(80, 120, n),
-        "staff_quota": np.ceil(total / 15.0), "public_funds_yuan": total * rng.uniform(550, 900, n),
-        "training_funds_yuan": total * rng.uniform(40, 90, n),
-        "teachers_qualified": np.nan, "teachers_backbone": np.nan, "teachers_pe_art": np.nan,
-    })
-    nt = np.maximum(1, np.round(total / 14).astype(int))
-    sch = np.repeat(np.arange(n), nt)
-    m = len(sch)
-    stage = np.where(rng.random(m) < sp[sch] / np.maximum(total[sch], 1), "primary", "junior")
-    teachers = pd.DataFrame({
-        "teacher_id": np.char.add("T", np.arange(m).astype(str)).astype(object), "name": "某某",
-        "school_id": ids[sch], "stage": stage.astype(object),
-        "subject": rng.choice(["语文", "数学", "英语", "体育", "音乐", "美术"], m, p=[.3, .3, .2, .1, .05, .05]).astype(object),
-        "degree": rng.choice(["secondary", "associate", "bachelor", "postgraduate"], m, p=[.05, .3, .6, .05]).astype(object),
-        "backbone": rng.choice(["none", "county", "city"], m, p=[.8, .15, .05]).astype(object),
-        "certified": pd.array(rng.random(m) > 0.01, dtype="boolean"),
-        "full_time": pd.array(np.ones(m, dtype=bool), dtype="boolean"),
-        "years_at_school": rng.integers(0, 20, m), "age": rng.integers(22, 60, m),
-        "training_hours_5y": rng.uniform(200, 500, m), "exempt": "",
-    })
-    st = Settings()
-    county = dict(unified_standards=True, teacher_pay_avg_yuan=98000, civil_servant_pay_avg_yuan=95000,
-                  allowances_paid=True, performance_pay_full=True, training_records_kept=True,
-                  quota_managed_by_county=True, rotation_eligible=300, rotation_rotated=32,
-                  rotation_backbone=7, catchment_share_primary=1.0, catchment_share_junior=0.97,
-                  quality_hs_quota_share=0.55, migrant_public_share=0.9, junior_retention_rate=0.97,
-                  disabled_enrolment_rate=0.96, training_plan_exists=True, quality_monitoring_level=3,
-                  quality_monitoring_difference=0.12, social_recognition=0.88)
-    return District(name=f"synthetic-{n}", schools=schools, teachers=derive_teacher_flags(teachers, st),
-                    settings=st, county=county)
+FLOOR = r"""
+import sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+import pandas as pd
+import pyogrio
+d = Path(sys.argv[1])
+t1 = time.perf_counter()
+for p in sorted(d.glob("*.csv")):
+    pd.read_csv(p)
+for p in sorted(d.glob("*.geojson")):
+    pyogrio.read_dataframe(p)
+print(f"{time.perf_counter() - t1:.6f}")
+"""
 
 
-def synth_loaded(n: int, seed: int, tmp: Path) -> District:
+def _python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def _planner() -> list[str]:
+    return [_python(), "-m", "planner.cli"] if not (ROOT / ".venv/bin/planner").exists() \
+        else [str(ROOT / ".venv/bin/planner")]
+
+
+def _wall(cmd: list[str]) -> tuple[float, str]:
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return wall, r.stdout
+
+
+def _in_process(d: Path, repeat: int) -> tuple[float, float]:
+    import pandas as pd
+    import pyogrio
+
+    from planner.indicators.engine import check
+    from planner.io.load import load_district
+    floor, full = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for p in sorted(d.glob("*.csv")):
+            pd.read_csv(p)
+        for p in sorted(d.glob("*.geojson")):
+            pyogrio.read_dataframe(p)
+        floor.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        check(load_district(d))
+        full.append(time.perf_counter() - t)
+    return statistics.median(floor), statistics.median(full)
+
+
+def bench_ratio(n: int, seed: int, repeat: int, folder: Path | None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = folder or Path(tmp) / f"province{n}"
+        if not (d / "district.yaml").exists():
+            t = time.perf_counter()
+            _wall(_planner() + ["synth", "--schools", str(n), "--seed", str(seed), str(d)])
+            print(f"synth {n} schools, seed {seed}: {time.perf_counter() - t:.1f} s -> {d}")
+        size = sum(p.stat().st_size for p in d.iterdir()) / 1e6
+        print(f"district {d} ({size:.0f} MB); load average {os.getloadavg()[0]:.2f}")
+        floor, full, reads = [], [], []
+        for _ in range(repeat):
+            w, out = _wall([_python(), "-c", FLOOR, str(d)])
+            floor.append(w)
+            reads.append(float(out.strip().splitlines()[-1]))
+            w, _ = _wall(_planner() + ["check", str(d), "--lang", "en"])
+            full.append(w)
+        f, c = statistics.median(floor), statistics.median(full)
+        ratio = c / f
+        print(f"floor (process: pandas.read_csv + pyogrio.read_dataframe): median {f:.2f} s "
+              f"{[round(x, 2) for x in floor]} (reads alone {statistics.median(reads):.2f} s)")
+        print(f"planner check (process):                                    median {c:.2f} s "
+              f"{[round(x, 2) for x in full]}")
+        print(f"ratio check / floor: {ratio:.2f} (median of {repeat}; target <= {TARGET_RATIO})"
+              f"{' OK' if ratio <= TARGET_RATIO else ' SLOW'}")
+        fi, ci = _in_process(d, repeat)
+        print(f"in one process, no imports: reads {fi:.2f} s, load_district + check {ci:.2f} s, "
+              f"ratio {ci / fi:.2f}")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return 0 if ratio <= TARGET_RATIO else 1
+
+
+def bench_indicators(sizes: list[int], repeat: int) -> int:
+    from planner.indicators.engine import check
     from planner.io.load import load_district
     from planner.io.synth import synth_district
-    return load_district(synth_district(n, seed, tmp / f"d{n}"))
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[300, 20000])
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--numpy", action="store_true", help="skip synth/io; build with numpy")
-    a = ap.parse_args(argv)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        for n in a.sizes:
-            src = "numpy"
-            if not a.numpy:
-                try:
-                    d = synth_loaded(n, 1, Path(tmp))
-                    src = "synth+io"
-                except Exception as e:  # noqa: BLE001 - fall back to the numpy builder
-                    print(f"synth/io unavailable ({type(e).__name__}: {e}); using numpy builder")
-                    d = numpy_district(n)
-            else:
-                d = numpy_district(n)
-            reps = a.repeat if n <= 1000 else max(3, a.repeat // 2)
+        for n in sizes:
+            d = load_district(synth_district(n, 1, Path(tmp) / f"d{n}"))
+            reps = repeat if n <= 1000 else max(3, repeat // 2)
             times = []
             for _ in range(reps):
                 t0 = time.perf_counter()
@@ -120,12 +140,27 @@ def main(argv=None) -> int:
                 times.append(time.perf_counter() - t0)
             med = statistics.median(times)
             target = TARGET_S.get(n)
-            flag = "" if target is None else (" OK" if med <= target else f" SLOW (target {target} s)")
+            flag = "" if target is None else (
+                " OK" if med <= target else f" SLOW (target {target} s)")
             ok &= target is None or med <= target
-            print(f"{n:>6} schools ({src}, {len(d.teachers) if d.teachers is not None else 0} teachers): "
+            print(f"{n:>6} schools ({len(d.teachers) if d.teachers is not None else 0} teachers): "
                   f"median {med:.3f} s over {reps} runs (min {min(times):.3f}){flag}; "
                   f"A passed {r.a_passed}/{r.a_total}, parts {len(r.parts)}")
     return 0 if ok else 1
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--schools", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", type=Path, help="keep (or reuse) the synthetic district here")
+    ap.add_argument("--indicators", action="store_true",
+                    help="time only the indicator arithmetic (300 and 20,000 schools)")
+    a = ap.parse_args(argv)
+    if a.indicators:
+        return bench_indicators([300, 20000], max(a.repeat, 3))
+    return bench_ratio(a.schools, a.seed, a.repeat, a.dir)
 
 
 if __name__ == "__main__":

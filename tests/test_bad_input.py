@@ -93,6 +93,7 @@ class Case:
         self.blank_tail = 0               # xlsx/csv: trailing blank rows
         self.raw: dict[str, bytes | None] = {}   # file name -> bytes (None: delete)
         self.yaml_text = TINY_YAML
+        self.post: list = []                     # edits of the written folder
         self.where: list[tuple[str, ...]] = []   # a line must start with one of each
 
     def __repr__(self):
@@ -138,6 +139,8 @@ class Case:
                 p.unlink(missing_ok=True)
             else:
                 p.write_bytes(data)
+        for edit in self.post:
+            edit(folder)
         return folder
 
 
@@ -421,8 +424,8 @@ POLY = {"type": "Polygon", "coordinates": [[[113.0, 29.0], [113.1, 29.0], [113.1
 LINE_G = {"type": "LineString", "coordinates": [[113.02, 29.02], [113.05, 29.05]]}
 BAD_JSON = ['{"type": "FeatureCollection", "features": [', "not json at all", "{}", "[]",
             "null", '{"type": "FeatureCollection"}', '{"type": "Feature"}', "\x00\x01\x02",
-            '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
-            '{"type": "Point", "coordinates": ["a", "b"]}, "properties": {}}]}',
+            ('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+            '{"type": "Point", "coordinates": ["a", "b"]}, "properties": {}}]}'),
             '{"type": "FeatureCollection", "features": [1, 2]}']
 ODD_CRS = ["urn:ogc:def:crs:EPSG::999999", "EPSG:0", "foo", "urn:ogc:def:crs:OGC:1.3:CRS99",
            "本地坐标系", "urn:ogc:def:crs:EPSG::abc"]
@@ -836,3 +839,158 @@ def test_unreadable_scenarios_are_rejected(text):
         rc, out, err = run_cli(["run", str(sp), "--out", str(root / "out"), "--quiet"])
         assert_rejected(rc, out, err, [("scenario.yaml line ",)])
         assert not (root / "out").exists()
+
+
+# ----------------------------------------------------------------------------
+# 6. XLSX as other programs write it, YAML bombs and keys given twice (issue 12)
+# ----------------------------------------------------------------------------
+
+def _edit_sheet(path: Path, edit) -> None:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files["xl/worksheets/sheet1.xml"] = edit(files["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+
+
+def _stale_dimension(t: str, ref: str):
+    def edit(folder: Path) -> None:
+        _edit_sheet(folder / f"{t}.xlsx",
+                    lambda x: re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'
+                                     .encode(), x))
+    return edit
+
+
+def _hidden_first_sheet(t: str, state: str):
+    def edit(folder: Path) -> None:
+        from openpyxl import load_workbook
+        wb = load_workbook(folder / f"{t}.xlsx")
+        ws = wb.create_sheet("旧数据", 0)
+        ws.append(["school_id", "teacher_id", "unit_id", "name"])
+        ws.append(["X9", "X9", "X9", "不该读到"])
+        ws.sheet_state = state
+        wb.active = 1
+        wb.save(folder / f"{t}.xlsx")
+    return edit
+
+
+@st.composite
+def xlsx_odd_cases(draw):
+    """A workbook with a formula cell that has no saved value in a column the
+    loader reads (what openpyxl and scripts write): rejected, naming the cell."""
+    case = draw(containers(Case(), allow_xlsx=False))
+    t = draw(st.sampled_from(TABLES))
+    case.fmt[t] = "xlsx"
+    header, rows = case.tables[t]
+    names = [next((c.name for c in SCHEMA[t] if h.strip().upper() in (c.name.upper(), c.zh)), h)
+             for h in header]
+    i = draw(st.integers(0, len(header) - 1))
+    r = draw(st.integers(0, len(rows) - 1))
+    rows[r][i] = draw(st.sampled_from(["=600*2", "=A2", "=SUM(J2:J3)", '=IF(1,"x","y")',
+                                       "=1/0", "=TODAY()"]))
+    row = case.first_row(t) + r
+    case.where.append((f"{t}.xlsx row {row}, column {names[i]}: cell ",))
+    return case
+
+
+@st.composite
+def xlsx_same_cases(draw):
+    """Workbooks that only look odd: a stale or narrow <dimension> record, a hidden
+    first sheet, a formula in a column nobody reads (kept as its text)."""
+    case = draw(containers(Case(), allow_xlsx=False))
+    t = draw(st.sampled_from(TABLES))
+    case.fmt[t] = "xlsx"
+    kind = draw(st.sampled_from(["dimension", "hidden", "very", "extra"]))
+    if kind == "dimension":
+        case.post.append(_stale_dimension(t, draw(st.sampled_from(["A1:B2", "A1", "A1:C3",
+                                                                   "A1:ZZ2"]))))
+    elif kind in ("hidden", "very"):
+        case.post.append(_hidden_first_sheet(t, "hidden" if kind == "hidden" else "veryHidden"))
+    else:
+        header, rows = case.tables[t]
+        header.append("备注")
+        for r in rows:
+            r.append(draw(st.sampled_from(["", "=1+1", "=A2", "x"])))
+    return case
+
+
+@cfg(40)
+@given(case=xlsx_odd_cases(), command=st.sampled_from(FAST_COMMANDS * 3 + COMMANDS))
+def test_xlsx_formula_without_value_is_rejected(case, command):
+    run_rejected(case, command)
+
+
+@cfg(30)
+@given(case=xlsx_same_cases())
+def test_xlsx_oddities_load_the_same(case):
+    with tempfile.TemporaryDirectory() as td:
+        d = case.write(Path(td) / "d")
+        assert_same_district(load_district(d))
+
+
+@cfg(20)
+@given(t=st.sampled_from(TABLES), command=st.sampled_from(FAST_COMMANDS * 2 + COMMANDS))
+def test_two_files_for_one_table_are_rejected(t, command):
+    case = Case()
+    case.post.append(lambda folder: _write_xlsx(folder / f"{t}.xlsx", *case.tables[t],
+                                                False, 0))
+    case.where.append((f"{t}.csv row -, column -: the {t} table is given twice",))
+    run_rejected(case, command)
+
+
+def _bomb(levels: int, width: int) -> str:
+    lines = [f"b0: &b0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def yaml_key_cases(draw):
+    """district.yaml with a key given twice (anywhere), or an alias bomb."""
+    case = Case()
+    lines = TINY_YAML.splitlines()
+    kind = draw(st.sampled_from(["top", "nested", "b_scores", "bomb", "bomb"]))
+    if kind == "top":
+        key = draw(st.sampled_from(["name", "county", "settings", "veto", "standard"]))
+        extra = {"name": ["name: 另一个区"], "standard": ["standard: hunan-2023"],
+                 "county": ["county:", "  unified_standards: false"],
+                 "settings": ["settings:", "  school_rule: national"],
+                 "veto": ["veto:", "  falsification: true"]}[key]
+        first = next(k for k, x in enumerate(lines) if x.startswith(f"{key}:")) + 1
+        case.yaml_text = "\n".join(lines + extra) + "\n"
+        case.where.append(((f"district.yaml line {len(lines) + 1}, key {key}: the key {key} is "
+                           f"given twice in one mapping (first at line {first})"),))
+    elif kind == "nested":
+        k = next(i for i, x in enumerate(lines) if x.strip().startswith("rotation_rotated:"))
+        lines.insert(k + 1, "  rotation_rotated: 99")
+        case.yaml_text = "\n".join(lines) + "\n"
+        case.where.append((f"district.yaml line {k + 2}, key county.rotation_rotated: ",))
+    elif kind == "b_scores":
+        k = next(i for i, x in enumerate(lines) if x.strip().startswith("8:"))
+        lines.insert(k + 1, f"  {draw(st.sampled_from(['8', '+8', '010', '0x8']))}: [1, 1, 1, 1]")
+        case.yaml_text = "\n".join(lines) + "\n"
+        case.where.append((f"district.yaml line {k + 2}, key b_scores.",))
+    else:
+        levels, width = draw(st.integers(7, 10)), draw(st.integers(8, 10))
+        where = draw(st.sampled_from(["top", "county"]))
+        bomb = _bomb(levels, width)
+        if where == "county":
+            bomb = "".join("  " + x + "\n" for x in bomb.splitlines())
+            k = next(i for i, x in enumerate(lines) if x.startswith("county:"))
+            lines = lines[:k + 1] + bomb.rstrip("\n").splitlines() + lines[k + 1:]
+            case.yaml_text = "\n".join(lines) + "\n"
+        else:
+            case.yaml_text = TINY_YAML + bomb
+        case.where.append(("district.yaml line ",))
+    return case
+
+
+@cfg(40)
+@given(case=yaml_key_cases(), command=st.sampled_from(FAST_COMMANDS * 3 + COMMANDS))
+def test_yaml_keys_given_twice_and_alias_bombs_are_rejected(case, command):
+    import time
+    t = time.perf_counter()
+    run_rejected(case, command)
+    assert time.perf_counter() - t < 30
