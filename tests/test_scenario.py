@@ -349,3 +349,24 @@ def test_solve_settings_reach_every_plan(tmp_path, monkeypatch):
         # the routing heuristic of consolidation takes the seed; the MIP-only plans
         # get it with their SolveParams once they take one
         assert seed == 11 if kind == "consolidation" else seed in (11, None), kind
+
+
+def test_scenario_yaml_duplicate_key_and_alias_bomb_are_errors(tmp_path):
+    """Issue 12 (7, 12): a rotation: section given twice was used silently (the last
+    one won), and a 600-byte alias bomb hung the loader; both are one-line errors."""
+    from planner.core.errors import DataError
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("schema: 1\ndistrict: .\nrotation:\n  share: 0.1\nrotation:\n  share: 0.5\n",
+                   encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_scenario(dup)
+    assert len(e.value.problems) == 1 and "dup.yaml line 5" in e.value.problems[0]
+    assert "rotation" in e.value.problems[0]
+    bomb = tmp_path / "bomb.yaml"
+    lines = ["schema: 1", "district: .", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_scenario(bomb)
+    assert len(e.value.problems) == 1 and len(e.value.problems[0]) < 300
+    assert "bomb.yaml" in e.value.problems[0] and "alias" in e.value.problems[0]

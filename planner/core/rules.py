@@ -20,8 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 __all__ = ["Standard", "Rules", "ByStage", "PerPupilRule", "Transport", "load_standard",
            "load_rules", "rules_of", "STANDARDS_DIR", "STAGES"]
 
@@ -80,8 +78,8 @@ def _load_standard_cached(path: str) -> Standard:
     p = Path(path)
     if not p.exists():
         raise ValueError(f"unknown standard {p.stem!r}; known: {', '.join(known_standards())}")
-    with p.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f)
+    from planner.io.yamlsafe import load_yaml  # duplicate keys and alias bombs are errors
+    data = load_yaml(p, p.name)
     ids = [d["id"] for d in data["indicators"]]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{p}: duplicate indicator ids")

@@ -1,6 +1,7 @@
 """Scenario files and the main job: ``planner run``, ``planner compare``, ``planner demo``.
 
-A scenario file (YAML, read with ``yaml.safe_load``) says which district and which
+A scenario file (YAML, read with :func:`planner.io.yamlsafe.load_yaml`: duplicate keys,
+alias bombs and oversized files are errors) says which district and which
 plans to make::
 
     schema: 1
@@ -45,11 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from models.status import Status, worst
 from planner.core.errors import DataError
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams, SolveParams
+from planner.io.yamlsafe import load_yaml
 
 SCHEMA_VERSION = 1
 LANGS = ("zh", "en")
@@ -160,15 +160,7 @@ def load_scenario(path: str | Path) -> Scenario:
     label = path.name
     if not path.exists():
         raise DataError([f"{path}: no such scenario file"])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "line -"
-        raise DataError([f"{label} {where}, key -: not valid YAML "
-                         f"({getattr(e, 'problem', e)})"]) from None
-    except UnicodeDecodeError:
-        raise DataError([f"{label} line 1, key -: not UTF-8 text"]) from None
+    raw = load_yaml(path, label)
     if not isinstance(raw, dict):
         raise DataError([f"{label} line 1, key -: expected a mapping of keys"])
     problems: list[str] = []
