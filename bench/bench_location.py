@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_location.py [--bench-dir ../shared/benchmarks/orlib]
+    python bench/bench_location.py [--bench-dir tests/data/orlib]
                                    [--repeats 3] [--solver highs]
 
 p-median pmed1..pmed5 (cost matrix = all-pairs shortest paths of the edge
@@ -71,7 +71,7 @@ def report(name: str, best: float, runs) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-dir", type=Path,
-                    default=ROOT.parent / "shared" / "benchmarks" / "orlib")
+                    default=ROOT / "tests" / "data" / "orlib")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--solver", default="highs")
     args = ap.parse_args(argv)

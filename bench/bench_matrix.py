@@ -96,10 +96,11 @@ def main() -> None:
     for n_o, n_d in ((60, 1000), (2000, 40)):
         o, d = list(snapped)[:n_o], list(snapped)[n_o : n_o + n_d]
         net._cache.pop("arcs_length_m", None)
-        t_time = median_time(lambda: travel_matrix(net, o, d), args.runs)
-        t_both = median_time(lambda: travel_matrices(net, o, d), args.runs)
-        t_len = median_time(lambda: travel_matrix(net, o, d, weight="length_m"), args.runs)
-        t_lim = median_time(lambda: travel_matrix(net, o, d, limit=1800.0), args.runs)
+        t_time = median_time(lambda o=o, d=d: travel_matrix(net, o, d), args.runs)
+        t_both = median_time(lambda o=o, d=d: travel_matrices(net, o, d), args.runs)
+        t_len = median_time(lambda o=o, d=d: travel_matrix(net, o, d, weight="length_m"),
+                            args.runs)
+        t_lim = median_time(lambda o=o, d=d: travel_matrix(net, o, d, limit=1800.0), args.runs)
         m = travel_matrix(net, o, d)
         print(f"{n_o:>5} x {n_d:<5} travel_matrix(time_s) {t_time:.2f} s | "
               f"travel_matrices(time+length) {t_both:.2f} s | "

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_routing.py [--bench-dir ../shared/benchmarks/cvrplib]
+    python bench/bench_routing.py [--bench-dir tests/data/cvrplib]
                                   [--repeats 3] [--max-iterations 3000]
 
 For each instance prints the cost found, the best known cost (optimum), the gap
@@ -39,7 +39,7 @@ def read(path: Path) -> tuple[np.ndarray, list[int], int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-dir", type=Path,
-                    default=ROOT.parent / "shared" / "benchmarks" / "cvrplib")
+                    default=ROOT / "tests" / "data" / "cvrplib")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--max-iterations", type=int, default=3000)
     ap.add_argument("--time-limit", type=float, default=10.0)

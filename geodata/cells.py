@@ -6,7 +6,7 @@ be drawn as the union of its units' cells (:func:`dissolve_zones`) and contiguit
 can be checked on the rook adjacency of the cells (:func:`rook_adjacency`).
 
 All geometry is computed in the UTM zone of the boundary (metres) and returned in
-WGS84 longitude/latitude (``data-spec.md``).
+WGS84 longitude/latitude (``docs/data-format.md``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Road graph, snapping and travel-time matrices for school-bus planning.
 
-The road lines of a district (WGS84 LineStrings, ``data-spec.md`` § roads) become
+The road lines of a district (WGS84 LineStrings, ``docs/data-format.md`` § roads) become
 a :class:`RoadNetwork`: a directed ``networkx.DiGraph`` in the district's UTM
 zone, plus the road *pieces* it was built from and a cached sparse matrix for fast
 shortest paths.
@@ -142,7 +142,7 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
 
 
 def _to_wgs84(gs: gpd.GeoSeries | gpd.GeoDataFrame) -> Any:
-    if gs.crs is None:  # data-spec: coordinates are WGS84 longitude/latitude
+    if gs.crs is None:  # docs/data-format.md: coordinates are WGS84 longitude/latitude
         return gs.set_crs(WGS84)
     return gs.to_crs(WGS84) if not gs.crs.equals(pyproj.CRS(WGS84)) else gs
 

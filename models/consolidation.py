@@ -48,7 +48,7 @@ them from the standard's ``Rules``. Nothing here has a default for them.
   ``sports >= s_P P + s_J J`` (P, J primary and junior pupils after the merge;
   ``f``, ``s`` the per-pupil floors ``floor_m2`` and ``sports_m2``).
   For a two-stage receiver the whole school is compared with this weighted
-  requirement (a simplification of the weighted split of rules.md, documented
+  requirement (a simplification of the weighted split of docs/rules.md, documented
   choice). Missing data (NaN) means "not checked" and is listed as a warning.
 - A limit that a receiver already fails before the merge gives it no room: it
   may receive no pupil that would make that limit worse.
@@ -123,7 +123,7 @@ from models.status import Status
 
 STAGES = ("primary", "junior")
 
-#: required steps of a consolidation proposal (rules.md), in order; their names
+#: required steps of a consolidation proposal (docs/rules.md), in order; their names
 #: are the output layer's (catalogue ``consolidation.step.<id>``)
 STEPS = ("assessment", "public_notice", "hearing", "approval")
 

@@ -684,9 +684,9 @@ def _add_subject_rule(prob, data: _Data, y) -> None:
 def _add_school_rules(prob, data: _Data, out, inflow) -> None:
     out_h: dict[str, pulp.LpAffineExpression] = defaultdict(pulp.LpAffineExpression)
     in_h: dict[str, pulp.LpAffineExpression] = defaultdict(pulp.LpAffineExpression)
-    for (p, f), e in sorted(out.items()):
+    for (p, _), e in sorted(out.items()):
         out_h[p[0]] += e
-    for (p, f), e in sorted(inflow.items()):
+    for (p, _), e in sorted(inflow.items()):
         in_h[p[0]] += e
     for hi_, h in enumerate(data.schools):
         lo, hi = data.band[h]

@@ -757,7 +757,8 @@ def test_every_explanation_has_words_in_both_languages(kind, values):
 
 def test_explanation_words_as_before():
     # the texts summary.json had before the words moved to the catalogue
-    mk = lambda kind, **v: M.Explanation(kind, "A", "", tuple(v.items()))
+    def mk(kind, **v):
+        return M.Explanation(kind, "A", "", tuple(v.items()))
     assert explanation_text(mk("class_size", school="云溪小学", stage="primary", max_class=51,
                                cap=45), "zh") == (
                                    "云溪小学合并前最大班额51人已超过45人（指标13），新生不进入满额班")

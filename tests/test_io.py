@@ -3,8 +3,8 @@ message on its wording (file, row, column)."""
 
 import pandas as pd
 import pytest
-
 from conftest import TINY_SCHOOLS, TINY_TEACHERS, TINY_UNITS, TINY_YAML, write_tiny
+
 from planner.io.load import DataError, load_district, save_district
 
 

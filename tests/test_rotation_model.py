@@ -348,7 +348,8 @@ def test_direction_rule_only_allowed_arcs():
 # ------------------------------------------------------------------ verifier
 def test_verifier_catches_each_rule():
     p = hand_instance()
-    m = lambda t, a, b: Move(t, a, b, "primary", "", "quota", "", 0.0)
+    def m(t, a, b):
+        return Move(t, a, b, "primary", "", "quota", "", 0.0)
     v = verify_rotation(p, [m("B1", "B", "A")])
     assert "B1: not eligible to rotate" in v
     assert any(s.startswith("(2)") for s in v)

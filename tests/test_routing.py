@@ -376,7 +376,7 @@ def test_solution_invariants(n, data_seed, capacity, open_route, limit):
     assert res.cost == pytest.approx(
         route_cost(dist, res.routes, open_end=0 if open_route else None))
     assert res.num_vehicles == len(res.routes) == len(res.route_distances)
-    for route, load in zip(res.routes, res.loads):
+    for load in res.loads:
         assert all(q > 0 for q in load)
     if limit is not None:
         assert all(d <= limit * (1 + 1e-6) for d in res.route_distances)

@@ -21,8 +21,7 @@ def register(sub) -> None:
 
 def cmd_verify(args) -> int:
     from planner.cli.common import UsageError
-    from planner.io.load import bundled_district
-    from planner.io.load import load_district
+    from planner.io.load import bundled_district, load_district
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir}: no such output folder")
     scen = {}

@@ -1,4 +1,4 @@
-"""Loading and validating a district (data-spec.md).
+"""Loading and validating a district (docs/data-format.md).
 
 A district is a folder holding ``district.yaml`` and the tables ``schools``,
 ``teachers`` (optional), ``units`` (optional) as CSV or XLSX, ``roads.geojson`` /
@@ -44,7 +44,8 @@ ENUMS: dict[str, dict[str, str]] = {
         "primary": "primary", "小学": "primary",
         "junior": "junior", "初中": "junior", "初级中学": "junior",
         "nine_year": "nine_year", "九年一贯制学校": "nine_year", "九年一贯制": "nine_year",
-        "twelve_year": "twelve_year", "十二年一贯制学校": "twelve_year", "十二年一贯制": "twelve_year",
+        "twelve_year": "twelve_year", "十二年一贯制学校": "twelve_year",
+        "十二年一贯制": "twelve_year",
         "complete_middle": "complete_middle", "完全中学": "complete_middle",
         "teaching_point": "teaching_point", "教学点": "teaching_point",
         "special": "special", "特殊教育学校": "special",
@@ -62,8 +63,9 @@ ENUMS: dict[str, dict[str, str]] = {
 }
 
 ENUM_LABELS = {
-    "school_type": "primary 小学, junior 初中, nine_year 九年一贯制学校, twelve_year 十二年一贯制学校, "
-                   "complete_middle 完全中学, teaching_point 教学点, special 特殊教育学校",
+    "school_type": "primary 小学, junior 初中, nine_year 九年一贯制学校, "
+                   "twelve_year 十二年一贯制学校, complete_middle 完全中学, teaching_point 教学点, "
+                   "special 特殊教育学校",
     "area_type": "urban 城区, town 镇区, rural 乡村",
     "stage": "primary 小学, junior 初中",
     "degree": "secondary 中专及以下, associate 大专, bachelor 本科, postgraduate 研究生",

@@ -6,8 +6,8 @@ holds codes and numbers; the words come from the catalogue
 (``planner/outputs/catalogue/consolidation.yaml``) in the reader's language:
 
 - ``write_files`` writes ``assignments.csv``, ``routes.csv``, ``redeployment.csv``
-  (data-spec column names; stage codes; the redeployment reason in the language),
-  ``routes.geojson``, ``summary.json`` (keys as in data-spec; texts in the
+  (column names of docs/data-format.md; stage codes; the redeployment reason in the language),
+  ``routes.geojson``, ``summary.json`` (keys as in docs/data-format.md; texts in the
   language) and ``consolidation.xlsx`` (sheet names and headers in the language),
   each written atomically.
 - ``console_lines``, ``workbook_sheets``, ``report_sections``, ``compare_figures``
@@ -102,7 +102,7 @@ def notes(o: ConsolidationOutcome, lang: str = "zh") -> list[str]:
 
 
 def tables(o: ConsolidationOutcome, lang: str = "zh") -> dict[str, pd.DataFrame]:
-    """The plan's three tables with the data-spec column names (English); the
+    """The plan's three tables with the column names of docs/data-format.md (English); the
     redeployment reason in ``lang``."""
     r = o.result
     names = o.district.school_names()

@@ -5,7 +5,7 @@ The library's :class:`~planner.plans.rotation.RotationOutcome` holds codes and
 numbers; the words come from the catalogue (``catalogue/rotation.yaml`` and the
 common kinds ``stage``, ``degree``, ``backbone``, ``status``):
 
-- ``rotation.csv`` (data-spec.md columns): ``stage``, ``degree`` and ``backbone``
+- ``rotation.csv`` (docs/data-format.md columns): ``stage``, ``degree`` and ``backbone``
   stay codes, ``direction`` and ``reason`` are words in the output language;
   ``id_number`` (masked) is added when the roster has identity numbers;
 - ``rotation.xlsx``: the same rows with words for stage, degree and backbone level
@@ -31,7 +31,7 @@ __all__ = ["COLUMNS", "REPORT_COLUMNS", "compare_figures", "console_lines", "dia
            "map_layers", "report_sections", "rotation_sheet", "rotation_table",
            "shortfall_text", "workbook_sheets", "write_files"]
 
-#: rotation.csv columns (data-spec.md); ``id_number`` follows when the roster has one
+#: rotation.csv columns (docs/data-format.md); ``id_number`` follows when the roster has one
 COLUMNS = ["teacher_id", "name", "stage", "subject", "degree", "backbone", "from_school_id",
            "from_school", "to_school_id", "to_school", "direction", "reason"]
 #: a report shows a teacher only by name and subject

@@ -7,7 +7,7 @@ It offers the same functions, so the run, the report, the workbook, the map and
 ``compare`` treat every plan alike:
 
 ``write_files(outcome, out: Path, lang: str) -> list[Path]``
-    the plan's own files (data-spec.md names) in ``out``;
+    the plan's own files (docs/data-format.md names) in ``out``;
 ``console_lines(outcome, lang: str) -> list[str]``
     what the command (and ``planner run``) prints about it;
 ``workbook_sheets(outcome, lang: str) -> dict[str, pandas.DataFrame]``
