@@ -2,8 +2,9 @@
 
 (a) import layers, read from the AST of every ``.py`` file of the project (imports
     inside functions included): ``models/`` and ``geodata/`` never import ``planner``,
-    ``geodata/`` never imports ``models``, and nothing outside ``planner/cli`` imports
-    ``planner.cli``;
+    ``geodata/`` never imports ``models``, nothing outside ``planner/cli`` imports
+    ``planner.cli``, and the library (core, io, indicators, plans, verify) never imports
+    the documents (``planner.outputs``) or the runner (``planner.runner``);
 (b) no rule literal: every number of the standard file's indicator thresholds and
     params, its CV limits and its transport and consolidation sections (except 0, 1
     and 100, too common to mean a rule) that appears as a numeric literal token in
@@ -69,6 +70,11 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+#: the library below the documents: it makes plans and checks, never words or files of a run
+LIBRARY = ("planner/core/", "planner/io/", "planner/indicators/", "planner/plans/",
+           "planner/verify/")
+
+
 def _is(mod: str, prefix: str) -> bool:
     return mod == prefix or mod.startswith(prefix + ".")
 
@@ -86,6 +92,9 @@ def layer_violations() -> list[str]:
                 found.append(f"{where} (geodata never imports models)")
             elif not in_cli and _is(mod, "planner.cli"):
                 found.append(f"{where} (only planner/cli imports planner.cli)")
+            elif rel.startswith(LIBRARY) and (_is(mod, "planner.outputs")
+                                              or _is(mod, "planner.runner")):
+                found.append(f"{where} (the library never imports the outputs or the runner)")
     return sorted(set(found))
 
 
@@ -102,8 +111,8 @@ def test_the_layer_check_sees_imports_inside_functions(tmp_path, monkeypatch):
     (tmp_path / "geodata").mkdir()
     (tmp_path / "geodata" / "g.py").write_text("from models import m\n", encoding="utf-8")
     (tmp_path / "planner" / "plans").mkdir(parents=True)
-    (tmp_path / "planner" / "plans" / "p.py").write_text("from ..cli import main\n",
-                                                          encoding="utf-8")
+    (tmp_path / "planner" / "plans" / "p.py").write_text(
+        "from ..cli import main\nfrom planner.outputs import report\n", encoding="utf-8")
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
     assert layer_violations() == [
         "geodata/g.py:1 imports models (geodata never imports models)",
@@ -111,7 +120,11 @@ def test_the_layer_check_sees_imports_inside_functions(tmp_path, monkeypatch):
         "models/m.py:2 imports planner.core (models and geodata never import planner)",
         "models/m.py:2 imports planner.core.rules (models and geodata never import planner)",
         "planner/plans/p.py:1 imports planner.cli (only planner/cli imports planner.cli)",
-        "planner/plans/p.py:1 imports planner.cli.main (only planner/cli imports planner.cli)"]
+        "planner/plans/p.py:1 imports planner.cli.main (only planner/cli imports planner.cli)",
+        "planner/plans/p.py:2 imports planner.outputs (the library never imports the outputs "
+        "or the runner)",
+        "planner/plans/p.py:2 imports planner.outputs.report (the library never imports the "
+        "outputs or the runner)"]
 
 
 # ------------------------------------------------------------------ rule literals

@@ -435,7 +435,8 @@ def test_presenter_words_in_both_languages(base):
 
 
 def test_scenario_passes_the_catchment_settings(tiny_dir, tmp_path):
-    from planner.plans.scenario import load_scenario, run_scenario
+    from planner.plans.scenario import load_scenario
+    from planner.runner import run_scenario
     sp = tmp_path / "s.yaml"
     sp.write_text(yaml.safe_dump({"schema": 1, "name": "t", "district": str(tiny_dir),
                                   "time_limit": 10,

@@ -312,7 +312,7 @@ def test_solve_settings_reach_every_plan(tmp_path, monkeypatch):
     import planner.plans.catchments as cat
     import planner.plans.consolidation as con
     import planner.plans.rotation as rot
-    from planner.plans import scenario as sc
+    from planner import runner
 
     seen = {}
 
@@ -336,19 +336,16 @@ def test_solve_settings_reach_every_plan(tmp_path, monkeypatch):
     for kind, mod, name, section in (
             ("consolidation", con, "consolidate", "consolidation:\n  mode: optimise\n"),
             ("rotation", rot, "rotate", "rotation:\n"),
-            ("catchments", cat, "catchment_plan" if hasattr(cat, "catchment_plan")
-             else "catchments", "catchments:\n  stages: [junior]\n")):
+            ("catchments", cat, "catchment_plan", "catchments:\n  stages: [junior]\n")):
         monkeypatch.setattr(mod, name, spy(kind))
         scen = load_scenario(_scenario(tmp_path, body + section, f"{kind}.yaml"))
         d = load_district(scen.district)
         (tmp_path / kind).mkdir()
         with pytest.raises(Stop):
-            sc._run(scen, d, tmp_path / kind, "zh", True)
+            runner._run(scen, d, tmp_path / kind, "zh", True)
         solver, limit, seed = solve_of(seen[kind])
         assert (solver, limit) == ("cbc", 7.0), kind
-        # the routing heuristic of consolidation takes the seed; the MIP-only plans
-        # get it with their SolveParams once they take one
-        assert seed == 11 if kind == "consolidation" else seed in (11, None), kind
+        assert seed == 11, kind
 
 
 def test_scenario_yaml_duplicate_key_and_alias_bomb_are_errors(tmp_path):

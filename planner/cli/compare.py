@@ -12,7 +12,8 @@ from planner.cli.common import lang_arg
 from planner.cli.run import EXIT_NO_PLAN, EXIT_OK
 from planner.io.export import check_out_dir
 from planner.outputs.run import write_comparison
-from planner.plans.scenario import load_scenario, run_language, run_scenario
+from planner.plans.scenario import load_scenario
+from planner.runner import run_language, run_scenario
 
 
 def register(sub) -> None:

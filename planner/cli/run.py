@@ -10,13 +10,8 @@ from pathlib import Path
 
 from planner.cli.common import lang_arg
 from planner.outputs.run import console_lines
-from planner.plans.scenario import (
-    RunResult,
-    find_demo_scenario,
-    load_scenario,
-    run_language,
-    run_scenario,
-)
+from planner.plans.scenario import RunResult, find_demo_scenario, load_scenario
+from planner.runner import run_language, run_scenario
 
 #: exit codes of a run (see planner.cli)
 EXIT_OK, EXIT_INTERNAL, EXIT_NO_PLAN = 0, 1, 3

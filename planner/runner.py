@@ -1,0 +1,169 @@
+"""The main job: a scenario run from the district to the documents (``planner run``).
+
+Baseline check → consolidation → rotation on the consolidated district → catchments →
+check again → independent verification → the plans' files, the indicator files, the
+map, the report and the workbook. The runner sits above the plans and the outputs
+(docs/architecture.md): it is the one place that ties them together.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from planner.plans.scenario import RunResult, Scenario, input_hash
+
+
+class _Progress:
+    """One line per step on stderr, with elapsed seconds (kept out of the files)."""
+
+    def __init__(self, quiet: bool = False, lang: str = "zh"):
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.quiet = quiet
+        self.lang = lang
+        self.timings: dict[str, float] = {}
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
+        if not self.quiet:
+            from planner.outputs.i18n import tr
+            print(f"[{now - self.t0:6.1f} s] {tr('run.step.' + name, self.lang)}",
+                  file=sys.stderr, flush=True)
+
+
+
+def run_language(scenario: Scenario, lang: str | None = None) -> str:
+    """The language of a run: ``lang`` (``--lang``) when given, else the scenario's
+    ``lang:``, else Chinese."""
+    return lang or scenario.lang or "zh"
+
+
+
+def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
+                 quiet: bool = False, anonymise: bool = False) -> RunResult:
+    """Baseline check → consolidation → rotation on the consolidated district →
+    catchments → check again → verify → files, in the language of
+    :func:`run_language`.
+
+    Everything is written into a hidden staging folder beside ``out`` that is
+    renamed to ``out`` only when complete: a run that is killed or fails leaves
+    no half-written output folder (an earlier complete run in ``out`` is
+    replaced only at the end). A plan that no choice can make meet its hard
+    limits is not an exception: its outcome's status says so
+    (:attr:`RunResult.every_plan_made`)."""
+    import shutil
+
+    from planner.core.district import anonymise as _anon
+    from planner.core.errors import OutputError
+    from planner.io.export import check_out_dir
+    from planner.io.load import load_district
+    lang = run_language(scenario, lang)
+    district = load_district(scenario.district)
+    if anonymise:
+        district = _anon(district)
+    final = Path(out).resolve()
+    if final.exists() and any(final.iterdir()) and not (final / "scenario.json").exists():
+        raise OutputError(f"--out {final}: the folder exists and is not a planner run folder; "
+                          f"choose a new or empty folder")
+    check_out_dir(final.parent / f".{final.name}.partial", district.path)
+    stage = final.parent / f".{final.name}.partial"
+    try:
+        res = _run(scenario, district, stage, lang, quiet)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    check_out_dir(final, district.path)
+    old = final.parent / f".{final.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    final.rename(old)
+    stage.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    res.out = final
+    return res
+
+
+
+def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> RunResult:
+    from planner.indicators.engine import check
+    from planner.io.export import write_json
+    from planner.plans import catchments as cat
+    from planner.plans import rotation as rot
+
+    rules = district.rules
+    solve = scenario.solve
+    prog = _Progress(quiet, lang)
+    prog.step("load")
+    before = check(district, rules=rules)
+    prog.step("before")
+    res = RunResult(out=out, before=before, after=None, lang=lang)
+    current = district
+
+    if scenario.consolidation is not None:
+        from planner.plans import consolidation as con
+        c = scenario.consolidation
+        res.consolidation = con.consolidate(current, c, solve)
+        if res.consolidation.status.has_plan:
+            current = res.consolidation.district_after
+        (out / "consolidation").mkdir(exist_ok=True)
+        from planner.outputs import consolidation as con_out
+        con_out.write_files(res.consolidation, out / "consolidation", lang)
+        prog.step("consolidation")
+
+    rotation_counts = None
+    if scenario.rotation is not None:
+        r = scenario.rotation
+        res.rotation = rot.rotate(current, r, solve)
+        (out / "rotation").mkdir(exist_ok=True)
+        from planner.outputs import rotation as rot_out
+        rot_out.write_files(res.rotation, out / "rotation", lang)
+        rotation_counts = res.rotation.indicator_19()
+        if res.rotation.status.has_plan:
+            current = res.rotation.district_after
+        prog.step("rotation")
+
+    catchment_shares = None
+    if scenario.catchments is not None:
+        k = scenario.catchments
+        res.catchments = cat.catchment_plan(current, k, solve)
+        (out / "catchments").mkdir(exist_ok=True)
+        from planner.outputs import catchments as cat_out
+        cat_out.write_files(res.catchments, out / "catchments", lang)
+        catchment_shares = cat.share_for_indicator_21(res.catchments)
+        prog.step("catchments")
+
+    res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
+                      rules=rules)
+    prog.step("after")
+
+    from planner.verify import verify_outcomes
+    res.verification = verify_outcomes(district, res)
+    prog.step("verify")
+
+    meta = {"scenario": scenario.resolved(), "input_sha256": input_hash(scenario),
+            "toolkit_version": _version()}
+    write_json(meta, out / "scenario.json")
+    before_d = before.to_dict()
+    after_d = res.after.to_dict()
+    before_d["scenario"] = after_d["scenario"] = meta
+    write_json(before_d, out / "indicators_before.json")
+    write_json(after_d, out / "indicators_after.json")
+    from planner.outputs.run import figures, write_views
+    write_views(district, res, scenario, meta, lang)
+    res.figures = figures(res)
+    write_json(res.figures, out / "figures.json")
+    prog.step("write")
+    res.timings = prog.timings
+    write_json({"seconds": prog.timings,
+                "note": "wall-clock times; every other file is identical run to run"},
+               out / "timings.json")
+    return res
+
+
+
+def _version() -> str:
+    from planner import __version__
+    return __version__
