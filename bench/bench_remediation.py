@@ -183,7 +183,7 @@ def make_instance(n_schools: int = 300, seed: int = 0,
         receivers == "any" or stages_of[p.school_id] == 1)] for st in ("primary", "junior")}
     for h in schools:
         total = sum(p.pupils for p in parts if p.school_id == h.id)
-        if total <= h.size_limit:
+        if h.size_limit is None or total <= h.size_limit:
             continue
         for p in (p for p in parts if p.school_id == h.id):
             near = sorted((math.dist(xy[h.id], xy[o]), o) for o in by_stage[p.stage]

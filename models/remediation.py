@@ -68,58 +68,84 @@ Constraints
 Objective: ``min capital + Y · recurring`` where capital (one-off) is building, sports
 ground, equipment, rooms, classrooms, backbone development, training hours and
 certification, and recurring (yuan a year) is hires and replacements, funds raised and
-pupil moves; ``Y = params.recurring_years``.  A PE/art hire costs the same as a
-qualified hire; a tie-break of ``1e-6`` of the hire cost per PE/art hire keeps
-PE/art hires to where indicator 3 needs them (it is not part of any reported cost).
+pupil moves; ``Y = params.recurring_years``.  Tie-breaks, part of the objective and of
+the gap but of no reported cost: ``1e-6`` of the hire cost per PE/art hire (it costs as
+much as a qualified hire, so PE/art hires go only where indicator 3 needs them) and
+0.01 yuan per new class, per moved pupil and per unit of a resource whose unit cost is
+0 (no decision without a cost is left arbitrary).
 
 The CV limits
 -------------
-For indicator ``j`` and stage ``s``, with ``X_p = m T_p / P_p`` and ``X̄ = m ΣT / P``,
-``CV = S / X̄`` with ``S = sqrt(Σ_p (P_p/P)(X_p − X̄)²)``.  With the enrolment fixed,
-``S`` is the norm of a linear map of the resources and ``X̄`` is linear: ``S ≤ c X̄`` is a
-second-order cone.  It is enforced by outer approximation: solve the MILP, compute the
-true CV of the plan (rounded as it is reported), and for every violated
-``(indicator, stage)`` add the Kelley cut of ``S − c' X̄`` at the plan.  ``S`` is
-positively homogeneous, so the tangent passes through the origin and the cut is ::
+For indicator ``j`` and stage ``s``, with ``X_p = m T_p / P_p``, ``X̄ = m ΣT / P`` and
+weights ``ω_p = P_p/P``: ``CV = S / X̄``, ``S = sqrt(Σ_p ω_p (X_p − X̄)²)``.  With the
+enrolment fixed, ``S`` is the norm of a linear map of the resources and ``X̄`` is linear:
+``S ≤ c X̄`` is a second-order cone.  It is written with a free centre ``μ`` (exact: the
+weighted mean minimises ``Σ ω_p (X_p − μ)²``) and disaggregated (Vielma, Dunning,
+Huchette & Lubin 2017, "Extended formulations in mixed integer conic quadratic
+programming")::
 
-    Σ_p (P_p/P) z_p X_p ≤ c' X̄,      z_p = (X_p^k − X̄^k) / S^k
+    t = c X̄,    Σ_p r_p ≤ t,    r_p ≥ g_p² / t,    g_p = sqrt(ω_p) (X_p − μ)
 
-(linear in the decisions).  The loop stops when every unrounded CV is ≤ ``c`` with the
-indicator engine's tolerance (``1e-9`` relative); the cuts aim at ``c' = c·(1 −
-params.cv_tol)`` so that the loop ends after finitely many rounds even where the
-resources are continuous.  Those cuts are slightly stronger than valid; when any was
-added, the MILP is solved once more with every cut at ``c`` (valid cuts): that solve's
-bound is the proven lower bound of the result, and ``gap = (cost − bound) / cost``.
+and each 3-dimensional cone ``r_p t ≥ g_p²`` is enforced by outer approximation: solve
+the MILP, compute the true CV of the plan (rounded as it is reported), and for every
+``(indicator, stage)`` above its limit add, for every part it separates, the tangent cut
+``r_p ≥ 2α g_p − α² t`` with ``α = g_p^k / t^k`` (valid for every ``t > 0`` since
+``(g − α t)² ≥ 0``; linear in the decisions).  The cone is created the first time a
+stage's CV is above its limit.  The loop stops when every unrounded CV is ≤ ``c`` with
+the indicator engine's tolerance (``1e-9`` relative); the cuts aim at ``c' = c·(1 −
+params.cv_tol)`` so that the loop ends after finitely many rounds even where resources
+are continuous (the margin grows by 8× should solver tolerances eat it).  Those
+constraints are slightly stronger than valid; once the plan passes, the MILP is solved
+once more with ``t = c X̄`` (every cut valid): that solve's bound is the proven lower
+bound of the result and ``gap = (objective − bound) / objective``.  Intermediate rounds
+are solved to a MIP gap of 1e-3 (they only need a point to cut); the round that passes
+is solved again at ``params.gap``.
 
 Pupil moves
 -----------
 When pupils move, the part enrolments change and the CV is not convex in the joint
 variables (``S`` is then homogeneous of degree ½ in resources and pupils together).
-Treatment, in two phases:
+Treatment, in up to three phases; every constraint except the CV is exact and linear in
+the joint variables throughout, but for two relaxations in phases 1 and 3: a county value
+of 4–7 counts a two-stage school whose weighted enrolment can change with the part's
+largest possible share, and the posts ``A_h`` of a school that sends or receives pupils
+are taken at its largest possible enrolment.
 
-1. *Relaxation with moves free.*  Every constraint above except the CV is exact and
-   linear in the joint variables, but for two things which are relaxed: a county value
-   of 4–7 counts the school of a two-stage part whose enrolment can change with its
-   largest possible share, and the posts ``A_h`` of a school that sends or receives
-   pupils are computed at its largest possible enrolment.  For a stage with parts whose
-   value can change with the moves (set ``D``; the rest is ``F``), the CV constraint is
-   relaxed to ::
+1. *Range relaxation, moves free.*  For a stage with parts whose value can change with
+   the moves (set ``D``; the rest ``F``), the cone keeps the terms of ``F`` and bounds a
+   term of ``D`` below by ``ω_p^lo dist(μ, [X_p^lo, X_p^hi])²`` (the part's value over
+   its enrolment range, linear in its resource; the distance is convex), with ``X̄^hi``
+   (largest shares) in ``t``.  ``μ = X̄`` shows every feasible plan satisfies it, so its
+   optimum is a lower bound.  A sender's range is capped by its size limit (every plan
+   meets 12).  If the plan passes the exact check (every CV, county value and post at its
+   own enrolment), it is optimal; otherwise this stage is refined only to 1e-3.
+2. *Moves fixed.*  The exact model on the enrolment after the relaxation's moves (no
+   move options), with the loop above: optimal among plans with these moves.
+3. *Perspective relaxation, moves free*, when phase 2's plan is not within ``params.gap``
+   of the bound.  Since ``P = Σ P_p`` is constant, ``CV ≤ c`` ⇔ ::
 
-       sqrt( Σ_F (P_p/P)(X_p − μ)² + Σ_D (P_p^lo/P) dist(μ, [X_p^lo, X_p^hi])² ) ≤ c X̄^hi
+       Σ_p (m²/P) T_p² / P_p  ≤  (1 + c²) X̄²
 
-   with a free centre ``μ`` (the weighted mean minimises ``Σ P_p (X_p − μ)²``, so ``μ =
-   X̄`` shows this holds for every feasible plan), ``[X^lo, X^hi]`` the part's value over
-   its enrolment range (linear in its resource) and ``X̄^hi`` the county value with the
-   largest shares.  The left side is convex (a norm of non-negative convex functions)
-   and homogeneous, so its Kelley cuts are linear and valid for every enrolment.  The
-   optimum of this relaxation is a lower bound on the true optimum.  If its plan passes
-   the exact check (every CV, county value and post at the plan's own enrolment), it
-   is optimal.
-2. *Otherwise the moves are fixed* at the relaxation's values and the exact model (no
-   moves, the new enrolment) is solved with the outer-approximation loop above.  That
-   plan is optimal among plans with these moves; its gap is measured against the
-   relaxation's bound, and the status is ``optimal`` only when that gap is within
-   ``params.gap`` (``RemediationResult.moves_fixed`` says phase 2 ran).
+   The left side is a sum of perspectives, jointly convex in resources and pupils: its
+   tangent cuts ``r_p ≥ (m²/P)(2α T_p − α² P_p)`` (``α = T_p^k / P_p^k``, exact along the
+   whole ray of that value) are valid for every enrolment.  The right side is the one
+   nonconvex piece, a function of the scalar ``X̄``: it is over-estimated by the
+   piecewise-linear interpolation of ``X̄²`` with segment binaries (the λ formulation)
+   on ``[X̄^lo, X̄^hi]``, ``X̄^hi`` what phase 2's cost can buy at the least unit cost
+   (no cheaper plan buys more), refined by a breakpoint wherever a solution uses the
+   interpolation's slack.  Every part is seeded with tangents on a geometric grid of
+   values (ratio 1.15) spanning today's and phase 2's values; breakpoints start around
+   phase 2's county value.  A two-stage school whose weighted enrolment ``W_h`` changes
+   keeps a bound: its term is ``(m² w_p/P)·share_p·R²/W_h`` with ``R²/W_h`` a perspective
+   (exact in ``W_h``) and ``share_p`` at its least.  The relaxation is therefore exact
+   up to the breakpoints for the teacher indicators 1–3 always, and for 4–7 whenever the
+   schools that send or receive pupils are single-stage schools; the phase's plan, if it
+   passes the exact check, is optimal within its gap; otherwise its moves are fixed as
+   in phase 2 (and a gap may remain: it is reported).
+
+The result is the best plan found, with the best proven bound (phase 1's or phase 3's):
+``status`` is ``optimal`` only when the gap to that bound is within ``params.gap``;
+``moves_fixed`` and ``messages`` (``moves_fixed``, ``phase_3``) say which phases ran.
 
 Infeasibility
 -------------
@@ -162,6 +188,9 @@ Readings (each a choice of this model)
   listed as binding in :attr:`RemediationResult.quota` (vacant posts left are listed
   too: 有编不补 is a veto).
 * Training funds raised are new money (yuan a year), as is public funds raised.
+* New classes are the least the pupils need (``⌈P/L⌉ − C``): more never helps.
+* For a training or certification share below 1, new teachers are not counted in the
+  share's base (conservative); at the Hunan share of 1 every teacher must meet it.
 * Areas are decided in whole ``params.area_step`` m², so the optimum and its bound are
   over such plans; money (equipment, funds) is decided in yuan and rounded up to
   ``params.money_step`` before it is checked and reported (at most one step per action,
@@ -177,7 +206,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 
-import pulp
+import pulp  # type: ignore[import-untyped]
 
 from models import mip
 from models.mip import SolveInfo
@@ -652,10 +681,10 @@ def _funds_need(limits: Limits, school: School, pupils: Mapping[str, int]) -> fl
     return max(float(need), float(school.funds_min_yuan))
 
 
-def _quota_after(limits: Limits, school: School, pupils: Mapping[str, int]) -> int | None:
-    """The quota after indicator 10's raise (never beyond its requirement)."""
-    if school.staff_quota is None:
-        return None
+def _quota_after(limits: Limits, school: School, pupils: Mapping[str, int]) -> int:
+    """The quota after indicator 10's raise (never beyond its requirement); the school's
+    quota must be known."""
+    assert school.staff_quota is not None
     q = int(school.staff_quota)
     if school.quota_rule:
         q = max(q, _ceil_frac(_need_quota(limits, pupils)))
@@ -663,8 +692,10 @@ def _quota_after(limits: Limits, school: School, pupils: Mapping[str, int]) -> i
 
 
 def _posts(limits: Limits, school: School, pupils: Mapping[str, int]) -> int | None:
-    q = _quota_after(limits, school, pupils)
-    return None if q is None else max(0, q - int(school.staff))
+    """Free posts after the raise (``None``: no quota known, no limit)."""
+    if school.staff_quota is None:
+        return None
+    return max(0, _quota_after(limits, school, pupils) - int(school.staff))
 
 
 def _cv_of(weights: Sequence[float], values: Sequence[float], mean: float) -> float:
@@ -742,25 +773,25 @@ def _validate(problem: RemediationProblem) -> None:
     part_of = {(p.school_id, p.stage): p for p in problem.parts}
     seen = set()
     for a in problem.moves:
-        k = (a.from_school, a.to_school, a.stage)
-        if k in seen:
-            raise ValueError(f"move option {k} is given twice")
-        seen.add(k)
+        arc = (a.from_school, a.to_school, a.stage)
+        if arc in seen:
+            raise ValueError(f"move option {arc} is given twice")
+        seen.add(arc)
         if a.from_school == a.to_school:
-            raise ValueError(f"move option {k}: a school cannot send pupils to itself")
+            raise ValueError(f"move option {arc}: a school cannot send pupils to itself")
         src, dst = part_of.get((a.from_school, a.stage)), part_of.get((a.to_school, a.stage))
         if src is None or dst is None or src.pupils <= 0 or dst.pupils <= 0:
-            raise ValueError(f"move option {k}: both schools must teach {a.stage} with pupils")
+            raise ValueError(f"move option {arc}: both schools must teach {a.stage} with pupils")
         if src.in_scope != dst.in_scope:
-            raise ValueError(f"move option {k}: both parts must be in (or out of) the scope "
+            raise ValueError(f"move option {arc}: both parts must be in (or out of) the scope "
                              "of indicators 1-7")
         if schools[a.from_school].funds_min_yuan > 0 or schools[a.to_school].funds_min_yuan > 0:
-            raise ValueError(f"move option {k}: a school with indicator 14's floor takes no "
+            raise ValueError(f"move option {arc}: a school with indicator 14's floor takes no "
                              "part in moves")
         if not (math.isfinite(a.cost_per_pupil_yuan) and a.cost_per_pupil_yuan >= 0):
-            raise ValueError(f"move option {k}: the cost must be a non-negative number")
+            raise ValueError(f"move option {arc}: the cost must be a non-negative number")
         if a.max_pupils is not None and a.max_pupils < 0:
-            raise ValueError(f"move option {k}: max_pupils must be non-negative")
+            raise ValueError(f"move option {arc}: max_pupils must be non-negative")
 
 
 # =========================================================================== prepared data
@@ -809,7 +840,9 @@ def _prepare(problem: RemediationProblem, closest: bool = False) -> _Data:
         teachers_of.setdefault((t.school_id, t.stage), []).append(t)
     arcs = sorted(problem.moves, key=lambda a: (a.from_school, a.to_school,
                                                 STAGES.index(a.stage)))
-    cap, arcs_in, arcs_out = [], {k: [] for k in pkeys}, {k: [] for k in pkeys}
+    cap: list[int] = []
+    arcs_in: dict[tuple[str, str], list[int]] = {k: [] for k in pkeys}
+    arcs_out: dict[tuple[str, str], list[int]] = {k: [] for k in pkeys}
     for i, a in enumerate(arcs):
         src = (a.from_school, a.stage)
         c = parts[src].pupils - 1
@@ -1514,6 +1547,7 @@ class _Model:
             s0 = sum(self._share_hi(k) * float(getattr(d.schools[k[0]], FACILITY_FIELD[j]))
                      for k in d.scope[s])
         lo = max(lim.floors[j][s], m * s0 / total)
+        assert self.persp_ub is not None
         hi = max(m * (s0 + self.persp_ub / self.unit_cost(j)) / total, lo * (1 + 1e-6))
         points = [st]
         if self.incumbent is not None:
@@ -1638,15 +1672,16 @@ def _decode(model: _Model, rounded: bool) -> list[Action]:
     acts: list[Action] = []
     rnd = (lambda x, step: _ceil_step(x, step)) if rounded else (lambda x, step: x)
     for i, a in enumerate(d.arcs):
-        q = _int(model.n[i])
-        if q:
-            acts.append(_action("move_pupils", a.from_school, a.stage, q, costs,
+        moved = _int(model.n[i])
+        if moved:
+            acts.append(_action("move_pupils", a.from_school, a.stage, moved, costs,
                                 to_school_id=a.to_school, move_cost=a.cost_per_pupil_yuan))
     kinds = {4: "build_floor_area", 5: "build_sports_area", 6: "buy_equipment",
              7: "equip_multimedia_rooms"}
     whole = {4: params.area_step > 0, 5: params.area_step > 0, 6: False, 7: True}
     for h, xs in model.x.items():
         for j in FACILITY_INDICATORS:
+            q: float
             if whole[j]:
                 q = _int(xs[j]) * model.scale[j]
                 q = int(q) if j == 7 else float(q)
@@ -1685,10 +1720,11 @@ def _decode(model: _Model, rounded: bool) -> list[Action]:
         acts.append(_action("replace_teacher", t.school_id, t.stage, 1, costs,
                             reason="replacement" if t.certifiable else "not_certifiable",
                             teacher_ids=(tid,)))
-    new = {}
-    for a in acts:
-        if a.kind in ("hire_qualified", "hire_pe_art", "replace_teacher"):
-            new[(a.school_id, a.stage)] = new.get((a.school_id, a.stage), 0) + int(a.quantity)
+    new: dict[tuple[str, str], int] = {}
+    for act in acts:
+        if act.kind in ("hire_qualified", "hire_pe_art", "replace_teacher"):
+            key = (act.school_id, act.stage)
+            new[key] = new.get(key, 0) + int(act.quantity)
     for k in sorted(new, key=lambda k: (k[0], STAGES.index(k[1]))):
         acts.append(_action("train_new_hires", k[0], k[1], new[k] * lim.training_min_hours,
                             costs, reason="new_hires"))

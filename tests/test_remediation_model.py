@@ -19,6 +19,7 @@ import math
 import tokenize
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,13 +64,15 @@ def ok_school(sid: str, pupils: int = 500, stage: str = "primary", part: dict | 
               **school) -> tuple[School, Part]:
     """A school (one part) that passes every indicator; keywords override."""
     r = PER[stage]
-    base = {"building_area_m2": pupils * r["b"], "sports_area_m2": pupils * r["s"],
-            "equipment_yuan": pupils * r["e"],
-            "multimedia_rooms": math.ceil(pupils * r["m"] / 100), "classrooms": 20}
+    base: dict[str, Any] = {
+        "building_area_m2": pupils * r["b"], "sports_area_m2": pupils * r["s"],
+        "equipment_yuan": pupils * r["e"],
+        "multimedia_rooms": math.ceil(pupils * r["m"] / 100), "classrooms": 20}
     base.update(school)
-    p = {"classes": 12, "max_class": 42, "qualified": math.ceil(pupils * r["q"] / 100),
-         "backbone": math.ceil(pupils * r["bb"] / 100),
-         "pe_art": math.ceil(pupils * r["pe"] / 100), "teachers": math.ceil(pupils * 7 / 100)}
+    p: dict[str, Any] = {
+        "classes": 12, "max_class": 42, "qualified": math.ceil(pupils * r["q"] / 100),
+        "backbone": math.ceil(pupils * r["bb"] / 100),
+        "pe_art": math.ceil(pupils * r["pe"] / 100), "teachers": math.ceil(pupils * 7 / 100)}
     p.update(part or {})
     return School(sid, **base), Part(sid, stage, pupils, **p)
 
@@ -173,7 +176,7 @@ def recompute(problem: RemediationProblem, actions) -> dict:
             assert largest in (even, max(p.max_class, even))
         if sch[k[0]].class_rule:
             assert largest <= lim.max_class[k[1]], k
-    figures = {"parts": {}, "county": {}}
+    figures: dict[str, dict] = {"parts": {}, "county": {}}
     for h, s in sch.items():
         ks = [k for k in parts if k[0] == h]
         w = sum(parts[k].facility_weight * pupils[k] for k in ks) + s.senior_weighted_pupils
@@ -187,36 +190,40 @@ def recompute(problem: RemediationProblem, actions) -> dict:
             for kind in ("music", "art"):
                 assert rooms[(h, kind)][1] == 0
                 assert rooms[(h, kind)][0] >= math.ceil(total / lim.classes_per_room)
+        q_after, f_after, t_after = quota[h], funds[h], train[h]
         if s.staff_quota is not None:
+            assert q_after is not None
             need = sum(pupils[k] / lim.pupils_per_quota[k[1]] for k in ks)
             if s.quota_rule:
-                assert quota[h] >= need - 1e-9
-                assert quota[h] <= max(s.staff_quota, math.ceil(need - 1e-9))
-            assert hires[h] <= max(0, quota[h] - s.staff)
+                assert q_after >= need - 1e-9
+                assert q_after <= max(s.staff_quota, math.ceil(need - 1e-9))
+            assert hires[h] <= max(0, q_after - s.staff)
         if s.public_funds_yuan is not None and s.funds_rule is not None:
+            assert f_after is not None
             per = {k[1]: (lim.special_funds_per_pupil_yuan if s.funds_rule == "special"
                           else lim.funds_per_pupil_yuan[k[1]]) for k in ks}
-            assert funds[h] >= max(s.funds_min_yuan, sum(per[k[1]] * pupils[k] for k in ks)) - 1e-6
+            assert f_after >= max(s.funds_min_yuan, sum(per[k[1]] * pupils[k] for k in ks)) - 1e-6
         if s.training_funds_rule:
-            assert train[h] >= lim.training_funds_share * funds[h] - 1e-6
+            assert f_after is not None and t_after is not None
+            assert t_after >= lim.training_funds_share * f_after - 1e-6
         for k in ks:
             if not parts[k].in_scope or pupils[k] <= 0:
                 continue
             share = parts[k].facility_weight * pupils[k] / w
-            t = {1: cnt[k][0], 2: cnt[k][1], 3: cnt[k][2]}
-            t.update({j: share * res[h][j] for j in (4, 5, 6, 7)})
-            figures["parts"][k] = (pupils[k], t)
+            held: dict[int, float] = {1: cnt[k][0], 2: cnt[k][1], 3: cnt[k][2]}
+            held.update({j: share * res[h][j] for j in (4, 5, 6, 7)})
+            figures["parts"][k] = (pupils[k], held)
     for stage in ("primary", "junior"):
         ks = [k for k in figures["parts"] if k[1] == stage]
         if not ks:
             continue
         for j in range(1, 8):
-            p = [figures["parts"][k][0] for k in ks]
-            t = [figures["parts"][k][1][j] for k in ks]
+            pup = [figures["parts"][k][0] for k in ks]
+            have = [figures["parts"][k][1][j] for k in ks]
             m = lim.multipliers[j]
-            for n, x, k in zip(p, t, ks):
+            for n, x, k in zip(pup, have, ks):
                 assert m * x / n >= lim.floors[j][stage] * (1 - 1e-9), (j, k, m * x / n)
-            mean, cv = weighted_cv(p, t, m)
+            mean, cv = weighted_cv(pup, have, m)
             assert mean >= lim.floors[j][stage] * (1 - 1e-9)
             assert cv <= lim.cv_limit[stage] * (1 + 1e-9) + 1e-12, (j, stage, cv)
             figures["county"][(j, stage)] = (mean, cv)
