@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from models.remediation import (
     ACTIONS,
@@ -503,6 +504,7 @@ def test_moving_pupils_beats_building():
     assert r.total_cost_yuan == pytest.approx(112000)
     assert next(a for a in r.actions if a.kind == "move_pupils").reason == \
         "cheaper_than_building"
+    assert not r.moves_fixed          # the relaxation's plan passed: proven in phase 1
     check(p, r)
 
 
@@ -649,6 +651,34 @@ def test_quota_bound_school_moves_pupils_instead_of_hiring():
     check(p, r)
 
 
+def test_infeasible_cv_needs_a_post_the_quota_lacks():
+    """PE/art teachers per 100 pupils: A (100 pupils) has 4, B (100) has 1 — both above
+    the floor 0.9, but CV = (4 − 1)/(4 + 1) = 0.6 > 0.50.  Only a hire at B lowers it
+    ((4 − 1 − x)/(5 + x) ≤ 0.5 ⇔ x ≥ 1/3: one PE/art teacher), and B has no free post:
+    infeasible, the reason names B and indicator 3's CV (1 teacher needed, 0 allowed)."""
+    a = ok_school("A", 100, part={"pe_art": 4})
+    b = ok_school("B", 100, part={"pe_art": 1}, staff_quota=7, staff=7)
+    p = county(a, b)
+    assert [(v.code, v.indicator) for v in evaluate(p).violations] == [("cv", 3)]
+    r = solve(p)
+    assert r.status is Status.INFEASIBLE and r.closest
+    assert [(s.code, s.school_id, s.stage, s.indicator, s.needed, s.allowed)
+            for s in r.shortfalls] == [("staff_quota_cv", "B", "primary", 3, 1, 0)]
+    assert kinds(r)[0] == ("hire_pe_art", "B", "primary", 1)
+
+
+def test_official_cv_check_vector():
+    """rules.md: five primary parts with pupils 45, 37, 89, 76, 55 and resources 279,
+    137, 935, 160, 402 have CV 0.5153 (enrolment-weighted, no n − 1); the model's own
+    evaluation gives the same for equipment values in those proportions."""
+    pupils, books = [45, 37, 89, 76, 55], [279, 137, 935, 160, 402]
+    pairs = [ok_school(f"S{i}", n, equipment_yuan=b * 1000.0) for i, (n, b)
+             in enumerate(zip(pupils, books))]
+    cv = evaluate(county(*pairs)).county_figures(6, "primary").cv
+    assert round(cv, 4) == 0.5153
+    assert cv == pytest.approx(weighted_cv(pupils, books)[1], rel=1e-12)
+
+
 def test_infeasible_school_size_without_receivers():
     """A has 2040 pupils (limit 2000) and no school to send them to: infeasible, the
     reason names A, 40 pupils needed, 0 allowed."""
@@ -752,17 +782,43 @@ def test_bad_input_raises_value_error():
         solve(replace(good, costs=replace(COSTS, building_m2=-1)))
 
 
+def _standard_numbers() -> set[float]:
+    """Every number of the standard's CV limits, transport and consolidation sections and
+    indicator thresholds and params (0, 1, 100 and indicator 31's ordinal level aside)."""
+    path = Path(__file__).resolve().parents[1] / "planner" / "standards" / "hunan-2023.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def nums(x) -> set[float]:
+        if isinstance(x, bool):
+            return set()
+        if isinstance(x, (int, float)):
+            return {float(x)}
+        if isinstance(x, dict):
+            return set().union(set(), *(nums(v) for v in x.values()))
+        if isinstance(x, (list, tuple)):
+            return set().union(set(), *(nums(v) for v in x))
+        return set()
+
+    out = nums(data["cv_limit"]) | nums(data["transport"]) | nums(data["consolidation"])
+    for ind in data["indicators"]:
+        params = {k: v for k, v in (ind.get("params") or {}).items() if k != "min_level"}
+        out |= nums(ind.get("threshold")) | nums(params)
+    return out - {0.0, 1.0, 100.0}
+
+
 def test_no_rule_numbers_in_the_model():
     """The standard's numbers reach the model only through Limits: none of them is a
-    numeric literal of models/remediation.py (lines marked not-a-rule hold indicator
-    ids)."""
+    numeric literal of models/remediation.py's code (docstrings and comments are not
+    code; a line marked not-a-rule holds indicator ids).  The same definition as the
+    project-wide architecture check."""
+    rule = _standard_numbers()
+    assert {4.2, 0.45, 45.0, 2000.0, 360.0, 0.08, 12.0, 96.0} <= rule
     src = Path(__file__).resolve().parents[1] / "models" / "remediation.py"
-    rule = {4.2, 5.3, 4.5, 5.8, 7.5, 10.2, 2000, 2500, 2.3, 2.4, 0.5, 0.45, 45, 50, 12, 96,
-            90, 19, 13.5, 600, 800, 6000, 360, 0.08, 0.1, 0.2, 56, 30, 60, 80, 20, 100}
-    lines = src.read_text(encoding="utf-8").splitlines()
+    text = src.read_text(encoding="utf-8")
+    lines = text.splitlines()
     found = []
-    for tok in tokenize.generate_tokens(io.StringIO(src.read_text(encoding="utf-8")).readline):
-        if (tok.type == tokenize.NUMBER and "not-a-rule" not in lines[tok.start[0] - 1]
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if (tok.type == tokenize.NUMBER and "# not-a-rule:" not in lines[tok.start[0] - 1]
                 and float(tok.string) in rule):
             found.append((tok.start[0], tok.string))
     assert found == []
