@@ -99,7 +99,8 @@ constraints are slightly stronger than valid; once the plan passes, the MILP is 
 once more with ``t = c X̄`` (every cut valid): that solve's bound is the proven lower
 bound of the result and ``gap = (objective − bound) / objective``.  Intermediate rounds
 are solved to a MIP gap of 1e-3 (they only need a point to cut); the round that passes
-is solved again at ``params.gap``.
+is solved again, and the bound solved, each at half ``params.gap`` (so that the two
+together can meet it).
 
 Pupil moves
 -----------
@@ -134,8 +135,8 @@ are taken at its largest possible enrolment.
    on ``[X̄^lo, X̄^hi]``, ``X̄^hi`` what phase 2's cost can buy at the least unit cost
    (no cheaper plan buys more), refined by a breakpoint wherever a solution uses the
    interpolation's slack.  Every part is seeded with tangents on a geometric grid of
-   values (ratio 1.15) spanning today's and phase 2's values; breakpoints start around
-   phase 2's county value.  A two-stage school whose weighted enrolment ``W_h`` changes
+   values (ratio 1.15) spanning today's and phase 2's values and at 0.96–1.04 times its
+   own values there; breakpoints start around phase 2's county value.  A two-stage school whose weighted enrolment ``W_h`` changes
    keeps a bound: its term is ``(m² w_p/P)·share_p·R²/W_h`` with ``R²/W_h`` a perspective
    (exact in ``W_h``) and ``share_p`` at its least.  The relaxation is therefore exact
    up to the breakpoints for the teacher indicators 1–3 always, and for 4–7 whenever the
@@ -1563,8 +1564,9 @@ class _Model:
         values = [lim.floors[j][s]] + [X[(j, k)] for X in xs for k in d.scope[s] if (j, k) in X]
         lo_x, hi_x = max(min(values), 1e-9) / 1.1, max(values) * 1.1
         grid = [lo_x * (1.15 ** i) for i in range(int(math.log(hi_x / lo_x) / math.log(1.15)) + 2)]
+        near = (0.96, 0.98, 0.99, 0.995, 1.0, 1.005, 1.01, 1.02, 1.04)
         for k in d.scope[s]:
-            own = {X[(j, k)] for X in xs if (j, k) in X}
+            own = {X[(j, k)] * f for X in xs if (j, k) in X for f in near}
             for x in sorted(set(grid) | own):
                 self.cuts.append(ps.r[k] - self._persp_tangent(j, k, x))
         return ps
@@ -2047,8 +2049,10 @@ def _loop(model: _Model, deadline, objective, allowed: set[str], infos: list[Sol
         ev, st, X, T, county = _evaluate(problem, d, acts)
         bad = [v for v in ev.violations if v.code not in allowed]
         if not bad:
-            if gap > params.gap and info.status is Status.OPTIMAL:
-                gap = params.gap          # confirm at the requested gap
+            final = params.gap / 2        # the plan and its bound share the requested gap
+            if gap > final and info.status is Status.OPTIMAL and (
+                    info.gap is None or info.gap > final):
+                gap = final               # confirm at the requested gap
                 continue
             return _Outcome(info.status, acts, infos, None, info.objective, counters["rounds"],
                             len(model.cuts))
@@ -2084,7 +2088,7 @@ def _bound(model: _Model, out: _Outcome, deadline) -> float | None:
     if model.cones or model.persps:
         saved = {v.name: v.varValue for v in model.prob.variables()}
         prob = model.lp("valid")
-        info = _solve(model, prob, deadline, warm=True)   # the plan is feasible here
+        info = _solve(model, prob, deadline, model.params.gap / 2, warm=True)  # plan feasible
         out.infos.append(info)
         for v in model.prob.variables():
             v.varValue = saved.get(v.name)
