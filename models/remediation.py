@@ -216,7 +216,7 @@ from models.status import Status
 __all__ = [
     "ACTIONS",
     "COST_KEYS",
-    "REASONS",
+    "REASON_CODES",
     "STAGES",
     "Action",
     "ActionKind",
@@ -465,19 +465,16 @@ ACTIONS: dict[str, ActionKind] = {
     "move_pupils": ActionKind("students_{stage}", "pupil", "move", True, I_SIZE),
 }
 
-#: reason codes of actions (the adapter words them)
-REASONS: dict[str, str] = {
-    "floor": "a part is below the floor of the indicator",
-    "county": "the county value is below the threshold",
-    "cv": "the coefficient of variation is above its limit",
-    "receives_pupils": "the school receives moved pupils",
-    "rule": "the indicator's own requirement",
-    "school_size": "the school is above its size limit",
-    "cheaper_than_building": "moving pupils costs less than building",
-    "new_hires": "training of the new teachers",
-    "not_certifiable": "the teacher cannot be certified",
-    "replacement": "a replacement costs less than a certificate plus a hire",
-}
+#: reason codes of actions (the adapter words them): ``floor`` a part is below the
+#: indicator's floor; ``county`` the county value is below it; ``cv`` the CV is above its
+#: limit; ``receives_pupils`` the school receives moved pupils; ``rule`` the indicator's
+#: own requirement (10, 11, 13, 14, 15, 17, 20, 28); ``school_size`` the sender is above
+#: its size limit; ``cheaper_than_building`` moving costs less than building;
+#: ``new_hires`` training of the new teachers; ``not_certifiable`` the replaced teacher
+#: cannot be certified; ``replacement`` replacing costs less than a certificate and a hire
+REASON_CODES: tuple[str, ...] = (
+    "floor", "county", "cv", "receives_pupils", "rule", "school_size",
+    "cheaper_than_building", "new_hires", "not_certifiable", "replacement")
 
 
 @dataclass(frozen=True)
@@ -610,8 +607,11 @@ class RemediationResult:
     ``feasible`` (a plan, not proven: time limit, or fixed moves with a larger gap),
     ``infeasible`` (``closest`` plan and ``shortfalls``), ``no_plan_in_time``, ``error``.
     ``total_cost_yuan = capital_yuan + recurring_yuan_per_year`` (one year), the sum of
-    the actions' costs; ``objective`` = capital + ``recurring_years`` × recurring.
-    ``before``/``after``: the exact figures of today and of the plan.
+    the actions' costs; ``objective`` = capital + ``recurring_years`` × recurring (+ the
+    tie-breaks); ``lower_bound`` the proven bound of ``objective``.
+    ``before``/``after``: the exact figures of today and of the plan.  ``messages`` are
+    codes: ``moves_fixed`` (phase 2 ran), ``phase_3``, ``max_rounds`` / ``time_limit``
+    (the CV loop stopped there, no plan).
     """
 
     status: Status
@@ -2034,7 +2034,7 @@ def _loop(model: _Model, deadline, objective, allowed: set[str], infos: list[Sol
     while True:
         if counters["rounds"] >= params.max_rounds:
             return _Outcome(Status.NO_PLAN_IN_TIME, [], infos, None, None, counters["rounds"],
-                            len(model.cuts), messages=["the CV loop reached max_rounds"])
+                            len(model.cuts), messages=["max_rounds"])
         counters["rounds"] += 1
         solved = set(model.cones) | set(model.persps)
         prob = model.lp("tight")
@@ -2077,7 +2077,7 @@ def _loop(model: _Model, deadline, objective, allowed: set[str], infos: list[Sol
                                "separates the plan")
         if deadline is not None and time.perf_counter() > deadline:
             return _Outcome(Status.NO_PLAN_IN_TIME, [], infos, None, None, counters["rounds"],
-                            len(model.cuts), messages=["time limit in the CV loop"])
+                            len(model.cuts), messages=["time_limit"])
 
 
 def _bound(model: _Model, out: _Outcome, deadline) -> float | None:

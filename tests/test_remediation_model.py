@@ -26,6 +26,7 @@ import yaml
 
 from models.remediation import (
     ACTIONS,
+    REASON_CODES,
     Limits,
     MoveOption,
     Part,
@@ -251,6 +252,9 @@ def check(problem, result):
     assert result.capital_yuan + result.recurring_yuan_per_year == pytest.approx(total)
     assert sum(result.cost_by_indicator.values()) == pytest.approx(total)
     assert sum(result.cost_by_school.values()) == pytest.approx(total)
+    for a in result.actions:
+        assert a.reason in REASON_CODES, a
+        assert a.indicator in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 17, 20, 28), a
     for (j, stage), (mean, cv) in figures["county"].items():
         c = result.after.county_figures(j, stage)
         assert c.value == pytest.approx(mean) and c.cv == pytest.approx(cv, abs=1e-12)
