@@ -10,30 +10,71 @@ that adds its parser and sets ``func``. Exit codes, the same for every command
   naming file, row and column, or key), a
   :class:`~planner.core.errors.PlanInputError` (a plan cannot be asked of this
   input; a bad option value), an :class:`~planner.core.errors.OutputError` (an
-  output folder that may not be written) or a missing solver;
+  output that may not be written: see the output contract in
+  :mod:`planner.io.export`) or a missing solver;
 - 3: no plan satisfies the hard limits: a plan's status has no plan
   (:attr:`models.status.Status.has_plan` false: infeasible, no plan within the time
   limit, solver error); the lines printed name the limit and where;
 - 1: internal error only: any other exception (one line; ``--debug`` shows the
   traceback), or a plan the toolkit made that its independent verifier rejects;
-- 130: interrupted.
+- 130: interrupted (Ctrl-C, at any moment, the imports included), 143: terminated
+  (SIGTERM); one line, no traceback, no partial output (the output contract).
+
+Startup is light: this module and ``planner/__init__.py`` import only the
+standard library, so an interrupt during the heavy imports is caught here; only
+the module of the command asked for is imported (``planner check`` never loads
+the optimisation stack), all of them only for ``planner --help`` or an unknown
+command. Everything printed passes through :func:`planner.cli.common.clean_text`
+(terminal control sequences in names are dropped; the files keep the data).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
-from pathlib import Path
+import time
 
-from planner import __version__
+#: when the command line started (before the heavy imports): ``timings.json``'s
+#: ``startup`` is measured from here
+STARTED = time.perf_counter()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from planner import __version__  # noqa: E402
 
 #: one module per command, in the order ``planner --help`` lists them
 COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "run", "compare",
                    "verify", "synth")
+#: commands registered by another command's module
+COMMAND_ALIASES = {"demo": "run"}
+
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _wanted_command(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an
+    option), or ``None``."""
+    for a in argv:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module of the command it names is imported
+    (all of them for ``--help``, no command or an unknown one)."""
     ap = argparse.ArgumentParser(
         prog="planner",
         description="县域义务教育优质均衡规划工具 / planning toolkit for high-quality "
@@ -41,20 +82,83 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"planner {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    wanted = _wanted_command(argv) if argv is not None else None
+    module = COMMAND_ALIASES.get(wanted or "", wanted)
+    names = [module] if module in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in names:
         importlib.import_module(f"planner.cli.{name}").register(sub)
     return ap
 
 
+def _lang_of(argv: list[str]) -> str:
+    """``--lang`` from the raw arguments (for messages before or without parsing)."""
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in ("zh", "en") else "zh"
+        if a.startswith("--lang="):
+            return a.split("=", 1)[1] if a.split("=", 1)[1] in ("zh", "en") else "zh"
+    return "zh"
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = build_parser()
+    """Run one command; return its exit code (the console script's entry point)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    old_term = None
+    streams = (sys.stdout, sys.stderr)
+    try:
+        try:
+            old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError, AttributeError):  # not the main thread
+            pass
+        from planner.cli.common import CleanStream
+        sys.stdout, sys.stderr = CleanStream(streams[0]), CleanStream(streams[1])
+        return _main(argv)
+    except KeyboardInterrupt as e:          # during the imports, the parsing or a command
+        return _interrupted(e, argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+        if old_term is not None:
+            try:
+                signal.signal(signal.SIGTERM, old_term)
+            except (ValueError, OSError):
+                pass
+
+
+def _interrupted(e: BaseException, argv: list[str]) -> int:
+    """One line, in the chosen language when the catalogue can be read."""
+    term = isinstance(e, Terminated)
+    key = "cli.terminated" if term else "cli.interrupted"
+    try:
+        from planner.outputs.i18n import tr
+        text = tr(key, _lang_of(argv))
+    except BaseException:                   # a second Ctrl-C, or no catalogue yet
+        text = "terminated" if term else "interrupted"
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    return EXIT_TERMINATED if term else EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
+    ap = build_parser(argv)
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help()
         return 2
+    args.started = STARTED
+    from planner.cli.common import Timer
+    args._timer = Timer(STARTED)
+    args._timer.step("startup")                 # imports and parsing
     out = getattr(args, "out", None)
     fresh = out is not None and not Path(out).exists()
-    rc = _run_command(args)
+    try:
+        rc = _run_command(args)
+    except KeyboardInterrupt:
+        if fresh:
+            _remove_empty_tree(Path(out))
+        raise
     if rc != 0 and fresh:
         # a command that fails leaves no output folder it created and left empty
         _remove_empty_tree(Path(out))
@@ -79,26 +183,45 @@ def _remove_empty_tree(folder: Path) -> None:
         pass
 
 
+def _message(e: BaseException, lang: str) -> str:
+    """The words of a user error: a catalogue entry when it carries a key
+    (:class:`planner.io.export.OutputRefused`), else its text."""
+    key = getattr(e, "key", None)
+    if key:
+        try:
+            from planner.outputs.i18n import label, tr
+            fields = dict(getattr(e, "fields", {}))
+            if "kind" in fields:
+                fields["kind"] = label("output.kind", fields["kind"], lang)
+            return tr(key, lang, **fields)
+        except KeyError:
+            pass
+    return str(e)
+
+
 def _run_command(args) -> int:
-    from models.mip import SolverUnavailable
     from planner.core.errors import DataError, OutputError, PlanInputError
+    lang = getattr(args, "lang", None) or "zh"
     try:
         return args.func(args)
     except DataError as e:
         for line in e.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except (PlanInputError, OutputError, SolverUnavailable) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (PlanInputError, OutputError) as e:
+        print(f"error: {_message(e, lang)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head & co.: stop quietly
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        raise
     except Exception as e:  # an internal error: one line unless --debug
+        mip = sys.modules.get("models.mip")     # imported by whatever raised it
+        if mip is not None and isinstance(e, mip.SolverUnavailable):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if args.debug:
             raise
         print(f"internal error: {type(e).__name__}: {e} (run with --debug for details)",

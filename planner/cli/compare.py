@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.cli.common import lang_arg
+from planner.cli.common import lang_arg, out_arg
 from planner.cli.run import EXIT_NO_PLAN, EXIT_OK
-from planner.io.export import check_out_dir
+from planner.io.export import output_folder
 from planner.outputs.run import write_comparison
 from planner.plans.scenario import load_scenario
 from planner.runner import run_language, run_scenario
@@ -19,7 +19,7 @@ from planner.runner import run_language, run_scenario
 def register(sub) -> None:
     p = sub.add_parser("compare", help="run scenarios and compare them side by side")
     p.add_argument("scenarios", type=Path, nargs="+")
-    p.add_argument("--out", type=Path, required=True)
+    out_arg(p)
     p.add_argument("--quiet", action="store_true")
     lang_arg(p, scenario=True)
     p.set_defaults(func=cmd_compare)
@@ -28,14 +28,17 @@ def register(sub) -> None:
 def cmd_compare(args) -> int:
     scens = [load_scenario(sp) for sp in args.scenarios]   # every file checked first
     lang = run_language(scens[0], args.lang)
-    out = check_out_dir(args.out, None)
     names, figs, made = [], [], True
-    for i, (sp, scen) in enumerate(zip(args.scenarios, scens)):
-        sub = out / f"{i + 1:02d}_{sp.stem}"
-        res = run_scenario(scen, sub, lang=lang, quiet=args.quiet, anonymise=args.anonymise)
-        names.append(scen.name)
-        figs.append(res.figures)
-        made &= res.every_plan_made
-    df = write_comparison(names, figs, out, lang)
+    # every scenario's run and the comparison are staged and appear as one set
+    with output_folder(args.out, "compare", districts=[s.district for s in scens],
+                       inputs=[s.path for s in scens], force=args.force) as of:
+        for i, (sp, scen) in enumerate(zip(args.scenarios, scens)):
+            sub = of.staging / f"{i + 1:02d}_{sp.stem}"
+            res = run_scenario(scen, sub, lang=lang, quiet=args.quiet, anonymise=args.anonymise)
+            names.append(scen.name)
+            figs.append(res.figures)
+            made &= res.every_plan_made
+        df = write_comparison(names, figs, of.staging, lang)
+        of.commit()
     print(df.to_string(index=False))
     return EXIT_OK if made else EXIT_NO_PLAN
