@@ -1405,6 +1405,7 @@ def _load_district(path: Path) -> District:
     roads = _to_wgs84(roads, rlabel, problems)
     if roads is not None:
         _check_roads(roads, rlabel, problems)
+        _check_road_flags(roads, rlabel, problems)
 
     if problems:
         raise DataError(problems)
@@ -1443,6 +1444,34 @@ def _check_roads(roads, label: str, problems: list[str]) -> None:
         for k in np.flatnonzero(bad):
             problems.append(f'{label} feature {k + 1}, column speed_kmh: "{_short(values[k])}" '
                             f"is not a positive speed")
+
+
+def _check_road_flags(roads, label: str, problems: list[str]) -> None:
+    """``oneway`` and ``hazardous`` read as the road graph reads them (true/false,
+    1/0, yes/no, 是/否; ``oneway`` also -1 / reverse); anything else is an error
+    here, naming the feature, instead of failing later inside a plan."""
+    from geodata.roads import RoadDataError, _as_bool
+    for column in ("oneway", "hazardous"):
+        if column not in roads.columns:
+            continue
+        values = roads[column].to_numpy(dtype=object)
+
+        def ok(v: Any, column: str = column) -> bool:
+            try:
+                _as_bool(v, 0, column)
+                return True
+            except (RoadDataError, TypeError, ValueError):
+                return False
+        try:
+            distinct = pd.unique(values)                 # each distinct value once
+        except TypeError:                                # unhashable values (lists)
+            distinct = values
+        if all(ok(v) for v in distinct):
+            continue
+        for k, v in enumerate(values):
+            if not ok(v):
+                problems.append(f'{label} feature {k + 1}, column {column}: "{_short(v)}" '
+                                f"is not true/false")
 
 
 def _outside(boundary, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
