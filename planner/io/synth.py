@@ -467,6 +467,14 @@ def _synth(n: int, seed: int, out: Path, rules: Rules) -> None:
     cp_u = np.round(pop * share_p).astype(np.int64)
     cj_u = pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)  # not-a-rule: sample shape
     cj_u = np.round(cj_u).astype(np.int64)
+    # the units' children are the pupils of the schools that zone them (public, not
+    # special): drawn from the population alone they were three times as many, so
+    # no catchment plan could seat them
+    zoned = public & (stype != "special")
+    for arr, pupils in ((cp_u, P), (cj_u, J)):
+        total, want = int(arr.sum()), int(pupils[zoned].sum())
+        if total > 0:
+            arr[:] = np.floor(arr * (want / total)).astype(np.int64)
     ulon, ulat = _lonlat(ux, uy)
     units = ({
         "unit_id": [f"U{i + 1:06d}" for i in range(nu)],
