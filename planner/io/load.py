@@ -1449,29 +1449,26 @@ def _check_roads(roads, label: str, problems: list[str]) -> None:
 def _check_road_flags(roads, label: str, problems: list[str]) -> None:
     """``oneway`` and ``hazardous`` read as the road graph reads them (true/false,
     1/0, yes/no, 是/否; ``oneway`` also -1 / reverse); anything else is an error
-    here, naming the feature, instead of failing later inside a plan."""
-    from geodata.roads import RoadDataError, _as_bool
+    here, naming the feature, instead of failing later inside a plan. The graph's
+    own reader (``geodata.roads``, which imports networkx) is consulted only for
+    words other than the common ones."""
+    common = {"true", "false", "yes", "no", "1", "0", "-1", "是", "否", ""}
     for column in ("oneway", "hazardous"):
         if column not in roads.columns:
             continue
         values = roads[column].to_numpy(dtype=object)
-
-        def ok(v: Any, column: str = column) -> bool:
-            try:
-                _as_bool(v, 0, column)
-                return True
-            except (RoadDataError, TypeError, ValueError):
-                return False
-        try:
-            distinct = pd.unique(values)                 # each distinct value once
-        except TypeError:                                # unhashable values (lists)
-            distinct = values
-        if all(ok(v) for v in distinct):
+        odd = [k for k, v in enumerate(values) if isinstance(v, str)
+               and v.strip().lower() not in common or not isinstance(v, (str, bool, int, float,
+                                                                        np.number, type(None)))]
+        if not odd:
             continue
-        for k, v in enumerate(values):
-            if not ok(v):
-                problems.append(f'{label} feature {k + 1}, column {column}: "{_short(v)}" '
-                                f"is not true/false")
+        from geodata.roads import RoadDataError, _as_bool
+        for k in odd:
+            try:
+                _as_bool(values[k], k + 1, column)
+            except (RoadDataError, TypeError, ValueError):
+                problems.append(f'{label} feature {k + 1}, column {column}: '
+                                f'"{_short(values[k])}" is not true/false')
 
 
 def _outside(boundary, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
