@@ -57,7 +57,19 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every clean-up runs."""
 
 
+#: the signals received during this command (a library may turn the
+#: KeyboardInterrupt raised inside its import or its C code into another error,
+#: e.g. numpy's ImportError: the command line still knows it was interrupted)
+_RECEIVED: list[int] = []
+
+
+def _on_sigint(signum, frame):
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt()
+
+
 def _on_sigterm(signum, frame):
+    _RECEIVED.append(signum)
     raise Terminated()
 
 
@@ -103,23 +115,35 @@ def _lang_of(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (the console script's entry point)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    old_term = None
+    del _RECEIVED[:]
+    old = {}
     streams = (sys.stdout, sys.stderr)
     try:
-        try:
-            old_term = signal.signal(signal.SIGTERM, _on_sigterm)
-        except (ValueError, OSError, AttributeError):  # not the main thread
-            pass
+        for sig, handler in ((signal.SIGINT, _on_sigint), (signal.SIGTERM, _on_sigterm)):
+            try:
+                if signal.getsignal(sig) is not signal.SIG_IGN:    # nohup & co. keep theirs
+                    old[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError, AttributeError):   # not the main thread
+                pass
         from planner.cli.common import CleanStream
         sys.stdout, sys.stderr = CleanStream(streams[0]), CleanStream(streams[1])
         return _main(argv)
     except KeyboardInterrupt as e:          # during the imports, the parsing or a command
         return _interrupted(e, argv)
+    except Exception as e:                  # outside a command (the parser's imports)
+        if _RECEIVED:
+            return _interrupted(Terminated() if _RECEIVED[0] == signal.SIGTERM
+                                else KeyboardInterrupt(), argv)
+        if "--debug" in argv:
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
     finally:
         sys.stdout, sys.stderr = streams
-        if old_term is not None:
+        for sig, handler in old.items():
             try:
-                signal.signal(signal.SIGTERM, old_term)
+                signal.signal(sig, handler)
             except (ValueError, OSError):
                 pass
 
@@ -218,6 +242,9 @@ def _run_command(args) -> int:
     except KeyboardInterrupt:
         raise
     except Exception as e:  # an internal error: one line unless --debug
+        if _RECEIVED:           # an interrupt that a library turned into another error
+            raise (Terminated() if _RECEIVED[0] == signal.SIGTERM
+                   else KeyboardInterrupt()) from e
         mip = sys.modules.get("models.mip")     # imported by whatever raised it
         if mip is not None and isinstance(e, mip.SolverUnavailable):
             print(f"error: {e}", file=sys.stderr)
