@@ -114,6 +114,7 @@ def _lang_of(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (the console script's entry point)."""
+    entry = argv is None                    # the console script: the process ends after
     argv = list(sys.argv[1:] if argv is None else argv)
     del _RECEIVED[:]
     old = {}
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
         for sig, handler in old.items():
             try:
-                signal.signal(sig, handler)
+                # the process ends now: a late signal may not print a traceback
+                signal.signal(sig, signal.SIG_IGN if entry else handler)
             except (ValueError, OSError):
                 pass
 
