@@ -40,7 +40,6 @@ import argparse  # noqa: E402
 import importlib  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from planner import __version__  # noqa: E402
 
@@ -177,36 +176,9 @@ def _main(argv: list[str]) -> int:
     from planner.cli.common import Timer
     args._timer = Timer(STARTED)
     args._timer.step("startup")                 # imports and parsing
-    out = getattr(args, "out", None)
-    fresh = out is not None and not Path(out).exists()
-    try:
-        rc = _run_command(args)
-    except KeyboardInterrupt:
-        if fresh:
-            _remove_empty_tree(Path(out))
-        raise
-    if rc != 0 and fresh:
-        # a command that fails leaves no output folder it created and left empty
-        _remove_empty_tree(Path(out))
-    return rc
-
-
-def _remove_empty_tree(folder: Path) -> None:
-    """Remove ``folder`` if it holds no file (only empty folders); never a file."""
-    if not folder.is_dir():
-        return
-    for p in sorted(folder.rglob("*"), key=lambda x: len(x.parts), reverse=True):
-        if p.is_dir() and not p.is_symlink():
-            try:
-                p.rmdir()
-            except OSError:
-                return
-        else:
-            return
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    # a command that fails leaves no output folder it made: the output contract
+    # (planner.io.export.OutputFolder) removes it, and only it, when it is empty
+    return _run_command(args)
 
 
 def _message(e: BaseException, lang: str) -> str:

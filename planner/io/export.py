@@ -585,13 +585,26 @@ class OutputFolder:
         if os.path.lexists(self.path) and not self.path.is_dir():
             raise OutputRefused("output.not_a_folder", option=self.option, path=self.given)
         try:
-            if not self.path.exists():
-                self.path.mkdir(parents=True)
-                self.created = True
-            if not self._lock.acquire(f"{self.run_id} {self.command}\n"):
+            for _ in range(5):  # not-a-rule: retries when another run removed the folder
+                try:
+                    self.path.mkdir(parents=True)
+                    self.created = True
+                except FileExistsError:
+                    if not self.path.is_dir():
+                        raise OutputRefused("output.not_a_folder", option=self.option,
+                                            path=self.given) from None
+                try:
+                    got = self._lock.acquire(f"{self.run_id} {self.command}\n")
+                except FileNotFoundError:   # removed by a run that made it and lost it
+                    continue
+                if not got:
+                    raise OutputRefused("output.locked", option=self.option, path=self.given)
+                break
+            else:
                 raise OutputRefused("output.locked", option=self.option, path=self.given)
-        except FileExistsError:
-            raise OutputRefused("output.locked", option=self.option, path=self.given) from None
+        except OutputRefused:
+            self._remove_if_created()
+            raise
         except OSError as e:
             self._remove_if_created()
             raise _unwritable(self.path, e) from None
@@ -696,12 +709,15 @@ class OutputFolder:
                 if not self._own(top, target, old):
                     clash(top, target)
                 continue
+            inside = {f"{top}/{rel}": p for rel, p in _files(target).items()}
+            if not inside:
+                continue                    # empty folders only: nothing to lose
             if not any(r.startswith(top + "/") for r in old):
                 conflicts.append(top + "/")
                 continue
-            for rel, p in _files(target).items():
-                rel = f"{top}/{rel}"
-                if self._own(rel, p, old):
+            for rel, p in inside.items():
+                # force replaces a changed own file, never deletes one it does not rewrite
+                if self._own(rel, p, old, force=self.force and rel in new):
                     continue
                 if rel in new or rel in new_dirs or any(
                         "/".join(rel.split("/")[:k]) in new
