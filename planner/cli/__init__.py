@@ -33,7 +33,8 @@ from __future__ import annotations
 import time
 
 #: when the command line started (before the heavy imports): ``timings.json``'s
-#: ``startup`` is measured from here
+#: ``startup`` is measured from here (from the call of :func:`main` when it is
+#: called with arguments, e.g. by a test)
 STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
@@ -114,6 +115,7 @@ def _lang_of(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (the console script's entry point)."""
     entry = argv is None                    # the console script: the process ends after
+    started = STARTED if entry else time.perf_counter()
     argv = list(sys.argv[1:] if argv is None else argv)
     del _RECEIVED[:]
     old = {}
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         from planner.cli.common import CleanStream
         sys.stdout, sys.stderr = CleanStream(streams[0]), CleanStream(streams[1])
-        return _main(argv)
+        return _main(argv, started)
     except KeyboardInterrupt as e:          # during the imports, the parsing or a command
         return _interrupted(e, argv)
     except Exception as e:                  # outside a command (the parser's imports)
@@ -166,15 +168,15 @@ def _interrupted(e: BaseException, argv: list[str]) -> int:
     return EXIT_TERMINATED if term else EXIT_INTERRUPTED
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], started: float) -> int:
     ap = build_parser(argv)
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help()
         return 2
-    args.started = STARTED
+    args.started = started
     from planner.cli.common import Timer
-    args._timer = Timer(STARTED)
+    args._timer = Timer(started)
     args._timer.step("startup")                 # imports and parsing
     # a command that fails leaves no output folder it made: the output contract
     # (planner.io.export.OutputFolder) removes it, and only it, when it is empty
