@@ -406,3 +406,32 @@ def test_a_kill_during_the_commit_is_rolled_forward(tmp_path, k):
     assert not [x for x in out.iterdir() if x.name.startswith(".planner-")
                 and x.name != MARKER]
     assert read_marker(out) is not None
+
+
+def test_a_failure_during_the_commit_is_finished_by_the_next_run(tmp_path, monkeypatch):
+    """A full disk (or any error) in the middle of the moves: the journal and the
+    staging folder stay, and the next run completes the new output first."""
+    out = tmp_path / "o"
+    with output_folder(out, "t") as of:
+        for name in ("a.csv", "b.csv"):
+            (of.staging / name).write_text("old", encoding="utf-8")
+        of.commit()
+    real, calls = os.rename, []
+
+    def rename(a, b):
+        calls.append(a)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(a, b)
+    with pytest.raises(OutputRefused, match="No space left"):
+        with output_folder(out, "t") as of:
+            for name in ("a.csv", "b.csv", "c.csv"):
+                (of.staging / name).write_text("new", encoding="utf-8")
+            monkeypatch.setattr(export.os, "rename", rename)
+            of.commit()
+    monkeypatch.undo()
+    assert (out / JOURNAL).exists()
+    with output_folder(out, "t"):
+        pass
+    assert visible(out) == {"a.csv": b"new", "b.csv": b"new", "c.csv": b"new"}
+    assert not [x for x in out.iterdir() if x.name.startswith(".planner-") and x.name != MARKER]

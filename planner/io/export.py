@@ -569,6 +569,7 @@ class OutputFolder:
         self.staging = self.path / f"{STAGING_PREFIX}{self.run_id}"
         self.created = False
         self.committed = False
+        self._journalled = False
         self.kept: list[str] = []            # files of a user carried into the new output
         self._lock = _Lock(self.path / LOCK)
 
@@ -660,7 +661,8 @@ class OutputFolder:
             if name.startswith((STAGING_PREFIX, TRASH_PREFIX)) and p.is_dir() \
                     and not p.is_symlink():
                 if name.startswith(TRASH_PREFIX):   # no journal: nothing says whose
-                    os.rename(p, self.path / f"planner-kept-{name[len(TRASH_PREFIX):]}")
+                    os.rename(p, self.path / f"planner-kept-{name[len(TRASH_PREFIX):]}"
+                                             f"-{secrets.token_hex(3)}")
                 else:
                     shutil.rmtree(p)
 
@@ -676,8 +678,13 @@ class OutputFolder:
             try:
                 plan = self._plan()
                 _write_small_json(self.path / JOURNAL, plan)
-                self._apply(plan)
             except OSError as e:
+                _unlink_quietly(self.path / JOURNAL)
+                raise _unwritable(self.path, e) from None
+            self._journalled = True         # from here the staging folder is the journal's
+            try:
+                self._apply(plan)
+            except OSError as e:            # e.g. a full disk: the next run finishes it
                 raise _unwritable(self.path, e) from None
             self.committed = True
         return self.path
@@ -820,7 +827,7 @@ class OutputFolder:
         """Remove the staging folder and the lock (and ``out`` when this run made it
         and it is empty); the commit, if any, is already complete."""
         try:
-            if os.path.lexists(self.staging):
+            if os.path.lexists(self.staging) and not (self._journalled and not self.committed):
                 shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._lock.release()
