@@ -756,6 +756,20 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
     return pd.DataFrame(rows, columns=[fig_col, *names])
 
 
+def comparison_text(df: pd.DataFrame) -> str:
+    """The comparison as aligned console text (a CJK character is two columns wide)."""
+    from planner.outputs.checkfiles import _display_width
+    cols = list(df.columns)
+    rows = [[str(c) for c in cols]] + [["" if v is None else str(v) for v in r]
+                                       for r in df.itertuples(index=False, name=None)]
+    widths = [max(_display_width(r[j]) for r in rows) for j in range(len(cols))]
+
+    def cell(text: str, j: int) -> str:
+        pad = " " * (widths[j] - _display_width(text))
+        return text + pad if j == 0 else pad + text
+    return "\n".join("  ".join(cell(v, j) for j, v in enumerate(r)).rstrip() for r in rows)
+
+
 def write_comparison(names: list[str], figs: list[dict], out: Path, lang: str = "zh",
                      indicator_names: dict[int, str] | None = None,
                      links: list[str] | None = None):
