@@ -361,7 +361,8 @@ def _sheet_cell(v, lang: str):
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (list, tuple, set)):
-        return "、".join(str(x) for x in v)
+        from planner.outputs.values import listing
+        return listing([str(x) for x in v], lang)
     if isinstance(v, dict):
         return tr("check.sep", lang).join(f"{k} {x}" for k, x in v.items())
     return _cell(v, lang)

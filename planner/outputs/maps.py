@@ -49,7 +49,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from planner.outputs.i18n import LANGS, label, tr
-from planner.outputs.values import PCT_KINDS, num, pct, short_name
+from planner.outputs.values import PCT_KINDS, listing, num, pct, short_name
 
 __all__ = ["build_map", "write_map", "LAYER_NAMES", "STATUS_COLORS"]
 
@@ -827,7 +827,8 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                 f'{ptext} · <b style="color:{colour}">{T["status"][status]}</b></div>')
         if sid in regressions:
             head += (f'<div class="pl-reg">{T["regression"]}'
-                     f'{"、".join(_reg_word(x, ind_word, T) for x in regressions[sid])}</div>')
+                     f'{listing([_reg_word(x, ind_word, T) for x in regressions[sid]], lang)}'
+                     '</div>')
         rows = []
         for raw in st.get("rows") or []:
             r = _row(raw)
@@ -881,7 +882,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
             x, y = pos[sid]
             rings.append({"id": f"reg-{sid}", "x": _r(x), "y": _r(y),
                           "t": f'{esc(name_of(sid))}：{T["regression"]}'
-                               f'{"、".join(_reg_word(v, ind_word, T) for v in items)}',
+                               f'{listing([_reg_word(v, ind_word, T) for v in items], lang)}',
                           "o": {"pane": "pl-lines", "radius": 17, "color": REGRESSION_COLOR,
                                 "weight": 3, "fill": False, "className": "pl-regression"}})
         layer("closures", {"lines": lines, "icons": icons, "circles": rings})
@@ -1063,10 +1064,10 @@ def _legend(T, with_status, closures, routes, catchments, rotation_flows,
                          f'{T["flow." + kind]}</div>')
         parts.append(f'<div>{T["leg_rot"]}</div>' + "".join(kinds) +
                      '<div><i class="ln" style="border-color:#555"></i>'
-                     f'{T["leg_rot_backbone"]}　<i class="ln" style="border-top:3px dashed '
+                     f'{T["leg_rot_backbone"]} <i class="ln" style="border-top:3px dashed '
                      f'#555"></i>{T["leg_rot_other"]}</div>')
     parts.append('<div><i class="ln" style="border-top:2px dashed #37474f"></i>'
-                 f'{T["leg_boundary"]}　<i class="ln" style="border-color:#a1887f"></i>'
+                 f'{T["leg_boundary"]} <i class="ln" style="border-color:#a1887f"></i>'
                  f'{T["leg_roads"]}</div></details></div>')
     return "".join(parts)
 

@@ -230,9 +230,9 @@ def verdict_html(before: Report, rep: Report, t: dict, lang: str) -> str:
         if rep.b_score is not None else esc(t["b_incomplete"])
     vetoes = [rep.veto_names.get(k, {}).get(lang, k) for k in rep.veto]
     unknown = [rep.veto_names.get(k, {}).get(lang, k) for k in rep.veto_unknown]
-    veto = "、".join(vetoes) if vetoes else t["none"]
+    veto = V.listing(vetoes, lang) if vetoes else t["none"]
     if unknown:
-        veto += f"（{t['veto_unknown']}：{'、'.join(unknown)}）" if lang == "zh" else \
+        veto += f"（{t['veto_unknown']}：{V.listing(unknown, lang)}）" if lang == "zh" else \
             f" ({t['veto_unknown']}: {', '.join(unknown)})"
     a_line = f"{rep.a_passed} / {rep.a_total}"
     if before is not rep:
@@ -248,7 +248,8 @@ def verdict_html(before: Report, rep: Report, t: dict, lang: str) -> str:
             why = t["nodata"] if i.no_data else t["no"]
             fs = i.failing_schools
             if fs:
-                names = "、".join(esc(f.get("name") or f.get("school_id")) for f in fs[:6])
+                names = V.listing([esc(f.get("name") or f.get("school_id")) for f in fs[:6]],
+                                  lang)
                 more = f" …（+{len(fs) - 6}）" if len(fs) > 6 else ""
                 extra = f" — {t['failing']}: {names}{more}"
             elif not i.no_data:

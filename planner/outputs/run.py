@@ -258,11 +258,11 @@ class _Sheet:
         return df
 
 
-def _failing_names(ind, stage: str | None = None) -> str:
+def _failing_names(ind, lang: str, stage: str | None = None) -> str:
     if ind is None:
         return ""
     fs = [f for f in ind.failing_schools if stage is None or f.get("stage") == stage]
-    return "、".join(str(f.get("name") or f.get("school_id")) for f in fs)
+    return V.listing([str(f.get("name") or f.get("school_id")) for f in fs], lang)
 
 
 def _stage_pass(ind, stage: str, cv_rows: pd.DataFrame) -> bool | None:
@@ -296,10 +296,11 @@ def _summary_sheet(res: RunResult, lang: str) -> pd.DataFrame:
                   lang)
 
     def fails(r):
-        return "、".join(str(i.id) for i in r.a_results if not i.passed) or tr("report.none", lang)
+        return V.listing([str(i.id) for i in r.a_results if not i.passed], lang) or \
+            tr("report.none", lang)
 
     def vetoes(r):
-        return "、".join(r.veto_names.get(k, {}).get(lang, k) for k in r.veto) or \
+        return V.listing([r.veto_names.get(k, {}).get(lang, k) for k in r.veto], lang) or \
             tr("report.none", lang)
     title = a.standard_title_en if lang == "en" else a.standard_title_zh
     sh.add([_col("district", lang), b.district, a.district])
@@ -349,7 +350,8 @@ def _compare_sheet(res: RunResult, lang: str) -> pd.DataFrame:
                 sh.add(common + [V.stage_word(st, lang), f"≥ {V.num(thr, 2)}", vb, va, cb, ca,
                                  lim, _pass_word(b, lang, _stage_pass(b, st, b_rep.cv_table())),
                                  _pass_word(a, lang, _stage_pass(a, st, a_rep.cv_table())),
-                                 nb, na, _failing_names(b, st), _failing_names(a, st)], fmts)
+                                 nb, na, _failing_names(b, lang, st),
+                                 _failing_names(a, lang, st)], fmts)
             continue
         if a.cls == "B":
             fmts = {cols["county_before"]: "0.0", cols["county_after"]: "0.0"}
@@ -370,7 +372,8 @@ def _compare_sheet(res: RunResult, lang: str) -> pd.DataFrame:
         sh.add(common + ["", V.threshold_text(a, lang), vb, va, None, None, None,
                          _pass_word(b, lang), _pass_word(a, lang),
                          len(b.failing_schools) if b is not None else None,
-                         len(a.failing_schools), _failing_names(b), _failing_names(a)], fmts)
+                         len(a.failing_schools), _failing_names(b, lang),
+                         _failing_names(a, lang)], fmts)
     return sh.frame()
 
 
@@ -696,7 +699,7 @@ def _figure_text(key: str, v: Any, lang: str) -> str:
             return V.num(v, 0)
         return V.num(v, 2)
     if isinstance(v, (list, tuple)):
-        return "、".join(map(str, v))
+        return V.listing([str(x) for x in v], lang)
     return str(v)
 
 
@@ -720,10 +723,12 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
     def each(fn) -> list[str]:
         return [fn(f) for f in figs]
 
+    groups = {0: "verdict"}
     row(tr("compare.recognised", lang), each(lambda f: yes_no(f.get("recognised"), lang)))
     row(tr("compare.a_passed", lang), each(lambda f: f"{f.get('a_passed')} / {f.get('a_total')}"))
     row(tr("compare.a_failing", lang), each(
-        lambda f: "、".join(str(i) for i in f.get("a_failing") or []) or tr("report.none", lang)))
+        lambda f: V.listing([str(i) for i in f.get("a_failing") or []], lang)
+        or tr("report.none", lang)))
     failing = sorted({i for f in figs for i in (f.get("a_failing") or [])})
     for i in failing:
         name = indicator_names.get(i, "")
@@ -740,6 +745,8 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
             if k not in plan_keys and k not in COMPARE_KEYS and k not in _VERDICT_KEYS \
                     and not k.startswith(("cv_", "value_")):
                 plan_keys.append(k)
+    if plan_keys:
+        groups[len(rows)] = "plans"
     for k in plan_keys:
         text = tr(f"compare.{k}", lang) if f"compare.{k}" in known else (
             tr(f"report.label.{k}", lang) if f"report.label.{k}" in known else k)
@@ -747,13 +754,17 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
     extra = sorted({k for f in figs for k in f if k.startswith(("value_", "cv_"))},
                    key=lambda k: (int(k.split("_")[1]), k.split("_")[2] != "primary",
                                   not k.startswith("value_")))
+    if extra:
+        groups[len(rows)] = "indicators"
     for k in extra:
         kind, i, st = k.split("_", 2)
         text = tr(f"compare.{kind}_row", lang, id=i,
                   name=V.short_name(int(i), lang, indicator_names.get(int(i))),
                   stage=V.stage_word(st, lang))
         row(text, each(lambda f, k=k: _figure_text(k, f.get(k), lang)))
-    return pd.DataFrame(rows, columns=[fig_col, *names])
+    df = pd.DataFrame(rows, columns=[fig_col, *names])
+    df.attrs["groups"] = groups
+    return df
 
 
 def comparison_text(df: pd.DataFrame) -> str:
@@ -787,9 +798,15 @@ def write_comparison(names: list[str], figs: list[dict], out: Path, lang: str = 
                           ignore_index=True)
     write_csv(table, out / "comparison.csv")
     title = tr("compare.title", lang)
-    head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
+    head = f"<th>{esc(df.columns[0])}</th>" + "".join(
+        f"<th><a href='{esc(x)}'>{esc(c)}</a></th>" if links else f"<th>{esc(c)}</th>"
+        for c, x in zip(df.columns[1:], links or [""] * (len(df.columns) - 1)))
+    groups = df.attrs.get("groups") or {}
     body = []
-    for r in df.itertuples(index=False, name=None):
+    for k, r in enumerate(df.itertuples(index=False, name=None)):
+        if k in groups:
+            body.append(f"<tr class='grp'><th colspan='{len(df.columns)}'>"
+                        f"{esc(tr('compare.group.' + groups[k], lang))}</th></tr>")
         cells = [f"<td>{esc(r[0])}</td>"]
         for v in r[1:]:
             cls = " class='fail'" if v == tr("report.no", lang) else (
@@ -807,6 +824,7 @@ def write_comparison(names: list[str], figs: list[dict], out: Path, lang: str = 
             "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;"
             "text-align:left;vertical-align:top}th{background:#eef1f5}"
             "td:not(:first-child){text-align:right}.fail{color:#b3261e;font-weight:600}"
+            "tr.grp th{background:#dde3ea;text-align:left}th a{color:#0d47a1}"
             ".pass{color:#17663a}</style></head><body><h1>" + esc(title) + "</h1>"
             "<table><tr>" + head + "</tr>" + "".join(body) + "</table></body></html>\n")
     write_text(html, out / "comparison.html")

@@ -30,6 +30,7 @@ import numpy as np
 from planner.outputs.i18n import label, tr, yes_no
 
 __all__ = ["AT_MOST_KINDS", "PCT_KINDS", "decimals", "num", "pct", "cv_text", "county_text",
+           "listing",
            "threshold_text", "failing_texts", "value_text", "gap_value", "stage_word",
            "short_name", "input_warning_text"]
 
@@ -105,6 +106,11 @@ def cv_text(cv: Any, limit: Any = None) -> str:
         return "—"
     d = decimals(float(cv), limit if _isnum(limit) else None, 3)
     return f"{float(cv):.{d}f}"
+
+
+def listing(items: list[str], lang: str) -> str:
+    """Items of a list in a sentence: 甲、乙、丙 / a, b, c."""
+    return ("、" if lang == "zh" else ", ").join(items)
 
 
 def stage_word(code: Any, lang: str) -> str:
