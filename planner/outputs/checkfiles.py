@@ -140,7 +140,8 @@ def render_console(report: Report, lang: str = "zh") -> str:
     b = (f"{fmt_number(report.b_score, 1)} {t['points']} "
          f"{b_grade(report, lang)}") if report.b_score is not None else t["b_none"]
     veto = ", ".join((report.veto_names.get(k, {}).get(lang, k)) for k in report.veto) or t["none"]
-    lines.append(f"{report.district} · {report.standard}")
+    title = report.standard_title_en if lang == "en" else report.standard_title_zh
+    lines.append(f"{report.district} · {title or report.standard}")
     lines.append(f"{verdict}: " + t["summary"].format(ap=report.a_passed, at=report.a_total,
                                                      and_=report.a_no_data, b=b, veto=veto))
     lines.append("")
