@@ -5,12 +5,14 @@
   to the threshold (``岳化一小 小学 3.9 < 4.2 (差 0.3)``). Chinese by default,
   English with ``lang="en"``.
 - :func:`write_json` — ``Report.to_dict()`` as UTF-8 JSON, keys sorted, floats
-  already rounded by the report (6 decimals; ``cv`` 2; ``cv_exact`` unrounded),
+  already rounded by the report (6 decimals; ``cv`` and ``cv_exact`` unrounded),
   same input gives the same bytes.
 - :func:`write_xlsx` — sheets 指标 / 学校指标 / 差异系数 / 未达标学校 (English
-  names with ``lang="en"``). Any text cell starting with ``= + - @`` (or a tab /
-  carriage return) is written as a text cell with a quote prefix, never as a
-  formula. Document properties carry a fixed date so the bytes are stable.
+  names with ``lang="en"``); CVs are the unrounded values shown with three decimals
+  (number formats; a cell keeps its full value), 差距 the amount missing (positive).
+  Any text cell starting with ``= + - @`` (or a tab / carriage return) is written as
+  a text cell with a quote prefix, never as a formula. Document properties carry a
+  fixed date so the bytes are stable.
 
 Both writers write to a temporary file in the target folder and rename it, so
 a failed run never leaves a half-written file.
@@ -282,7 +284,7 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
         if r.id in PER_PUPIL and isinstance(r.county_value, dict) and r.county_value:
             for st, v in r.county_value.items():
                 nf = sum(1 for f in r.failing_schools if f.get("stage") == st)
-                _append(ws, [r.id, name, r.cls, _stage(st, lang), v, (r.cv or {}).get(st),
+                _append(ws, [r.id, name, r.cls, _stage(st, lang), v, (r.cv_exact or {}).get(st),
                              (r.cv_limit or {}).get(st), (r.threshold or {}).get(st), status,
                              bool(r.no_data), nf, note], lang)
         else:
@@ -321,17 +323,25 @@ def write_xlsx(report: Report, path: str | os.PathLike, lang: str = "zh") -> Pat
     cvt = report.cv_table()
     for row in cvt.itertuples(index=False):
         _append(ws3, [row.indicator, _stage(row.stage, lang), row.parts, row.pupils,
-                      row.county_value, row.threshold, bool(row.county_ok), row.cv, row.cv_exact,
+                      row.county_value, row.threshold, bool(row.county_ok), row.cv_exact,
+                      row.cv_exact,
                       row.cv_limit, bool(row.cv_ok), row.missing], lang)
 
     ws4 = wb.create_sheet(h["sheets"][3])
     _append(ws4, h["fail"], lang)
     for r in report.a_results:
         for f in r.failing_schools:
-            _append(ws4, [r.id, f.get("school_id"), f.get("name"), _stage(f.get("stage"), lang),
-                          f.get("value"), f.get("threshold"), f.get("gap"), f.get("check")], lang)
+            _append(ws4, [r.id, f.get("school_id"), f.get("name"),
+                          "+".join(_stage(x, lang) for x in str(f.get("stage") or "").split("+")
+                                   if x),
+                          f.get("value"), f.get("threshold"), f.get("gap"),
+                          label("check.item", f["check"], lang) if f.get("check") else None],
+                    lang)
+    cv_heads = {h["cv"][CV_COLUMNS.index("cv")], h["cv"][CV_COLUMNS.index("cv_exact")],
+                h["ind"][IND_COLUMNS.index("cv")]}
     for w in wb.worksheets:
         w.freeze_panes = "A2"
+        _number_formats(w, cv_heads)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return save_workbook(wb, path)
 
@@ -431,6 +441,23 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | os.PathLike,
     wb.properties.creator = "junheng-planner"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return save_workbook(wb, path)
+
+
+def _number_formats(ws, cv_heads: set[str]) -> None:
+    """Number formats of a sheet written cell by cell: CVs with three decimals, other
+    fractional numbers with two, whole numbers grouped (the cells keep full values)."""
+    heads = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        for head, c in zip(heads, row):
+            v = c.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            if head in cv_heads:
+                c.number_format = "0.000"
+            elif float(v).is_integer():
+                c.number_format = "#,##0"
+            else:
+                c.number_format = "#,##0.00"
 
 
 def cv_frame(report: Report, lang: str = "zh") -> pd.DataFrame:
