@@ -353,10 +353,10 @@ def _display_width(v) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _default_format(series: pd.Series) -> str | None:
+def _default_format(values) -> str | None:
     """The number format of a column without one: whole numbers grouped, other numbers
     with two decimals (a cell keeps its full value; only the display is rounded)."""
-    vals = [v for v in series if isinstance(v, (int, float, np.integer, np.floating))
+    vals = [v for v in values if isinstance(v, (int, float, np.integer, np.floating))
             and not isinstance(v, (bool, np.bool_)) and not (isinstance(v, float) and
                                                               math.isnan(v))]
     if not vals:
@@ -405,36 +405,36 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | os.PathLike,
             k += 1
         used.add(title)
         ws = wb.create_sheet(title=title)
-        cols = [str(c) for c in df.columns]
+        names = list(df.columns)
+        # plain rows first: a frame's attrs are deep-copied by every pandas operation
         cell_formats = df.attrs.get("cell_formats") or {}
         col_formats = dict(df.attrs.get("formats") or {})
-        defaults = {c: _default_format(df[c]) for c in df.columns}
-        ws.append(cols)
+        rows = [[_sheet_cell(v, lang) for v in r] for r in
+                df.to_numpy(dtype=object, na_value=None).tolist()]
+        defaults = [_default_format([r[j] for r in rows]) for j in range(len(names))]
+        ws.append([str(c) for c in names])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="EEF1F5")
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for i, row in enumerate(df.itertuples(index=False, name=None)):
-            values = [_sheet_cell(v, lang) for v in row]
+        for i, values in enumerate(rows):
             ws.append(values)
-            r = ws.max_row
-            for j, (c, v) in enumerate(zip(df.columns, values), start=1):
-                cell = ws.cell(row=r, column=j)
+            for cell, c, v, default in zip(ws[ws.max_row], names, values, defaults):
                 if isinstance(v, str):
                     cell.data_type = "s"
                     if safe_cell_text(v):
                         cell.quotePrefix = True
                 elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                    fm = cell_formats.get((i, c)) or col_formats.get(c) or defaults.get(c)
+                    fm = cell_formats.get((i, c)) or col_formats.get(c) or default
                     if fm:
                         cell.number_format = fm
-        for j, c in enumerate(df.columns, start=1):
+        for j, c in enumerate(names, start=1):
             width = max([_display_width(c) / 1.6] +
-                        [_display_width(_sheet_cell(v, lang)) for v in df[c].head(300)]) + 2
+                        [_display_width(r[j - 1]) for r in rows[:300]]) + 2
             ws.column_dimensions[get_column_letter(j)].width = min(48, max(8, width))
         ws.freeze_panes = "A2"
-        if len(df.columns):
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(1, len(df) + 1)}"
+        if names:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{max(1, len(rows) + 1)}"
     fixed = _dt.datetime(2000, 1, 1)  # not-a-rule: a fixed date, so the bytes are stable
     wb.properties.created = fixed
     wb.properties.modified = fixed
