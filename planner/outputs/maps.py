@@ -569,7 +569,7 @@ def _num(v: Any) -> float | None:
 
 #: where a flow of teachers goes, by the area types of its schools (urban and town
 #: schools are 城镇, rural ones 乡村): its colour
-FLOW_COLORS = {"to_rural": "#1565c0", "to_town": "#ef6c00", "town_town": "#6d4c41",
+FLOW_COLORS = {"to_rural": "#1565c0", "to_town": "#ef6c00", "town_town": "#7b1fa2",
                "rural_rural": "#2e7d32"}
 REGRESSION_COLOR = "#c62828"
 #: map_layers keys and the layer each one fills

@@ -67,6 +67,7 @@ th { background: #eef1f5; } tr { break-inside: avoid; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.atable { table-layout: fixed; }
 table.atable td { overflow-wrap: anywhere; }
+table.atable td.nw { overflow-wrap: normal; }
 td.st, td.nw { white-space: nowrap; }
 table.parts td:first-child { white-space: nowrap; }
 .pass { color: #17663a; font-weight: 600; } .fail { color: #b3261e; font-weight: 600; }
@@ -277,7 +278,7 @@ def a_table_html(before: Report, after: Report | None, t: dict, lang: str) -> st
     head = [t["indicator"]]
     head += [t["before"], t["after"]] if two else [t["passed"]]
     head += [t["county"], t["threshold"], t["cv"], t["cv_limit"], t["failing_n"]]
-    widths = ([22, 6, 6] if two else [28, 6]) + [19, 15, 16, 9, 7]
+    widths = ([20, 5.5, 5.5] if two else [26, 6]) + [21, 14, 20, 6.5, 7.5]
     rows = ([f"<p class='meta'>{esc(t['a_table_note'])}</p>"] if two else []) + [
         "<table class='atable'><colgroup>" + "".join(f"<col style='width:{w}%'>"
                                                          for w in widths) + "</colgroup><tr>"
@@ -291,8 +292,12 @@ def a_table_html(before: Report, after: Report | None, t: dict, lang: str) -> st
         if a.kind == "per_pupil":
             county = _per_stage(b, a, _county, lang)
             cv = _per_stage(b, a, _cv, lang)
-            lim = "<br>".join(f"{esc(V.stage_word(st, lang))} ≤ {V.num(v, 2, fixed=True)}"
-                              for st, v in (a.cv_limit or {}).items())
+            # one line per stage, as the county value and CV cells beside it
+            stages = [st for st in ("primary", "junior")
+                      if st in (a.county_value or {}) or (b is not None and
+                                                          st in (b.county_value or {}))]
+            lim = "<br>".join(f"≤ {V.num((a.cv_limit or {}).get(st), 2, fixed=True)}"
+                              for st in stages)
         else:
             cb = _lines(V.county_text(b, lang)) if b is not None else None
             ca = _lines(V.county_text(a, lang))
@@ -302,9 +307,10 @@ def a_table_html(before: Report, after: Report | None, t: dict, lang: str) -> st
         if two:
             cells.append(f"<td class='st'>{_status(b, t)}</td>")
         cells.append(f"<td class='st'>{_status(a, t)}</td>")
-        cells += [f"<td class='num'>{county}</td>",
+        nw = " nw" if a.kind == "per_pupil" else ""
+        cells += [f"<td class='num{nw}'>{county}</td>",
                   f"<td>{_lines(V.threshold_text(a, lang))}</td>",
-                  f"<td class='num'>{cv}</td>", f"<td class='num'>{lim}</td>",
+                  f"<td class='num nw'>{cv}</td>", f"<td class='num nw'>{lim}</td>",
                   f"<td class='num'>{_arrow(str(nb), str(na)) if two else na}</td>"]
         rows.append(f'<tr class="{"changed" if changed else ""}">' + "".join(cells) + "</tr>")
     rows.append("</table>")
