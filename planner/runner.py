@@ -139,12 +139,15 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
                       rules=rules)
     prog.step("after")
 
-    from planner.verify import verify_outcomes
+    from planner.verify import recorded_paths, verify_outcomes
     res.verification = verify_outcomes(district, res)
     prog.step("verify")
 
     meta = {"scenario": scenario.resolved(), "input_sha256": input_hash(scenario),
-            "toolkit_version": _version()}
+            "toolkit_version": _version(),
+            # the district and closures relative to the run folder: `planner verify`
+            # finds them from any working folder
+            "paths": recorded_paths(scenario, out)}
     write_json(meta, out / "scenario.json")
     before_d = before.to_dict()
     after_d = res.after.to_dict()
