@@ -72,18 +72,18 @@ def choose_stops(walk_m: np.ndarray, pupils: Sequence[int], young: Sequence[bool
     for u in free:
         if not reach[u]:
             raise ValueError(f"unit {u}: no stop site within {limit_m:g} m")
-    # units already within the limit of a forced stop need no choice of stops
     open_ = set(forced)
-    rest = [u for u in free if not any(k in open_ for k in reach[u])]
-    if rest:
-        cand = sorted({k for u in rest for k in reach[u]})
+    if free:
+        cand = sorted({k for u in free for k in reach[u]} | set(forced))
         prob = pulp.LpProblem("stops", pulp.LpMinimize)
         y = {k: pulp.LpVariable(f"y_{k}", cat="Binary") for k in cand}
-        z = {(u, k): pulp.LpVariable(f"z_{u}_{k}", cat="Binary") for u in rest for k in reach[u]}
+        z = {(u, k): pulp.LpVariable(f"z_{u}_{k}", cat="Binary") for u in free for k in reach[u]}
         big = 1.0 + float(sum(pupils[u] * w[u, k] for (u, k) in z))
         prob += big * pulp.lpSum(y.values()) + pulp.lpSum(
             pupils[u] * w[u, k] * v for (u, k), v in z.items())
-        for u in rest:
+        for k in forced:
+            prob += y[k] == 1
+        for u in free:
             prob += pulp.lpSum(z[(u, k)] for k in reach[u]) == 1
         for (_u, k), v in z.items():
             prob += v <= y[k]

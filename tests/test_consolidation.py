@@ -18,7 +18,7 @@ from models.status import Status
 from planner.core.params import ConsolidationParams, SolveParams
 from planner.core.rules import ByStage, load_rules
 from planner.outputs.consolidation import explanation_text
-from tests.conftest import TINY_SCHOOLS, write_tiny
+from tests.conftest import TINY_SCHOOLS, TINY_UNITS, write_tiny
 
 #: the limits of hunan-2023, written out: the tests below compute by hand with them
 HUNAN = {"max_ride_min": 30.0, "bus_capacity": 56,
@@ -843,3 +843,344 @@ def test_bad_option_values_exit_2(tiny, tmp_path, capsys):
         assert run_cli(base + extra) == 2
         assert needle in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------- pupils board near home, on a timetable
+
+
+def village_problem(schools: list[M.School], at: dict[str, float], villages: dict[str, float],
+                    homes: list[tuple[str, str, int, int]]) -> M.Problem:
+    """Schools and villages on a straight road at the given km (60 km/h: minutes equal
+    km); ``homes``: (school, village, pupils, of them grades 1-3), all primary."""
+    ids = [s.id for s in schools] + list(villages)
+    x = np.array([at[s.id] for s in schools] + list(villages.values()), dtype=float)
+    km = np.abs(x[:, None] - x[None, :])
+    units = [M.Unit(v, f"{v}村", len(schools) + k) for k, v in enumerate(villages)]
+    pos = {v: k for k, v in enumerate(villages)}
+    vx = np.array(list(villages.values())) * 1000.0
+    walk = np.abs(vx[:, None] - vx[None, :])
+    assert len(ids) == len(set(ids))
+    return M.Problem(schools, km.copy(), km, units=units, walk_m=walk,
+                     homes=[M.Home(s, pos[v], "primary", q, y) for s, v, q, y in homes])
+
+
+def test_two_closed_schools_share_one_bus():
+    # A (20 pupils, village UA at km -1) and B (15 pupils, village UB at km 2) both
+    # go to R at km 10. One trip: UA -> UB (3 km + 1 min at the stop) -> R (8 km + 1
+    # min): 13 minutes, 11 km, 35 pupils in one 56-seat bus (two direct trips would
+    # need two buses: one trip each, as max_trips is 1 here).
+    p = village_problem([small("A", "甲小学", 20), small("B", "乙小学", 15), receiver()],
+                        {"A": 0, "B": 3, "R": 10}, {"UA": -1, "UB": 2},
+                        [("A", "UA", 20, 10), ("B", "UB", 15, 7)])
+    res = M.evaluate_plan(p, [("A", "R", 1), ("B", "R", 1)], S(max_trips=1))
+    assert res.status is Status.FEASIBLE and res.buses == 1 and res.trips == 1
+    rt = res.routes[0]
+    assert rt.stops == [("UA", 20), ("UB", 15)] and rt.km == 11 and rt.minutes == 13
+    assert rt.arrive_min == [0, 4, 13]
+    assert sorted((b.unit_id, b.school_id, b.pupils) for b in res.boarding) == [
+        ("UA", "A", 20), ("UB", "B", 15)]
+    # bell 08:00, 5 minutes' margin: it leaves UA at 07:42 and arrives 07:55
+    assert (rt.depart, rt.arrive) == (462, 475)
+    assert {a.school_id: a.ride_min for a in res.assignments} == {"A": 13, "B": 9}
+    assert M.verify(p, res, S(max_trips=1)) == []
+
+
+def test_clock_times_right_across_the_hour():
+    # the same trip to a school ringing at 08:10: arrive by 08:05, leave 07:52,
+    # second stop 07:56 -- pick-ups before the hour, arrival after it
+    from models.timetable import clock
+    p = village_problem([small("A", "甲小学", 20), small("B", "乙小学", 15), receiver()],
+                        {"A": 0, "B": 3, "R": 10}, {"UA": -1, "UB": 2},
+                        [("A", "UA", 20, 10), ("B", "UB", 15, 7)])
+    res = M.evaluate_plan(p, [("A", "R", 1), ("B", "R", 1)], S(bells=(("R", 490.0),)))
+    rt = res.routes[0]
+    assert [clock(rt.depart + m) for m in rt.arrive_min] == ["07:52", "07:56", "08:05"]
+    # the default bell for a school not named: 08:00
+    res = M.evaluate_plan(p, [("A", "R", 1), ("B", "R", 1)], S(bells=(("X", 490.0),)))
+    assert clock(res.routes[0].arrive) == "07:55"
+
+
+def two_receivers(**kw) -> tuple[M.Problem, M.Settings]:
+    # A's 40 pupils (village UA, km 0) go to R1 at km 5; B's 40 (UB, km 20) to R2 at
+    # km 15. Each trip takes 5 km + 1 min at the stop = 6 min; after the first the bus
+    # unloads 1 min and runs 15 km empty (R1 -> UB): 6 + 1 + 15 + 6 = 28 minutes.
+    p = village_problem([small("A", "甲小学", 40), small("B", "乙小学", 40),
+                         receiver("R1", "一小"), receiver("R2", "二小")],
+                        {"A": 1, "B": 19, "R1": 5, "R2": 15}, {"UA": 0, "UB": 20},
+                        [("A", "UA", 40, 20), ("B", "UB", 40, 20)])
+    return p, S(**kw)
+
+
+def test_a_second_trip_before_the_bell_saves_a_bus():
+    p, s = two_receivers(max_trips=2)
+    res = M.evaluate_plan(p, [("A", "R1", 1), ("B", "R2", 1)], s)
+    assert res.status is Status.FEASIBLE and res.buses == 1 and res.trips == 2
+    first, second = res.routes
+    assert (first.receiving_school_id, first.trip, second.trip) == ("R1", 1, 2)
+    # latest schedule: trip 2 leaves UB 07:49, arrives 07:55; trip 1 leaves UA at
+    # 07:49 - 15 - 1 - 6 = 07:27 and arrives 07:33 (within 07:30-07:55)
+    assert (first.depart, first.arrive, second.depart, second.arrive) == (447, 453, 469, 475)
+    assert res.empty_km == 15 and res.bus_km == 25
+    assert M.verify(p, res, s) == []
+    one, s1 = two_receivers(max_trips=1)
+    alone = M.evaluate_plan(one, [("A", "R1", 1), ("B", "R2", 1)], s1)
+    assert alone.buses == 2 and alone.empty_km == 0
+    c = M.Costs()
+    assert alone.cost["total_yuan"] - res.cost["total_yuan"] == pytest.approx(
+        c.per_bus - 15 * c.empty_km_factor)
+    # buses may not arrive before 07:40: no time for the second trip
+    late, s2 = two_receivers(max_trips=2, earliest_before_min=20.0)
+    assert M.evaluate_plan(late, [("A", "R1", 1), ("B", "R2", 1)], s2).buses == 2
+
+
+def test_verify_catches_overlapping_trips_and_a_missed_window():
+    p, s = two_receivers(max_trips=2)
+    res = M.evaluate_plan(p, [("A", "R1", 1), ("B", "R2", 1)], s)
+    res.routes[1].depart = 460.0                      # 7 minutes after trip 1 arrives
+    assert [e.kind for e in M.verify(p, res, s)] == ["overlap"]
+    res.routes[1].depart = 471.0                      # arrives 07:57 > 07:55
+    assert [e.kind for e in M.verify(p, res, s)] == ["window"]
+
+
+def test_walking_limit_village_needs_its_own_stop_in_the_plan():
+    # a school's older pupils (no grades 1-3) in three villages at km 0, 0.6 and 2.1:
+    # the first two share a stop (1 km limit), the third gets its own
+    p = village_problem([small("A", "甲小学", 23), receiver()], {"A": 0.5, "R": 8},
+                        {"U1": 0, "U2": 0.6, "U3": 2.1},
+                        [("A", "U1", 10, 0), ("A", "U2", 5, 0), ("A", "U3", 8, 0)])
+    res = M.evaluate_plan(p, [("A", "R", 1)], S())
+    assert sorted({b.stop_id for b in res.boarding}) == ["U1", "U3"]
+    walk = {b.unit_id: (b.stop_id, b.walk_m) for b in res.boarding}
+    assert walk == {"U1": ("U1", 0.0), "U2": ("U1", 600.0), "U3": ("U3", 0.0)}
+    # with young pupils in U2 it boards at home and U1's pupils walk to it
+    p.homes[1] = M.Home("A", 1, "primary", 5, 2)
+    res = M.evaluate_plan(p, [("A", "R", 1)], S())
+    assert sorted({b.stop_id for b in res.boarding}) == ["U2", "U3"]
+
+
+def test_keep_rows_and_intake_caps_steer_the_optimised_plan():
+    # R1 is nearer, but a keep row (indicator 7: 10 rooms, 400 pupils, 2.3 per 100
+    # allows 434 pupils) leaves room for 34: A's 40 go to R2. An intake cap does the
+    # same.
+    p = line_problem({"A": 0, "R1": 4, "R2": 9},
+                     [small("A", "甲小学", 40), receiver("R1", "一小"), receiver("R2", "二小")])
+    s = S(**HAND)
+    assert {a.receiving_school_id for a in M.optimise(p, ["A"], ["R1", "R2"], s).assignments} \
+        == {"R1"}
+    p.keep = [M.KeepRow("R1", "primary", 7, 10.0, 400, 2.3, 100.0, (("A", 0.0),))]
+    res = M.optimise(p, ["A"], ["R1", "R2"], s)
+    assert res.closed == ["A"] and sum(a.pupils for a in res.assignments
+                                       if a.receiving_school_id == "R1") <= 34
+    p.keep = []
+    p.intake_caps = {"R1": 0}
+    res = M.optimise(p, ["A"], ["R1", "R2"], s)
+    assert {a.receiving_school_id for a in res.assignments} == {"R2"}
+
+
+# ------------------------------------- the adapter: homes, settings, receivers, verifier
+
+
+#: a fourth unit 490 m east of 山背村 (U3), nearest to 山背教学点 (S4) too
+TWO_VILLAGES = (TINY_UNITS if TINY_UNITS.endswith("\n") else TINY_UNITS + "\n") + \
+    "U4,山背新村,113.035,29.08,600,40,10\n"
+
+
+def two_village_district(tmp_path):
+    from planner.io.load import load_district
+    return load_district(write_tiny(tmp_path / "two", units=TWO_VILLAGES))
+
+
+def test_homes_from_the_nearest_school_split(tmp_path):
+    # S4's 40 pupils live in U3 (50 children) and U4 (40): 22 and 18; half of each
+    # in grades 1-3 (young_share 0.5: 20 of 40, apportioned 11 and 9)
+    from planner.plans.consolidation import homes_of, resolve_params
+    d = two_village_district(tmp_path)
+    params = resolve_params(plan(), d.rules)
+    assert homes_of(d, params, ["S4"]) == [("S4", 2, "primary", 22, 11),
+                                           ("S4", 3, "primary", 18, 9)]
+    # a school without units keeps its pupils at its site
+    assert homes_of(dataclasses.replace(d, units=None), params, ["S4"]) == []
+
+
+def test_young_share_and_walk_limit_have_an_effect(tmp_path):
+    d = two_village_district(tmp_path)
+    both = run(d, plan())                         # grades 1-3 in both villages: two stops
+    assert sorted({b.stop_id for b in both.result.boarding}) == ["U3", "U4"]
+    older = run(d, plan(young_share=0.0))         # 490 m apart: one stop, U4 walks to U3
+    assert sorted({b.stop_id for b in older.result.boarding}) == ["U3"]
+    assert {b.unit_id: round(b.walk_m) for b in older.result.boarding} == {"U3": 0, "U4": 486}
+    short = run(d, plan(young_share=0.0, walk_limit_m=400))
+    assert sorted({b.stop_id for b in short.result.boarding}) == ["U3", "U4"]
+    # a walking limit beyond U3's 1,108 m to the road puts its stop on the road: the
+    # bus no longer drives the 3.3-minute access leg
+    onroad = run(d, plan(walk_limit_m=1200))
+    assert onroad.result.max_ride_min < both.result.max_ride_min - 3
+    sites = {onroad.site(v).id: onroad.site(v) for rt in onroad.result.routes for v in rt.nodes}
+    assert sites["U3"].walk_m == pytest.approx(1108.5, abs=1) and sites["U4"].walk_m == 0
+
+
+def test_catchment_units_have_an_effect(tmp_path):
+    d = two_village_district(tmp_path)
+    f = tmp_path / "units.csv"
+    f.write_text("unit_id,unit,stage,school_id\nU2,河口村,primary,S4\n", encoding="utf-8")
+    o = run(d, plan(catchment_units=str(f)))
+    assert {b.unit_id for b in o.result.boarding} == {"U2"}
+    f.write_text("unit_id,stage,school_id\nU9,primary,S4\n", encoding="utf-8")
+    from planner.core.errors import DataError
+    with pytest.raises(DataError, match="units.csv row 2, column unit_id: unknown unit 'U9'"):
+        run(d, plan(catchment_units=str(f)))
+
+
+def test_timetable_settings_have_an_effect(tmp_path):
+    from models.timetable import clock
+    d = tiny_district(tmp_path)
+    base = run(d, plan()).result.routes[0]
+    assert clock(base.arrive) == "07:54" and clock(base.depart) == "07:39"
+    assert clock(run(d, plan(bell_time="07:30")).result.routes[0].depart) == "07:09"
+    assert clock(run(d, plan(bell_times={"S1": "08:20"})).result.routes[0].depart) == "07:59"
+    assert clock(run(d, plan(arrival_margin_min=0)).result.routes[0].arrive) == "07:59"
+    quick = run(d, plan(stop_dwell_min=0)).result.routes[0]
+    assert quick.minutes == pytest.approx(base.minutes - 1.0)
+    # S4 split over S1 and S3: two trips from 山背村; a bus can run both only when the
+    # school gates open an hour before the bell
+    split = [("S4", "S1", 0.5), ("S4", "S3", 0.5)]
+    assert run(d, plan(split)).result.buses == 2
+    wide = run(d, plan(split, earliest_arrival_min=60))
+    assert wide.result.buses == 1 and wide.result.trips == 2
+    assert run(d, plan(split, earliest_arrival_min=60, max_trips=1)).result.buses == 2
+
+
+def test_route_seconds_is_the_routing_budget(tmp_path):
+    from models.routing import budget_iterations
+    from planner.outputs.consolidation import summary_dict
+    d = two_village_district(tmp_path)
+    a = summary_dict(run(d, plan(route_seconds=1)))["routing"]["receivers"]
+    b = summary_dict(run(d, plan(route_seconds=3)))["routing"]["receivers"]
+    assert [x["max_iterations"] for x in a] == [budget_iterations(2, 1)]
+    assert [x["max_iterations"] for x in b] == [budget_iterations(2, 3)]
+    assert a[0]["stopped_by"] in ("iterations", "no_improvement")
+
+
+MULTIMEDIA_14 = TINY_SCHOOLS.replace("1300000,15,2,100", "1300000,14,2,100")
+
+
+def test_a_receiver_that_fails_7_after_the_merge_is_reported(tmp_path):
+    # S1 has 14 multimedia rooms for 600 pupils (2.33 per 100 >= 2.3); with S4's 40
+    # pupils 14 / 640 = 2.19 < 2.3: indicator 7 newly fails at S1
+    from planner.io.load import load_district
+    from planner.outputs.consolidation import (
+        console_lines,
+        map_layers,
+        regressions_by_school,
+        report_sections,
+        summary_dict,
+    )
+    from planner.plans.consolidation import consolidate
+    d = load_district(write_tiny(tmp_path / "mm", schools=MULTIMEDIA_14))
+    o = consolidate(d, plan())
+    assert o.status is Status.FEASIBLE                  # plan mode reports, does not refuse
+    reg = [g for g in o.regressions if g["indicator"] == 7]
+    assert [(g["school_id"], g["stage"], round(g["before"], 4), round(g["after"], 4))
+            for g in reg] == [("S1", "primary", 2.3333, 2.1875)]
+    sec = report_sections(o, "zh")[0]
+    assert any(w.startswith("城关小学小学：指标7（每百名学生拥有网络多媒体教室数）合并后不达标")
+               and "合并前2.33，合并后2.19，标准2.30，差0.11" in w for w in sec.warnings)
+    assert summary_dict(o, "en")["regressions"][0]["indicator"] in {g["indicator"]
+                                                                  for g in o.regressions}
+    assert any("regression: 城关小学 primary: indicator 7" in x for x in console_lines(o, "en"))
+    assert regressions_by_school(o)["S1"][0]["indicator"] in {1, 2, 3, 7}
+    assert "routes" in map_layers(o)
+    # optimise mode avoids it: S4's pupils do not go to S1
+    opt = consolidate(d, ConsolidationParams(mode="optimise"))
+    assert all(a.receiving_school_id != "S1" for a in opt.result.assignments)
+    assert [g for g in opt.regressions if g["indicator"] == 7] == []
+
+
+def test_preexisting_problems_of_a_receiver_are_listed(tmp_path):
+    from planner.io.load import load_district
+    from planner.outputs.consolidation import report_sections
+    from planner.plans.consolidation import consolidate
+    big = TINY_SCHOOLS.replace("600,0,14,0,44,0,16", "600,0,14,0,51,0,16")   # a class of 51
+    d = load_district(write_tiny(tmp_path / "big", schools=big))
+    o = consolidate(d, plan())
+    pre = [g for g in o.preexisting if g["indicator"] == 13]
+    assert [(g["school_id"], g["value"], g["threshold"]) for g in pre] == [("S1", 51.0, 45.0)]
+    sec = report_sections(o, "zh")[0]
+    assert any("城关小学小学合并前已不达标：指标13" in n and "为51，标准45，差6" in n
+               for n in sec.notes)
+
+
+def written_plan(tmp_path, d, params=None):
+    from planner.outputs.consolidation import write_files
+    o = run(d, params or plan())
+    out = tmp_path / "plan"
+    write_files(o, out, "en")
+    return o, out
+
+
+def test_verifier_catches_an_emptied_routes_csv(tmp_path):
+    from planner.verify.consolidation import verify_consolidation
+    d = tiny_district(tmp_path)
+    o, out = written_plan(tmp_path, d)
+    assert verify_consolidation(d, out, o.params) == []
+    routes = out / "routes.csv"
+    routes.write_text(routes.read_text(encoding="utf-8-sig").splitlines()[0] + "\n",
+                      encoding="utf-8")
+    errs = verify_consolidation(d, out, o.params)
+    assert "consolidation: boarding.csv puts pupils on route S1-01, which routes.csv does " \
+           "not have" in errs
+    assert "consolidation: 40 primary pupils of S4 go to S1 but buses carry 0" in errs
+    (out / "boarding.csv").write_text("route_id,bus,stop_id,stop,clock,unit_id,unit,school_id,"
+                                      "school,stage,pupils,walk_m\n", encoding="utf-8")
+    assert verify_consolidation(d, out, o.params) == [
+        "consolidation: 40 primary pupils of S4 go to S1 but buses carry 0"]
+
+
+def test_verifier_catches_pupils_sent_to_a_closed_school(tmp_path):
+    from planner.verify.consolidation import verify_consolidation
+    d = tiny_district(tmp_path)
+    o, out = written_plan(tmp_path, d)
+    f = out / "assignments.csv"
+    f.write_text(f.read_text(encoding="utf-8-sig") + "S1,城关小学,S3,河口学校,primary,600,\n",
+                 encoding="utf-8")
+    errs = verify_consolidation(d, out, o.params)
+    assert "consolidation: S4 sends pupils to S1, which is itself closed" in errs
+    assert "consolidation: 600 primary pupils of S1 go to S3 but buses carry 0" in errs
+
+
+def test_verifier_recomputes_times_and_walks(tmp_path):
+    from planner.verify.consolidation import verify_consolidation
+    d = two_village_district(tmp_path)
+    o, out = written_plan(tmp_path, d, plan(young_share=0.0))
+    assert verify_consolidation(d, out, o.params) == []
+    f = out / "routes.csv"
+    good = f.read_text(encoding="utf-8-sig")
+    f.write_text(good.replace(",07:39,", ",07:29,", 1), encoding="utf-8")     # a wrong clock
+    assert any("is not the departure plus" in e or "outside its window" in e
+               for e in verify_consolidation(d, out, o.params))
+    f.write_text(good, encoding="utf-8")
+    assert any("walk 486 m to stop U3 > 400 m" in e for e in verify_consolidation(
+        d, out, o.params.replace(walk_limit_m=400)))
+
+
+@pytest.mark.skipif(not YUNXI.exists(), reason="Yunxi bundle not present")
+def test_yunxi_bayi_and_wuxing_need_at_most_two_buses():
+    # 八一 (62 pupils, half to 云溪小学, half to 岳化一小) and 五星 (48, a quarter to each
+    # of four schools): five trips to five receivers; three trips a bus before the bell
+    from planner.io.load import load_district
+    from planner.plans.consolidation import consolidate
+    d = load_district(YUNXI.parent)
+    closures = [c for c in __import__("csv").DictReader(PLAN.open(encoding="utf-8-sig"))
+                if c["school_id"] in ("Y006", "Y007")]
+    o = consolidate(d, ConsolidationParams(closures=[(c["school_id"], c["receiving_school_id"],
+                                                      float(c["share"])) for c in closures]),
+                    check_indicators=False)
+    r = o.result
+    assert r.status is Status.FEASIBLE and r.trips == 5 and r.buses <= 2
+    assert r.max_ride_min <= 30 + 1e-6
+    # stops are villages with clock times
+    kinds = {o.site(v).kind for rt in r.routes for v in rt.nodes}
+    assert kinds == {"unit"}
+    names = {o.site(v).name for rt in r.routes for v in rt.nodes}
+    assert {"八一村", "洞庭社区", "洗马塘社区", "金盆社区"} <= names
+    assert all(450 <= rt.arrive <= 475 for rt in r.routes)
