@@ -796,6 +796,63 @@ def _trips_key(routes: list[Route]) -> tuple[int, float, float]:
             round(sum(_route_ride_minutes(r) for r in routes), 9))
 
 
+#: up to this many visits (remainders of stops) the trips are enumerated, not searched
+EXACT_VISITS = 4
+
+
+def _set_partitions(items: list[int]):
+    """Every partition of ``items`` into blocks (the block of the first item first)."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for k in range(len(rest) + 1):
+        for others in itertools.combinations(rest, k):
+            left = [x for x in rest if x not in others]
+            for tail in _set_partitions(left):
+                yield [[first, *others], *tail]
+
+
+def _exact_trips(visits: list[int], load: dict[int, int], mins: np.ndarray, kms: np.ndarray,
+                 cap: int, limit: float) -> list[list[int]]:
+    """The fewest trips, then the least km, then the least pupil minutes, for a few
+    visits (local indices, the school is 0): every partition, every order of each
+    block, within the capacity and the ride limit. A visit alone always fits (the
+    caller checked its direct ride)."""
+    best_block: dict[tuple[int, ...], tuple[float, float, tuple[int, ...]] | None] = {}
+
+    def block(b: tuple[int, ...]):
+        if b not in best_block:
+            res = None
+            if sum(load[v] for v in b) <= cap:
+                for perm in itertools.permutations(b):
+                    path = [*perm, 0]
+                    t = [0.0]
+                    for x, y in itertools.pairwise(path):
+                        t.append(t[-1] + float(mins[x, y]))
+                    if t[-1] > limit:
+                        continue
+                    km = float(sum(kms[x, y] for x, y in itertools.pairwise(path)))
+                    ride = sum(load[v] * (t[-1] - t[k]) for k, v in enumerate(perm))
+                    key = (round(km, 9), round(ride, 9), perm)
+                    if res is None or key < res:
+                        res = key
+            best_block[b] = res
+        return best_block[b]
+
+    best = None
+    for part in _set_partitions(sorted(visits)):
+        keys = [block(tuple(b)) for b in part]
+        if any(k is None for k in keys):
+            continue
+        total = (len(part), round(sum(k[0] for k in keys), 9), round(sum(k[1] for k in keys), 9),
+                 sorted(k[2] for k in keys))
+        if best is None or total < best:
+            best = total
+    assert best is not None
+    return [list(p) for p in best[3]]
+
+
 def route_receiver(problem: Problem, receiver: str, demand: dict[int, int],
                    settings: Settings, names: dict[int, str] | None = None
                    ) -> tuple[list[Route], list[int], dict]:
@@ -833,8 +890,18 @@ def route_receiver(problem: Problem, receiver: str, demand: dict[int, int],
             direct.append(make([(stops[k - 1], min(q, cap))]))
             q -= min(q, cap)
     best = direct
-    multi = sum(1 for k in ok if demand[stops[k - 1]] % cap) > 1
-    if multi:
+    rest = [k for k in ok if demand[stops[k - 1]] % cap]
+    multi = len(rest) > 1
+    if multi and len(rest) <= EXACT_VISITS:
+        full = [rt for rt in direct if rt.pupils == cap]
+        seqs = _exact_trips(rest, {k: demand[stops[k - 1]] % cap for k in rest}, mins, kms,
+                            cap, limit)
+        exact = full + [make([(stops[k - 1], demand[stops[k - 1]] % cap) for k in seq])
+                        for seq in seqs]
+        stats.update(visits=len(rest), stopped_by="exact")
+        if _trips_key(exact) < _trips_key(direct):
+            best = exact
+    elif multi:
         sub = [0] + ok
         m = mins[np.ix_(sub, sub)]
         d = kms[np.ix_(sub, sub)]

@@ -1050,15 +1050,25 @@ def test_timetable_settings_have_an_effect(tmp_path):
     assert run(d, plan(split, earliest_arrival_min=60, max_trips=1)).result.buses == 2
 
 
-def test_route_seconds_is_the_routing_budget(tmp_path):
+def test_route_seconds_is_the_routing_budget():
+    # six villages of 10 pupils each (more than EXACT_VISITS): PyVRP searches, with
+    # the iterations the budget buys; up to four visits the trips are enumerated
     from models.routing import budget_iterations
-    from planner.outputs.consolidation import summary_dict
-    d = two_village_district(tmp_path)
-    a = summary_dict(run(d, plan(route_seconds=1)))["routing"]["receivers"]
-    b = summary_dict(run(d, plan(route_seconds=3)))["routing"]["receivers"]
-    assert [x["max_iterations"] for x in a] == [budget_iterations(2, 1)]
-    assert [x["max_iterations"] for x in b] == [budget_iterations(2, 3)]
-    assert a[0]["stopped_by"] in ("iterations", "no_improvement")
+    villages = {f"U{k}": float(k) for k in range(6)}
+    p = village_problem([small("A", "甲小学", 60), receiver()], {"A": 0, "R": 8}, villages,
+                        [("A", v, 10, 0) for v in villages])
+    for seconds in (1.0, 3.0):
+        res = M.evaluate_plan(p, [("A", "R", 1)], S(route_seconds=seconds, walk_limit_m=100.0))
+        (stats,) = res.routing
+        assert stats["max_iterations"] == budget_iterations(6, seconds)
+        assert stats["stopped_by"] in ("iterations", "no_improvement")
+        assert res.buses == 1 and res.trips == 2          # 60 pupils: two 56-seat trips
+    few = village_problem([small("A", "甲小学", 30), receiver()], {"A": 0, "R": 8},
+                          {"U0": 0.0, "U1": 1.0, "U2": 2.0}, [("A", f"U{k}", 10, 0)
+                                                             for k in range(3)])
+    res = M.evaluate_plan(few, [("A", "R", 1)], S(walk_limit_m=100.0))
+    assert [x["stopped_by"] for x in res.routing] == ["exact"]
+    assert [rt.stops for rt in res.routes] == [[("U0", 10), ("U1", 10), ("U2", 10)]]
 
 
 MULTIMEDIA_14 = TINY_SCHOOLS.replace("1300000,15,2,100", "1300000,14,2,100")

@@ -561,6 +561,9 @@ def _technical(o: ConsolidationOutcome, lang: str) -> tuple[tuple[str, str], ...
     its = "；".join(tr("consolidation.tech.routing_one", lang, school=o.site(
         o.problem.index[x["receiver"]]).name, iterations=x["iterations"],
         budget=x["max_iterations"], stopped=tr(f"consolidation.stopped.{x['stopped_by']}", lang))
+        if x["stopped_by"] != "exact" else
+        tr("consolidation.tech.routing_exact", lang, school=o.site(
+            o.problem.index[x["receiver"]]).name)
         for x in r.routing) or "—"
     return (
         (tr("consolidation.tech.status", lang), label("status", r.status, lang)),
