@@ -1093,11 +1093,11 @@ def test_a_receiver_that_fails_7_after_the_merge_is_reported(tmp_path):
     assert [(g["school_id"], g["stage"], round(g["before"], 4), round(g["after"], 4))
             for g in reg] == [("S1", "primary", 2.3333, 2.1875)]
     sec = report_sections(o, "zh")[0]
-    assert any(w.startswith("城关小学小学：指标7（每百名学生拥有网络多媒体教室数）合并后不达标")
+    assert any(w.startswith("城关小学（小学）：指标7（每百名学生拥有网络多媒体教室数）合并后不达标")
                and "合并前2.33，合并后2.19，标准2.30，差0.11" in w for w in sec.warnings)
     assert summary_dict(o, "en")["regressions"][0]["indicator"] in {g["indicator"]
                                                                   for g in o.regressions}
-    assert any("regression: 城关小学 primary: indicator 7" in x for x in console_lines(o, "en"))
+    assert any("regression: 城关小学 (primary): indicator 7" in x for x in console_lines(o, "en"))
     assert regressions_by_school(o)["S1"][0]["indicator"] in {1, 2, 3, 7}
     assert "routes" in map_layers(o)
     # optimise mode avoids it: S4's pupils do not go to S1
@@ -1116,7 +1116,7 @@ def test_preexisting_problems_of_a_receiver_are_listed(tmp_path):
     pre = [g for g in o.preexisting if g["indicator"] == 13]
     assert [(g["school_id"], g["value"], g["threshold"]) for g in pre] == [("S1", 51.0, 45.0)]
     sec = report_sections(o, "zh")[0]
-    assert any("城关小学小学合并前已不达标：指标13" in n and "为51，标准45，差6" in n
+    assert any("城关小学（小学）合并前已不达标：指标13" in n and "为51，标准45，差6" in n
                for n in sec.notes)
 
 
