@@ -63,6 +63,21 @@ BOOL = Check(lambda v: isinstance(v, bool), "true or false")
 TEXT = Check(lambda v: isinstance(v, str) and v.strip() != "", "a text", str)
 
 
+def _is_clock(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    parts = v.strip().split(":")
+    return (len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[1]) == 2
+            and int(parts[0]) < 24 and int(parts[1]) < 60)  # not-a-rule: hours and minutes
+
+
+CLOCK = Check(_is_clock, "a time of day HH:MM", lambda v: v.strip())
+BELLS = Check(lambda v: v is None or (isinstance(v, Mapping) and all(
+    isinstance(k, (str, int)) and not isinstance(k, bool) and _is_clock(t)
+    for k, t in v.items())), "a mapping of school ids to times of day HH:MM",
+    lambda v: None if v is None else {str(k): str(t).strip() for k, t in v.items()})
+
+
 def one_of(*choices: str) -> Check:
     return Check(lambda v: v in choices, "one of " + ", ".join(choices))
 
@@ -296,6 +311,32 @@ class ConsolidationParams(Params):
                                                 "optimise: schools under this many pupils "
                                                 "may close (default: the standard's)")
     costs: Costs = setting(default_factory=Costs, help="yuan a year; see models.consolidation")
+    walk_limit_m: float = setting(1000.0, POSITIVE,
+                                  "longest walk from home to a bus stop, metres (grades 1-3 "
+                                  "board in their own village)")
+    young_share: float = setting(0.5,  # not-a-rule: three of six primary grades, no CV limit
+                                 FRACTION, "share of a primary school's pupils in grades 1-3 "
+                                           "(the data hold no grades)")
+    catchment_units: Any = setting(None, optional(TEXT),
+                                   "the former catchments: a units.csv of a catchment plan "
+                                   "(unit_id, stage, school_id); default: each unit to its "
+                                   "nearest school")
+    bell_time: str = setting("08:00", CLOCK, "school bell of every receiving school (HH:MM)")
+    bell_times: Any = setting(None, BELLS, "bell of a receiving school, by school id "
+                                           "({school_id: HH:MM}); others ring at bell_time")
+    arrival_margin_min: float = setting(5.0, NON_NEGATIVE,
+                                        "buses arrive at least this many minutes before "
+                                        "the bell")
+    earliest_arrival_min: float = setting(30.0,  # not-a-rule: a school gate, not the ride limit
+                                          POSITIVE, "and at most this many minutes before it "
+                                                    "(when the school opens its gate)")
+    stop_dwell_min: float = setting(1.0, NON_NEGATIVE,
+                                    "minutes a bus stands at a stop to board (and at school "
+                                    "to unload)")
+    max_trips: int = setting(3, POSITIVE_INT, "trips one bus may run before the bell")
+    route_seconds: float = setting(2.0, POSITIVE,
+                                   "routing time budget per receiving school, seconds "
+                                   "(iterations calibrated to it: deterministic)")
 
 
 @dataclass(frozen=True)
