@@ -235,6 +235,10 @@ def _school_level_text(o: RemediationOutcome, lang: str) -> str:
                                                               n=len(bad))
 
 
+def _table_title(o: RemediationOutcome, lang: str) -> str:
+    return o.costs.title.get(lang) or o.costs.name
+
+
 def _fmt_yuan(x: float) -> str:
     return f"{float(x):,.2f}"
 
@@ -288,7 +292,7 @@ def report_sections(o: RemediationOutcome, lang: str = "zh") -> list[ReportSecti
         (tr("remediation.figure.a_after", lang), f"{s['a_passed_after']}/{s['a_total']}"),
         (tr("remediation.figure.school_level", lang), _school_level_text(o, lang)),
         (tr("remediation.figure.verdict", lang), verdict),
-        (tr("remediation.figure.cost_table", lang), s["cost_table"]),
+        (tr("remediation.figure.cost_table", lang), _table_title(o, lang)),
     )
     table = remediation_table(o, lang)
     shown = remediation_sheet(table[REPORT_COLUMNS], lang)
@@ -303,7 +307,7 @@ def report_sections(o: RemediationOutcome, lang: str = "zh") -> list[ReportSecti
         (tr("remediation.technical.moves", lang), str(s["move_options"])),
         (tr("remediation.technical.moves_fixed", lang), yes_no(s["moves_fixed"], lang)),
     )
-    note = tr("remediation.table.note", lang, table=s["cost_table"], years=f"{years:g}")
+    note = tr("remediation.table.note", lang, table=_table_title(o, lang), years=f"{years:g}")
     return [ReportSection(
         key="remediation", title=tr("remediation.title", lang), figures=figures,
         tables=(Table(tr("remediation.table.by_indicator", lang), by_indicator(o, lang)),

@@ -147,6 +147,7 @@ class CostTable:
     yuan: Mapping[str, float]
     basis: Mapping[str, str]
     overridden: Mapping[str, str] = field(default_factory=dict)
+    title: Mapping[str, str] = field(default_factory=dict)     # {"zh": ..., "en": ...}
 
     def unit_costs(self) -> rm.UnitCosts:
         return rm.UnitCosts(**{k: float(self.yuan[k]) for k in rm.COST_KEYS})
@@ -232,8 +233,9 @@ def load_cost_table(params: RemediationParams = RemediationParams(),  # noqa: B0
     if problems:
         raise DataError(problems)
     yuan.update(over)
-    return CostTable(name=str(raw.get("name", path.stem)), yuan=yuan, basis=basis,
-                     overridden={k: source for k in over})
+    name = str(raw.get("name", path.stem))
+    return CostTable(name=name, yuan=yuan, basis=basis, overridden={k: source for k in over},
+                     title={lang: str(raw.get(f"title_{lang}", name)) for lang in ("zh", "en")})
 
 
 # ---------------------------------------------------------------------------
