@@ -25,6 +25,10 @@ catchments
     (classrooms × the standard's class-size limit, shared by stage in proportion to
     classes), and every zone is connected on the cells' shared-edge adjacency
     (networkx).
+remediation
+    every row's cost, the totals, the district after as exactly the rows applied, and
+    every school-level A indicator of the district after by the indicator engine
+    (:mod:`planner.verify.remediation`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from planner.core.district import District
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import params_of_folder, verify_consolidation
+from planner.verify.remediation import verify_remediation
 from planner.verify.rotation import verify_rotation
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "verify_consolidation",
     "verify_dir",
     "verify_outcomes",
+    "verify_remediation",
     "verify_rotation",
 ]
 
@@ -72,6 +78,10 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
                       if isinstance(cat, dict) else None)
             errs += verify_catchments(district, sub, params)
             break
+    for sub in (out / "remediation", out):
+        if (sub / "remediation.csv").exists():
+            errs += verify_remediation(district, sub, district.rules)
+            break
     return errs
 
 
@@ -91,6 +101,11 @@ def verify_outcomes(district: District, res) -> list[str]:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
+    if getattr(res, "remediation", None) is not None:
+        # made on the district after consolidation and rotation (catchments change none)
+        after = res.rotation.district_after if res.rotation is not None and \
+            res.rotation.status.has_plan else base
+        errs += verify_remediation(after, res.out / "remediation", after.rules)
     return errs
 
 
