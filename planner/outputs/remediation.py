@@ -206,6 +206,7 @@ def _open_items(o: RemediationOutcome, lang: str) -> list[str]:
 def write_files(o: RemediationOutcome, out: Path, lang: str = "zh") -> list[Path]:
     """remediation.csv, remediation.xlsx, summary.json and district_after/ in ``out``."""
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     table = remediation_table(o, lang)
     files = [write_csv(table, out / "remediation.csv"),
              write_xlsx({tr("remediation.sheet", lang): remediation_sheet(table, lang),
@@ -254,7 +255,8 @@ def warnings(o: RemediationOutcome, lang: str = "zh") -> list[str]:
     for sf in s["shortfalls"]:
         out.append(tr(f"remediation.warning.shortfall.{sf['code']}", lang,
                       school=names.get(sf["school_id"], sf["school_id"]),
-                      stage=label("stage", sf["stage"], lang) if sf["stage"] else "",
+                      stage=tr("remediation.stage_paren", lang,
+                               stage=label("stage", sf["stage"], lang)) if sf["stage"] else "",
                       ind=sf["indicator"], needed=sf["needed"], allowed=sf["allowed"]))
     for q in s["quota"]:
         if q["binding"] and q["hires"]:

@@ -20,8 +20,10 @@ district the programme was made on and the standard: no figure of the model is u
    roster cell changes.
 3. **The indicators.** The indicator engine on ``district_after`` (with the rotation and
    catchment figures the summary recorded): every school-level A indicator (1–7 with
-   their county values and CVs, 11, 12, 13, 17, 20) passes and no school fails 10, 14,
-   15 or 28 — unless the summary says the programme is a closest plan (infeasible);
+   their county values and CVs, 11, 12, 13; for 17 and 20 every school part and the
+   county share, a county fact such as ``training_records_kept`` being no school's)
+   passes and no school fails 10, 14, 15 or 28 — unless the summary says the programme
+   is a closest plan (infeasible);
    and the summary's ``a_passed_after`` and per-indicator verdicts are the engine's.
 """
 
@@ -354,7 +356,8 @@ def _check_indicators(after: District, summary: dict, rules: Rules) -> list[str]
                 if not ind.passed:
                     errs.append(f"remediation: indicator {k} fails in district_after"
                                 + _where(ind))
-            elif ind.failing_schools or ind.no_data or not _share_ok(ind):
+            elif ind.failing_schools or ind.details.get("missing") or not _share_ok(ind):
+                # a county fact (training records kept) is no school's; the roster is
                 errs.append(f"remediation: indicator {k} fails in district_after" + _where(ind))
         for k in SCHOOL_LISTS:
             ind = rep.indicator(k)
