@@ -420,7 +420,7 @@ def test_county_facts_are_listed_not_fixed(tmp_path):
     from planner.outputs.remediation import console_lines
     zh = "\n".join(console_lines(o, "zh"))
     assert "指标36：社会认可度达到85%以上" in zh
-    assert "城关中学：整改后仍有 2 个空编未补（有编不补属一票否决情形" in zh
+    assert "整改后仍有 2 个空编未补（城关中学 2 个）；有编不补属一票否决情形" in zh
 
 
 def test_an_uncertifiable_teacher_is_replaced(tmp_path):

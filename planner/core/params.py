@@ -363,7 +363,7 @@ class RemediationParams(Params):
                                      "years of recurring cost (hires, funds, pupil moves) "
                                      "weighed against one-off cost in the least-cost plan")
     gap: float = setting(_REM.gap, FRACTION, "relative optimality gap of the plan")
-    move_candidates: int = setting(3, NON_NEGATIVE_INT,
+    move_candidates: int = setting(8, NON_NEGATIVE_INT,
                                    "nearest receiving schools offered to a school part that "
                                    "fails indicator 4-7, 12 or 13 (0: pupils never move)")
     max_move_min: float | None = setting(None, optional(POSITIVE),

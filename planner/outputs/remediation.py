@@ -45,6 +45,8 @@ COLUMNS = ["school_id", "school", "stage", "indicator", "action", "column", "qua
 REPORT_COLUMNS = ["school", "stage", "indicator", "action", "quantity", "unit", "cost_yuan",
                   "reason"]
 DISTRICT_AFTER = "district_after"
+#: the most schools a warning lists by name
+LISTED_SCHOOLS = 8
 
 
 def _yuan(x: Any) -> float:
@@ -263,9 +265,17 @@ def warnings(o: RemediationOutcome, lang: str = "zh") -> list[str]:
             out.append(tr("remediation.warning.quota_binding", lang,
                           school=names.get(q["school_id"], q["school_id"]),
                           quota=q["quota_after"], staff=q["staff"], hires=q["hires"]))
-    for v in s["vacant_posts_after"]:
-        out.append(tr("remediation.warning.vacant", lang,
-                      school=names.get(v["school_id"], v["school_id"]), vacant=v["vacant"]))
+    vac = s["vacant_posts_after"]
+    if vac:
+        at = tr("remediation.id_sep", lang).join(
+            tr("remediation.warning.vacant_at", lang,
+               school=names.get(v["school_id"], v["school_id"]), n=v["vacant"])
+            for v in vac[:LISTED_SCHOOLS])
+        if len(vac) > LISTED_SCHOOLS:
+            at += tr("remediation.warning.vacant_more", lang, schools=len(vac),
+                     rest=len(vac) - LISTED_SCHOOLS)
+        out.append(tr("remediation.warning.vacant", lang, at=at,
+                      posts=sum(v["vacant"] for v in vac)))
     items = _open_items(o, lang)
     if items:
         out.append(tr("remediation.warning.not_fixable", lang,
