@@ -572,3 +572,40 @@ def test_demo_remediation_is_verified(tmp_path, capsys):
     f = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert f["remediation_cost_yuan"] == s["total_cost_yuan"]
     shutil.rmtree(out)
+
+
+def test_rooms_classes_and_quota_applied(tmp_path):
+    """城关小学 (500 pupils): 11 classes with a largest class of 48 (> 45) and no spare
+    classroom, its one music room 80 m² (< 96), no art room, a quota of 20 for 27 staff
+    (⌈500 / 19⌉ = 27 posts). 城关中学: two music rooms, the smallest 80 m², for 9 classes.
+
+    By hand: add a class (⌈500 / 45⌉ = 12) and a classroom (260 000); the 12 classes
+    need one music and one art room: rebuild the small music room (348 000; retiring it
+    and building one costs the same, the model's tie rule rebuilds), build an art room
+    (300 000); the largest class is rebalanced to ⌈500 / 12⌉ = 42; the quota is raised
+    to 27 (no cost). 城关中学 keeps one music room that meets the area and stops counting
+    the small one (no cost). Total 908 000."""
+    schools = [school("S1", "城关小学", "primary", 500, 0, classes_primary=11,
+                      max_class_primary=48, classrooms=11, music_rooms=1, music_room_min_m2=80,
+                      art_rooms=0, art_room_min_m2=None, staff_quota=20),
+               school("S2", "城关中学", "junior", 400, 1, music_rooms=2, music_room_min_m2=80)]
+    d = write_district(tmp_path / "d", schools, roster("S1", "primary", 500)
+                       + roster("S2", "junior", 400))
+    o = _plan(d)
+    assert sorted(_kinds(o)) == sorted([
+        ("S1", "add_classrooms", 1), ("S1", "add_classes", 1), ("S1", "rebalance_classes", 12),
+        ("S1", "rebuild_music_rooms", 1), ("S1", "build_art_rooms", 1),
+        ("S1", "raise_staff_quota", 7), ("S2", "retire_music_rooms", 1)])
+    assert o.summary["total_cost_yuan"] == 908000
+    s = o.district_after.schools.set_index("school_id")
+    assert (s.loc["S1", "classes_primary"], s.loc["S1", "classrooms"],
+            s.loc["S1", "max_class_primary"]) == (12, 12, 42)
+    assert (s.loc["S1", "music_rooms"], s.loc["S1", "music_room_min_m2"],
+            s.loc["S1", "art_rooms"], s.loc["S1", "art_room_min_m2"]) == (1, 96, 1, 90)
+    assert (s.loc["S2", "music_rooms"], s.loc["S2", "music_room_min_m2"]) == (1, 96)
+    assert s.loc["S1", "staff_quota"] == 27
+    rep = check(o.district_after)
+    assert all(rep.indicator(k).passed for k in (10, 11, 13))
+    from planner.outputs import remediation as pres
+    pres.write_files(o, tmp_path / "out")
+    assert verify_remediation(o.district, tmp_path / "out") == []
