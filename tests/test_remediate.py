@@ -609,3 +609,14 @@ def test_rooms_classes_and_quota_applied(tmp_path):
     from planner.outputs import remediation as pres
     pres.write_files(o, tmp_path / "out")
     assert verify_remediation(o.district, tmp_path / "out") == []
+
+
+def test_bundled_district_today_quota_binds_at_named_schools(tmp_path, capsys):
+    """Yunxi today (before its plan): 臣山小学 and 南太小学 each need a PE/art teacher
+    (indicator 3) and have no vacant post; no hire outside the quota is allowed (a
+    veto), so no programme meets every limit: exit 3, the schools named."""
+    assert main(["remediate", "--out", str(tmp_path / "o")]) == 3
+    out = capsys.readouterr().out
+    for name in ("臣山小学", "南太小学"):
+        assert f"{name}（小学）：指标3还需补充 1 名教师，但核定编制只剩 0 个空编" in out
+    assert "最接近方案（须突破下列限制）" in out

@@ -260,8 +260,9 @@ def warnings(o: RemediationOutcome, lang: str = "zh") -> list[str]:
                       stage=tr("remediation.stage_paren", lang,
                                stage=label("stage", sf["stage"], lang)) if sf["stage"] else "",
                       ind=sf["indicator"], needed=sf["needed"], allowed=sf["allowed"]))
+    short = {sf["school_id"] for sf in s["shortfalls"]}
     for q in s["quota"]:
-        if q["binding"] and q["hires"]:
+        if q["binding"] and q["hires"] and q["school_id"] not in short:
             out.append(tr("remediation.warning.quota_binding", lang,
                           school=names.get(q["school_id"], q["school_id"]),
                           quota=q["quota_after"], staff=q["staff"], hires=q["hires"]))
@@ -301,7 +302,8 @@ def report_sections(o: RemediationOutcome, lang: str = "zh") -> list[ReportSecti
          _fmt_yuan(s["capital_yuan"] + years * s["recurring_yuan_per_year"])),
         (tr("remediation.figure.actions", lang), str(s["actions"])),
         (tr("remediation.figure.a_before", lang), f"{s['a_passed_before']}/{s['a_total']}"),
-        (tr("remediation.figure.a_after", lang), f"{s['a_passed_after']}/{s['a_total']}"),
+        (tr("remediation.figure.a_after_closest" if s["closest"] else
+            "remediation.figure.a_after", lang), f"{s['a_passed_after']}/{s['a_total']}"),
         (tr("remediation.figure.school_level", lang), _school_level_text(o, lang)),
         (tr("remediation.figure.verdict", lang), verdict),
         (tr("remediation.figure.cost_table", lang), _table_title(o, lang)),
@@ -348,7 +350,8 @@ def console_lines(o: RemediationOutcome, lang: str = "zh") -> list[str]:
                 total=_fmt_yuan(s["total_cost_yuan"]), capital=_fmt_yuan(s["capital_yuan"]),
                 recurring=_fmt_yuan(s["recurring_yuan_per_year"]),
                 status=label("status", s["status"], lang)),
-             tr("remediation.console.after", lang, before=s["a_passed_before"],
+             tr("remediation.console.after_closest" if s["closest"] else
+                "remediation.console.after", lang, before=s["a_passed_before"],
                 after=s["a_passed_after"], total=s["a_total"],
                 school_level=_school_level_text(o, lang))]
     lines += warnings(o, lang)
