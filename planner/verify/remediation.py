@@ -197,6 +197,22 @@ def _same(a, b) -> bool:
         return str(a) == str(b)
 
 
+def _changed(b: pd.DataFrame, a: pd.DataFrame, cols: list[str]) -> list[tuple[str, str]]:
+    """(row id, column) of every cell of ``cols`` that differs between ``b`` and ``a``
+    (same index): numbers by value (1e-6 relative), text by its string, empty = empty."""
+    out = []
+    for col in cols:
+        x, y = b[col].astype(object), a[col].reindex(b.index).astype(object)
+        xn = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
+        yn = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+        xna, yna = x.isna().to_numpy(), y.isna().to_numpy()
+        num = ~np.isnan(xn) & ~np.isnan(yn)
+        same = (xna & yna) | (num & (np.abs(xn - yn) <= 1e-6 * np.maximum(1.0, np.abs(xn))))
+        same |= ~num & ~xna & ~yna & (x.astype(str).to_numpy() == y.astype(str).to_numpy())
+        out += [(str(i), col) for i in b.index[~same]]
+    return out
+
+
 def _check_schools(district: District, after: District, rows: list[dict]) -> list[str]:
     errs = []
     b = district.schools.set_index(district.schools["school_id"].astype(str))
@@ -220,28 +236,28 @@ def _check_schools(district: District, after: District, rows: list[dict]) -> lis
             delta[(r["to_school_id"], col)] += q
         if "_rooms" in k:
             rooms_touched.add((r["school_id"], "music" if "music" in k else "art"))
-    for sid in sorted(b.index):
-        for col in b.columns:
-            if col not in a.columns:
-                errs.append(f"remediation: district_after lacks the column {col}")
-                return errs
-            x, y = b.at[sid, col], a.at[sid, col]
-            key = (sid, col)
-            if key in sets:
-                if not _same(y, sets[key]):
-                    errs.append(f"remediation: {sid} {col} is {y} in district_after, the row "
-                                f"sets {sets[key]:g}")
-                continue
-            if col.endswith("_room_min_m2") and (sid, col.split("_")[0]) in rooms_touched:
-                continue                      # set by the rooms rule, checked by indicator 11
-            d = delta.get(key, 0.0)
-            if d:
-                base = 0.0 if pd.isna(x) else float(x)
-                if pd.isna(y) or abs(float(y) - base - d) > 1e-6 * max(1.0, abs(base + d)):
-                    errs.append(f"remediation: {sid} {col} is {y} in district_after, not "
-                                f"{x} + {d:g} from the rows")
-            elif not _same(x, y):
-                errs.append(f"remediation: {sid} {col} changed from {x} to {y} without a row")
+    missing = [c for c in b.columns if c not in a.columns]
+    if missing:
+        return [f"remediation: district_after lacks the column(s) {', '.join(missing)}"]
+    expected = set(delta) | set(sets)
+    for sid, col in sorted(set(_changed(b, a, list(b.columns))) | expected):
+        x, y = b.at[sid, col], a.at[sid, col]
+        key = (sid, col)
+        if key in sets:
+            if not _same(y, sets[key]):
+                errs.append(f"remediation: {sid} {col} is {y} in district_after, the row "
+                            f"sets {sets[key]:g}")
+            continue
+        if col.endswith("_room_min_m2") and (sid, col.split("_")[0]) in rooms_touched:
+            continue                      # set by the rooms rule, checked by indicator 11
+        d = delta.get(key, 0.0)
+        if d:
+            base = 0.0 if pd.isna(x) else float(x)
+            if pd.isna(y) or abs(float(y) - base - d) > 1e-6 * max(1.0, abs(base + d)):
+                errs.append(f"remediation: {sid} {col} is {y} in district_after, not "
+                            f"{x} + {d:g} from the rows")
+        elif not _same(x, y):
+            errs.append(f"remediation: {sid} {col} changed from {x} to {y} without a row")
     return errs
 
 
@@ -281,29 +297,36 @@ def _check_teachers(district: District, after: District, rows: list[dict],
     if gone:
         errs.append(f"remediation: teachers {', '.join(gone[:8])} left the roster without a row")
     hours = rules.training_min_hours
-    for x in sorted(set(tb.index) & set(ta.index)):
-        old, new = tb.loc[x], ta.loc[x]
-        for col in TEACHER_CELLS:
-            if col not in tb.columns:
-                continue
-            o, n = old[col], new[col]
-            if col == "training_hours_5y" and x in trained:
-                base = 0.0 if pd.isna(o) else float(o)
-                if pd.isna(n) or abs(float(n) - base - trained[x]) > 1e-6:
-                    errs.append(f"remediation: teacher {x} has {n} hours, not {base:g} + "
-                                f"{trained[x]:g} trained")
-                continue
-            if col == "certified" and x in certified:
-                if not (pd.notna(n) and bool(n)):
-                    errs.append(f"remediation: teacher {x} is listed as certified but is not")
-                continue
-            if col == "backbone" and x in developed:
-                if str(o) != "none" or str(n) not in ("county", "city", "province", "national"):
-                    errs.append(f"remediation: teacher {x} developed from {o} to {n}")
-                continue
-            if not _same(o, n):
-                errs.append(f"remediation: teacher {x} {col} changed from {o} to {n} "
-                            f"without a row")
+    common = sorted(set(tb.index) & set(ta.index))
+    cols = [c for c in TEACHER_CELLS if c in tb.columns]
+    cells = set(_changed(tb.loc[common], ta.loc[common], cols)) | {
+        (x, "training_hours_5y") for x in trained if x in ta.index and x in tb.index}
+    for x, col in sorted(cells):
+        o, n = tb.at[x, col], ta.at[x, col]
+        if col == "training_hours_5y" and x in trained:
+            base = 0.0 if pd.isna(o) else float(o)
+            if pd.isna(n) or abs(float(n) - base - trained[x]) > 1e-6:
+                errs.append(f"remediation: teacher {x} has {n} hours, not {base:g} + "
+                            f"{trained[x]:g} trained")
+            continue
+        if col == "certified" and x in certified:
+            if not (pd.notna(n) and bool(n)):
+                errs.append(f"remediation: teacher {x} is listed as certified but is not")
+            continue
+        if col == "backbone" and x in developed:
+            if str(o) != "none" or str(n) not in ("county", "city", "province", "national"):
+                errs.append(f"remediation: teacher {x} developed from {o} to {n}")
+            continue
+        errs.append(f"remediation: teacher {x} {col} changed from {o} to {n} without a row")
+    for x in sorted(certified & set(common)):
+        v = ta.at[x, "certified"]
+        if (x, "certified") not in cells and not (pd.notna(v) and bool(v)):
+            errs.append(f"remediation: teacher {x} is listed as certified but is not")
+    for x in sorted(developed & set(common)):
+        if (x, "backbone") not in cells and str(ta.at[x, "backbone"]) not in (
+                "county", "city", "province", "national"):
+            errs.append(f"remediation: teacher {x} is listed as developed but is not a "
+                        f"backbone teacher")
     new = ta.loc[sorted(set(ta.index) - set(tb.index))]
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for x, t in new.iterrows():
