@@ -17,7 +17,10 @@ value that is not a non-negative number, is a :class:`~planner.core.errors.DataE
 naming the file and the key and listing the allowed keys. Besides the model's keys
 (:data:`models.remediation.COST_KEYS`), two price a pupil move: a moved pupil costs
 ``pupil_move_per_year + pupil_move_per_km_year × km`` a year (km: the one-way road
-distance between the two schools by ``district.travel``).
+distance between the two schools by ``district.travel``). The least-cost plan weighs
+``params.recurring_years`` years (default 10, not the model's 1: a building is weighed
+against a decade of a salary or a bus seat) of every recurring cost against the one-off
+costs; ``total_cost_yuan`` is the one-off cost plus one year of the recurring cost.
 
 The problem (readings of the adapter, each a choice)
 ----------------------------------------------------
