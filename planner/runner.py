@@ -1,8 +1,9 @@
 """The main job: a scenario run from the district to the documents (``planner run``).
 
 Baseline check → consolidation → rotation on the consolidated district → catchments →
-check again → independent verification → the plans' files, the indicator files, the
-map, the report and the workbook. The runner sits above the plans and the outputs
+the remediation programme on the post-plan district → check again → independent
+verification → the plans' files, the indicator files, the map, the report and the
+workbook. The runner sits above the plans and the outputs
 (docs/architecture.md): it is the one place that ties them together.
 """
 
@@ -134,6 +135,17 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
         cat_out.write_files(res.catchments, out / "catchments", lang)
         catchment_shares = cat.share_for_indicator_21(res.catchments)
         prog.step("catchments")
+
+    if scenario.remediation is not None:
+        # the programme that closes what the plans leave open, on the post-plan district
+        from planner.plans import remediation as rem
+        res.remediation = rem.remediate(current, scenario.remediation, solve, rules=rules,
+                                        rotation=rotation_counts, catchments=catchment_shares,
+                                        where=f"{scenario.path.name} key remediation.costs")
+        (out / "remediation").mkdir(exist_ok=True)
+        from planner.outputs import remediation as rem_out
+        rem_out.write_files(res.remediation, out / "remediation", lang)
+        prog.step("remediation")
 
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
                       rules=rules)

@@ -358,3 +358,59 @@ class CatchmentParams(Params):
                                        "cost (km) added per child whose school changes")
     include_boarding: bool = setting(True, BOOL, "zone boarding schools too")
     include_private: bool = setting(False, BOOL, "zone private schools too")
+
+
+# ---------------------------------------------------------------------------
+# remediation (issue 13): a class of its own at the end of the file
+# ---------------------------------------------------------------------------
+
+def _remediation_defaults() -> Any:
+    """The model's solver settings (:class:`models.remediation.RemediationSettings`):
+    their defaults are the ones :class:`RemediationParams` offers."""
+    from models.remediation import RemediationSettings
+    return RemediationSettings()
+
+
+_REM = _remediation_defaults()
+
+
+def _is_cost_value(v: Any) -> bool:
+    return _num(v) and v >= 0
+
+
+#: a cost override: a YAML file of cost keys (a path), or a mapping of them to yuan
+COST_OVERRIDES = Check(
+    lambda v: v is None or isinstance(v, Path) or (isinstance(v, str) and v.strip() != "")
+    or (isinstance(v, Mapping) and all(isinstance(k, str) and _is_cost_value(x)
+                                       for k, x in v.items())),
+    "a cost file or a mapping of cost keys to non-negative yuan",
+    lambda v: None if v is None else Path(v) if isinstance(v, str) else
+    (v if isinstance(v, Path) else {str(k): float(x) for k, x in v.items()}))
+
+
+@dataclass(frozen=True)
+class RemediationParams(Params):
+    """``remediation:`` of a scenario; ``planner remediate`` options (the solver and
+    its time limit are the run's :class:`SolveParams`)."""
+
+    cost_table: str = setting("costs-hunan-2023", TEXT,
+                              "the unit-cost table: planner/standards/<name>.yaml, or a path")
+    costs: Any = setting(None, COST_OVERRIDES,
+                         "unit costs overriding the table: a YAML file of cost keys "
+                         "(yuan per unit) or, in a scenario, a mapping of them")
+    # not the model's 1 year: a planner weighs a building against a decade of a
+    # recurring cost (a bus seat, a salary), not against one year of it
+    recurring_years: float = setting(10.0, POSITIVE,
+                                     "years of recurring cost (hires, funds, pupil moves) "
+                                     "weighed against one-off cost in the least-cost plan")
+    gap: float = setting(_REM.gap, FRACTION, "relative optimality gap of the plan")
+    move_candidates: int = setting(8, NON_NEGATIVE_INT,
+                                   "nearest receiving schools offered to a school part that "
+                                   "fails indicator 4-7, 12 or 13 (0: pupils never move)")
+    max_move_min: float | None = setting(None, optional(POSITIVE),
+                                         "longest trip to a receiving school, minutes "
+                                         "(default: the standard's ride limit)")
+    area_step: float = setting(_REM.area_step, NON_NEGATIVE,
+                               "areas are built in whole multiples of this many m²")
+    money_step: float = setting(_REM.money_step, NON_NEGATIVE,
+                                "money is rounded up to whole multiples of this many yuan")

@@ -1616,6 +1616,10 @@ def _units_geo(udf: pd.DataFrame, ugeom, label: str, boundary, problems: list[st
 # writing (round trip; also how a scenario's resulting district is saved)
 # --------------------------------------------------------------------------
 
+#: columns a loaded table gains that are derived, never written back
+_DERIVED = {"qualified", "is_backbone", "pe_art", "eligible", "geometry"}
+
+
 def _table_out(df: pd.DataFrame, cols: list[Col], lang: str) -> pd.DataFrame:
     keep = [c for c in cols if c.name in df.columns]
     out = pd.DataFrame({(c.zh if lang == "zh" else c.name): df[c.name] for c in keep})
@@ -1625,6 +1629,12 @@ def _table_out(df: pd.DataFrame, cols: list[Col], lang: str) -> pd.DataFrame:
             out[h] = df[c.name].map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
         elif c.kind == "float":
             out[h] = df[c.name].map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    # the loader keeps extra columns (as text) after the schema's: so does the writer
+    known = {c.name for c in cols}
+    for extra in df.columns:
+        if extra not in known and extra not in _DERIVED and extra not in out.columns:
+            out[extra] = df[extra].map(lambda v: "" if v is None or (
+                isinstance(v, float) and math.isnan(v)) else v)
     return out
 
 
@@ -1669,6 +1679,14 @@ def save_district(district: District, folder: str | Path, fmt: str = "csv",
             gpd.GeoDataFrame(geometry=[district.boundary], crs=4326).to_file(
                 gpkg, layer="boundary", driver="GPKG")
         return folder
+    if district.units is not None and "units" in tables and \
+            (district.units.geometry.geom_type != "Point").any():
+        # units drawn as polygons: a table cannot hold them, units.gpkg does
+        gdf = gpd.GeoDataFrame(tables.pop("units").astype(str),
+                               geometry=district.units.geometry.values, crs=4326)
+        if (folder / "units.gpkg").exists():
+            (folder / "units.gpkg").unlink()
+        gdf.to_file(folder / "units.gpkg", layer="units", driver="GPKG")
     for name, df in tables.items():
         if fmt == "xlsx":
             df.to_excel(folder / f"{name}.xlsx", index=False)

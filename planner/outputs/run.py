@@ -138,9 +138,9 @@ def school_status(report: Report, closed: set[str], school_ids: list[str] = (),
 def plans_of(res: RunResult, keyed: bool = False) -> list:
     """(presenter module, outcome) of every plan the run made, in run order;
     ``keyed``: (kind, (presenter, outcome))."""
-    from planner.outputs import catchments, consolidation, rotation
+    from planner.outputs import catchments, consolidation, remediation, rotation
     presenters = {"consolidation": consolidation, "rotation": rotation,
-                  "catchments": catchments}
+                  "catchments": catchments, "remediation": remediation}
     if keyed:
         return [(kind, (presenters[kind], o)) for kind, o in res.plans()]
     return [(presenters[kind], o) for kind, o in res.plans()]
@@ -631,6 +631,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
         lines.append(tr("run.rotation", lang, **f))
     if res.catchments:
         lines.append(tr("run.catchments", lang, **f))
+    if res.remediation is not None and res.remediation.status.has_plan:
+        from planner.outputs.remediation import console_lines as remediation_lines
+        lines += remediation_lines(res.remediation, lang)[:2]
     presenters = dict(plans_of(res, keyed=True))
     for kind, status in res.statuses().items():
         if status.has_plan:
@@ -655,7 +658,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
 #: catalogue ``compare.<key>``); any other figure a presenter's ``compare_figures``
 #: gives follows them, in its order
 COMPARE_KEYS = ("closed", "buses", "bus_km", "max_ride_min", "pupils_moved", "teachers_moved",
-                "backbone_moved", "pupils_school_changes", "max_load_ratio")
+                "backbone_moved", "pupils_school_changes", "max_load_ratio",
+                "remediation_cost_yuan", "remediation_capital_yuan", "remediation_recurring_yuan",
+                "remediation_a_passed")
 #: figures ``figures()`` itself writes (the verdict rows, 1-7), not plan figures
 _VERDICT_KEYS = ("recognised", "a_passed", "a_total", "a_failing", "b_score", "b_grade",
                  "b_grade_en", "veto", "verified")

@@ -25,11 +25,16 @@ catchments
     (classrooms × the standard's class-size limit, shared by stage in proportion to
     classes), and every zone is connected on the cells' shared-edge adjacency
     (networkx).
+remediation
+    every row's cost, the totals, the district after as exactly the rows applied, and
+    every school-level A indicator of the district after by the indicator engine
+    (:mod:`planner.verify.remediation`).
 
 A run folder (``planner run``: ``scenario.json`` beside ``consolidation/``,
 ``rotation/``, ``catchments/``) is verified plan by plan, each against the district it
 was made on, rebuilt from the files alone (:func:`district_after_files`): rotation on
-the district after the consolidation, catchments on the district after both.
+the district after the consolidation, catchments and remediation on the district
+after both.
 Paths are resolved against the run's ``scenario.json`` (:func:`resolve_run`): the run
 records the district and the closures file relative to the run folder (``paths``;
 :func:`recorded_paths`), or absolute; an older run's working-folder path is tried
@@ -52,6 +57,7 @@ from planner.core.params import CatchmentParams, ConsolidationParams, RotationPa
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import params_of_folder, verify_consolidation
 from planner.verify.files import _rows, _unescape
+from planner.verify.remediation import verify_remediation
 from planner.verify.rotation import verify_rotation
 
 __all__ = [
@@ -63,6 +69,7 @@ __all__ = [
     "verify_consolidation",
     "verify_dir",
     "verify_outcomes",
+    "verify_remediation",
     "verify_rotation",
 ]
 
@@ -285,6 +292,11 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
         errs += _located(prefix, sub, found)
         if run and key in ("consolidation", "rotation"):
             current = district_after_files(current, folder, key)
+    rem = out / "remediation" if (out / "remediation" / "remediation.csv").exists() else out
+    if (rem / "remediation.csv").exists():
+        prefix = "remediation/" if rem != out else ""
+        errs += [f"{prefix}remediation.csv: {e}"
+                 for e in verify_remediation(current, rem, current.rules)]
     return errs
 
 
@@ -304,4 +316,9 @@ def verify_outcomes(district: District, res) -> list[str]:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
+    if getattr(res, "remediation", None) is not None:
+        # made on the district after consolidation and rotation (catchments change none)
+        after = res.rotation.district_after if res.rotation is not None and \
+            res.rotation.status.has_plan else base
+        errs += verify_remediation(after, res.out / "remediation", after.rules)
     return errs
