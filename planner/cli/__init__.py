@@ -45,8 +45,8 @@ import sys  # noqa: E402
 from planner import __version__  # noqa: E402
 
 #: one module per command, in the order ``planner --help`` lists them
-COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "run", "compare",
-                   "verify", "synth")
+COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "remediate", "run",
+                   "compare", "verify", "synth")
 #: commands registered by another command's module
 COMMAND_ALIASES = {"demo": "run"}
 

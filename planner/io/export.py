@@ -299,6 +299,14 @@ def _default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def final_path(p: str | Path) -> Path:
+    """Where a path inside a staging folder will be once its output is committed (a
+    staging folder's files move into the folder that holds it; staging folders nest
+    when ``compare`` stages its runs): ``p`` resolved, without its staging parts."""
+    parts = Path(p).resolve().parts
+    return Path(*[x for x in parts if not x.startswith(STAGING_PREFIX)])
+
+
 def _input_folders(inputs: Iterable[str | Path | None]) -> list[tuple[Path, Path | None]]:
     """``(folder, file)`` of each input: a folder input is its own folder (file None);
     a file input (a .gpkg district, a scenario, a closures file) is its file, and,
