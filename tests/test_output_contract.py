@@ -435,3 +435,33 @@ def test_a_failure_during_the_commit_is_finished_by_the_next_run(tmp_path, monke
         pass
     assert visible(out) == {"a.csv": b"new", "b.csv": b"new", "c.csv": b"new"}
     assert not [x for x in out.iterdir() if x.name.startswith(".planner-") and x.name != MARKER]
+
+
+def test_remediate_follows_the_contract(tmp_path, capsys):
+    """remediate (merged from issue 13) wrote into any folder: a user's file beside
+    its files is now refused, and its files appear as one set with the marker."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "thesis.docx").write_bytes(b"words")
+    assert main(["remediate", "--out", str(user)]) == 2
+    assert "thesis.docx" in capsys.readouterr().err
+    assert tree(user) == {"thesis.docx": b"words"}
+    out = tmp_path / "rem"
+    assert main(["remediate", "--out", str(out)]) == 3      # the bundled district: 2 posts short
+    marker = read_marker(out)
+    assert marker is not None and "remediation.csv" in marker["files"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["solve_seconds"] is None
+    assert "solve_seconds" in json.loads((out / "timings.json").read_text(encoding="utf-8"))
+
+
+def test_compare_records_each_district_relative_to_the_final_folder(tiny, tmp_path, capsys):
+    """A run's staging folder is inside its --out (compare's runs nest one more):
+    scenario.json's district path is relative to where the files end up, so
+    verify finds the district."""
+    good = scenario(tmp_path, tiny, "a.yaml")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(good), "--out", str(out), "--quiet"]) == 0
+    meta = json.loads((out / "01_a" / "scenario.json").read_text(encoding="utf-8"))
+    assert (out / "01_a" / meta["paths"]["district"]).resolve() == tiny.resolve()
+    assert (out / "01_a" / meta["paths"]["closures"]).resolve() == (tmp_path / "closures.csv")
+    assert main(["verify", str(out / "01_a")]) == 0
