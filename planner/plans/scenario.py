@@ -106,6 +106,8 @@ class Scenario:
             d = params.to_dict()
             if isinstance(getattr(params, "closures", None), Path):
                 d["closures"] = _portable(params.closures)
+            if isinstance(getattr(params, "plan", None), Path):
+                d["plan"] = _portable(params.plan)
             out[key] = d
         return out
 
@@ -201,7 +203,14 @@ def load_scenario(path: str | Path) -> Scenario:
             found, closures = _closures_problems(label, data["closures"], path.parent)
             problems.extend(found)
             data = {**data, "closures": closures}
+        plan = data.get("plan") if key == "catchments" and isinstance(data, dict) else None
         sections[key] = typed(cls, data, f"{key}.")
+        if isinstance(plan, str) and sections[key] is not None:
+            # catchments.plan: a catchment file relative to the scenario, used instead of solving
+            plan_path = (path.parent / plan).resolve()
+            if not plan_path.is_file():
+                problems.append(f"{label} key catchments.plan: {plan_path.name} does not exist")
+            sections[key] = sections[key].replace(plan=plan_path)
     cons = sections.get("consolidation")
     if cons is not None and cons.mode == "plan" and not cons.closures:
         problems.append(f"{label} key consolidation.closures: plan mode needs a closures "
@@ -221,6 +230,9 @@ def input_hash(scenario: Scenario) -> str:
     c = scenario.consolidation.closures if scenario.consolidation is not None else None
     if isinstance(c, Path):
         files.append(c)
+    k = scenario.catchments.plan if scenario.catchments is not None else None
+    if isinstance(k, Path):
+        files.append(k)
     d = scenario.district
     if d.is_dir():
         files += sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in
