@@ -124,7 +124,7 @@ class App:
             key = f"web.choice.{code}"
             return tr(key, lang) if key in catalogue() else str(code)
 
-        base = {"lang": lang, "t": t, "fl": fl, "cw": cw,
+        base = {"lang": lang, "t": t, "fl": fl, "cw": cw, "nav": "",
                 "label": lambda k, c: label(k, c, lang),
                 "yes_no": lambda v: yes_no(v, lang), "csrf": self.token,
                 "path": request.url.path, "query": str(request.url.query)}
@@ -628,8 +628,9 @@ def _scenario_values(st: App, name: str, lang: str) -> tuple[dict, list[dict], l
     cons = raw.get("consolidation") or {}
     c = cons.get("closures") if isinstance(cons, dict) else None
     if isinstance(c, list):
-        closures = [{k: "" if v is None else str(v) for k, v in r.items()} for r in c
-                    if isinstance(r, dict)]
+        closures = [{k: "" if r.get(k) is None else str(r.get(k))
+                     for k in ("school_id", "receiving_school_id", "share")}
+                    for r in c if isinstance(r, dict)]
     elif isinstance(c, str) and scen is not None and scen.consolidation is not None:
         from planner.plans.consolidation import read_closures
         try:

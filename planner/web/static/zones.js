@@ -144,10 +144,10 @@
       v.appendChild(ul);
       v.classList.remove('hidden');
     } else {
-      v.classList.add('hidden');
       v.appendChild(el('span', W.feasible, 'ok'));
-      v.classList.remove('hidden');
     }
+    v.className = s.violations.length ? 'problems' : 'okbox';
+    v.dataset.feasible = s.feasible ? 'yes' : 'no';
   }
 
   function move(unit, school) {
