@@ -495,6 +495,8 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
                 names.append(f"{j.title} ({j.id})")
             if names:
                 df = comparison_frame(names, figs, lang)
+                first = df.columns[0]
+                df[first] = df[first].map(lambda k: _figure_label(str(k), lang))
                 table = {"columns": list(df.columns),
                          "rows": [[_cell(v, lang) for v in row]
                                   for row in df.itertuples(index=False)]}
@@ -554,6 +556,17 @@ def _cell(v: Any, lang: str) -> str:
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1 else f"{v:,.2f}".rstrip("0").rstrip(".")
     return "" if v is None else str(v)
+
+
+def _figure_label(key: str, lang: str) -> str:
+    """A compare figure without a catalogue label (``cv_3_junior``, ``value_1_primary``)
+    in words; any other label as it is."""
+    import re
+    m = re.fullmatch(r"(cv|value)_(\d+)_(primary|junior)", key)
+    if not m:
+        return key
+    return tr(f"web.compare.{m.group(1)}", lang, id=m.group(2),
+              stage=label("stage", m.group(3), lang))
 
 
 def _district_summary(d, lang: str) -> dict:
@@ -713,5 +726,6 @@ def _zone_words(lang: str) -> dict:
     keys = ("move_to", "children", "seats", "km", "unzoned", "own_cell", "saved", "verified",
             "not_verified", "stage_primary", "stage_junior", "moves", "share", "ind21",
             "scenario_saved", "working", "moved", "school_h", "load_h", "contig_h", "size_h",
-            "class_h", "feasible", "not_feasible", "changed_inputs")
+            "class_h", "feasible", "not_feasible", "changed_inputs", "over_line", "cut_line",
+            "unzoned_line", "problems_n")
     return {k: tr(f"web.zones.js.{k}", lang) for k in keys}

@@ -102,6 +102,9 @@
   }
   function restyle() { if (layer) { layer.setStyle(styleOf); } }
 
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return values[k] !== undefined ? values[k] : m; });
+  }
   function td(row, text, cls) { var c = el('td', text, cls); row.appendChild(c); return c; }
   function mark(ok) { return ok ? '✓' : '✗'; }
 
@@ -137,12 +140,19 @@
     sum.appendChild(line);
     var v = document.getElementById('violations');
     v.textContent = '';
+    var lines = [];
+    s.schools.forEach(function (r) {
+      var who = r.school + ' (' + r.school_id + ')';
+      if (r.over) { lines.push(fill(W.over_line, {school: who, children: r.children, seats: r.seats})); }
+      if (!r.contiguous) { lines.push(fill(W.cut_line, {school: who})); }
+    });
+    if (s.unassigned_children) { lines.push(fill(W.unzoned_line, {children: s.unassigned_children})); }
+    if (s.violations.length && !lines.length) { lines = s.violations; }
     if (s.violations.length) {
-      v.appendChild(el('b', s.feasible ? '' : W.not_feasible));
+      v.appendChild(el('b', W.not_feasible));
       var ul = el('ul');
-      s.violations.forEach(function (x) { ul.appendChild(el('li', x)); });
+      lines.forEach(function (x) { ul.appendChild(el('li', x)); });
       v.appendChild(ul);
-      v.classList.remove('hidden');
     } else {
       v.appendChild(el('span', W.feasible, 'ok'));
     }
@@ -183,7 +193,11 @@
                  j.verified ? 'ok' : 'error');
       p.id = 'save-status';
       out.appendChild(p);
-      (j.problems || []).forEach(function (x) { out.appendChild(el('code', x)); out.appendChild(el('br')); });
+      if ((j.problems || []).length) {
+        var det = el('details'); det.appendChild(el('summary', fill(W.problems_n, {n: j.problems.length})));
+        j.problems.forEach(function (x) { det.appendChild(el('code', x)); det.appendChild(el('br')); });
+        out.appendChild(det);
+      }
       if (j.scenario) {
         var a = el('a', W.scenario_saved + ' ' + j.scenario + '.yaml', 'button');
         a.href = '/runs?scenario=' + encodeURIComponent(j.scenario);
@@ -211,6 +225,7 @@
     draw(); table();
     if (j.changed_inputs) { status(W.changed_inputs); }
     sel.addEventListener('change', function () { stage = sel.value; lastHit = []; draw(); table(); });
+    window.PLZONES = {map: map, layer: function () { return layer; }};   // for tests
     root.dataset.ready = 'yes';
   });
 })();
