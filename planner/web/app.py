@@ -52,7 +52,9 @@ from planner.outputs.i18n import LANGS, catalogue, label, tr, yes_no
 from planner.web import forms
 from planner.web.jobs import Runner
 from planner.web.workspace import (
+    MAX_NAME,
     MAX_UPLOAD_BYTES,
+    MB,
     UploadError,
     Workspace,
     check_name,
@@ -74,6 +76,8 @@ RUN_HTML_CSP = ("sandbox allow-scripts allow-popups allow-popups-to-escape-sandb
                 "allow-downloads; default-src 'none'; script-src 'unsafe-inline'; "
                 "style-src 'unsafe-inline'; img-src data: blob: https:; font-src data:; "
                 "frame-src 'self' data: about:; frame-ancestors 'self'")
+#: most skipped files listed, most runs compared, most fields of a posted form
+SHOWN, COMPARE_MAX, FORM_FIELDS = 64, 16, 4096
 #: hosts a local app answers to (with any port)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -203,7 +207,7 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
                                "problems": [], "upload_error": None, "skipped": [],
                                "nav": "district"}
         if request.query_params.get("skipped"):
-            ctx["skipped"] = request.query_params.getlist("skipped")[:50]
+            ctx["skipped"] = request.query_params.getlist("skipped")[:SHOWN]
         if name:
             try:
                 d, problems = st.district(name)
@@ -221,7 +225,7 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
         except ValueError:
             size = -1
         if size < 0 or size > MAX_UPLOAD_BYTES:
-            msg = tr("web.upload.too_big", lang, limit=MAX_UPLOAD_BYTES // 2**20)
+            msg = tr("web.upload.too_big", lang, limit=MAX_UPLOAD_BYTES // MB)
             return st.render(request, "district.html", 413, names=st.ws.district_names(),
                              name="", district=None, problems=[], upload_error=msg,
                              skipped=[], nav="district")
@@ -238,15 +242,15 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
             name = check_name((form.get("name") or "").strip() or slug(stem))
             suffix = Path(fname).suffix.lower()
             if suffix not in (".zip", ".xlsx"):
-                raise UploadError("bad_type", name=fname[:80])
+                raise UploadError("bad_type", name=fname[:MAX_NAME])
             tmp_dir = Path(tempfile.mkdtemp(prefix="up-", dir=st.ws.state / "tmp"))
             tmp_file = tmp_dir / ("upload" + suffix)
             written = 0
             with open(tmp_file, "wb") as fh:
-                while chunk := await upload.read(1 << 20):
+                while chunk := await upload.read(MB):
                     written += len(chunk)
                     if written > MAX_UPLOAD_BYTES:
-                        raise UploadError("too_big", limit=MAX_UPLOAD_BYTES // 2**20)
+                        raise UploadError("too_big", limit=MAX_UPLOAD_BYTES // MB)
                     fh.write(chunk)
             if suffix == ".zip":
                 folder, skipped = unpack_zip(st.ws, tmp_file)
@@ -261,7 +265,7 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
             if tmp_file is not None:
                 shutil.rmtree(tmp_file.parent, ignore_errors=True)
         st._districts.pop(name, None)
-        q = "&".join(f"skipped={quote(s)}" for s in skipped[:50])
+        q = "&".join(f"skipped={quote(s)}" for s in skipped[:SHOWN])
         return RedirectResponse(f"/district?name={quote(name)}" + (f"&{q}" if q else ""),
                                 status_code=303)
 
@@ -284,7 +288,7 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
                                 saved=bool(request.query_params.get("saved")))
 
     async def scenario_save(request: Request):
-        form = await request.form(max_files=0, max_fields=2000)
+        form = await request.form(max_files=0, max_fields=FORM_FIELDS)
         st.check_csrf(request, form.get("csrf"))
         lang = st.lang(request)
         flat = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -480,7 +484,7 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
     async def compare_page(request: Request):
         from planner.outputs.run import comparison_frame
         lang = st.lang(request)
-        chosen = [r for r in request.query_params.getlist("run")][:12]
+        chosen = request.query_params.getlist("run")[:COMPARE_MAX]
         jobs = [j for j in st.runner.all() if j.has_files]
         table = None
         if chosen:

@@ -35,12 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+#: bytes in a MB (sizes in messages), and the chunk read at a time
+MB = 1024 * 1024
 #: largest upload request, bytes
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+MAX_UPLOAD_BYTES = 64 * MB
 #: largest unpacked district (all members together), bytes
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_UNPACKED_BYTES = 512 * MB
 #: most members of an uploaded zip
-MAX_MEMBERS = 2000
+MAX_MEMBERS = 2048
 #: the file types of a district folder unpacked from a zip (others are skipped)
 DISTRICT_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx", ".geojson", ".json", ".gpkg", ".md",
                      ".txt")
@@ -50,6 +52,8 @@ WORKBOOK_TABLES = {"schools": ("schools", "学校"), "teachers": ("teachers", "�
 #: the sheet of district.yaml's facts in an uploaded workbook (key, value rows)
 DISTRICT_SHEETS = ("district", "区县", "区县信息")
 
+#: longest name of a district, scenario, plan or run
+MAX_NAME = 64
 _NAME = re.compile(r"^[\w\-]{1,64}$")
 _BUNDLED_FILES = ("district.yaml", "schools.csv", "teachers.csv", "units.csv",
                   "boundary.geojson", "roads.geojson", "enrolment_history.csv", "births.csv")
@@ -185,7 +189,7 @@ class Workspace:
     def new_run_id(self, scenario: str) -> str:
         """A run folder of its own, created now (``<scenario>-NNN``): two runs of one
         scenario never share a folder, also when started at the same moment."""
-        base = slug(scenario)[:56]
+        base = slug(scenario)[:MAX_NAME - 8]
         n = 1 + max((int(m.group(1)) for x in self.run_ids()
                      if (m := re.fullmatch(re.escape(base) + r"-(\d{3,})", x))), default=0)
         while True:
@@ -253,8 +257,8 @@ def unpack_zip(ws: Workspace, data_path: Path) -> tuple[Path, list[str]]:
         files = [i for i in infos if not i.is_dir()]
         total = sum(i.file_size for i in files)
         if total > MAX_UNPACKED_BYTES:
-            raise UploadError("too_big_unpacked", mb=total // 2**20,
-                              limit=MAX_UNPACKED_BYTES // 2**20)
+            raise UploadError("too_big_unpacked", mb=total // MB,
+                              limit=MAX_UNPACKED_BYTES // MB)
         tops = {PurePosixPath(i.filename).parts[0] for i in files}
         strip = (len(tops) == 1 and all(len(PurePosixPath(i.filename).parts) > 1 for i in files))
         tmp = ws._fresh_dir()
@@ -272,11 +276,11 @@ def unpack_zip(ws: Workspace, data_path: Path) -> tuple[Path, list[str]]:
                     raise UploadError("zip_dotdot", member=info.filename[:120])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "xb") as out:
-                    while chunk := src.read(1 << 20):
+                    while chunk := src.read(MB):
                         written += len(chunk)
                         if written > MAX_UNPACKED_BYTES:
-                            raise UploadError("too_big_unpacked", mb=written // 2**20,
-                                              limit=MAX_UNPACKED_BYTES // 2**20)
+                            raise UploadError("too_big_unpacked", mb=written // MB,
+                                              limit=MAX_UNPACKED_BYTES // MB)
                         out.write(chunk)
         except zipfile.BadZipFile:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -352,7 +356,7 @@ def unpack_workbook(ws: Workspace, data_path: Path, name: str) -> tuple[Path, li
     if "xl/workbook.xml" not in names:
         raise UploadError("not_xlsx")
     if total > MAX_UNPACKED_BYTES:
-        raise UploadError("too_big_unpacked", mb=total // 2**20, limit=MAX_UNPACKED_BYTES // 2**20)
+        raise UploadError("too_big_unpacked", mb=total // MB, limit=MAX_UNPACKED_BYTES // MB)
     try:
         wb = openpyxl.load_workbook(data_path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged workbook

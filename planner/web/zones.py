@@ -52,6 +52,8 @@ import pandas as pd
 from planner.core.district import District
 from planner.core.params import CatchmentParams
 
+#: the indicators re-checked (ids of rules.md: school size, class size, catchment share)
+SIZE, CLASS_SIZE, CATCHMENT = 12, 13, 21  # not-a-rule: indicator numbers, not thresholds
 #: candidate schools listed for a unit on the map, nearest first
 CANDIDATES = 8
 #: decimals of the cells' coordinates sent to the browser (about 0.1 m)
@@ -201,10 +203,10 @@ def recheck(session: ZoneSession) -> dict:
     report = check(after_d, catchments=shares)
     today = check(d)
     fails = {k: {(str(f.get("school_id")), f.get("stage") or "") for f in
-                 report.indicator(k).failing_schools} for k in (12, 13)}
+                 report.indicator(k).failing_schools} for k in (SIZE, CLASS_SIZE)}
     fails_today = {k: {(str(f.get("school_id")), f.get("stage") or "") for f in
-                       today.indicator(k).failing_schools} for k in (12, 13)}
-    ind21 = report.indicator(21)
+                       today.indicator(k).failing_schools} for k in (SIZE, CLASS_SIZE)}
+    ind21 = report.indicator(CATCHMENT)
     out["indicator_21"] = {"passed": bool(ind21.passed), "no_data": bool(ind21.no_data),
                            "value": {k: v for k, v in (ind21.county_value or {}).items()},
                            "threshold": dict(ind21.threshold or {})}
@@ -231,11 +233,11 @@ def recheck(session: ZoneSession) -> dict:
                 "units": sum(1 for u, s in state.assignment.items()
                              if s == sid and str(u).startswith("U:")),
                 "school_pupils": pupils_school,
-                "ok_12": not any(f[0] == sid for f in fails[12]),
-                "ok_12_today": not any(f[0] == sid for f in fails_today[12]),
+                "ok_12": not any(f[0] == sid for f in fails[SIZE]),
+                "ok_12_today": not any(f[0] == sid for f in fails_today[SIZE]),
                 "largest_class": part.get("largest", 0), "limit_13": int(d.rules.max_class[st]),
-                "ok_13": (sid, st) not in fails[13],
-                "ok_13_today": (sid, st) not in fails_today[13],
+                "ok_13": (sid, st) not in fails[CLASS_SIZE],
+                "ok_13_today": (sid, st) not in fails_today[CLASS_SIZE],
                 "pupils_today": int(row[f"students_{st}"]),
                 "max_class_today": int(row[f"max_class_{st}"]),
             })
