@@ -470,3 +470,20 @@ def test_compare_shows_the_runs_side_by_side(web, tmp_path):
     assert "A 类达标数" in html
     figs = json.loads((st.ws.runs / a / "figures.json").read_text(encoding="utf-8"))
     assert f"<td>{figs['a_passed']}</td><td>{figs['a_passed']}</td>" in html
+
+
+def test_serve_command_checks_its_options(tmp_path, capsys):
+    from planner.cli import build_parser, main
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.open) == ("127.0.0.1", 8765, False)
+    assert main(["serve", "--port", "70000", "--workspace", str(tmp_path / "w")]) == 2
+    assert "--port 70000: not a port number" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main(["serve", "--workspace", str(tmp_path / "file")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_language_links_keep_the_page(web):
+    app, c, st = web
+    html = c.get("/district?name=yunxi").text
+    assert 'href="?name=yunxi&amp;lang=en"' in html

@@ -131,7 +131,9 @@ class App:
         base = {"lang": lang, "t": t, "fl": fl, "cw": cw, "nav": "",
                 "label": lambda k, c: label(k, c, lang),
                 "yes_no": lambda v: yes_no(v, lang), "csrf": self.token,
-                "path": request.url.path, "query": str(request.url.query)}
+                "path": request.url.path,
+                "keep_query": "".join(f"{quote(k)}={quote(v)}&" for k, v in
+                                      request.query_params.multi_items() if k != "lang")}
         resp = self.templates.TemplateResponse(request, template, {**base, **ctx},
                                                status_code=status)
         if request.query_params.get("lang") in LANGS:

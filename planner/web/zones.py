@@ -170,7 +170,9 @@ def zoned_district(session: ZoneSession) -> tuple[District, dict]:
         res = given_result(state.problem, state.assignment)
         for sid, ld in res.loads.items():
             i = idx[str(sid)]
-            classes, largest = _classes(s.loc[i], st, int(ld.children), rules)
+            # the classrooms and today's classes as the plan counted them (not the
+            # other stage's classes of this reading)
+            classes, largest = _classes(d.schools.loc[i], st, int(ld.children), rules)
             parts[(str(sid), st)] = {"pupils": int(ld.children), "classes": classes,
                                      "largest": largest}
         for sid, v in ((k[0], p) for k, p in parts.items() if k[1] == st):
