@@ -358,6 +358,9 @@ class CatchmentParams(Params):
                                        "cost (km) added per child whose school changes")
     include_boarding: bool = setting(True, BOOL, "zone boarding schools too")
     include_private: bool = setting(False, BOOL, "zone private schools too")
+    plan: Any = setting(None, optional(TEXT), "a catchment file (units.csv of a run, or one "
+                                              "saved by planner serve: unit_id, stage, "
+                                              "school_id) used as the plan instead of solving")
 
 
 # ---------------------------------------------------------------------------

@@ -117,6 +117,8 @@ class Scenario:
                 d["closures"] = _portable(params.closures)
             if isinstance(getattr(params, "costs", None), Path):
                 d["costs"] = _portable(params.costs)
+            if isinstance(getattr(params, "plan", None), Path):
+                d["plan"] = _portable(params.plan)
             out[key] = d
         return out
 
@@ -231,7 +233,14 @@ def load_scenario(path: str | Path) -> Scenario:
             found, costs = _costs_problems(label, data["costs"], path.parent)
             problems.extend(found)
             data = {**data, "costs": costs}
+        plan = data.get("plan") if key == "catchments" and isinstance(data, dict) else None
         sections[key] = typed(cls, data, f"{key}.")
+        if isinstance(plan, str) and sections[key] is not None:
+            # catchments.plan: a catchment file relative to the scenario, used instead of solving
+            plan_path = (path.parent / plan).resolve()
+            if not plan_path.is_file():
+                problems.append(f"{label} key catchments.plan: {plan_path.name} does not exist")
+            sections[key] = sections[key].replace(plan=plan_path)
     cons = sections.get("consolidation")
     if cons is not None and cons.mode == "plan" and not cons.closures:
         problems.append(f"{label} key consolidation.closures: plan mode needs a closures "
@@ -254,6 +263,9 @@ def input_hash(scenario: Scenario) -> str:
     r = scenario.remediation.costs if scenario.remediation is not None else None
     if isinstance(r, Path) and r.exists():
         files.append(r)
+    k = scenario.catchments.plan if scenario.catchments is not None else None
+    if isinstance(k, Path):
+        files.append(k)
     d = scenario.district
     if d.is_dir():
         files += sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in
