@@ -61,6 +61,9 @@ class ProjectionOutcome:
     names: Mapping[str, str]
     threshold: int
     backtest: BacktestOutcome | None = None
+    #: the model's flags of public, non-special schools: the consolidation candidates
+    #: (a special school is small by nature; a private one is not the bureau's to close)
+    candidates: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,13 @@ def project(district: District, params: ProjectionParams = ProjectionParams(),  
         raise PlanInputError(f"births.csv: {e}") from None
     names = district.school_names()
     bt = backtest(district, params, shares=problem.shares) if with_backtest else None
+    s = district.schools
+    ours = set(s.loc[s["public"].fillna(True).astype(bool) & (s["type"] != "special"),
+                     "school_id"].astype(str))
+    f = result.flags
+    cand = f[f["school_id"].astype(str).isin(ours)].reset_index(drop=True)
     return ProjectionOutcome(params, result, problem, names,
-                             int(district.rules.candidates_max_pupils), bt)
+                             int(district.rules.candidates_max_pupils), bt, cand)
 
 
 def backtest(district: District, params: ProjectionParams = ProjectionParams(),  # noqa: B008
