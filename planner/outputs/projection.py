@@ -111,6 +111,8 @@ def _words(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     df = df.copy()
     if "stage" in df.columns:
         df["stage"] = [V.stage_word(s, lang) for s in df["stage"]]
+    if "first_year" in df.columns:
+        df["first_year"] = [tr("projection.year", lang, year=int(y)) for y in df["first_year"]]
     if "already_below" in df.columns:
         df["already_below"] = [tr("projection.already_below." + ("yes" if v else "no"), lang)
                                for v in df["already_below"]]

@@ -31,6 +31,7 @@ from planner.io.export import write_csv, write_json, write_xlsx
 from planner.outputs import projection as pro_out
 from planner.outputs import rotation as rot_out
 from planner.outputs import values as V
+from planner.outputs.checkfiles import indicator_name
 from planner.outputs.i18n import tr
 from planner.outputs.sections import ReportSection, Table
 from planner.plans.roadmap import RoadmapOutcome, YearPlan
@@ -128,8 +129,15 @@ def _yuan_l(x: Any, lang: str) -> str:
     return "—" if x is None or x == "" else tr("roadmap.yuan", lang, value=V.num(float(x), 0))
 
 
-def _ind(k: int, lang: str) -> str:
-    return tr("roadmap.indicator", lang, id=k, name=V.short_name(int(k), lang))
+def _ind(k: int, lang: str, report: Any = None) -> str:
+    """指标4（生均教学用房）: the short name of 1-7, else the standard's name."""
+    full = None
+    if report is not None:
+        try:
+            full = indicator_name(report.indicator(int(k)), lang)
+        except (KeyError, ValueError, StopIteration):
+            full = None
+    return tr("roadmap.indicator", lang, id=k, name=V.short_name(int(k), lang, full))
 
 
 def _action_word(kind: str, action: str, lang: str) -> str:
@@ -143,9 +151,10 @@ def _open_text(y: YearPlan, lang: str) -> str:
         return tr("roadmap.none_open", lang)
     parts = []
     for k, v in sorted(y.open_cost.items()):
-        parts.append(tr("roadmap.open_item", lang, indicator=_ind(k, lang),
-                        cost=_yuan_l(v, lang)) if v is not None else
-                     tr("roadmap.open_item_no_action", lang, indicator=_ind(k, lang)))
+        ind = _ind(k, lang, y.report)
+        parts.append(tr("roadmap.open_item", lang, indicator=ind, cost=_yuan_l(v, lang))
+                     if v is not None else
+                     tr("roadmap.open_item_no_action", lang, indicator=ind))
     return V.listing(parts, lang)
 
 
@@ -180,7 +189,8 @@ def _year_sheet(o: RoadmapOutcome, y: YearPlan, lang: str) -> pd.DataFrame:
         tr("roadmap.col.school", lang): [r["school"] or "—" for r in rows],
         tr("roadmap.col.action", lang): [_action_word(r["kind"], r["action"], lang)
                                          for r in rows],
-        tr("roadmap.col.indicator", lang): [_ind(r["indicator"], lang) if r["indicator"] != ""
+        tr("roadmap.col.indicator", lang): [_ind(r["indicator"], lang, y.report)
+                                            if r["indicator"] != ""
                                             else "—" for r in rows],
         tr("roadmap.col.quantity", lang): [r["quantity"] for r in rows],
         tr("roadmap.col.cost_yuan", lang): [r["cost_yuan"] for r in rows]})
