@@ -37,7 +37,7 @@ HEADLINE = (1, 5)
 
 
 def _whole(x: Any) -> int:
-    return int(math.floor(float(x) + 0.5))
+    return int(math.floor(float(x) + 0.5))  # not-a-rule: rounding half up
 
 
 def projection_table(o: ProjectionOutcome) -> pd.DataFrame:
@@ -138,7 +138,7 @@ def chart_svg(o: ProjectionOutcome, lang: str = "zh") -> str:
                                                                             "junior")
                                             for y in years_h]
     top = max(vals + [1.0]) * 1.1
-    w, h, left, bottom, right, topm = 560, 240, 56, 28, 96, 24
+    w, h, left, bottom, right, topm = 560, 240, 56, 28, 96, 24  # not-a-rule: chart pixels
     pw, ph = w - left - right, h - bottom - topm
 
     def x(y: int) -> float:

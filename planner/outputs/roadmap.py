@@ -40,6 +40,9 @@ __all__ = ["COLUMNS", "compare_figures", "console_lines", "map_layers", "open_ta
            "report_sections", "roadmap_table", "rotation_lists", "timeline",
            "workbook_sheets", "write_files"]
 
+#: the indicator a year's rotation serves (交流轮岗比例)
+ROTATION_INDICATOR = 19  # not-a-rule: an indicator id
+
 COLUMNS = ["school_year", "kind", "school_id", "school", "action", "quantity", "cost_yuan",
            "stage", "indicator"]
 
@@ -75,7 +78,7 @@ def _year_rows(o: RoadmapOutcome, y: YearPlan) -> list[dict]:
         n = len(y.rotation.result.moves) if y.rotation.status.has_plan else 0
         rows.append({"school_year": y.school_year, "kind": "rotation", "school_id": "",
                      "school": "", "action": "rotate", "quantity": n, "cost_yuan": 0.0,
-                     "stage": "", "indicator": 19})
+                     "stage": "", "indicator": ROTATION_INDICATOR})
     rows += [action(r) for r in y.chosen if r.school_id not in first]
     return rows
 

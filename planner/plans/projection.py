@@ -211,5 +211,5 @@ def enrolment_of(result: pm.ProjectionResult, year: int) -> dict[tuple[str, str]
     half up)."""
     t = result.totals
     t = t[t["school_year"] == int(year)]
-    return {(str(s), str(st)): int(math.floor(float(p) + 0.5))
+    return {(str(s), str(st)): int(math.floor(float(p) + 0.5))  # not-a-rule: half up
             for s, st, p in zip(t["school_id"], t["stage"], t["pupils"])}

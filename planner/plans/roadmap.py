@@ -348,7 +348,7 @@ def _open_cost(report: Report, not_bought: Sequence[rem.ActionRow]) -> dict[int,
     """Failing A indicator → the cost of the packages not bought that touch it (``None``:
     no action of the remediation closes it)."""
     by: dict[int, float] = {}
-    for k, idx in packages(not_bought).items():
+    for idx in packages(not_bought).values():
         c = sum(not_bought[i].cost_yuan for i in idx)
         for ind in {int(not_bought[i].indicator) for i in idx}:
             by[ind] = by.get(ind, 0.0) + c
