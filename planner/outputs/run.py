@@ -648,7 +648,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     if res.verification:
         lines.append(tr("run.verify.problems", lang) + "; ".join(res.verification))
     elif res.every_plan_made:
-        lines.append(tr("run.verify.ok", lang))
+        n = sum(len(sec.warnings) for presenter, outcome in presenters.values()
+                for sec in presenter.report_sections(outcome, lang))
+        lines.append(tr("run.verify.warn", lang, n=n) if n else tr("run.verify.ok", lang))
     else:
         lines.append(tr("run.verify.partial", lang))
     lines.append(tr("run.output", lang) + str(res.out / "report.html"))
