@@ -156,6 +156,15 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool,
         rem_out.write_files(res.remediation, out / "remediation", lang)
         prog.step("remediation")
 
+    if getattr(scenario, "roadmap", None) is not None:
+        # the road from today's district, year by year on projected enrolment (issue 19)
+        from planner.plans import roadmap as road
+        res.roadmap = road.roadmap(district, scenario.roadmap, solve,
+                                   rotation=scenario.rotation, remediation=scenario.remediation)
+        from planner.outputs import roadmap as road_out
+        road_out.write_files(res.roadmap, out / "roadmap", lang)
+        prog.step("roadmap")
+
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
                       rules=rules)
     prog.step("after")

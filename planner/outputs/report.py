@@ -548,6 +548,8 @@ def section_html(sec: ReportSection, t: dict, lang: str) -> str:
         out.append(figures_html(figures, lang))
     for w in sec.warnings:
         out.append(f"<p class='fail'>{esc(w)}</p>")
+    for svg in getattr(sec, "charts", ()):
+        out.append(f"<div class='chart'>{svg}</div>")
     for tb in sec.tables:
         if tb.caption:
             out.append(f"<h4>{esc(tb.caption)}</h4>")

@@ -335,4 +335,7 @@ def verify_outcomes(district: District, res) -> list[str]:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
         errs += verify_remediation(after, res.out / "remediation", after.rules)
+    if getattr(res, "roadmap", None) is not None:
+        from planner.verify.roadmap import verify_roadmap
+        errs += verify_roadmap(res.roadmap, res.out / "roadmap")
     return errs
