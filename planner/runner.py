@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from planner.plans.scenario import RunResult, Scenario, input_hash
 
@@ -19,17 +20,21 @@ from planner.plans.scenario import RunResult, Scenario, input_hash
 class _Progress:
     """One line per step on stderr, with elapsed seconds (kept out of the files)."""
 
-    def __init__(self, quiet: bool = False, lang: str = "zh", started: float | None = None):
+    def __init__(self, quiet: bool = False, lang: str = "zh", started: float | None = None,
+                 progress=None):
         self.t0 = time.perf_counter() if started is None else started
         self.last = self.t0
         self.quiet = quiet
         self.lang = lang
         self.timings: dict[str, float] = {}
+        self.progress = progress
 
     def step(self, name: str, show: bool = True) -> None:
         now = time.perf_counter()
         self.timings[name] = round(now - self.last, 3)
         self.last = now
+        if show and self.progress is not None:   # e.g. planner serve's live progress
+            self.progress(name, round(now - self.t0, 3))
         if show and not self.quiet:
             from planner.outputs.i18n import tr
             print(f"[{now - self.t0:6.1f} s] {tr('run.step.' + name, self.lang)}",
@@ -46,7 +51,8 @@ def run_language(scenario: Scenario, lang: str | None = None) -> str:
 
 def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
                  quiet: bool = False, anonymise: bool = False, force: bool = False,
-                 started: float | None = None) -> RunResult:
+                 started: float | None = None,
+                 progress: Callable[[str, float], None] | None = None) -> RunResult:
     """Baseline check → consolidation → rotation on the consolidated district →
     catchments → check again → verify → files, in the language of
     :func:`run_language`.
@@ -59,12 +65,15 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
     choice can make meet its hard limits is not an exception: its outcome's status
     says so (:attr:`RunResult.every_plan_made`). ``started`` is when the command
     line started (``timings.json``'s ``startup``: imports and parsing); the times
-    of loading and of every step follow."""
+    of loading and of every step follow. ``progress(step, seconds)`` is called as
+    each step ends (``run.step.<step>`` of the catalogue: load, before,
+    consolidation, rotation, catchments, after, verify, write), with the seconds
+    since the run began."""
     from planner.core.district import anonymise as _anon
     from planner.io.export import output_folder
     from planner.io.load import load_district
     lang = run_language(scenario, lang)
-    prog = _Progress(quiet, lang, started)
+    prog = _Progress(quiet, lang, started, progress)
     if started is not None:
         prog.step("startup", show=False)
     district = load_district(scenario.district)
@@ -83,7 +92,7 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
 
 
 def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False,
-         prog: _Progress | None = None) -> RunResult:
+         prog: _Progress | None = None, progress=None) -> RunResult:
     from planner.indicators.engine import check
     from planner.io.export import write_json
     from planner.plans import catchments as cat
@@ -92,7 +101,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False
     rules = district.rules
     solve = scenario.solve
     if prog is None:                    # called without run_scenario: time from here
-        prog = _Progress(quiet, lang)
+        prog = _Progress(quiet, lang, progress=progress)
         prog.step("load")
     before = check(district, rules=rules)
     prog.step("before")
@@ -142,6 +151,15 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False
         from planner.outputs import remediation as rem_out
         rem_out.write_files(res.remediation, out / "remediation", lang)
         prog.step("remediation")
+
+    if getattr(scenario, "roadmap", None) is not None:
+        # the road from today's district, year by year on projected enrolment (issue 19)
+        from planner.plans import roadmap as road
+        res.roadmap = road.roadmap(district, scenario.roadmap, solve,
+                                   rotation=scenario.rotation, remediation=scenario.remediation)
+        from planner.outputs import roadmap as road_out
+        road_out.write_files(res.roadmap, out / "roadmap", lang)
+        prog.step("roadmap")
 
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
                       rules=rules)

@@ -46,7 +46,7 @@ from planner import __version__  # noqa: E402
 
 #: one module per command, in the order ``planner --help`` lists them
 COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "remediate", "run",
-                   "compare", "verify", "synth")
+                   "compare", "verify", "synth", "project", "serve")
 #: commands registered by another command's module
 COMMAND_ALIASES = {"demo": "run"}
 
