@@ -9,11 +9,9 @@ counts (the closest plan is written and the message says what is short).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from planner.cli.common import district_arg, lang_arg, load_arg
+from planner.cli.common import district_arg, lang_arg, load_arg, out_arg, plan_output, timer_of
 from planner.core.params import RotationParams, SolveParams, add_options, from_args
-from planner.io.export import check_out_dir
 from planner.outputs import rotation as presenter
 from planner.plans.rotation import rotate
 
@@ -24,7 +22,7 @@ SOLVE_OPTIONS = ["solver", "time_limit"]
 def register(sub) -> None:
     p = sub.add_parser("rotate", help="draw up the year's teacher rotation list")
     district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    out_arg(p)
     add_options(p, RotationParams, RotationParams.names())
     add_options(p, SolveParams, SOLVE_OPTIONS)
     lang_arg(p)
@@ -35,8 +33,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     params = from_args(RotationParams, args)
     solve = from_args(SolveParams, args)
     d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    o = rotate(d, params, solve)
-    presenter.write_files(o, out, args.lang)
+    with plan_output(args, "rotate", d) as staging:
+        o = rotate(d, params, solve)
+        timer_of(args).plan(o)
+        presenter.write_files(o, staging, args.lang)
     print("\n".join(presenter.console_lines(o, args.lang)))
     return 0 if o.status.has_plan else 3

@@ -1409,6 +1409,7 @@ def _load_district(path: Path) -> District:
     roads = _to_wgs84(roads, rlabel, problems)
     if roads is not None:
         _check_roads(roads, rlabel, problems)
+        _check_road_flags(roads, rlabel, problems)
 
     if problems:
         raise DataError(problems)
@@ -1514,6 +1515,31 @@ def _check_roads(roads, label: str, problems: list[str]) -> None:
         for k in np.flatnonzero(bad):
             problems.append(f'{label} feature {k + 1}, column speed_kmh: "{_short(values[k])}" '
                             f"is not a positive speed")
+
+
+def _check_road_flags(roads, label: str, problems: list[str]) -> None:
+    """``oneway`` and ``hazardous`` read as the road graph reads them (true/false,
+    1/0, yes/no, 是/否; ``oneway`` also -1 / reverse); anything else is an error
+    here, naming the feature, instead of failing later inside a plan. The graph's
+    own reader (``geodata.roads``, which imports networkx) is consulted only for
+    words other than the common ones."""
+    common = {"true", "false", "yes", "no", "1", "0", "-1", "是", "否", ""}
+    for column in ("oneway", "hazardous"):
+        if column not in roads.columns:
+            continue
+        values = roads[column].to_numpy(dtype=object)
+        odd = [k for k, v in enumerate(values) if isinstance(v, str)
+               and v.strip().lower() not in common or not isinstance(v, (str, bool, int, float,
+                                                                        np.number, type(None)))]
+        if not odd:
+            continue
+        from geodata.roads import RoadDataError, _as_bool
+        for k in odd:
+            try:
+                _as_bool(values[k], k + 1, column)
+            except (RoadDataError, TypeError, ValueError):
+                problems.append(f'{label} feature {k + 1}, column {column}: '
+                                f'"{_short(values[k])}" is not true/false')
 
 
 def _outside(boundary, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -340,7 +340,7 @@ def _summary(result, problem, zones, stage, violations) -> dict:
     return {
         "stage": stage, "status": result.status.value,
         "objective": None if result.objective is None else round(result.objective, 4),
-        "gap": result.gap, "solve_seconds": round(result.seconds, 3), "solver": result.solver,
+        "gap": result.gap, "solve_seconds": None, "solver": result.solver,  # times: timings.json
         "mode": result.mode, "units": sum(1 for u in problem.unit_ids if str(u).startswith("U:")),
         "schools": len(problem.school_ids),
         "max_load_ratio": round(max(loads), 4) if loads else None,
@@ -369,7 +369,7 @@ def combined_summary(outcomes: list[CatchmentOutcome]) -> dict:
         "status": plan_status(outcomes).value,
         "objective": round(sum(s["objective"] or 0 for s in st), 4),
         "gap": max(gaps) if gaps else None,
-        "solve_seconds": round(sum(s["solve_seconds"] for s in st), 3),
+        "solve_seconds": None,          # times: timings.json (same inputs, same bytes)
         "solver": st[0]["solver"], "units": st[0]["units"],
         "schools": sum(s["schools"] for s in st),
         "max_load_ratio": max((s["max_load_ratio"] or 0) for s in st),

@@ -233,7 +233,7 @@ def rotation_summary(before: District, after: District, result: rm.RotationResul
     return {
         "status": result.status.value,
         "objective": {k: round(v, 6) for k, v in result.objective.items()},
-        "gap": result.gap, "solve_seconds": round(result.seconds, 3), "solver": result.solver,
+        "gap": result.gap, "solve_seconds": None, "solver": result.solver,  # times: timings.json
         "eligible": counts.get("eligible"), "required": counts.get("required_movers"),
         "rotated": counts.get("rotated"), "backbone_rotated": counts.get("backbone_rotated"),
         "cv_before": _cv13(rb), "cv_after": _cv13(ra),
