@@ -97,6 +97,8 @@ class District:
     b_scores: dict = field(default_factory=dict)
     veto: dict = field(default_factory=dict)
     path: Path | None = None
+    #: the optional rotation_history table (pandas.DataFrame, planner.io.load) or None
+    rotation_history: Any = None
     _network: Any = field(default=None, repr=False, compare=False)
     #: indicator reports of this object (planner.indicators.engine.check); a derived
     #: district (``with_schools``, ``anonymise``) starts with none
