@@ -71,7 +71,9 @@ def settings() -> RotationSettings:
                             floors={st: rules.teacher_floors(st) for st in STAGES},
                             backbone_base="rotated", band=params.band,
                             max_send_share=params.max_send_share,
-                            direction_rule=params.direction_rule)
+                            direction_rule=params.direction_rule,
+                            urban_moves=params.urban_moves,
+                            exchange_partners=params.exchange_partners)
 
 SUBJECTS = (("语文", 30), ("数学", 25), ("英语", 12), ("体育", 6), ("音乐", 4),
             ("美术", 4), ("科学", 7), ("道德与法治", 5), ("信息技术", 3), ("历史", 2),

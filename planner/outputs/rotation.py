@@ -37,8 +37,8 @@ from planner.outputs.i18n import label, tr, yes_no
 from planner.outputs.sections import ReportSection, Table
 from planner.plans.rotation import RotationOutcome, flows
 
-__all__ = ["COLUMNS", "OFFICE_COLUMNS", "REPORT_COLUMNS", "compare_figures", "console_lines",
-           "diagnostic_text", "map_layers", "record_history", "report_sections",
+__all__ = ["COLUMNS", "OFFICE_COLUMNS", "REPORT_COLUMNS", "check_record", "compare_figures",
+           "console_lines", "diagnostic_text", "map_layers", "record_history", "report_sections",
            "rotation_sheet", "rotation_table", "shortfall_text", "workbook_sheets",
            "write_files"]
 
@@ -416,14 +416,7 @@ def record_history(o: RotationOutcome, folder: Path, year: int, lang: str = "zh"
     """
     folder = Path(folder)
     path = folder / "rotation_history.csv"
-    if (folder / "rotation_history.xlsx").exists():
-        raise PlanInputError("rotation_history.xlsx: --record appends to a CSV history only; "
-                             "save the workbook as rotation_history.csv and run again")
-    h = o.district_start.rotation_history if o.district_start is not None else None
-    if h is not None and len(h) and (h["school_year"] == year).any():
-        row = int(h.index[h["school_year"] == year][0])
-        raise PlanInputError(f"rotation_history.csv row {row}, column school_year: the history "
-                             f"already holds school year {year}; --record adds a year once")
+    check_record(o.district_start or o.district_after, folder, year)
     rows = history_rows(o, year)
     old = path.read_bytes() if path.exists() else b""
     encoding, bom, text = _decode(old)
@@ -454,6 +447,31 @@ def record_history(o: RotationOutcome, folder: Path, year: int, lang: str = "zh"
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def check_record(district, folder: Path, year: int) -> None:
+    """Refuse, before anything is made, a ``--record`` that cannot be done: a history
+    kept in a workbook or a GeoPackage layer, or one that already holds ``year``.
+
+    Raises
+    ------
+    PlanInputError
+        Naming the file (and the row holding the year).
+    """
+    if (Path(folder) / "rotation_history.xlsx").exists():
+        raise PlanInputError("rotation_history.xlsx: --record appends to a CSV history only; "
+                             "save the workbook as rotation_history.csv and run again")
+    h = district.rotation_history
+    if h is None or not len(h):
+        return
+    label_ = str(h.attrs.get("label", "rotation_history.csv"))
+    if ":" in label_:
+        raise PlanInputError(f"{label_}: --record appends to rotation_history.csv only, not "
+                             f"to a GeoPackage layer")
+    if (h["school_year"] == year).any():
+        row = int(h.index[h["school_year"] == year][0])
+        raise PlanInputError(f"{label_} row {row}, column school_year: the history already "
+                             f"holds school year {year}; --record adds a year once")
 
 
 def _decode(raw: bytes) -> tuple[str, bytes, str]:
