@@ -441,11 +441,14 @@ def record_history(o: RotationOutcome, folder: Path, year: int, lang: str = "zh"
     if old and not data.startswith(old.rstrip(b"\r\n")):
         raise RuntimeError("internal: the history would not keep its own bytes")
     tmp = folder / f".rotation_history.csv.{os.getpid()}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
