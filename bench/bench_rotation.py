@@ -63,6 +63,12 @@ class Km(Mapping):
     def __len__(self) -> int:
         return len(self.index) ** 2
 
+    def matrix(self, ids: list[str]) -> np.ndarray:
+        """The costs between these schools at once (what the model uses on a large
+        county instead of one look-up per pair)."""
+        idx = [self.index[h] for h in ids]
+        return self.km[np.ix_(idx, idx)]
+
 
 def settings() -> RotationSettings:
     rules, params = load_rules("hunan-2023"), RotationParams()

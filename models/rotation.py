@@ -60,9 +60,13 @@ Symbols
 Constraints (the numbers are used in the constraint names)
 ----------------------------------------------------------
 (0) leavers: ``Σ_{subject} y_{p,subject,t} = out_pt``, ``0 ≤ y_g ≤ n_g`` (0 in a stage of
-    one part).  ``y`` need not be integer: for integer ``out`` the ``y`` of a part form a
-    bipartite flow (types → subjects with the capacities of (5)), whose vertices are
-    integral; the decoder finds an integral one (a max-flow per part).
+    one part).  The groups of the subjects (5) cannot bind at a part (not every
+    teacher of the subject there is eligible) are merged per part and type into one
+    group of subject ``""``: they need no subject of their own, and the decoder takes
+    their longest serving members.  ``y`` need not be integer: for integer ``out`` the
+    ``y`` of a part form a bipartite flow (types → subjects with the capacities of
+    (5)), whose vertices are integral; the decoder finds an integral one (a max-flow
+    per part).
 (1) movers:    ``M = Σ out ≥ R``
 (2) backbone:  ``backbone_base="rotated"``: ``den · B ≥ num · M`` with
     ``num/den = backbone_share`` as an exact fraction (``5 B ≥ M`` for a fifth);
@@ -101,8 +105,9 @@ moves that serve no need, plus backbone teachers who do not go toward need (a ba
 teacher moving between two strong parts counts twice).  With ``direction_rule`` it is
 0 by construction and is not solved.
 Level 2, shortfall (teachers): ``min Σ_{p,k} u_pk``, ``u_pk ≥ f_k P_p / 100 − a_pk``.
-Level 3, spread: ``min Σ_{p,k} d_pk``, ``d_pk ≥ ±(a_pk − P_p T_k / P_s) / T_k``, which is
-exactly the enrolment-weighted absolute deviation ``(P_p/P_s)·|X_pk − X̄_k| / X̄_k``
+Level 3, spread: ``min Σ_{p,k} d_pk / T_k``, ``d_pk ≥ ±(a_pk − P_p T_k / P_s)`` (``d`` in
+teachers, so every row has unit coefficients), which is exactly the enrolment-weighted
+absolute deviation ``(P_p/P_s)·|X_pk − X̄_k| / X̄_k``
 (``X̄_k`` is constant: moves stay within county and stage).  Indicators with
 ``T_k = 0`` have no spread and are skipped; parts with no pupils have no value.
 Level 4, wishes: ``max Σ (C + 3 − r_iq) w_iq`` with ``r`` the rank of the choice (1–3)
@@ -114,7 +119,7 @@ Level 5, travel: ``min Σ c_{hh'} x_pqt + Σ c·xo + Σ c·xb`` over pool arc va
 unit, e.g. minutes); a problem without ``travel`` costs every move 0.
 Hull cuts (11a), (11b): ``a_pk`` is an integer, so the convex hulls of
 ``max(0, f − a)`` and ``|a − τ|`` over the integers are added as one extra line each:
-``u ≥ δ (⌊f⌋ + 1 − a)`` and ``d ≥ (δ' + (a − ⌊τ⌋)(1 − 2δ')) / T_k`` with ``δ``, ``δ'``
+``u ≥ δ (⌊f⌋ + 1 − a)`` and ``d ≥ δ' + (a − ⌊τ⌋)(1 − 2δ')`` with ``δ``, ``δ'``
 the fractional parts of the need ``f = f_k P_p/100`` and the target
 ``τ = P_p T_k / P_s``.  They cut off no integer point and close most of the LP gap.
 After each level its value ``v`` is pinned (``level ≤ v + 1e-6·max(1, |v|)``) and
@@ -233,6 +238,9 @@ _WEIGHTS = {"slack": 1.0, "purpose": 1.0, "shortfall": 1.0, "spread": 4.0,
 _TOL = 1e-6
 _HALF = 0.5  # not-a-rule: the rounding point of an integer variable
 _DECODE_SHARE = 0.1  # not-a-rule: time kept for decoding, as a share of the build time
+#: when a list, every HiGHS step of every level is appended to it as
+#: ``(step, seconds, status, value, bound)`` (the benchmark's diagnostics)
+TRACE: list | None = None
 _EPS = 1e-9
 
 
@@ -480,6 +488,55 @@ class _Data:
     county_target: dict[tuple[Part, int], float] = field(default_factory=dict)
     subject_rate: dict[tuple[str, str], float] = field(default_factory=dict)
     pairs: list[tuple[Part, Part]] = field(default_factory=list)
+    #: leaver groups of the model: a group whose subject the rule (5) can bind (every
+    #: teacher of the subject at the part is eligible), else all eligible teachers of
+    #: the part and type in subjects it cannot bind, as one group of subject ""
+    lgroups: dict[tuple, list[Teacher]] = field(default_factory=dict)
+    binding: set[tuple[Part, str]] = field(default_factory=set)
+
+    _matrix: Any = None
+    _index: dict[str, int] = field(default_factory=dict)
+    _orders: dict[str, list[str]] = field(default_factory=dict)
+
+    def matrix(self) -> np.ndarray | None:
+        """The travel costs between all schools (sorted ids) when ``travel`` offers
+        them at once (a ``matrix(ids)`` method), else ``None`` (look-ups then)."""
+        travel = self.problem.travel
+        if travel is None or not hasattr(travel, "matrix"):
+            return None
+        if self._matrix is None:
+            ids = list(self.schools)
+            m = np.asarray(travel.matrix(ids), dtype=float)
+            off = ~np.eye(len(ids), dtype=bool)
+            bad = off & ~(np.isfinite(m) & (m >= 0))
+            if bad.any():
+                i, j = map(int, np.argwhere(bad)[0])
+                raise ValueError(f"travel cost from {ids[i]} to {ids[j]} is {m[i, j]!r}, "
+                                 f"not a finite cost")
+            self._matrix = np.where(off, m, 0.0)
+            self._index = {h: i for i, h in enumerate(ids)}
+        return self._matrix
+
+    def nearest(self, h: str, cands: Sequence[str], k: int | None = None) -> list[str]:
+        """``cands`` (school ids) by travel cost from ``h``, then id; the first ``k``."""
+        mat = self.matrix()
+        if mat is None:
+            ranked = sorted(cands, key=lambda q: (_cost(self, h, q), q))
+        else:
+            js = np.array([self._index[q] for q in cands], dtype=np.int64)
+            order = np.lexsort((js, mat[self._index[h], js])) if len(js) else js
+            ranked = [cands[i] for i in order]
+        return ranked if k is None else ranked[:k]
+
+    def order(self, h: str) -> list[str]:
+        """Every school by travel cost from ``h``, then id (cached)."""
+        if h not in self._orders:
+            self._orders[h] = self.nearest(h, list(self.schools))
+        return self._orders[h]
+
+    def lgroup(self, t: Teacher) -> tuple:
+        p = (t.school_id, t.stage)
+        return (p, t.subject if (p, t.subject) in self.binding else "", t.flags())
 
     def need(self, part: Part, k: int) -> float:
         """Teachers needed for floor ``k`` at ``part``."""
@@ -548,7 +605,26 @@ def _prepare(problem: RotationProblem) -> _Data:
                  eligible, required)
     _classify_parts(data)
     data.pairs = _exchange_pairs(data)
+    _leaver_groups(data)
     return data
+
+
+def _leaver_groups(data: _Data) -> None:
+    """Merge the groups of subjects the rule (5) cannot bind: their leavers need no
+    subject of their own in the model (constraint (0) then only sums the part's
+    leavers of a type), which makes the model much smaller on large counties; the
+    decoder takes the longest serving of the merged group."""
+    eligible: dict[tuple[Part, str], int] = defaultdict(int)
+    for (p, subject, _), members in data.groups.items():
+        eligible[(p, subject)] += len(members)
+    data.binding = {key for key, n in eligible.items() if n > data.subject_count[key] - 1}
+    merged: dict[tuple, list[Teacher]] = defaultdict(list)
+    for (p, subject, f), members in data.groups.items():
+        key = (p, subject if (p, subject) in data.binding else "", f)
+        merged[key].extend(members)
+    for members in merged.values():
+        members.sort(key=_member_key)
+    data.lgroups = dict(sorted(merged.items()))
 
 
 def _classify_parts(data: _Data) -> None:
@@ -601,10 +677,9 @@ def _exchange_pairs(data: _Data) -> list[tuple[Part, Part]]:
         for p in data.parts_of_stage[st]:
             if p in data.strong or p not in senders:
                 continue
-            cand = [q for q in urban if q[0] != p[0]
+            cand = [q[0] for q in urban if q[0] != p[0]
                     and (q in data.strong or not data.urban(p))]
-            near = sorted(cand, key=lambda q: (_cost(data, p[0], q[0]), q))
-            out += [(p, q) for q in near[:k]]
+            out += [(p, (h, st)) for h in data.nearest(p[0], cand, k)]
     return sorted(out)
 
 
@@ -811,7 +886,10 @@ class _Backend:
         raise NotImplementedError
 
     def solve(self, cost: Mapping[int, float], time_limit: float | None, gap: float | None,
-              start: np.ndarray | None) -> tuple[SolveInfo, np.ndarray | None]:
+              start: np.ndarray | None, trusted: bool = True
+              ) -> tuple[SolveInfo, np.ndarray | None]:
+        """Minimise ``cost``; ``start`` is a MIP start, ``trusted`` when it is known to
+        be feasible (the previous level's plan)."""
         raise NotImplementedError
 
 
@@ -931,7 +1009,7 @@ class _HighsBackend(_Backend):
         bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
         return h.getModelStatus(), x, bound
 
-    def solve(self, cost, time_limit, gap, start):
+    def solve(self, cost, time_limit, gap, start, trusted=True):
         hs = self.hs
         M = hs.HighsModelStatus
         target = 1e-4 if gap is None else float(gap)
@@ -942,8 +1020,10 @@ class _HighsBackend(_Backend):
         def left() -> float | None:
             return None if deadline is None else max(0.5, deadline - time.perf_counter())
 
+        t1 = time.perf_counter()
         bound, xr = self._relaxation(c, left())
-        best = start if start is not None and _feasible_start(start) else None
+        _trace("lp", t1, "ok" if xr is not None else "none", bound, bound)
+        best = start if start is not None and trusted else None
         best_v = float(c @ best) if best is not None else None
         if xr is not None and bound is not None:
             ints = self.ints
@@ -961,14 +1041,18 @@ class _HighsBackend(_Backend):
                 else:
                     break
                 self.h.changeColsBounds(len(ints), ints, lo, hi)
-                _, x, _ = self._mip(left(), target / 2, warm)
+                t1 = time.perf_counter()
+                ms, x, _ = self._mip(left(), target / 2, warm)
+                _trace(step, t1, str(ms), None if x is None else float(c @ x), bound)
                 self.h.changeColsBounds(len(ints), ints, self.lo[ints], self.hi[ints])
                 if x is not None and (best_v is None or float(c @ x) < best_v):
                     best, best_v = x, float(c @ x)
                 if best_v is not None and _within(best_v, bound, target):
                     return SolveInfo(Status.OPTIMAL, best_v, _rel_gap(best_v, bound), "highs",
                                      time.perf_counter() - t0), best
-        ms, x, mb = self._mip(left(), target, best)
+        t1 = time.perf_counter()
+        ms, x, mb = self._mip(left(), target, best if best is not None else start)
+        _trace("mip", t1, str(ms), None if x is None else float(c @ x), mb)
         seconds = time.perf_counter() - t0
         if bound is not None and mb is not None:
             mb = max(mb, bound)
@@ -994,8 +1078,9 @@ class _HighsBackend(_Backend):
         return SolveInfo(status, best_v, g, "highs", seconds), best
 
 
-def _feasible_start(x: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(x)))
+def _trace(step: str, t0: float, status: str, value, bound) -> None:
+    if TRACE is not None:
+        TRACE.append((step, round(time.perf_counter() - t0, 2), status, value, bound))
 
 
 def _rel_gap(value: float, bound: float) -> float:
@@ -1046,7 +1131,7 @@ class _PulpBackend(_Backend):
         for i, a, b in zip(cols, lo, hi):
             self.vars[i].lowBound, self.vars[i].upBound = a, b
 
-    def solve(self, cost, time_limit, gap, start):
+    def solve(self, cost, time_limit, gap, start, trusted=True):
         pulp = self.pulp
         self.prob.setObjective(pulp.LpAffineExpression(
             [(self.vars[i], c) for i, c in sorted(cost.items())]))
@@ -1085,6 +1170,7 @@ class _Model:
     levels: dict[str, dict[int, float]]
     x: dict[tuple[Part, Part, Flags], int] = field(default_factory=dict)
     slack: dict[int, float] | None = None
+    after: dict[tuple[Part, int], int] = field(default_factory=dict)   # a_pk columns
 
 
 def _types(data: _Data, stage: str) -> list[Flags]:
@@ -1116,9 +1202,9 @@ def _build(data: _Data, relaxed: bool) -> _Model:
     s = data.problem.settings
     lp = _Lp()
     hard = s.direction_rule
-    # (0) leavers by group, continuous
+    # (0) leavers by (leaver) group, continuous
     y = {g: lp.var(0, len(members) if data.movable(g[0]) else 0)
-         for g, members in data.groups.items()}
+         for g, members in data.lgroups.items()}
     sources = _sources(data)
     supply: dict[tuple[Part, Flags], int] = defaultdict(int)
     for (p, _, f), m in data.groups.items():
@@ -1141,11 +1227,15 @@ def _build(data: _Data, relaxed: bool) -> _Model:
     # exchange legs
     xo: dict[tuple[Part, Part, Flags], int] = {}
     xb: dict[tuple[Part, Part, Flags], int] = {}
+    types_at: dict[Part, list[Flags]] = defaultdict(list)
+    for (src, f) in sources:
+        types_at[src].append(f)
     for p, q in data.pairs:
-        for (src, f) in sources:
-            if src == p and not (hard and f[1]):
+        for f in types_at[p]:
+            if not (hard and f[1]):
                 xo[(p, q, f)] = lp.var(0, supply[(p, f)], True)
-            if src == q and data.toward(p, f, True):
+        for f in types_at[q]:
+            if data.toward(p, f, True):
                 xb[(q, p, f)] = lp.var(0, supply[(q, f)], True)
     out: dict[tuple[Part, Flags], dict[int, float]] = {k: {po[k]: 1.0} for k in sources}
     arrive: dict[tuple[Part, Flags], dict[int, float]] = defaultdict(dict)
@@ -1166,9 +1256,9 @@ def _build(data: _Data, relaxed: bool) -> _Model:
         pair_out[(p, q)][col] = 1.0
     for (q, p, _f), col in xb.items():
         pair_out[(p, q)][col] = -1.0
-    for key in data.pairs:
-        if pair_out.get(key):
-            lp.row(pair_out[key], 0.0, 0.0)
+    for pair in data.pairs:
+        if pair_out.get(pair):
+            lp.row(pair_out[pair], 0.0, 0.0)
     # (10) wishes; those through the pool are G: by source part and by sink
     w, w_route = _add_wishes(lp, data, y, xo, xb)
     g_out: dict[tuple[Part, Flags], dict[int, float]] = defaultdict(dict)
@@ -1183,9 +1273,9 @@ def _build(data: _Data, relaxed: bool) -> _Model:
         g_in[_sink(data, p, (q, t.stage), t.flags())][col] = 1.0
     for key, e in g_out.items():
         lp.row(_add(dict(e), [(po[key], -1.0)]), hi=0.0)
-    for key, e in g_in.items():
-        if key in inn:
-            lp.row(_add(dict(e), [(inn[key], -1.0)]), hi=0.0)
+    for sink, e in g_in.items():
+        if sink in inn:
+            lp.row(_add(dict(e), [(inn[sink], -1.0)]), hi=0.0)
         else:  # a wish toward a part the direction rule closes to this type
             for col in e:
                 lp.hi[col] = 0.0
@@ -1261,7 +1351,7 @@ def _add_wishes(lp: _Lp, data: _Data, y, xo, xb):
     per_teacher: dict[str, dict[int, float]] = defaultdict(dict)
     for t, q, _ in _wishes(data):
         p = (t.school_id, t.stage)
-        g = (p, t.subject, t.flags())
+        g = data.lgroup(t)
         col = lp.var(0, 1, True)
         w[(t.id, q)] = col
         per_group[g][col] = 1.0
@@ -1312,7 +1402,9 @@ def _add_counts(lp: _Lp, data: _Data, out, relaxed: bool):
 def _add_subject_rule(lp: _Lp, data: _Data, y) -> None:
     by: dict[tuple, list] = defaultdict(list)
     for (p, subject, f), col in y.items():
-        by[(p, subject)].append((col, len(data.groups[(p, subject, f)])))
+        if subject == "":
+            continue
+        by[(p, subject)].append((col, len(data.lgroups[(p, subject, f)])))
     for key in sorted(by):
         keep = data.subject_count[key] - 1
         if sum(n for _, n in by[key]) > keep:
@@ -1349,12 +1441,9 @@ def _after_expr(data: _Data, part: Part, k: int, out, arrive) -> tuple[dict[int,
 
 
 def _add_levels(lp: _Lp, data: _Data, out, arrive, inn, xo, w) -> dict[str, dict[int, float]]:
-    out_p: dict[Part, dict] = defaultdict(dict)
-    in_p: dict[Part, dict] = defaultdict(dict)
-    for (p, f), e in out.items():
-        out_p[p][(p, f)] = e
-    for (p, f), e in arrive.items():
-        in_p[p][(p, f)] = e
+    """The purpose and wishes levels (their columns are the model's own); the rows of
+    the shortfall and spread levels are added when those levels come
+    (:func:`_level_rows`), so the earlier levels solve a smaller model."""
     purpose: dict[int, float] = {}
     for (q, f, cls), col in inn.items():
         if not data.toward(q, f, cls != "R"):
@@ -1362,48 +1451,65 @@ def _add_levels(lp: _Lp, data: _Data, out, arrive, inn, xo, w) -> dict[str, dict
     for (_p, _q, f), col in xo.items():
         if f[1]:
             purpose[col] = purpose.get(col, 0.0) + 1.0
-    l1: dict[int, float] = {}
-    l2: dict[int, float] = {}
-    for st in STAGES:
-        parts = [p for p in data.parts_of_stage[st] if data.pupils(p) > 0]
-        total_p = sum(data.pupils(p) for p in parts)
-        totals = [sum(data.before[q][k - 1] for q in parts) for k in INDICATORS]
-        for p in parts:
-            for k in INDICATORS:
-                a, a0 = _after_expr(data, p, k, out_p, in_p)
-                need = data.need(p, k)
-                u = lp.var(0)
-                l1[u] = 1.0
-                # u >= need - a
-                lp.row(_add({u: 1.0}, a.items()), lo=need - a0)
-                low, frac = math.floor(need), need - math.floor(need)
-                if frac > _EPS:  # hull cut (11a): a is integer
-                    lp.row(_add({u: 1.0}, ((c, frac * v) for c, v in a.items())),
-                           lo=frac * (low + 1 - a0))
-                t_k = totals[k - 1]
-                if t_k <= 0:
-                    continue
-                d = lp.var(0)
-                l2[d] = 1.0
-                target = data.pupils(p) * t_k / total_p
-                inv = 1.0 / t_k
-                # d >= (a - target)/t_k and d >= (target - a)/t_k
-                lp.row(_add({d: 1.0}, ((c, -inv * v) for c, v in a.items())),
-                       lo=inv * (a0 - target))
-                lp.row(_add({d: 1.0}, ((c, inv * v) for c, v in a.items())),
-                       lo=inv * (target - a0))
-                low, frac = math.floor(target), target - math.floor(target)
-                if frac > _EPS:  # hull cut (11b): a is integer
-                    slope = inv * (1 - 2 * frac)
-                    lp.row(_add({d: 1.0}, ((c, -slope * v) for c, v in a.items())),
-                           lo=inv * (frac + (a0 - low) * (1 - 2 * frac)))
     wishes: dict[int, float] = {}
     if w:
         big = 2 * len(w) + 1
         ranks = {(t.id, q): r for t, q, r in _wishes(data)}
         for key, col in w.items():
             wishes[col] = -(big + MAX_WISHES - ranks[key])
-    return {"purpose": purpose, "shortfall": l1, "spread": l2, "wishes": wishes}
+    return {"purpose": purpose, "wishes": wishes}
+
+
+def _level_rows(lp: _Lp, data: _Data, model: _Model, name: str) -> dict[int, float]:
+    """Add the rows of level ``shortfall`` (with the columns ``a_pk``) or ``spread``
+    and return the level's expression."""
+    if not model.after:
+        out_p: dict[Part, dict] = defaultdict(dict)
+        in_p: dict[Part, dict] = defaultdict(dict)
+        for (p, f), e in model.out.items():
+            out_p[p][(p, f)] = e
+        for (p, f), e in model.arrive.items():
+            in_p[p][(p, f)] = e
+        for p in data.parts:
+            if data.pupils(p) <= 0:
+                continue
+            for k in INDICATORS:
+                e, e0 = _after_expr(data, p, k, out_p, in_p)
+                # a_pk after the plan as one column: the level rows stay two terms long
+                av = lp.var(-math.inf, math.inf)
+                lp.row(_add({av: 1.0}, ((c, -v) for c, v in e.items())), e0, e0)
+                model.after[(p, k)] = av
+    expr: dict[int, float] = {}
+    for st in STAGES:
+        parts = [p for p in data.parts_of_stage[st] if data.pupils(p) > 0]
+        total_p = sum(data.pupils(p) for p in parts)
+        totals = [sum(data.before[q][k - 1] for q in parts) for k in INDICATORS]
+        for p in parts:
+            for k in INDICATORS:
+                av = model.after[(p, k)]
+                if name == "shortfall":
+                    need = data.need(p, k)
+                    u = lp.var(0)
+                    expr[u] = 1.0
+                    lp.row({u: 1.0, av: 1.0}, lo=need)                  # u >= need - a
+                    low, frac = math.floor(need), need - math.floor(need)
+                    if frac > _EPS:  # hull cut (11a): a is integer
+                        lp.row({u: 1.0, av: frac}, lo=frac * (low + 1))
+                    continue
+                t_k = totals[k - 1]
+                if t_k <= 0:
+                    continue
+                # d in teachers (rows of unit coefficients), weighted 1/t_k in the level
+                d = lp.var(0)
+                expr[d] = 1.0 / t_k
+                target = data.pupils(p) * t_k / total_p
+                lp.row({d: 1.0, av: -1.0}, lo=-target)                 # d >= a - target
+                lp.row({d: 1.0, av: 1.0}, lo=target)                   # d >= target - a
+                low, frac = math.floor(target), target - math.floor(target)
+                if frac > _EPS:  # hull cut (11b): a is integer
+                    slope = 1 - 2 * frac
+                    lp.row({d: 1.0, av: -slope}, lo=frac - low * slope)
+    return expr
 
 
 # ------------------------------------------------------------------ solving
@@ -1493,6 +1599,11 @@ def _solve_levels(data: _Data, relaxed: bool, solver: str, deadline, gap, infos,
     x: np.ndarray | None = None
     all_names = names + ["travel"]
     for name in names:
+        if name in ("shortfall", "spread"):
+            exprs[name] = _level_rows(model.lp, data, model, name)
+            backend.sync(model.lp)
+            if x is not None:   # the new columns take their values from the plan
+                x = _extend(model, data, x)
         expr = exprs[name]
         info, xi = backend.solve(expr, _budget(name, all_names, deadline, reserve), gap, x)
         if xi is None and x is not None and info.status is Status.NO_PLAN_IN_TIME:
@@ -1510,16 +1621,44 @@ def _solve_levels(data: _Data, relaxed: bool, solver: str, deadline, gap, infos,
     return model, x, note, built
 
 
+def _extend(model: _Model, data: _Data, x: np.ndarray) -> np.ndarray:
+    """The plan ``x`` with values for the columns added since (``a_pk`` and the
+    shortfall ``u`` or spread ``d`` of each part), so it stays a MIP start."""
+    lp = model.lp
+    y = np.concatenate([x, np.zeros(lp.ncol - len(x))])
+    # a_pk from its defining row, then u or d: the smallest value its rows allow
+    # (columns in the order they were made, so every value a row needs is known)
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for r in range(len(lp.row_lo)):
+        for i in lp.row_idx[r]:
+            if i >= len(x):
+                rows_of[i].append(r)
+    for col in range(len(x), lp.ncol):
+        lo = lp.lo[col] if math.isfinite(lp.lo[col]) else -math.inf
+        val = lo
+        for r in rows_of[col]:
+            idx, vals = lp.row_idx[r], lp.row_val[r]
+            own = vals[idx.index(col)]
+            rest = sum(v * y[i] for i, v in zip(idx, vals) if i != col)
+            if lp.row_lo[r] == lp.row_hi[r]:          # a_pk = its expression
+                val = (lp.row_lo[r] - rest) / own
+                break
+            if math.isfinite(lp.row_lo[r]) and own > 0:
+                val = max(val, (lp.row_lo[r] - rest) / own)
+        y[col] = val
+    return y
+
+
 def _pin(lp: _Lp, expr: Mapping[int, float], value: float) -> None:
     lp.row(dict(expr), hi=value + _TOL * max(1.0, abs(value)))
 
 
 def _travel_level(data: _Data, model: _Model, backend: _Backend, x: np.ndarray, gap,
-                  deadline, reserve, infos) -> tuple[np.ndarray, str]:
+                  deadline, reserve, infos) -> tuple[np.ndarray | None, str]:
     """Level 5: pool arcs (all, or nearest plus a greedy start), counts fixed on large
     counties, exchange legs costed directly."""
     s = data.problem.settings
-    flows = _greedy_flows(data, model, x)
+    flows, complete = _greedy_flows(data, model, x)
     arcs, note = _travel_arcs(data, model, flows)
     fixed = s.travel_mode == "fixed" or (s.travel_mode == "auto" and note != "all")
     lp = model.lp
@@ -1554,8 +1693,8 @@ def _travel_level(data: _Data, model: _Model, backend: _Backend, x: np.ndarray, 
     for (p, q, _f), col in list(model.xo.items()) + list(model.xb.items()):
         cost[col] = _cost(data, p[0], q[0])
     info, xi = backend.solve(cost, _budget("travel", ["travel"], deadline, reserve), gap,
-                             start)
-    if xi is None:
+                             start, trusted=complete)
+    if xi is None and complete:
         # keep the greedy transport, unproven
         xi = start
         info = SolveInfo(Status.FEASIBLE, _value(cost, start), None, info.solver, info.seconds)
@@ -1595,20 +1734,21 @@ def _travel_arcs(data: _Data, model: _Model,
         return [(p, q, f) for p, f in srcs for q in dests[(p, f)]], "all"
     arcs = set(flows)
     for p, f in srcs:
-        qs = sorted((q for q in dests[(p, f)] if q[0] != p[0]),
-                    key=lambda q: (_cost(data, p[0], q[0]), q))
-        arcs.update((p, q, f) for q in qs[:s.travel_candidates])
+        cands = [q[0] for q in dests[(p, f)] if q[0] != p[0]]
+        arcs.update((p, (h, p[1]), f)
+                    for h in data.nearest(p[0], cands, s.travel_candidates))
     return sorted(arcs), f"nearest {s.travel_candidates} + start plan"
 
 
-def _greedy_flows(data: _Data, model: _Model, x: np.ndarray) -> dict[tuple, int]:
+def _greedy_flows(data: _Data, model: _Model, x: np.ndarray
+                  ) -> tuple[dict[tuple, int], bool]:
     """A transport plan of the pool for the solution ``x``: the granted wishes' arcs,
     then nearest destination first.
 
     It is level 5's MIP start and, for large counties, guarantees that the restricted
     arc set is feasible.  Where the greedy gets stuck (only its own school or arrivals
     of the other origin class left), all allowed source-sink arcs of that type are
-    added with zero flow.
+    added with zero flow, and the plan is not complete (the second value is False).
     """
     supply: dict[tuple, dict] = defaultdict(dict)
     demand: dict[tuple, dict] = defaultdict(dict)
@@ -1621,31 +1761,45 @@ def _greedy_flows(data: _Data, model: _Model, x: np.ndarray) -> dict[tuple, int]
         if v:
             demand[(key[0][1], key[1])][key] = v
     arcs: dict[tuple, int] = {}
+    complete = True
     for (p, q, f), n in sorted(_granted_pool(data, model, x).items()):
         arcs[(p, q, f)] = n
         supply[(p[1], f)][p] -= n
         demand[(p[1], f)][_sink(data, p, q, f)] -= n
+    big = data.matrix() is not None
     for key in sorted(supply):
         sup, dem = dict(supply[key]), dict(demand.get(key, {}))
+        at: dict[str, list[tuple]] = defaultdict(list)       # school -> sinks of it
+        for k in sorted(dem):
+            at[k[0][0]].append(k)
         order = sorted(sup, key=lambda p: (-(sup[p] + dem.get((p, key[1], "U"), 0)
                                               + dem.get((p, key[1], "N"), 0)), p))
-        ok = True
+        stuck = []
         for p in order:
-            for k in sorted((k for k in dem if dem[k] > 0 and _serves(data, p, k)),
-                            key=lambda k: (_cost(data, p[0], k[0][0]), k)):
+            if big:
+                schools: Iterable[str] = (h for h in data.order(p[0]) if h in at)
+            else:
+                schools = data.nearest(p[0], sorted(at))
+            for h in schools:
                 if sup[p] == 0:
                     break
-                n = min(sup[p], dem[k])
-                sup[p] -= n
-                dem[k] -= n
-                arcs[(p, k[0], key[1])] = arcs.get((p, k[0], key[1]), 0) + n
-            ok = ok and sup[p] == 0
-        if not ok:  # fall back to every allowed source-sink pair of this type
+                for k in at[h]:
+                    if dem[k] > 0 and _serves(data, p, k) and sup[p] > 0:
+                        n = min(sup[p], dem[k])
+                        sup[p] -= n
+                        dem[k] -= n
+                        arcs[(p, k[0], key[1])] = arcs.get((p, k[0], key[1]), 0) + n
+            if sup[p]:
+                stuck.append(p)
+        if stuck:
+            # a transport exists (Hall): swaps through these arcs reach it
+            complete = False
+            left = [k for k in dem if dem[k] > 0]
             for p in supply[key]:
                 for k in demand[key]:
-                    if _serves(data, p, k):
+                    if _serves(data, p, k) and (p in stuck or k in left):
                         arcs.setdefault((p, k[0], key[1]), 0)
-    return arcs
+    return arcs, complete
 
 
 # ------------------------------------------------------------------ decoding
@@ -1693,10 +1847,10 @@ def _integral_y(data: _Data, model: _Model, x: np.ndarray) -> dict[tuple, int]:
     for (tid, _q), col in model.w.items():
         if x[col] > _HALF:
             t = by_id[tid]
-            granted[((t.school_id, t.stage), t.subject, t.flags())] += 1
+            granted[data.lgroup(t)] += 1
     outs = {key: int(round(_value(e, x))) for key, e in model.out.items()}
     by_part: dict[Part, list[tuple]] = defaultdict(list)
-    for g in data.groups:
+    for g in data.lgroups:
         by_part[g[0]].append(g)
     result: dict[tuple, int] = {}
     for p, gs in sorted(by_part.items()):
@@ -1712,13 +1866,14 @@ def _y_ok(data, p, gs, y, outs, granted) -> bool:
     per_type: dict[Flags, int] = defaultdict(int)
     per_subject: dict[str, int] = defaultdict(int)
     for g in gs:
-        if not granted.get(g, 0) <= y[g] <= len(data.groups[g]):
+        if not granted.get(g, 0) <= y[g] <= len(data.lgroups[g]):
             return False
         per_type[g[2]] += y[g]
         per_subject[g[1]] += y[g]
     if any(per_type[f] != outs.get((p, f), 0) for f in {g[2] for g in gs}):
         return False
-    return all(n <= data.subject_count[(p, s)] - 1 or n == 0 for s, n in per_subject.items())
+    return all(s == "" or n == 0 or n <= data.subject_count[(p, s)] - 1
+               for s, n in per_subject.items())
 
 
 def _y_flow(data, p, gs, outs, granted) -> dict[tuple, int]:
@@ -1727,8 +1882,8 @@ def _y_flow(data, p, gs, outs, granted) -> dict[tuple, int]:
     y = {g: granted.get(g, 0) for g in gs}
     need = {f: outs.get((p, f), 0) - sum(y[g] for g in gs if g[2] == f)
             for f in sorted({g[2] for g in gs})}
-    subj_left = {s: data.subject_count[(p, s)] - 1 - sum(y[g] for g in gs if g[1] == s)
-                 for s in sorted({g[1] for g in gs})}
+    subj_left = {s: (math.inf if s == "" else data.subject_count[(p, s)] - 1)
+                 - sum(y[g] for g in gs if g[1] == s) for s in sorted({g[1] for g in gs})}
     for f in need:
         while need[f] > 0:
             path = _augment(f, gs, y, data, subj_left, granted)
@@ -1747,7 +1902,7 @@ def _augment(f, gs, y, data, subj_left, granted):
     raise a group of type ``f``; if its subject is full, lower another type's group
     of that subject and raise that type's group of another subject, ...)."""
     from collections import deque
-    start = [g for g in gs if g[2] == f and y[g] < len(data.groups[g])]
+    start = [g for g in gs if g[2] == f and y[g] < len(data.lgroups[g])]
     prev: dict[tuple, Any] = {g: None for g in start}
     queue = deque(start)
     while queue:
@@ -1770,7 +1925,7 @@ def _augment(f, gs, y, data, subj_left, granted):
             if h[1] == s and h != g and y[h] > granted.get(h, 0):
                 # ... and give that type a leaver in another subject
                 for k in gs:
-                    if k[2] == h[2] and k[1] != s and y[k] < len(data.groups[k]) \
+                    if k[2] == h[2] and k[1] != s and y[k] < len(data.lgroups[k]) \
                             and k not in prev:
                         prev[k] = ((h, g))
                         queue.append(k)
@@ -1785,20 +1940,20 @@ def _decode(data: _Data, model: _Model, x: np.ndarray) -> list[Move]:
             wish_of[tid] = (q, model.w_route[(tid, q)])
     ys = _integral_y(data, model, x)
     leavers: dict[tuple[Part, Flags], list[Teacher]] = defaultdict(list)
-    for g, members in data.groups.items():
+    for g, members in data.lgroups.items():
         n = ys.get(g, 0)
         first = [t for t in members if t.id in wish_of]
         rest = [t for t in members if t.id not in wish_of]
         leavers[(g[0], g[2])].extend((first + rest)[:n])
     slots: dict[tuple[Part, Flags], list[tuple]] = defaultdict(list)
     kind_order = {"move": 0, "exchange_out": 1, "exchange_back": 2}
-    for (p, q, f), col in model.x.items():
+    for (p, dest, f), col in model.x.items():
         n = int(round(x[col]))
-        slots[(p, f)] += [(q, "move")] * n
-    for (p, q, f), col in model.xo.items():
-        slots[(p, f)] += [(q, "exchange_out")] * int(round(x[col]))
-    for (p, q, f), col in model.xb.items():
-        slots[(p, f)] += [(q, "exchange_back")] * int(round(x[col]))
+        slots[(p, f)] += [(dest, "move")] * n
+    for (p, dest, f), col in model.xo.items():
+        slots[(p, f)] += [(dest, "exchange_out")] * int(round(x[col]))
+    for (p, dest, f), col in model.xb.items():
+        slots[(p, f)] += [(dest, "exchange_back")] * int(round(x[col]))
     placed: list[tuple[Teacher, Part, str]] = []
     for key in sorted(leavers):
         people = sorted(leavers[key], key=_member_key)
@@ -1861,8 +2016,10 @@ def _reasons(data: _Data, placed) -> dict[str, str]:
         elif kind == "move" and not data.toward(q, flags, data.urban((t.school_id, t.stage))):
             code = "quota"
         else:
-            code = _credit(data, q, t, count[q], subjects)
-            if code is None:
+            credit = _credit(data, q, t, count[q], subjects)
+            if credit is not None:
+                code = credit
+            else:
                 code = "exchange_back" if kind == "exchange_back" else _fallback(data, q, flags)
         out[t.id] = code
         for i, flag in enumerate(flags):

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,7 +74,7 @@ from planner.core.rules import Rules
 from planner.indicators.engine import check
 from planner.io.load import parse_preferences
 
-__all__ = ["History", "RotationOutcome", "apply_moves", "build_problem", "engine_inputs",
+__all__ = ["History", "Minutes", "RotationOutcome", "apply_moves", "build_problem", "engine_inputs",
            "flows", "history_effects", "in_scope_schools", "model_settings", "rotate",
            "rotation_summary", "travel_costs"]
 
@@ -294,11 +295,34 @@ def build_problem(district: District, settings: rm.RotationSettings,
             eligible=bool(r.eligible) and r.teacher_id not in excluded, name=str(r.name),
             years_at_school=int(r.years_at_school) if pd.notna(r.years_at_school) else 0,
             preferences=ok[:rm.MAX_WISHES]))
-    cost = None
-    if travel is not None:
-        cost = travel.pairs("minutes", decimals=TRAVEL_DECIMALS)
+    cost = None if travel is None else Minutes(travel)
     return rm.RotationProblem(teachers=teachers, schools=schools, settings=settings,
                               travel=cost, county=county)
+
+
+class Minutes(Mapping):
+    """The model's travel costs: minutes between two schools of a
+    :class:`~geodata.travel.TravelMatrix`, rounded to ``TRAVEL_DECIMALS``, as a
+    mapping ``(from, to) -> minutes`` and, at once, as ``matrix(ids)`` (what the model
+    uses on a large county instead of one look-up per pair)."""
+
+    def __init__(self, tm: TravelMatrix):
+        self.oi, self.di = tm.index()
+        self.values = np.round(np.asarray(tm.minutes, dtype=float), TRAVEL_DECIMALS)
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        return float(self.values[self.oi[key[0]], self.di[key[1]]])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((a, b) for a in self.oi for b in self.di if a != b)
+
+    def __len__(self) -> int:
+        return len(self.oi) * len(self.di) - len(set(self.oi) & set(self.di))
+
+    def matrix(self, ids: list[str]) -> np.ndarray:
+        rows = [self.oi[h] for h in ids]
+        cols = [self.di[h] for h in ids]
+        return self.values[np.ix_(rows, cols)]
 
 
 def _require_roster(district: District) -> None:
