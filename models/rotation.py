@@ -242,6 +242,7 @@ _DECODE_SHARE = 0.1  # not-a-rule: time kept for decoding, as a share of the bui
 #: ``(step, seconds, status, value, bound)`` (the benchmark's diagnostics)
 TRACE: list | None = None
 _EPS = 1e-9
+_MIN_STEP = 0.5  # not-a-rule: the fewest seconds given to one HiGHS step
 
 
 # --------------------------------------------------------------------------- data
@@ -1018,7 +1019,7 @@ class _HighsBackend(_Backend):
         c = self._cost(cost)
 
         def left() -> float | None:
-            return None if deadline is None else max(0.5, deadline - time.perf_counter())
+            return None if deadline is None else max(_MIN_STEP, deadline - time.perf_counter())
 
         t1 = time.perf_counter()
         bound, xr = self._relaxation(c, left())

@@ -465,9 +465,14 @@ def rotation_summary(before: District, after: District, result: rm.RotationResul
 
 
 def flows(outcome: RotationOutcome) -> list[dict]:
-    """Teachers moving between each pair of schools (for the map), returns included."""
+    """Teachers moving between each pair of schools (for the map), returns included,
+    and how many of them are backbone teachers (``backbone``)."""
+    backbone = {t.id: t.backbone for t in outcome.problem.teachers}
     c: dict[tuple[str, str], int] = {}
+    bb: dict[tuple[str, str], int] = {}
     for m in outcome.listed():
-        c[(m.from_school, m.to_school)] = c.get((m.from_school, m.to_school), 0) + 1
-    return [{"from_school_id": a, "to_school_id": b, "teachers": n}
+        key = (m.from_school, m.to_school)
+        c[key] = c.get(key, 0) + 1
+        bb[key] = bb.get(key, 0) + int(backbone.get(m.teacher_id, False))
+    return [{"from_school_id": a, "to_school_id": b, "teachers": n, "backbone": bb[(a, b)]}
             for (a, b), n in sorted(c.items())]
