@@ -2172,14 +2172,16 @@ def _direction_diagnostic(data: _Data, moves, counts) -> Diagnostic:
     for (p, subject), n in sorted(data.subject_count.items()):
         if p in data.strong or not data.movable(p):
             continue
-        elig = elig_of[(p, subject)]
-        if elig and elig > n - 1:
+        # the only teacher of a subject at a school in need (rule (5) keeps them)
+        if elig_of[(p, subject)] and n == 1:
             kept.append((p[0], p[1], subject))
     return Diagnostic("direction_unreachable", {
         "required": data.required, "reached": counts["rotated"],
         "backbone_required": counts["backbone_required"],
         "backbone_reached": counts["backbone_rotated"],
-        "full": _full(data, moves), "kept": tuple(kept)})
+        "full": _full(data, moves), "kept": tuple(kept),
+        # school parts a mover could go to toward need (not urban-and-not-weak)
+        "needy": sum(1 for p in data.parts if p not in data.strong and data.movable(p))})
 
 
 def _levels_of(data: _Data, moves: Sequence[Move]) -> dict[str, float]:

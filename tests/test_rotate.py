@@ -255,6 +255,9 @@ def test_effect_direction_rule(tmp_path):
     o = rotate(d, WIDE.replace(direction_rule=True))
     assert o.status is Status.INFEASIBLE and o.result.moves == ()
     assert [m.code for m in o.result.messages] == ["solver_infeasible", "direction_unreachable"]
+    # the explanation says why: no school is in need (both urban, neither weak)
+    text = presenter.diagnostic_text("direction_unreachable", o.result.messages[1].figures)
+    assert o.result.messages[1].figures["needy"] == 0 and "全县没有需求学校" in text
 
 
 def test_solve_params_reach_the_model(two, monkeypatch):

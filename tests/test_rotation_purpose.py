@@ -230,3 +230,32 @@ def test_a_second_choice_is_granted_when_the_first_cannot_be():
     assert [(m.teacher_id, m.to_school, m.wish) for m in r.moves] == [("A3", "C", 2)]
     assert r.counts["wishes_granted"] == 1
     check(p, r)
+
+
+def test_direction_rule_explains_school_and_subject_in_chinese():
+    """The exchange case with R's ten teachers each of their own subject: under the
+    direction rule R can send no one (rule (5) keeps the only teacher of each subject)
+    and, at its quota, can receive no one without sending; so no plan exists. The
+    explanation names the schools with no room and, school by school, the subjects
+    whose only teacher must stay, in Chinese by default."""
+    from planner.outputs.rotation import diagnostic_text
+    subjects = ["语文", "数学", "英语", "科学", "音乐", "美术", "体育", "道德与法治",
+                "信息技术", "劳动"]
+    u = [T(f"U{i}", "U", ["语文", "数学"][i % 2] if i < 9 else "体育", q=True, b=i < 2)
+         for i in range(10)]
+    r = [T(f"R{i}", "R", subjects[i], q=i < 5) for i in range(10)]
+    schools = (S("U", area="urban", quota=10), S("R", area="rural", quota=10))
+    p = RotationProblem(tuple(u + r), schools,
+                        settings(max_send_share=0.1, direction_rule=True))
+    res = solve(p)
+    assert res.status is Status.INFEASIBLE
+    d = next(m for m in res.messages if m.code == "direction_unreachable")
+    # every subject of R has one teacher; U's only 体育 teacher too
+    assert sorted(d.figures["kept"]) == sorted(
+        [("R", "primary", s) for s in subjects] + [("U", "primary", "体育")])
+    assert ("R", 0) in d.figures["full"]
+    names = {"U": "城区小学", "R": "南山小学"}
+    zh = diagnostic_text(d.code, d.figures, "zh", names)
+    assert "南山小学（R）小学体育" in zh and "已无编制" in zh
+    en = diagnostic_text(d.code, d.figures, "en", names)
+    assert "南山小学" in en and "Under the direction rule" in en and "已" not in en

@@ -277,11 +277,11 @@ def console_lines(o: RotationOutcome, lang: str = "zh") -> list[str]:
     for k in ("1", "2", "3"):
         b, a = s["cv_before"].get(k) or {}, s["cv_after"].get(k) or {}
         values = [tr("rotation.console.cv_stage", lang, stage=label("stage", st, lang),
-                     before=b.get(st), after=a.get(st))
+                     before=_cv(b.get(st)), after=_cv(a.get(st)))
                   for st in ("primary", "junior") if st in b or st in a]
         lines.append(tr("rotation.console.cv", lang, k=k, values=", ".join(values)))
     lines += _explanations(o, lang)
-    if o.violations:
+    if o.violations and o.status.has_plan:   # a closest plan misses the counts by design
         lines.append(tr("rotation.console.verify_failed", lang, problems="; ".join(o.violations)))
     return lines
 
@@ -289,6 +289,12 @@ def console_lines(o: RotationOutcome, lang: str = "zh") -> list[str]:
 # ---------------------------------------------------------------------------
 # diagnostics and shortfalls
 # ---------------------------------------------------------------------------
+
+def _cv(value: Any) -> str:
+    """A CV for the console: three decimals (the workbook keeps it unrounded); — when
+    the stage has none."""
+    return "—" if value is None else f"{float(value):.3f}"
+
 
 def _explanations(o: RotationOutcome, lang: str) -> list[str]:
     """Why the hard counts cannot be met or a goal was missed, then what the closest
@@ -371,12 +377,15 @@ def diagnostic_text(code: str, figures: dict, lang: str = "zh",
                   backbone_share=_pct(f["backbone_share"]), movers=f["movers"],
                   needed=f["needed"], available=f["available"], at=_listing(f["at"], lang))
     if code == "direction_unreachable":
-        return tr("rotation.diagnostic.direction_unreachable", lang,
+        text = tr("rotation.diagnostic.direction_unreachable", lang,
                   required=f["required"], reached=f["reached"],
                   backbone_required=f["backbone_required"],
                   backbone_reached=f["backbone_reached"],
                   full=_full_listing(f["full"], lang, names),
                   kept=_kept_listing(f["kept"], lang, names))
+        if f.get("needy") == 0:
+            text += tr("rotation.diagnostic.direction_no_need", lang)
+        return text
     if code == "backbone_not_toward_need":
         return tr("rotation.diagnostic.backbone_not_toward_need", lang, teachers=f["teachers"],
                   full=_full_listing(f["full"], lang, names))
