@@ -132,7 +132,12 @@ Time
 ``time_limit`` covers everything :func:`solve` does, model building and decoding
 included: the levels share what is left after building, a level getting at most its
 weight's share of the rest (purpose 1, shortfall 1, spread 4, wishes 1, travel 1),
-and what a level leaves unused passes on.  HiGHS is driven directly through
+and what a level leaves unused passes on; the time of the build is kept back for
+decoding and checking the plan.  A first level that finds no plan in its share goes
+on with all the time left (from where its relaxation stopped).  HiGHS (1.x) measures
+its time limit against the object's summed run time, so each run's limit is added to
+it.  After a level whose value is 0 with only non-negative terms (purpose), its
+columns are fixed at 0 rather than pinned.  HiGHS is driven directly through
 ``highspy`` (the model is built once as arrays and kept between levels); CBC goes
 through ``pulp``.
 
@@ -237,7 +242,7 @@ _WEIGHTS = {"slack": 1.0, "purpose": 1.0, "shortfall": 1.0, "spread": 4.0,
             "wishes": 1.0, "travel": 1.0}
 _TOL = 1e-6
 _HALF = 0.5  # not-a-rule: the rounding point of an integer variable
-_DECODE_SHARE = 0.1  # not-a-rule: time kept for decoding, as a share of the build time
+_DECODE_SHARE = 1.0  # not-a-rule: time kept for decoding, as a share of the build time
 #: when a list, every HiGHS step of every level is appended to it as
 #: ``(step, seconds, status, value, bound)`` (the benchmark's diagnostics)
 TRACE: list | None = None
@@ -530,9 +535,15 @@ class _Data:
         return ranked if k is None else ranked[:k]
 
     def order(self, h: str) -> list[str]:
-        """Every school by travel cost from ``h``, then id (cached)."""
+        """Every school by travel cost from ``h``, then position (cached)."""
         if h not in self._orders:
-            self._orders[h] = self.nearest(h, list(self.schools))
+            mat = self.matrix()
+            if mat is None:
+                self._orders[h] = self.nearest(h, list(self.schools))
+            else:
+                ids = list(self.schools)
+                row = mat[self._index[h]]
+                self._orders[h] = [ids[i] for i in np.lexsort((np.arange(len(ids)), row))]
         return self._orders[h]
 
     def lgroup(self, t: Teacher) -> tuple:
@@ -983,20 +994,28 @@ class _HighsBackend(_Backend):
             h.changeColsCost(self.ncol, idx, c)
         return c
 
+    def _limit(self, h, time_limit) -> float:
+        """HiGHS (1.x) compares ``time_limit`` with the object's run time summed over
+        all its runs (ERGO-Code/HiGHS#1477): this run's limit is added to it."""
+        if not time_limit:
+            return self.hs.kHighsInf
+        return float(h.getRunTime()) + float(time_limit)
+
     def _relaxation(self, c, time_limit) -> tuple[float | None, np.ndarray | None]:
         h = self.hl
-        h.setOptionValue("time_limit", float(time_limit) if time_limit else self.hs.kHighsInf)
+        h.setOptionValue("time_limit", self._limit(h, time_limit))
         h.run()
+        if h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
+            # stopped by the time: the next run goes on from this (dual) basis
+            return None, None
         # later levels change the costs of an optimal basis: primal simplex from it
         h.setOptionValue("simplex_strategy", 4)
-        if h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
-            return None, None
         x = np.array(h.getSolution().col_value, dtype=float)
         return float(c @ x), x
 
     def _mip(self, time_limit, gap, start) -> tuple[Any, np.ndarray | None, float | None]:
         h, hs = self.h, self.hs
-        h.setOptionValue("time_limit", float(time_limit) if time_limit else hs.kHighsInf)
+        h.setOptionValue("time_limit", self._limit(h, time_limit))
         h.setOptionValue("mip_rel_gap", float(gap))
         if start is not None:
             sol = hs.HighsSolution()
@@ -1077,6 +1096,7 @@ class _HighsBackend(_Backend):
         if status is Status.FEASIBLE and g is not None and g <= target:
             status = Status.OPTIMAL
         return SolveInfo(status, best_v, g, "highs", seconds), best
+
 
 
 def _trace(step: str, t0: float, status: str, value, bound) -> None:
@@ -1611,12 +1631,32 @@ def _solve_levels(data: _Data, relaxed: bool, solver: str, deadline, gap, infos,
             # the previous level's plan is feasible here: keep it, unproven
             info = SolveInfo(Status.FEASIBLE, _value(expr, x), None, info.solver, info.seconds)
             xi = x
+        elif xi is None and x is None and info.status is Status.NO_PLAN_IN_TIME \
+                and deadline is not None:
+            # no plan yet at all (the relaxation ran out of the level's share): go on
+            # with all the time left, from where the relaxation stopped
+            left = deadline - reserve - time.perf_counter()
+            if left > _MIN_STEP:
+                again, xi = backend.solve(expr, left, gap, None)
+                info = SolveInfo(again.status, again.objective, again.gap, info.solver,
+                                 info.seconds + again.seconds)
         infos.append((name, info))
         if xi is None or not info.status.has_plan:
             return model, None, "all", built
         x = xi
-        _pin(model.lp, expr, _value(expr, x))
-        backend.sync(model.lp)
+        value = _value(expr, x)
+        if abs(value) < _TOL and all(v > 0 for v in expr.values()) \
+                and all(model.lp.lo[c] >= 0 for c in expr):
+            # a sum of non-negative terms at 0: each term is 0 (exact, and leaves the
+            # later levels a smaller model than a pin row would)
+            cols = sorted(expr)
+            backend.set_bounds(cols, [0.0] * len(cols), [0.0] * len(cols))
+            for c in cols:
+                model.lp.lo[c] = model.lp.hi[c] = 0.0
+                x[c] = 0.0
+        else:
+            _pin(model.lp, expr, value)
+            backend.sync(model.lp)
     assert x is not None
     x, note = _travel_level(data, model, backend, x, gap, deadline, reserve, infos)
     return model, x, note, built
@@ -1729,16 +1769,36 @@ def _travel_arcs(data: _Data, model: _Model,
     sinks: dict[tuple[str, Flags], list[tuple]] = defaultdict(list)
     for key in sorted(model.inn):
         sinks[(key[0][1], key[1])].append(key)
-    dests = {(p, f): [k[0] for k in sinks[(p[1], f)] if _serves(data, p, k)] for p, f in srcs}
-    total = sum(len(v) for v in dests.values())
+    # the schools a source may fill depend only on its stage, type and whether it is
+    # urban (_serves), less its own school
+    allowed: dict[tuple[str, Flags, bool], set[str]] = {}
+    for p, f in srcs:
+        key = (p[1], f, data.urban(p))
+        if key not in allowed:
+            allowed[key] = {k[0][0] for k in sinks[(p[1], f)]
+                            if k[2] == "N" or (k[2] == "U") == key[2]}
+    own = [p[0] in allowed[(p[1], f, data.urban(p))] for p, f in srcs]
+    total = sum(len(allowed[(p[1], f, data.urban(p))]) for p, f in srcs) - sum(own)
     if total <= s.arc_limit:
+        dests = {(p, f): [k[0] for k in sinks[(p[1], f)] if _serves(data, p, k)]
+                 for p, f in srcs}
         return [(p, q, f) for p, f in srcs for q in dests[(p, f)]], "all"
     arcs = set(flows)
+    k = s.travel_candidates
+    big = data.matrix() is not None
     for p, f in srcs:
-        cands = [q[0] for q in dests[(p, f)] if q[0] != p[0]]
-        arcs.update((p, (h, p[1]), f)
-                    for h in data.nearest(p[0], cands, s.travel_candidates))
-    return sorted(arcs), f"nearest {s.travel_candidates} + start plan"
+        ok = allowed[(p[1], f, data.urban(p))]
+        if big:   # walk the school's own order (cached) until k candidates are found
+            near = []
+            for h in data.order(p[0]):
+                if h != p[0] and h in ok:
+                    near.append(h)
+                    if len(near) == k:
+                        break
+        else:
+            near = data.nearest(p[0], sorted(h for h in ok if h != p[0]), k)
+        arcs.update((p, (h, p[1]), f) for h in near)
+    return sorted(arcs), f"nearest {k} + start plan"
 
 
 def _greedy_flows(data: _Data, model: _Model, x: np.ndarray
