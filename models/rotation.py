@@ -116,7 +116,10 @@ better choices (the rank never outweighs one more teacher granted).
 Level 5, travel: ``min Σ c_{hh'} x_pqt + Σ c·xo + Σ c·xb`` over pool arc variables
 ``x`` linked by ``Σ_q x_pqt = po_pt``, ``Σ_p x_pqt = in_qt``, ``x ≥ G`` (granted wishes).
 ``c_{hh'}`` is the problem's ``travel`` cost from school ``h`` to ``h'`` (the caller's
-unit, e.g. minutes); a problem without ``travel`` costs every move 0.
+unit, e.g. minutes); a problem without ``travel`` costs every move 0.  Each move also
+costs ``_MOVE_TIE`` (1e-4) in the solver, so that of two plans with the same minutes
+the one with fewer moves is taken (A → C rather than A → B and B → C when the minutes
+add up); the reported travel is the minutes alone.
 Hull cuts (11a), (11b): ``a_pk`` is an integer, so the convex hulls of
 ``max(0, f − a)`` and ``|a − τ|`` over the integers are added as one extra line each:
 ``u ≥ δ (⌊f⌋ + 1 − a)`` and ``d ≥ δ' + (a − ⌊τ⌋)(1 − 2δ')`` with ``δ``, ``δ'``
@@ -248,6 +251,9 @@ _DECODE_SHARE = 1.0  # not-a-rule: time kept for decoding, as a share of the bui
 TRACE: list | None = None
 _EPS = 1e-9
 _MIN_STEP = 0.5  # not-a-rule: the fewest seconds given to one HiGHS step
+#: added to each move's travel cost at level 5 to break ties toward fewer moves: a
+#: hundred moves weigh 0.01, below the last decimal of the minutes
+_MOVE_TIE = 1e-4
 
 
 # --------------------------------------------------------------------------- data
@@ -1728,11 +1734,13 @@ def _travel_level(data: _Data, model: _Model, backend: _Backend, x: np.ndarray, 
     start = np.concatenate([x, np.zeros(lp.ncol - len(x))])
     for arc, col in model.x.items():
         start[col] = flows.get(arc, 0)
+    # each move also costs _MOVE_TIE: of two transports with the same travel the one
+    # with fewer moves (A → C rather than A → B and B → C when the minutes add up)
     cost: dict[int, float] = {}
     for (p, q, _f), col in model.x.items():
-        cost[col] = _cost(data, p[0], q[0])
+        cost[col] = _cost(data, p[0], q[0]) + _MOVE_TIE
     for (p, q, _f), col in list(model.xo.items()) + list(model.xb.items()):
-        cost[col] = _cost(data, p[0], q[0])
+        cost[col] = _cost(data, p[0], q[0]) + _MOVE_TIE
     info, xi = backend.solve(cost, _budget("travel", ["travel"], deadline, reserve), gap,
                              start, trusted=complete)
     if xi is None and complete:
