@@ -135,9 +135,10 @@ Time
 ``time_limit`` covers everything :func:`solve` does, model building and decoding
 included: the levels share what is left after building, a level getting at most its
 weight's share of the rest (purpose 1, shortfall 1, spread 4, wishes 1, travel 1),
-and what a level leaves unused passes on; the time of the build is kept back for
-decoding and checking the plan.  A first level that finds no plan in its share goes
-on with all the time left (from where its relaxation stopped).  HiGHS (1.x) measures
+and what a level leaves unused passes on; twice the build time is kept back for
+the travel level's arcs, decoding and checking the plan.  A first level that finds
+no plan in its share goes on with all the time left (from where its relaxation
+stopped).  HiGHS (1.x) measures
 its time limit against the object's summed run time, so each run's limit is added to
 it.  After a level whose value is 0 with only non-negative terms (purpose), its
 columns are fixed at 0 rather than pinned.  HiGHS is driven directly through
@@ -245,7 +246,7 @@ _WEIGHTS = {"slack": 1.0, "purpose": 1.0, "shortfall": 1.0, "spread": 4.0,
             "wishes": 1.0, "travel": 1.0}
 _TOL = 1e-6
 _HALF = 0.5  # not-a-rule: the rounding point of an integer variable
-_DECODE_SHARE = 1.0  # not-a-rule: time kept for decoding, as a share of the build time
+_DECODE_SHARE = 2.0  # not-a-rule: seconds kept for travel arcs and decoding per build second
 #: when a list, every HiGHS step of every level is appended to it as
 #: ``(step, seconds, status, value, bound)`` (the benchmark's diagnostics)
 TRACE: list | None = None
