@@ -1782,10 +1782,10 @@ def _travel_arcs(data: _Data, model: _Model,
     # urban (_serves), less its own school
     allowed: dict[tuple[str, Flags, bool], set[str]] = {}
     for p, f in srcs:
-        key = (p[1], f, data.urban(p))
-        if key not in allowed:
-            allowed[key] = {k[0][0] for k in sinks[(p[1], f)]
-                            if k[2] == "N" or (k[2] == "U") == key[2]}
+        kind = (p[1], f, data.urban(p))
+        if kind not in allowed:
+            allowed[kind] = {k[0][0] for k in sinks[(p[1], f)]
+                             if k[2] == "N" or (k[2] == "U") == kind[2]}
     own = [p[0] in allowed[(p[1], f, data.urban(p))] for p, f in srcs]
     total = sum(len(allowed[(p[1], f, data.urban(p))]) for p, f in srcs) - sum(own)
     if total <= s.arc_limit:
