@@ -106,6 +106,8 @@ class District:
     enrolment_history: pd.DataFrame | None = None
     #: optional births.csv: ``unit_id, year, births`` (ints)
     births: pd.DataFrame | None = None
+    #: the optional rotation_history table (pandas.DataFrame, planner.io.load) or None
+    rotation_history: Any = None
     _network: Any = field(default=None, repr=False, compare=False)
     #: indicator reports of this object (planner.indicators.engine.check); a derived
     #: district (``with_schools``, ``anonymise``) starts with none
