@@ -282,3 +282,21 @@ def test_small_synth_districts_work_with_every_command(tmp_path, seed, capsys):
                     "catchments:\n  stages: [primary, junior]\n", encoding="utf-8")
     assert main(["run", str(scen), "--out", str(tmp_path / "r"), "--quiet"]) == 0, \
         capsys.readouterr().err
+
+
+def test_a_control_character_in_a_name_is_written_not_an_internal_error(tmp_path, capsys):
+    """Item 11: a vertical tab in a school's name (XLSX cannot hold it) used to end
+    `consolidate` and `check --xlsx` with exit 1 (IllegalCharacterError). The workbook
+    drops the character; the CSV keeps the name as it was."""
+    import openpyxl
+    d = write_tiny(tmp_path / "d", schools=TINY_SCHOOLS.replace("山背教学点", "山背\x0b教学点"))
+    assert main(["check", str(d), "--xlsx", str(tmp_path / "c.xlsx")]) == 0
+    names = {c.value for ws in openpyxl.load_workbook(tmp_path / "c.xlsx").worksheets
+             for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert "山背教学点" in names and not any("\x0b" in n for n in names)
+    (tmp_path / "closures.csv").write_text(CLOSURES, encoding="utf-8")
+    out = tmp_path / "cons"
+    assert main(["consolidate", str(d), "--plan", str(tmp_path / "closures.csv"),
+                 "--out", str(out)]) == 0
+    assert "山背\x0b教学点" in (out / "assignments.csv").read_text(encoding="utf-8")
+    capsys.readouterr()

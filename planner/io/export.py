@@ -44,6 +44,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -63,6 +64,19 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def safe_cell(v: Any) -> Any:
     if isinstance(v, str) and v.startswith(FORMULA_START):
         return "'" + v
+    return v
+
+
+#: characters an XLSX cell cannot hold (the XML 1.0 control characters openpyxl refuses)
+XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_value(v: Any) -> Any:
+    """A value a workbook cell can hold: text without the control characters XLSX
+    cannot store (a vertical tab in a school's name is dropped from the workbook; the
+    CSV files keep the text as it was)."""
+    if isinstance(v, str) and XLSX_ILLEGAL.search(v):
+        return XLSX_ILLEGAL.sub("", v)
     return v
 
 
@@ -224,7 +238,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     for name, df in sheets.items():
         ws = wb.create_sheet(title=str(name)[:31])
         df = safe_frame(df)
-        ws.append([str(c) for c in df.columns])
+        ws.append([xlsx_value(str(c)) for c in df.columns])
         for row in df.itertuples(index=False):
             vals = []
             for v in row:
@@ -233,7 +247,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
                 elif hasattr(v, "item") and not isinstance(v, str):
                     vals.append(v.item())
                 else:
-                    vals.append(v)
+                    vals.append(xlsx_value(v))
             ws.append(vals)
         for cell in ws[1]:
             cell.font = Font(bold=True)
