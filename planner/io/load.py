@@ -1447,7 +1447,8 @@ def _time_tables(folder: Path, gpkg: Path | None, check_files: bool, schools, un
     typed and checked: every column given, ids known, grades 1-9, one row per key,
     consecutive history years. ``None`` for a table not given."""
     out: list[pd.DataFrame | None] = []
-    specs = (("enrolment_history", ENROLMENT_HISTORY_COLUMNS, ("school_id", "school_year", "grade")),
+    specs = (("enrolment_history", ENROLMENT_HISTORY_COLUMNS,
+              ("school_id", "school_year", "grade")),
              ("births", BIRTH_COLUMNS, ("unit_id", "year")))
     for stem, cols, key in specs:
         raw, label, _ = _table_or_problem(folder, stem, gpkg, problems, cols, check_files)
