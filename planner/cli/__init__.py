@@ -30,7 +30,7 @@ from planner import __version__
 
 #: one module per command, in the order ``planner --help`` lists them
 COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "run", "compare",
-                   "verify", "synth")
+                   "verify", "synth", "province")
 
 
 def build_parser() -> argparse.ArgumentParser:
