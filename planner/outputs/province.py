@@ -39,9 +39,9 @@ from planner.outputs.report import esc, fmt
 if TYPE_CHECKING:  # pragma: no cover
     from planner.province import Progress, ProvinceResult
 
-__all__ = ["write_county_check", "no_plan_lines", "write_dashboard", "dashboard_html",
-           "workbook_sheets", "console_lines", "ProgressBar", "duration", "ranking",
-           "failing_counts", "summable", "plan_keys"]
+__all__ = ["write_county_check", "county_report_html", "no_plan_lines", "write_dashboard",
+           "dashboard_html", "workbook_sheets", "console_lines", "ProgressBar", "duration",
+           "ranking", "failing_counts", "summable", "plan_keys"]
 
 _MINUTE = 60  # not-a-rule: seconds in a minute, minutes in an hour
 #: figures of a run's figures.json shown elsewhere, not in the plan table
@@ -57,21 +57,62 @@ _NOT_SUMMED = ("ratio", "share", "max_", "min_", "cv_", "value_", "gap", "score"
 
 def write_county_check(district, report, folder: Path, lang: str = "zh") -> str:
     """A county checked without a scenario: ``indicators.json``, the check workbook
-    and ``report.html`` (with the district's map) in ``folder``; returns the name of
-    the report."""
+    and ``report.html`` (:func:`county_report_html`, with the district's map) in
+    ``folder``; returns the name of the report."""
     from planner.io.export import write_text
     from planner.outputs.checkfiles import write_json, write_xlsx
     from planner.outputs.maps import build_map
-    from planner.outputs.report import build_report
     from planner.outputs.run import school_status
     write_json(report, folder / "indicators.json")
     write_xlsx(report, folder / tr("province.county_workbook", lang), lang=lang)
     status = school_status(report, set(), list(district.schools["school_id"]))
     html_map = build_map(district, school_status=status, lang=lang, title=district.name)
-    html = build_report(scenario_name=tr("province.check_title", lang), before=report,
-                        after=None, map_html=html_map, lang=lang)
-    write_text(html, folder / "report.html")
+    write_text(county_report_html(report, lang, html_map), folder / "report.html")
     return "report.html"
+
+
+def county_report_html(report, lang: str = "zh", map_html: str | None = None) -> str:
+    """A county's current-state report (no plan): the verdict and why, the A
+    indicators (state, county values and CVs of 1-7, failing schools), the per-school
+    tables of 1-7 with their charts, the map. Built from the scenario report's parts
+    (:mod:`planner.outputs.report`) without its before/after columns."""
+    from planner.indicators.engine import plain
+    from planner.outputs.checkfiles import indicator_name
+    from planner.outputs.report import CSS, parts_html, verdict_html, words
+    t = {**words(lang), "schools_table": tr("province.county.schools", lang)}
+
+    def stages(d) -> str:
+        d = plain(d)
+        if not isinstance(d, dict) or not d:
+            return "—"
+        return "<br>".join(f"{esc(t.get(k, k))} {fmt(v)}" for k, v in d.items())
+
+    rows = []
+    for ind in report.a_results:
+        st = ("nodata", t["nodata"]) if ind.no_data else (
+            ("pass", t["yes"]) if ind.passed else ("fail", t["no"]))
+        per = ind.id <= 7
+        rows.append([_td(f"{ind.id}. {esc(indicator_name(ind, lang))}"),
+                     _td(esc(st[1]), cls=st[0]),
+                     _td(stages(ind.county_value) if per else "—", num=True, cls="st"),
+                     _td(stages(ind.cv) if per else "—", num=True, cls="st"),
+                     _td(len(ind.failing_schools), num=True)])
+    head = [esc(t[k]) for k in ("indicator", "passed", "county", "cv", "failing")]
+    thresholds = {str(i.id): plain(i.threshold) for i in report.a_results
+                  if i.id <= 7 and plain(i.threshold)}
+    body = [f"<h1>{esc(tr('province.county.title', lang))}</h1>",
+            f"<p class='meta'>{esc(report.district)} · {esc(tr('province.check_title', lang))}"
+            f" · {esc(report.standard)}</p>",
+            f"<h2>{esc(t['verdict'])}</h2>", verdict_html(report, t, lang),
+            f"<h2>{esc(tr('province.county.a_table', lang))}</h2>", _table(head, rows),
+            parts_html(report.parts_table(), t, lang, thresholds)]
+    if map_html:
+        body.append(f"<h2>{esc(t['map'])}</h2>")
+        body.append(f'<iframe class="mapframe" title="map" srcdoc="{esc(map_html)}"></iframe>')
+    return ("<!DOCTYPE html>\n<html lang=\"" + t["html_lang"] + "\"><head>"
+            "<meta charset=\"utf-8\"><title>" + esc(tr("province.county.title", lang)) +
+            "</title><style>" + CSS + "</style></head><body>\n" + "\n".join(body) +
+            "\n</body></html>\n")
 
 
 def no_plan_lines(res, lang: str = "zh") -> list[str]:
@@ -200,19 +241,26 @@ def _figure_label(key: str, lang: str) -> str:
     return tr(k, lang) if k in catalogue() else key
 
 
+def _sep(lang: str) -> str:
+    """The list separator: 、 in Chinese, a comma in English."""
+    return ", " if lang == "en" else "、"
+
+
 def _figure_value(v: Any, lang: str) -> Any:
     if isinstance(v, bool):
         return label("bool", v, lang)
-    if v is None:
+    if v is None or (isinstance(v, (list, dict)) and not v):
         return "—"
-    if isinstance(v, (list, dict)):
-        return "、".join(map(str, v)) if isinstance(v, list) and v else ("—" if not v else str(v))
+    if isinstance(v, list):
+        return _sep(lang).join(map(str, v))
+    if isinstance(v, dict):
+        return _sep(lang).join(f"{k} {x}" for k, x in v.items())
     return v
 
 
-def _failing_ids(ch: dict) -> str:
+def _failing_ids(ch: dict, lang: str) -> str:
     ids = [str(i["id"]) for i in ch["indicators"] if i["class"] == "A" and _state(i) == "fail"]
-    return "、".join(ids) if ids else "—"
+    return _sep(lang).join(ids) if ids else "—"
 
 
 def _status_text(c: dict, lang: str) -> str:
@@ -261,7 +309,7 @@ def workbook_sheets(res: ProvinceResult) -> dict[str, pd.DataFrame]:
                      _col("b_score", lang): ch.get("b_score"),
                      _col("b_grade", lang): _grade(ch, lang),
                      _col("recognised", lang): yes[bool(ch["recognised"])],
-                     _col("failing", lang): _failing_ids(ch)})
+                     _col("failing", lang): _failing_ids(ch, lang)})
     sheets = {tr("province.sheet.rank", lang): pd.DataFrame(rows)}
     inds = _a_indicators(counties)
     word = {"pass": tr("province.grid.pass", lang), "fail": tr("province.grid.fail", lang),
@@ -279,7 +327,7 @@ def workbook_sheets(res: ProvinceResult) -> dict[str, pd.DataFrame]:
     worst = [{_col("indicator", lang): f"{ind['id']}. {_ind_name(ind, lang)}",
               _col("n_fail", lang): len(fails),
               _col("share", lang): round(len(fails) / n, 4) if n else None,
-              _col("counties_failing", lang): "、".join(_county(c) for c in fails)}
+              _col("counties_failing", lang): _sep(lang).join(_county(c) for c in fails)}
              for ind, fails in failing_counts(counties)]
     sheets[tr("province.sheet.worst", lang)] = pd.DataFrame(
         worst, columns=[_col(k, lang) for k in ("indicator", "n_fail", "share",
@@ -332,9 +380,8 @@ def _plans_made(c: dict, lang: str) -> str:
     missing = [(k, v) for k, v in (c.get("plans") or {}).items() if not Status(v).has_plan]
     if not missing:
         return tr("province.plan.made", lang)
-    return "、".join(f"{tr(f'run.plan.{k}', lang)}（{label('status', v, lang)}）"
-                    if lang == "zh" else f"{tr(f'run.plan.{k}', lang)} ({label('status', v, lang)})"
-                    for k, v in missing)
+    return _sep(lang).join(tr("province.plan.missing", lang, plan=tr(f"run.plan.{k}", lang),
+                              status=label("status", v, lang)) for k, v in missing)
 
 
 def _before_after(c: dict) -> str:
@@ -447,7 +494,7 @@ def _rank_html(res: ProvinceResult) -> str:
                      _td(ch["a_no_data"], num=True), _td(fmt(ch.get("b_score"), 1), num=True),
                      _td(esc(_grade(ch, lang))),
                      _td(esc(label("bool", ok, lang)), cls="pass" if ok else "fail"),
-                     _td(esc(_failing_ids(ch))),
+                     _td(esc(_failing_ids(ch, lang))),
                      _td(_link(c, tr("province.link", lang)))])
     return (f"<h2>{esc(tr('province.rank.title', lang))}</h2>"
             f"<p class='meta'>{esc(tr('province.today', lang))} "
@@ -490,7 +537,7 @@ def _worst_html(res: ProvinceResult) -> str:
     head = [esc(_col(k, lang)) for k in ("indicator", "n_fail", "share", "counties_failing")]
     rows = [[_td(esc(f"{ind['id']}. {_ind_name(ind, lang)}")), _td(len(f), num=True),
              _td(f"{100.0 * len(f) / n:.0f}%", num=True),
-             _td("、".join(_link(c, _county(c)) for c in f))] for ind, f in worst]
+             _td(_sep(lang).join(_link(c, _county(c)) for c in f))] for ind, f in worst]
     return title + _table(head, rows)
 
 
