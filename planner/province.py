@@ -199,16 +199,18 @@ def fingerprint(county: County, scenario: Scenario | None, lang: str,
 
 def report_summary(report) -> dict:
     """The language-free summary of an indicator report that the province view
-    needs: the verdict, each indicator's state, the CV table of 1-7."""
+    needs: the verdict, each indicator's state, the CV table of 1-7 (``cv`` unrounded,
+    as in the ``--json`` report: the presenters round it)."""
     from planner.indicators.engine import plain
     inds = [{"id": r.id, "class": r.cls, "name": r.name, "name_en": r.name_en,
              "passed": bool(r.passed), "no_data": bool(r.no_data),
              "failing_schools": len(r.failing_schools)} for r in report.indicators]
     cv = []
     for row in report.cv_table().to_dict("records"):
-        cv.append(plain({k: row.get(k) for k in ("indicator", "stage", "county_value",
-                                                  "threshold", "county_ok", "cv", "cv_limit",
-                                                  "cv_ok")}))
+        r = plain({k: row.get(k) for k in ("indicator", "stage", "county_value", "threshold",
+                                           "county_ok", "cv", "cv_limit", "cv_ok")})
+        r["cv"] = plain(row.get("cv_exact", row.get("cv")))   # unrounded, as the JSON report
+        cv.append(r)
     return plain({"a_total": report.a_total, "a_passed": report.a_passed,
                   "a_no_data": report.a_no_data, "b_score": report.b_score,
                   "b_grade": report.b_grade, "b_grade_en": report.b_grade_en,

@@ -132,6 +132,7 @@ seed: 0
 consolidation:
   mode: optimise
 rotation:
+remediation:
 """
 
 
@@ -417,7 +418,8 @@ def test_the_dashboard_ranks_grids_and_counts_from_the_counties_files(planned):
                for st, v in i["cv_exact"].items() if v is not None and v > i["cv_limit"][st])
     assert cv.count('class="num over"') == over
     first = befores[expected[0]]
-    assert f">{first['indicators'][0]['cv']['primary']:.2f}</td>" in cv
+    ind1 = first["indicators"][0]          # three decimals, as the run's report shows CVs
+    assert f">{ind1['cv_exact']['primary']:.3f}</td>" in cv
     # the broken county: its status and its message
     err = _section(html, "未能完成的县")
     assert "数据有误" in err and "students_primary" in err and BROKEN in err
@@ -442,6 +444,8 @@ def test_the_zh_dashboard_has_no_latin_words(planned):
 
 def test_the_plan_table_and_the_province_total(planned):
     from openpyxl import load_workbook
+
+    from planner.outputs.i18n import tr
     _, out = planned
     res = _results(out)
     ok = sorted(k for k, r in res.items() if r["status"] == "ok")
@@ -457,19 +461,28 @@ def test_the_plan_table_and_the_province_total(planned):
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert [r[1] for r in rows[:-1]] == ok and rows[-1][0] == "全省合计"
     col = {h: i for i, h in enumerate(head)}
-    for key, label in (("teachers_moved", "交流教师数"), ("closed", "撤并学校数"),
-                       ("buses", "校车数"), ("pupils_moved", "转学学生数")):
+    assert "交流教师数" in col and "撤并学校数" in col
+    for key in ("teachers_moved", "closed", "buses", "pupils_moved", "remediation_capital_yuan"):
+        label = tr(f"compare.{key}", "zh")
         assert [r[col[label]] for r in rows[:-1]] == [figs[k][key] for k in ok]
         assert rows[-1][col[label]] == sum(figs[k][key] for k in ok)
-    assert rows[-1][col["最长车程 分钟"]] == "—"                 # a maximum is not summed
+    assert rows[-1][col[tr("compare.max_ride_min", "zh")]] == "—"   # a maximum is not summed
+    # a plan's own label for a figure compare has none for
+    assert "接收学校合并后新不达标（项）" in col
+    # the remediation's costs, read from figures.json, summed; its A count is not
+    cost = col["整改费用（首年）元"]
+    assert [r[cost] for r in rows[:-1]] == [figs[k]["remediation_cost_yuan"] for k in ok]
+    assert rows[-1][cost] == pytest.approx(sum(figs[k]["remediation_cost_yuan"] for k in ok))
+    assert rows[-1][col["整改后 A 类达标数"]] == "—"
     assert sum(figs[k]["teachers_moved"] for k in ok) > 0
     ws = wb["未完成的县"]
     assert [c.value for c in ws[2]][:3] == [res[BROKEN]["name"], BROKEN, "数据有误"]
 
 
 def test_a_figure_a_plan_adds_later_appears_with_its_total(planned, tmp_path):
-    """A new key in the runs' figures.json (a remediation cost) becomes a column and is
-    summed; a share is shown but not summed."""
+    """A new key in the runs' figures.json (a cost no plan writes today, so no label
+    either: the key is its header) becomes a column and is summed; a share is shown but
+    not summed."""
     import copy
     from types import SimpleNamespace
 
@@ -477,19 +490,19 @@ def test_a_figure_a_plan_adds_later_appears_with_its_total(planned, tmp_path):
     from planner.province import ProvinceResult
     _, out = planned
     counties = [copy.deepcopy(r) for r in _results(out).values() if r["status"] == "ok"][:2]
-    counties[0]["figures"].update(remediation_cost_yuan=1200000.0, staff_share=0.4)
-    counties[1]["figures"].update(remediation_cost_yuan=350000.5, staff_share=0.6)
+    counties[0]["figures"].update(sports_ground_cost_yuan=1200000.0, staff_share=0.4)
+    counties[1]["figures"].update(sports_ground_cost_yuan=350000.5, staff_share=0.6)
     res = ProvinceResult(out=tmp_path, counties=counties, computed=[], resumed=[],
                          scenario=SimpleNamespace(name="测算"), lang="zh", workers=0,
                          scheduler="serial")
-    assert summable("remediation_cost_yuan") and not summable("staff_share")
+    assert summable("sports_ground_cost_yuan") and not summable("staff_share")
     assert not summable("max_ride_min") and not summable("max_load_ratio")
-    totals = plan_totals(counties, ["remediation_cost_yuan", "staff_share", "buses"])
-    assert totals["remediation_cost_yuan"] == 1550000.5 and totals["staff_share"] is None
+    totals = plan_totals(counties, ["sports_ground_cost_yuan", "staff_share", "buses"])
+    assert totals["sports_ground_cost_yuan"] == 1550000.5 and totals["staff_share"] is None
     sheet = workbook_sheets(res)["方案测算"]
-    assert list(sheet["remediation_cost_yuan"]) == [1200000.0, 350000.5, 1550000.5]
+    assert list(sheet["sports_ground_cost_yuan"]) == [1200000.0, 350000.5, 1550000.5]
     assert list(sheet["staff_share"])[-1] == "—"
-    assert "1,550,000.50" in dashboard_html(res)
+    assert "1,550,000.5" in dashboard_html(res)
 
 
 def test_the_english_dashboard(planned):

@@ -14,9 +14,11 @@ table of 1–7 and, with a scenario, the state after the plans and the run's
 5. with a scenario: the plans' figures per county and the province total — every
    key of the runs' ``figures.json`` except the CVs and county values, so a figure a
    plan adds later (remediation costs ...) appears without code here; its label is
-   the catalogue's ``compare.<key>``. The total sums a figure unless its key names
-   a ratio, a share, a maximum or minimum, a CV, a county value, a gap or a score
-   (:func:`summable`); ``true`` counts the counties;
+   the catalogue's ``compare.<key>`` (else ``report.label.<key>``, else a plan's
+   ``<plan>.figure.<key>``). The total sums a
+   figure unless its key names a ratio, a share, a maximum or minimum, a CV, a county
+   value, a gap, a score or an A count (``remediation_a_passed``) (:func:`summable`);
+   ``true`` counts the counties;
 6. the counties not completed, with their status and the lines that say why;
 7. a province map (inline SVG, no tiles, no script) when counties have outlines:
    each county coloured by the number of A indicators failing, linked to its report.
@@ -33,22 +35,24 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from planner.outputs import values as V
 from planner.outputs.i18n import catalogue, label, tr
 from planner.outputs.report import esc, fmt
 
 if TYPE_CHECKING:  # pragma: no cover
     from planner.province import Progress, ProvinceResult
 
-__all__ = ["write_county_check", "county_report_html", "no_plan_lines", "write_dashboard",
-           "dashboard_html", "workbook_sheets", "console_lines", "ProgressBar", "duration",
+__all__ = ["write_county_check", "no_plan_lines", "write_dashboard", "dashboard_html",
+           "workbook_sheets", "console_lines", "ProgressBar", "duration",
            "ranking", "failing_counts", "summable", "plan_keys"]
 
 _MINUTE = 60  # not-a-rule: seconds in a minute, minutes in an hour
 #: figures of a run's figures.json shown elsewhere, not in the plan table
-_NOT_PLAN = ("recognised", "a_passed", "a_total", "b_score", "b_grade", "veto", "verified")
+_NOT_PLAN = ("recognised", "a_passed", "a_total", "a_failing", "b_score", "b_grade",
+             "b_grade_en", "veto", "verified")
 #: key parts of a figure that must not be summed over counties
 _NOT_SUMMED = ("ratio", "share", "max_", "min_", "cv_", "value_", "gap", "score", "mean",
-               "avg", "rate", "per_")
+               "avg", "rate", "per_", "a_passed")
 
 
 # ---------------------------------------------------------------------------
@@ -57,62 +61,21 @@ _NOT_SUMMED = ("ratio", "share", "max_", "min_", "cv_", "value_", "gap", "score"
 
 def write_county_check(district, report, folder: Path, lang: str = "zh") -> str:
     """A county checked without a scenario: ``indicators.json``, the check workbook
-    and ``report.html`` (:func:`county_report_html`, with the district's map) in
-    ``folder``; returns the name of the report."""
+    and ``report.html`` (the run's report with no plan: one state per indicator, with
+    the district's map) in ``folder``; returns the name of the report."""
     from planner.io.export import write_text
     from planner.outputs.checkfiles import write_json, write_xlsx
     from planner.outputs.maps import build_map
+    from planner.outputs.report import build_report
     from planner.outputs.run import school_status
     write_json(report, folder / "indicators.json")
     write_xlsx(report, folder / tr("province.county_workbook", lang), lang=lang)
     status = school_status(report, set(), list(district.schools["school_id"]))
     html_map = build_map(district, school_status=status, lang=lang, title=district.name)
-    write_text(county_report_html(report, lang, html_map), folder / "report.html")
+    html = build_report(scenario_name=tr("province.check_title", lang), before=report,
+                        after=None, map_html=html_map, lang=lang)
+    write_text(html, folder / "report.html")
     return "report.html"
-
-
-def county_report_html(report, lang: str = "zh", map_html: str | None = None) -> str:
-    """A county's current-state report (no plan): the verdict and why, the A
-    indicators (state, county values and CVs of 1-7, failing schools), the per-school
-    tables of 1-7 with their charts, the map. Built from the scenario report's parts
-    (:mod:`planner.outputs.report`) without its before/after columns."""
-    from planner.indicators.engine import plain
-    from planner.outputs.checkfiles import indicator_name
-    from planner.outputs.report import CSS, parts_html, verdict_html, words
-    t = {**words(lang), "schools_table": tr("province.county.schools", lang)}
-
-    def stages(d) -> str:
-        d = plain(d)
-        if not isinstance(d, dict) or not d:
-            return "—"
-        return "<br>".join(f"{esc(t.get(k, k))} {fmt(v)}" for k, v in d.items())
-
-    rows = []
-    for ind in report.a_results:
-        st = ("nodata", t["nodata"]) if ind.no_data else (
-            ("pass", t["yes"]) if ind.passed else ("fail", t["no"]))
-        per = ind.id <= 7
-        rows.append([_td(f"{ind.id}. {esc(indicator_name(ind, lang))}"),
-                     _td(esc(st[1]), cls=st[0]),
-                     _td(stages(ind.county_value) if per else "—", num=True, cls="st"),
-                     _td(stages(ind.cv) if per else "—", num=True, cls="st"),
-                     _td(len(ind.failing_schools), num=True)])
-    head = [esc(t[k]) for k in ("indicator", "passed", "county", "cv", "failing")]
-    thresholds = {str(i.id): plain(i.threshold) for i in report.a_results
-                  if i.id <= 7 and plain(i.threshold)}
-    body = [f"<h1>{esc(tr('province.county.title', lang))}</h1>",
-            f"<p class='meta'>{esc(report.district)} · {esc(tr('province.check_title', lang))}"
-            f" · {esc(report.standard)}</p>",
-            f"<h2>{esc(t['verdict'])}</h2>", verdict_html(report, t, lang),
-            f"<h2>{esc(tr('province.county.a_table', lang))}</h2>", _table(head, rows),
-            parts_html(report.parts_table(), t, lang, thresholds)]
-    if map_html:
-        body.append(f"<h2>{esc(t['map'])}</h2>")
-        body.append(f'<iframe class="mapframe" title="map" srcdoc="{esc(map_html)}"></iframe>')
-    return ("<!DOCTYPE html>\n<html lang=\"" + t["html_lang"] + "\"><head>"
-            "<meta charset=\"utf-8\"><title>" + esc(tr("province.county.title", lang)) +
-            "</title><style>" + CSS + "</style></head><body>\n" + "\n".join(body) +
-            "\n</body></html>\n")
 
 
 def no_plan_lines(res, lang: str = "zh") -> list[str]:
@@ -237,8 +200,13 @@ def _grade(ch: dict, lang: str) -> str:
 
 
 def _figure_label(key: str, lang: str) -> str:
-    k = f"compare.{key}"
-    return tr(k, lang) if k in catalogue() else key
+    cat = catalogue()
+    for k in (f"compare.{key}", f"report.label.{key}"):
+        if k in cat:
+            return tr(k, lang)
+    # a plan's own figure label (``consolidation.figure.regressions``)
+    own = sorted(k for k in cat if k.endswith(f".figure.{key}"))
+    return tr(own[0], lang) if own else key
 
 
 def _sep(lang: str) -> str:
@@ -556,7 +524,7 @@ def _cv_html(res: ProvinceResult) -> str:
     head = [esc(_col("county", lang))] + [
         f"{k} {esc(label('stage', st, lang))}" for k, st in cols]
     rows = [[_td(esc(tr("province.cv.limit", lang)))] +
-            [_td(fmt(limits.get(x)), num=True) for x in cols]]
+            [_td(V.num(limits.get(x), 2, fixed=True), num=True) for x in cols]]
     for _, c in ranked:
         by = {(r["indicator"], r["stage"]): r for r in c["check"]["cv"]}
         cells = [_td(_link(c, _county(c)))]
@@ -566,7 +534,8 @@ def _cv_html(res: ProvinceResult) -> str:
                 cells.append(_td("—", num=True))
             else:
                 over = r.get("cv_ok") is False
-                cells.append(_td(fmt(r["cv"]), num=True, cls="over" if over else ""))
+                cells.append(_td(esc(V.cv_text(r["cv"], limits.get(x))), num=True,
+                                 cls="over" if over else ""))
         rows.append(cells)
     return (f"<h2>{esc(tr('province.cv.title', lang))}</h2>"
             f"<p class='meta'>{esc(tr('province.cv.note', lang))}</p>" +
