@@ -215,7 +215,10 @@ def report_summary(report) -> dict:
                   "a_no_data": report.a_no_data, "b_score": report.b_score,
                   "b_grade": report.b_grade, "b_grade_en": report.b_grade_en,
                   "recognised": bool(report.recognised), "veto": list(report.veto),
-                  "standard": report.standard, "indicators": inds, "cv": cv})
+                  "standard": report.standard,
+                  "standard_title": {"zh": report.standard_title_zh,
+                                     "en": report.standard_title_en},
+                  "indicators": inds, "cv": cv})
 
 
 def _outline(boundary) -> dict | None:

@@ -102,6 +102,34 @@ def test_synth_province_places_names_and_children(tmp_path):
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
 
 
+def test_synth_province_villages_on_one_point_are_moved_apart(tmp_path):
+    """synth_district puts villages of a 37-school district of seed 0 on one point (two
+    on one, three on another); the province moves the k-th one k × 30 m east, so
+    catchment cells can be drawn, and leaves every other village where it was."""
+    import numpy as np
+    import pandas as pd
+
+    from geodata.cells import unit_cells
+    from planner.io.synth import synth_district
+    raw = pd.read_csv(synth_district(37, 0, tmp_path / "raw") / "units.csv")
+    assert raw.duplicated(["lon", "lat"]).sum() == 3
+    folder = synth_province(1, tmp_path / "p", SynthProvinceParams(seed=0), sizes=[37])[0]
+    units = pd.read_csv(folder / "units.csv")
+    assert not units.duplicated(["lon", "lat"]).any()
+    # the shift is the same for every unit: the moved ones differ from it by 30 m east
+    d = units[["lon", "lat"]] - raw[["lon", "lat"]]
+    dup = raw.duplicated(["lon", "lat"])
+    base = d[~dup].round(6).drop_duplicates()
+    assert len(base) == 1
+    east = (d[dup]["lon"] - base["lon"].iloc[0]) * 110_574.0 * np.cos(np.radians(units["lat"][dup]))
+    kth = raw.groupby(["lon", "lat"]).cumcount()[dup]       # 1, 2 on a point with three
+    assert sorted(kth) == [1, 1, 2]
+    assert np.allclose(east, 30.0 * kth, atol=0.2)
+    assert np.allclose(d[dup]["lat"], base["lat"].iloc[0])
+    d = load_district(folder)
+    assert len(unit_cells(d.units, d.boundary)) == len(units)   # the cells can be drawn
+
+
 def test_synth_province_road_links_keep_their_nodes(tmp_path):
     """The shift moves a school and the end of its road link by the same rounding: the
     road network stays one connected graph."""

@@ -21,7 +21,10 @@ counties form one province:
   residential units as its schools enrol; a real county's resident children are about
   its enrolment, so each stage's unit children are scaled to 97 % of the pupils of
   the county's public schools (private schools take the rest), which lets catchment
-  plans be made.
+  plans be made;
+- **distinct villages**: synth_district sometimes puts two residential units on one
+  point, which the catchments' cells reject ("share one location"); the later one is
+  moved 30 m east (60 m for a third, ...).
 
 Everything is deterministic: the same ``k``, ``seed`` and sizes give the same bytes.
 """
@@ -48,6 +51,7 @@ PROVINCE_CODE = "4399"
 M_PER_DEG_LAT = 110_574.0
 GAP_M = 2000.0  # not-a-rule: metres between neighbouring counties on the layout
 CHILD_SHARE = 0.97  # not-a-rule: resident children per public-school pupil (synthetic)
+UNIT_STEP_M = 30.0  # not-a-rule: metres between two villages synth_district put on one point
 _DEFAULTS = SynthProvinceParams()
 NAME_CHARS = "东南西北安平兴隆福寿永清石桥河湖山岭塘坪湾田桃李竹松枫杨柳金龙凤新宁华阳江源溪"
 
@@ -113,6 +117,7 @@ def synth_province(k: int, out_dir: str | Path,
         if x > 0 and x + w > row_width * 1.05:  # not-a-rule: layout slack
             x, y, row_h = 0.0, y + row_h + gap_lat, 0.0
         _shift(f, (left + x) - lon0, (top - y) - lat1)
+        _separate_units(f)
         _scale_children(f)
         _rename(f, name)
         x += w + gap_lon
@@ -172,6 +177,36 @@ def _rewrite_csv(path: Path, fix) -> None:
     for r in rows:
         w.writerow(fix(r))
     path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _separate_units(folder: Path) -> None:
+    """Move apart residential units that share one location (synth_district sometimes
+    puts two villages on one point; catchment cells need distinct points): the k-th
+    unit on an occupied point goes k × UNIT_STEP_M metres east, onto a free point."""
+    units = list(csv.DictReader(io.StringIO((folder / "units.csv").read_text("utf-8"))))
+    seen: set[tuple[str, str]] = set()
+    moved: dict[int, tuple[str, str]] = {}
+    for n, u in enumerate(units):
+        lon, lat = float(u["lon"]), float(u["lat"])
+        step = UNIT_STEP_M / (M_PER_DEG_LAT * math.cos(math.radians(lat)))
+        k, pt = 0, (u["lon"], u["lat"])
+        while pt in seen:
+            k += 1
+            pt = (repr(round(lon + k * step, 6)), u["lat"])
+        seen.add(pt)
+        if k:
+            moved[n] = pt
+    if not moved:
+        return
+    i = iter(range(len(units)))
+
+    def fix(row: dict) -> dict:
+        k = next(i)
+        if k in moved:
+            row["lon"], row["lat"] = moved[k]
+        return row
+
+    _rewrite_csv(folder / "units.csv", fix)
 
 
 def _scale_children(folder: Path) -> None:

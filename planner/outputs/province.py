@@ -42,8 +42,8 @@ from planner.outputs.report import esc, fmt
 if TYPE_CHECKING:  # pragma: no cover
     from planner.province import Progress, ProvinceResult
 
-__all__ = ["write_county_check", "no_plan_lines", "write_dashboard", "dashboard_html",
-           "workbook_sheets", "console_lines", "ProgressBar", "duration",
+__all__ = ["write_county_check", "county_report_html", "no_plan_lines", "write_dashboard",
+           "dashboard_html", "workbook_sheets", "console_lines", "ProgressBar", "duration",
            "ranking", "failing_counts", "summable", "plan_keys"]
 
 _MINUTE = 60  # not-a-rule: seconds in a minute, minutes in an hour
@@ -61,21 +61,54 @@ _NOT_SUMMED = ("ratio", "share", "max_", "min_", "cv_", "value_", "gap", "score"
 
 def write_county_check(district, report, folder: Path, lang: str = "zh") -> str:
     """A county checked without a scenario: ``indicators.json``, the check workbook
-    and ``report.html`` (the run's report with no plan: one state per indicator, with
-    the district's map) in ``folder``; returns the name of the report."""
+    and ``report.html`` (:func:`county_report_html`, with the district's map) in
+    ``folder``; returns the name of the report."""
     from planner.io.export import write_text
     from planner.outputs.checkfiles import write_json, write_xlsx
     from planner.outputs.maps import build_map
-    from planner.outputs.report import build_report
     from planner.outputs.run import school_status
     write_json(report, folder / "indicators.json")
     write_xlsx(report, folder / tr("province.county_workbook", lang), lang=lang)
     status = school_status(report, set(), list(district.schools["school_id"]))
     html_map = build_map(district, school_status=status, lang=lang, title=district.name)
-    html = build_report(scenario_name=tr("province.check_title", lang), before=report,
-                        after=None, map_html=html_map, lang=lang)
-    write_text(html, folder / "report.html")
+    write_text(county_report_html(report, lang, html_map), folder / "report.html")
     return "report.html"
+
+
+def county_report_html(report, lang: str = "zh", map_html: str | None = None) -> str:
+    """A county's current-state report (no plan): the run's report
+    (:func:`planner.outputs.report.build_report`) made of the same parts, with the
+    headings of a check instead of "before and after the plan" (its ``after=None``
+    report keeps those headings): the verdict and why, the A table (one state), the
+    failing schools and teachers, the B and veto tables, the per-school tables of 1-7,
+    the map and the loader's warnings."""
+    from planner.indicators.engine import plain
+    from planner.outputs import report as R
+    from planner.outputs.checkfiles import indicator_name
+    t = {**R.words(lang), **{k: tr(f"province.county.{k}", lang)
+                            for k in ("title", "a_table", "schools_table",
+                                      "failing_schools_after", "short_teachers")}}
+    title = report.standard_title_en if lang == "en" else report.standard_title_zh
+    names = {i.id: indicator_name(i, lang) for i in report.a_results}
+    thresholds = {str(i.id): plain(i.threshold) for i in report.a_results
+                  if i.kind == "per_pupil" and plain(i.threshold)}
+    body = [f"<h1>{esc(t['title'])}</h1>",
+            f"<p class='meta'>{esc(report.district)} · {esc(tr('province.check_title', lang))}"
+            f" · {esc(title or report.standard)}</p>",
+            f"<h2>{t['verdict']}</h2>", R.verdict_html(report, report, t, lang),
+            f"<h2>{esc(t['a_table'])}</h2>", R.a_table_html(report, None, t, lang),
+            R.failing_html(report, t, lang), R.short_teachers_html(report, t, lang),
+            f"<h2>{t['b_table']}</h2>", R.b_table_html(report, t, lang),
+            f"<h2>{t['veto_table']}</h2>", R.veto_html(report, t, lang),
+            R.parts_html(report.parts_table(), t, lang, thresholds, names)]
+    if map_html:
+        body.append(f"<h2>{t['map']}</h2>")
+        body.append(f'<iframe class="mapframe" title="{esc(t["map"])}" '
+                    f'srcdoc="{esc(map_html)}"></iframe>')
+    body.append(R.warnings_html(report, t, lang))
+    return ("<!DOCTYPE html>\n<html lang=\"" + t["html_lang"] + "\"><head>"
+            "<meta charset=\"utf-8\"><title>" + esc(t["title"]) + "</title><style>" + R.CSS +
+            "</style></head><body>\n" + "\n".join(x for x in body if x) + "\n</body></html>\n")
 
 
 def no_plan_lines(res, lang: str = "zh") -> list[str]:
@@ -644,9 +677,10 @@ def dashboard_html(res: ProvinceResult) -> str:
     lang = res.lang
     meta = (tr("province.meta.scenario", lang, name=res.scenario.name) if res.scenario
             is not None else tr("province.meta.check_only", lang))
-    standards = sorted({c["check"]["standard"] for c in _assessed(res.counties)})
+    standards = sorted({(c["check"].get("standard_title") or {}).get(lang)
+                        or c["check"]["standard"] for c in _assessed(res.counties)})
     body = [f"<h1>{esc(tr('province.title', lang))}</h1>",
-            f"<p class='meta'>{esc(meta)} · {esc('、'.join(standards))} · "
+            f"<p class='meta'>{esc(meta)} · {esc(_sep(lang).join(standards))} · "
             f"{esc(tr('province.meta.version', lang, version=__version__))}</p>",
             _summary_html(res)]
     if _assessed(res.counties):
