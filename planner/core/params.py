@@ -534,3 +534,36 @@ class RoadmapParams(Params):
                            "are under the standard's candidate size")
     rotation: bool = setting(True, BOOL, "rotate teachers every year")
     projection: ProjectionParams = setting(default_factory=ProjectionParams)
+
+
+@dataclass(frozen=True)
+class ProvinceParams(Params):
+    """``planner province`` options: how the counties of a province are run
+    (:func:`planner.province.run_province`)."""
+
+    workers: int | None = setting(None, optional(NON_NEGATIVE_INT),
+                                  "worker processes of the local Dask cluster, one thread "
+                                  "each (default: the machine's cores, at most one per "
+                                  "county); 0: one county after another in this process, "
+                                  "without Dask")
+    scheduler: str | None = setting(None, optional(TEXT),
+                                    "address of a running Dask scheduler (tcp://host:8786) "
+                                    "whose workers run the counties, instead of a local "
+                                    "cluster")
+    resume: bool = setting(False, BOOL,
+                           "keep the counties whose results are written and whose inputs "
+                           "have not changed; run only the others")
+
+
+@dataclass(frozen=True)
+class SynthProvinceParams(Params):
+    """``planner synth-province`` options (:func:`planner.io.synth_province.synth_province`)."""
+
+    seed: int = setting(0, NON_NEGATIVE_INT, "random seed")
+    min_schools: int = setting(40, POSITIVE_INT,  # not-a-rule: smallest synthetic county
+                               "fewest schools of a county (at least 10)")
+    max_schools: int = setting(600, POSITIVE_INT,  # not-a-rule: largest synthetic county
+                               "most schools of a county")
+    median_schools: int = setting(150, POSITIVE_INT,  # not-a-rule: a Hunan county's median
+                                  "median number of schools of a county (teaching points "
+                                  "included)")
