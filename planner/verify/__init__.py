@@ -51,7 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.core.district import District, derive_teacher_flags
+from planner.core.district import District, derive_teacher_flags, repoint_parents
 from planner.core.errors import PlanInputError
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams
 from planner.verify.catchments import verify_catchments
@@ -249,6 +249,11 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
                 s.loc[idx[rid], f"max_class_{st}"] = mc
     closed = {r["school_id"] for r in rows}
     s = s[~s["school_id"].isin(closed)].reset_index(drop=True)
+    pupils_to: dict[str, dict[str, int]] = {}
+    for r in rows:
+        to = pupils_to.setdefault(r["school_id"], {})
+        to[r["receiving_school_id"]] = to.get(r["receiving_school_id"], 0) + int(r["pupils"])
+    s = repoint_parents(s, pupils_to)
     teachers = district.teachers
     if teachers is not None:
         t = teachers.copy()
