@@ -358,6 +358,19 @@ def map_layers(o: RemediationOutcome) -> dict:
     return {}
 
 
+def headline(o: RemediationOutcome, lang: str = "zh") -> list[str]:
+    """The line under the report's verdict: what the remediation list costs and what it
+    brings (the way from today's verdict to recognition)."""
+    s = o.summary
+    if not o.status.has_plan:
+        return []
+    key = "remediation.headline.recognised" if s.get("recognised_after") else \
+        "remediation.headline.not_recognised"
+    return [tr(key, lang, actions=s["actions"], after=s["a_passed_after"], total=s["a_total"],
+               cost=_fmt_yuan(s["total_cost_yuan"]), capital=_fmt_yuan(s["capital_yuan"]),
+               recurring=_fmt_yuan(s["recurring_yuan_per_year"]))]
+
+
 def console_lines(o: RemediationOutcome, lang: str = "zh") -> list[str]:
     s = o.summary
     lines = [tr("remediation.console.summary", lang, actions=s["actions"],

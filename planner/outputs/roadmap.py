@@ -267,6 +267,11 @@ def map_layers(o: RoadmapOutcome) -> dict:
     return {}
 
 
+def headline(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
+    """The line under the report's verdict: the first year the county can apply."""
+    return [tr("roadmap.console.first", lang, text=_first_text(o, lang))]
+
+
 def console_lines(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
     lines = [tr("roadmap.console.first", lang, text=_first_text(o, lang))]
     for y in o.years:

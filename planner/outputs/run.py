@@ -208,6 +208,9 @@ def write_views(district, res: RunResult, scenario: Scenario, meta: dict, lang: 
     html_report = build_report(scenario_name=scenario.name, before=res.before, after=res.after,
                                sections=sections, verification=res.verification,
                                every_plan_made=res.every_plan_made, map_html=html_map,
+                               headline=[h for presenter, outcome in plans
+                                         if hasattr(presenter, "headline")
+                                         for h in presenter.headline(outcome, lang)],
                                meta={"input_sha256": meta["input_sha256"][:16],
                                      "version": meta["toolkit_version"]}, lang=lang)
     write_text(html_report, res.out / "report.html")
