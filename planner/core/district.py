@@ -311,11 +311,15 @@ def anonymise(district: District) -> District:
     return replace(district, teachers=t)
 
 
-def repoint_parents(schools: pd.DataFrame, pupils_to: dict[str, dict[str, int]]) -> pd.DataFrame:
+def repoint_parents(schools: pd.DataFrame, moves) -> pd.DataFrame:
     """Schools whose central school (``parent_id``) closes: their parent becomes the
     receiver that takes most of the closed school's pupils (ties: the smaller id), so the
-    district after a closure names no school that is gone. ``pupils_to``: closed school
-    → {receiver: pupils}."""
+    district after a closure names no school that is gone. ``moves``: (closed school,
+    receiver, pupils) triples."""
+    pupils_to: dict[str, dict[str, int]] = {}
+    for closed, to, n in moves:
+        r = pupils_to.setdefault(str(closed), {})
+        r[str(to)] = r.get(str(to), 0) + int(n)
     if "parent_id" not in schools.columns or not pupils_to:
         return schools
     new = {c: min(r, key=lambda k: (-r[k], k)) for c, r in pupils_to.items() if r}

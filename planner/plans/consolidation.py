@@ -896,11 +896,8 @@ def apply_result(district: District, result: M.Result) -> District:
         if mc is not None:
             s.loc[k, f"max_class_{st}"] = int(mc)
     s = s[~s["school_id"].isin(result.closed)].reset_index(drop=True)
-    pupils_to: dict[str, dict[str, int]] = {}
-    for a in result.assignments:
-        r = pupils_to.setdefault(a.school_id, {})
-        r[a.receiving_school_id] = r.get(a.receiving_school_id, 0) + int(a.pupils)
-    s = repoint_parents(s, pupils_to)
+    s = repoint_parents(s, ((a.school_id, a.receiving_school_id, a.pupils)
+                            for a in result.assignments))
     teachers = district.teachers
     if teachers is not None:
         t = teachers.copy()

@@ -249,11 +249,8 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
                 s.loc[idx[rid], f"max_class_{st}"] = mc
     closed = {r["school_id"] for r in rows}
     s = s[~s["school_id"].isin(closed)].reset_index(drop=True)
-    pupils_to: dict[str, dict[str, int]] = {}
-    for r in rows:
-        to = pupils_to.setdefault(r["school_id"], {})
-        to[r["receiving_school_id"]] = to.get(r["receiving_school_id"], 0) + int(r["pupils"])
-    s = repoint_parents(s, pupils_to)
+    s = repoint_parents(s, ((r["school_id"], r["receiving_school_id"], r["pupils"])
+                            for r in rows))
     teachers = district.teachers
     if teachers is not None:
         t = teachers.copy()
