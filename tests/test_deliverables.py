@@ -617,3 +617,15 @@ def test_report_leads_from_the_verdict_to_recognition(run):
             f"{s['total_cost_yuan']:,.2f} 元")
     assert s["recognised_after"] and line in html and html.index(line) > verdict_at
     assert html.index(line) < html.index("A 类指标 方案前后对比")
+
+
+def test_every_compare_figure_has_a_label(run):
+    """Every figure a plan gives `compare` has a row label in the catalogue (a raw key
+    such as `regressions` showed in the zh comparison)."""
+    from planner.outputs.i18n import catalogue
+    from planner.outputs.run import plans_of
+    _, res = run
+    known = catalogue()
+    keys = {k for presenter, outcome in plans_of(res) for k in presenter.compare_figures(outcome)}
+    assert keys and not [k for k in sorted(keys) if f"compare.{k}" not in known
+                         and f"report.label.{k}" not in known]
