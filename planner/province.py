@@ -298,7 +298,7 @@ def _check_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes]
 
 
 def _run_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes], dict]:
-    from planner.outputs.province import no_plan_lines
+    from planner.outputs.run import no_plan_lines
     from planner.runner import run_scenario
     assert job.scenario is not None
     scen = replace(job.scenario, district=job.path)

@@ -129,7 +129,7 @@ class Params:
             if f.name not in data:
                 continue
             v = data[f.name]
-            default = _default(f)
+            default = field_default(f)
             check: Check | None = f.metadata.get("check")
             if is_dataclass(default) and not isinstance(default, type):
                 try:
@@ -167,7 +167,8 @@ class Params:
         return replace(self, **changes)  # type: ignore[type-var]
 
 
-def _default(f) -> Any:
+def field_default(f) -> Any:
+    """A dataclass field's default (its factory called), else None."""
     if f.default is not MISSING:
         return f.default
     if f.default_factory is not MISSING:
@@ -204,7 +205,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Params], names: list[
     by = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
         f = by[name]
-        default = _default(f)
+        default = field_default(f)
         check: Check | None = f.metadata.get("check")
         opt = "--" + (prefix + name).replace("_", "-")
         text = f.metadata.get("help", "")

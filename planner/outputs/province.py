@@ -42,7 +42,7 @@ from planner.outputs.report import esc, fmt
 if TYPE_CHECKING:  # pragma: no cover
     from planner.province import Progress, ProvinceResult
 
-__all__ = ["write_county_check", "county_report_html", "no_plan_lines", "write_dashboard",
+__all__ = ["write_county_check", "county_report_html", "write_dashboard",
            "dashboard_html", "workbook_sheets", "console_lines", "ProgressBar", "duration",
            "ranking", "failing_counts", "summable", "plan_keys"]
 
@@ -109,22 +109,6 @@ def county_report_html(report, lang: str = "zh", map_html: str | None = None) ->
     return ("<!DOCTYPE html>\n<html lang=\"" + t["html_lang"] + "\"><head>"
             "<meta charset=\"utf-8\"><title>" + esc(t["title"]) + "</title><style>" + R.CSS +
             "</style></head><body>\n" + "\n".join(x for x in body if x) + "\n</body></html>\n")
-
-
-def no_plan_lines(res, lang: str = "zh") -> list[str]:
-    """For a run (:class:`~planner.plans.scenario.RunResult`): each plan that could not
-    be made, with the limits that bind (its presenter's lines)."""
-    from planner.outputs.run import plans_of
-    presenters = dict(plans_of(res, keyed=True))
-    lines: list[str] = []
-    for kind, status in res.statuses().items():
-        if status.has_plan:
-            continue
-        lines.append(tr("run.no_plan", lang, plan=tr(f"run.plan.{kind}", lang),
-                        status=label("status", status.value, lang)))
-        presenter, outcome = presenters[kind]
-        lines += [str(x) for x in presenter.console_lines(outcome, lang)]
-    return lines
 
 
 # ---------------------------------------------------------------------------
