@@ -304,6 +304,24 @@ def test_comparison_rows_in_words_with_failing_indicators_by_name():
     assert browser.reprs(text) == [] and "cv_1" not in text
 
 
+def test_comparison_numbers_in_a_row_share_their_decimals():
+    """1.41 beside 1.40 (not 1.4), 98.10 % beside 98.89 %, yuan to the fen when one
+    scenario has fen; whole numbers stay whole."""
+    from planner.outputs.run import comparison_frame
+    base = {"recognised": False, "a_passed": 20, "a_total": 26, "b_score": 87.0,
+            "b_grade": "良好", "b_grade_en": "good", "verified": True}
+    figs = [{**base, "value_3_primary": 1.4099, "max_load_ratio": 0.981,
+             "remediation_cost_yuan": 1306269.2, "closed": 9},
+            {**base, "value_3_primary": 1.4, "max_load_ratio": 0.98889,
+             "remediation_cost_yuan": 1264469.0, "closed": 6}]
+    df = comparison_frame(["甲", "乙"], figs, "zh", {})
+    rows = {r[0]: r[1:] for r in df.itertuples(index=False, name=None)}
+    assert rows["3. 体艺教师/百生 · 小学 · 全县值"] == ("1.41", "1.40")
+    assert rows["划片学校最大负荷率"] == ("98.10 %", "98.89 %")
+    assert rows["整改费用（首年）元"] == ("1,306,269.20", "1,264,469.00")
+    assert rows["撤并学校数"] == ("9", "6")
+
+
 def test_same_named_scenarios_get_distinct_columns(tmp_path):
     from planner.core.errors import PlanInputError
     from planner.outputs.run import comparison_columns

@@ -706,7 +706,7 @@ def comparison_columns(names: list[str], files: list[Path]) -> list[str]:
     return cols
 
 
-def _figure_text(key: str, v: Any, lang: str) -> str:
+def _figure_text(key: str, v: Any, lang: str, fixed: bool = False) -> str:
     if v is None or v == "":
         return ""
     if isinstance(v, bool):
@@ -715,13 +715,22 @@ def _figure_text(key: str, v: Any, lang: str) -> str:
         if key.startswith("cv_"):
             return V.cv_text(v)
         if key == "max_load_ratio":
-            return V.pct(v)
-        if "yuan" in key or "cost" in key:
-            return V.num(v, 0)
-        return V.num(v, 2)
+            return V.num(float(v) * 100, 2, fixed=fixed) + " %"
+        return V.num(v, 2, fixed=fixed)
     if isinstance(v, (list, tuple)):
         return V.listing([str(x) for x in v], lang)
     return str(v)
+
+
+def _row_texts(key: str, values: list, lang: str) -> list[str]:
+    """One figure across the scenarios, every number with the same decimals: whole
+    numbers stay whole, and when one value needs decimals they all show two (1.41 beside
+    1.40, not 1.4; 1,306,269.20 yuan beside 1,264,469.20)."""
+    texts = [_figure_text(key, v, lang) for v in values]
+    if any("." in t for t, v in zip(texts, values)
+           if isinstance(v, (int, float)) and not isinstance(v, bool)):
+        texts = [_figure_text(key, v, lang, fixed=True) for v in values]
+    return texts
 
 
 def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
@@ -771,7 +780,7 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
     for k in plan_keys:
         text = tr(f"compare.{k}", lang) if f"compare.{k}" in known else (
             tr(f"report.label.{k}", lang) if f"report.label.{k}" in known else k)
-        row(text, each(lambda f, k=k: _figure_text(k, f.get(k), lang)))
+        row(text, _row_texts(k, [f.get(k) for f in figs], lang))
     extra = sorted({k for f in figs for k in f if k.startswith(("value_", "cv_"))},
                    key=lambda k: (int(k.split("_")[1]), k.split("_")[2] != "primary",
                                   not k.startswith("value_")))
@@ -782,7 +791,7 @@ def comparison_frame(names: list[str], figs: list[dict], lang: str = "zh",
         text = tr(f"compare.{kind}_row", lang, id=i,
                   name=V.short_name(int(i), lang, indicator_names.get(int(i))),
                   stage=V.stage_word(st, lang))
-        row(text, each(lambda f, k=k: _figure_text(k, f.get(k), lang)))
+        row(text, _row_texts(k, [f.get(k) for f in figs], lang))
     df = pd.DataFrame(rows, columns=[fig_col, *names])
     df.attrs["groups"] = groups
     return df
