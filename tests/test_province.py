@@ -744,3 +744,15 @@ def test_a_catchment_solve_without_a_plan_in_time_is_a_no_plan_county(province, 
     assert c["messages"] == [] and c["status"] == "no_plan"
     assert c["plans"] == {"catchments": "no_plan_in_time"}
     assert c["time_limited"] == {"catchments": ["", "primary"]}
+
+
+def test_the_county_report_uses_only_the_reports_public_parts():
+    """planner/outputs/province.py builds the county report from planner.outputs.report's
+    parts: every one it uses is in that module's __all__."""
+    from planner.outputs import report
+    src = (Path(__file__).resolve().parents[1] / "planner" / "outputs" / "province.py"
+           ).read_text(encoding="utf-8")
+    used = set(re.findall(r"\bR\.([A-Za-z_]\w*)", src))
+    used |= {n.strip() for m in re.findall(r"from planner\.outputs\.report import ([^\n(]+)",
+                                           src) for n in m.split(",")}
+    assert len(used) >= 10 and used <= set(report.__all__), used - set(report.__all__)
