@@ -22,7 +22,7 @@ processes with one thread each, ``--repeat`` times in turn (serial, cluster, ser
 It prints the median wall times and every run's, the ratio serial / cluster (the
 speed-up), every county's task time (median) with its size, the machine's load
 average before, after each repeat and at the end, whether both first runs wrote the
-same files (the plans' ``solve_seconds`` aside) and which counties differ, the counties
+same files and which counties differ, the counties
 with a solve stopped at its time limit (not reproducible: a difference there is
 expected, any other is flagged), and estimates the time for 122 counties on 16 cores
 from the measured per-county cost.
@@ -31,7 +31,6 @@ from the measured per-county cost.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -50,26 +49,11 @@ from planner.province import run_province
 TEMPLATE = Path(__file__).resolve().parents[1] / "scenarios" / "province-demo.yaml"
 
 
-def _tree(root: Path) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        if not p.is_file() or rel == "timings.json":
-            continue
-        data = p.read_bytes()
-        if rel.endswith("summary.json"):
-            out[rel] = _drop_seconds(json.loads(data))
-        else:
-            out[rel] = data
-    return out
-
-
-def _drop_seconds(x):
-    if isinstance(x, dict):
-        return {k: _drop_seconds(v) for k, v in x.items() if k != "solve_seconds"}
-    if isinstance(x, list):
-        return [_drop_seconds(v) for v in x]
-    return x
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` but the province's timings.json (the plans'
+    summary.json hold no time: solve_seconds is null, times are in timings.json)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.relative_to(root).as_posix() != "timings.json"}
 
 
 def _run(counties: Path, out: Path, scen, workers: int) -> tuple[float, object]:
@@ -100,8 +84,8 @@ def _cluster_start(workers: int) -> float:
 
 
 def _differing(a: Path, b: Path) -> list[str]:
-    """The counties whose files differ between two runs (the plans' solve_seconds and
-    the province's timings.json aside), and ``province`` for the province's files."""
+    """The counties whose files differ between two runs (the province's timings.json
+    aside), and ``province`` for the province's files."""
     ta, tb = _tree(a), _tree(b)
     out = set()
     for k in sorted(set(ta) | set(tb)):
@@ -203,9 +187,10 @@ def main() -> None:
         for what, work in (("at these sizes", 122 * mean),
                            (f"for {sum(real)} schools of Hunan-sized counties (median 150), "
                             "if the cost per school held", sum(real) * per_school)):
+            a_s, b_s = work / (16 * eff), start + work / (16 * work_eff)
             print(f"estimate, 122 counties on 16 cores {what}: "
-                  f"{work / (16 * eff) / 60:.1f} min (efficiency {eff:.2f}, start-up "
-                  f"included); {(start + work / (16 * work_eff)) / 60:.1f} min (start-up "
+                  f"{a_s / 60:.1f} min = {a_s:.0f} s (efficiency {eff:.2f}, start-up "
+                  f"included); {b_s / 60:.1f} min = {b_s:.0f} s (start-up "
                   f"{start:.0f} s + tasks at efficiency {work_eff:.2f})")
     print(f"\nload average (1, 5, 15 min) at the end: {_load()}")
 

@@ -370,7 +370,8 @@ def _run_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes], 
     scen = replace(job.scenario, district=job.path)
     res = run_scenario(scen, tmp / "run", lang=job.lang, quiet=True, anonymise=job.anonymise)
     files = _collect(res.out)
-    timings = json.loads(files.pop(RUN_TIMINGS, b"{}") or b"{}").get("seconds", {})
+    run_t = json.loads(files.pop(RUN_TIMINGS, b"{}") or b"{}")
+    timings = {**run_t.get("seconds", {}), "solve_seconds": run_t.get("solve_seconds")}
     if not res.every_plan_made:
         status, messages = "no_plan", []
     elif res.verification:
