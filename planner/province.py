@@ -38,7 +38,10 @@ Robust at scale, and the readings taken:
   written sorted, nothing holds a time or a worker's name, and wall-clock times go
   only into ``out/timings.json``. (A solve stopped by its time limit returns the
   best plan found by then, which depends on the machine's speed and load: only
-  plans solved within their limits are reproducible, here as in ``planner run``.)
+  plans solved within their limits are reproducible, here as in ``planner run``.
+  Each result says so per plan: ``within_limits`` and ``time_limited``, read from
+  the plans' ``summary.json`` by :func:`time_limited`; the dashboard lists the
+  counties that are not reproducible.)
 - tasks are submitted largest county first (by input bytes), so the long ones do
   not finish last on an otherwise idle cluster.
 
