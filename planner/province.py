@@ -38,7 +38,10 @@ Robust at scale, and the readings taken:
   written sorted, nothing holds a time or a worker's name, and wall-clock times go
   only into ``out/timings.json``. (A solve stopped by its time limit returns the
   best plan found by then, which depends on the machine's speed and load: only
-  plans solved within their limits are reproducible, here as in ``planner run``.)
+  plans solved within their limits are reproducible, here as in ``planner run``.
+  Each result says so per plan: ``within_limits`` and ``time_limited``, read from
+  the plans' ``summary.json`` by :func:`time_limited`; the dashboard lists the
+  counties that are not reproducible.)
 - tasks are submitted largest county first (by input bytes), so the long ones do
   not finish last on an otherwise idle cluster.
 
@@ -71,7 +74,7 @@ from planner.core.params import ProvinceParams
 from planner.plans.scenario import Scenario
 
 __all__ = ["County", "Job", "Progress", "ProvinceResult", "discover", "fingerprint",
-           "run_province", "county_task", "report_summary", "STATUSES"]
+           "run_province", "county_task", "report_summary", "time_limited", "STATUSES"]
 
 #: a county's result status, from done to failed
 STATUSES = ("ok", "no_plan", "bad_input", "error")
@@ -83,6 +86,9 @@ TIMINGS_FILE = "timings.json"
 RUN_TIMINGS = "timings.json"
 _DEFAULTS = ProvinceParams()
 OUTLINE_POINTS = 400          # at most this many points of a county's outline
+#: a solve's status in a plan's summary.json when it stopped before it finished: a plan
+#: not proven optimal (the time limit, or a gap it could not close in time) or none found
+STOPPED = ("feasible", "no_plan_in_time")
 
 
 @dataclass(frozen=True)
@@ -273,11 +279,74 @@ def _outline_of(path: Path) -> dict | None:
         return None
 
 
+def time_limited(plan: str, summary: dict) -> list[str]:
+    """Where the ``summary.json`` of ``plan`` says a solve stopped at its time limit,
+    as paths into the summary (``""`` the plan itself, ``"junior"`` a stage,
+    ``"levels/3"`` a rotation level, ``"routing/receivers/S07"`` a bus routing);
+    empty when every solve finished within its limit. The readings:
+
+    - a ``status`` of ``feasible`` or ``no_plan_in_time`` at any depth (the plan, a
+      stage, a level, the bus chaining): the solver was stopped before it proved its
+      plan optimal or before it found one. The models report ``optimal`` when the
+      requested gap is reached, so ``feasible`` means a limit stopped them. One
+      exception: consolidation in ``mode: plan`` evaluates a given closure list and
+      reports ``feasible`` without solving (its routing is read as below);
+    - a bus routing ``stopped_by: time_cap`` (PyVRP's wall-clock cap; its iteration
+      budget is deterministic);
+    - a remediation ``messages`` code ``time_limit``, and a model's developer
+      ``notes`` that name the time limit (a catchment's relaxed "closest plan" is
+      ``infeasible`` while its own solve may have been stopped).
+
+    A plan stopped this way keeps the best plan found by then, which depends on the
+    machine's speed and load: it is not reproducible."""
+    out: list[str] = []
+
+    def walk(x: Any, path: str) -> None:
+        if isinstance(x, dict):
+            st = x.get("status")
+            given = plan == "consolidation" and path == "" and x.get("mode") == "plan"
+            if isinstance(st, str) and st in STOPPED and not given:
+                out.append(path)
+            elif x.get("stopped_by") == "time_cap":
+                out.append(path)
+            elif "time_limit" in (x.get("messages") or []) or any(
+                    isinstance(n, str) and "time limit" in n for n in x.get("notes") or []):
+                out.append(path)
+            for k, v in x.items():
+                walk(v, f"{path}/{k}" if path else str(k))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                key = next((v[k] for k in ("receiver", "level", "stage") if isinstance(v, dict)
+                            and isinstance(v.get(k), (str, int))), i)
+                walk(v, f"{path}/{key}")
+
+    walk(summary, "")
+    return sorted(set(out))
+
+
+def _limits(plans: dict[str, str], files: dict[str, bytes]) -> dict[str, list[str]]:
+    """:func:`time_limited` of each plan that ran, from its folder's summary files
+    (``<plan>/summary.json``, ``<plan>/*summary.json``)."""
+    out = {}
+    for plan in sorted(plans):
+        where: list[str] = []
+        for rel in sorted(f for f in files if f.startswith(plan + "/") and
+                          f.endswith("summary.json") and f.count("/") == 1):
+            try:
+                summary = json.loads(files[rel])
+            except ValueError:
+                continue
+            where += time_limited(plan, summary)
+        out[plan] = sorted(set(where))
+    return out
+
+
 def _failed(job: Job, status: str, lines: list[str], name: str | None = None) -> dict:
     return {"key": job.key, "name": name or _name_of(job.path) or job.key, "status": status,
             "messages": [str(x) for x in lines], "fingerprint": job.fingerprint,
             "check": None, "after": None, "figures": None, "plans": {}, "plan_lines": [],
-            "report": None, "outline": _outline_of(job.path)}
+            "within_limits": {}, "time_limited": {}, "report": None,
+            "outline": _outline_of(job.path)}
 
 
 def _collect(folder: Path) -> dict[str, bytes]:
@@ -292,8 +361,8 @@ def _check_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes]
     report_file = write_county_check(district, report, tmp, job.lang)
     result = {"key": job.key, "name": district.name, "status": "ok", "messages": [],
               "fingerprint": job.fingerprint, "check": report_summary(report), "after": None,
-              "figures": None, "plans": {}, "plan_lines": [], "report": report_file,
-              "outline": _outline(district.boundary)}
+              "figures": None, "plans": {}, "plan_lines": [], "within_limits": {},
+              "time_limited": {}, "report": report_file, "outline": _outline(district.boundary)}
     return result, _collect(tmp)
 
 
@@ -304,18 +373,23 @@ def _run_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes], 
     scen = replace(job.scenario, district=job.path)
     res = run_scenario(scen, tmp / "run", lang=job.lang, quiet=True, anonymise=job.anonymise)
     files = _collect(res.out)
-    timings = json.loads(files.pop(RUN_TIMINGS, b"{}") or b"{}").get("seconds", {})
+    run_t = json.loads(files.pop(RUN_TIMINGS, b"{}") or b"{}")
+    timings = {**run_t.get("seconds", {}), "solve_seconds": run_t.get("solve_seconds")}
     if not res.every_plan_made:
         status, messages = "no_plan", []
     elif res.verification:
         status, messages = "error", list(res.verification)
     else:
         status, messages = "ok", []
+    plans = {k: s.value for k, s in res.statuses().items()}
+    limits = _limits(plans, files)
     result = {"key": job.key, "name": district.name, "status": status, "messages": messages,
               "fingerprint": job.fingerprint, "check": report_summary(res.before),
               "after": report_summary(res.after), "figures": res.figures,
-              "plans": {k: s.value for k, s in res.statuses().items()},
-              "plan_lines": no_plan_lines(res, job.lang), "report": "report.html",
+              "plans": plans, "plan_lines": no_plan_lines(res, job.lang),
+              "within_limits": {k: not v for k, v in limits.items()},
+              "time_limited": {k: v for k, v in limits.items() if v},
+              "report": "report.html",
               "outline": _outline(district.boundary)}
     return result, files, timings
 

@@ -28,27 +28,11 @@ def _tree(root: Path, skip: tuple[str, ...] = ("timings.json",)) -> dict[str, by
             if p.is_file() and p.relative_to(root).as_posix() not in skip}
 
 
-def _drop_seconds(x):
-    if isinstance(x, dict):
-        return {k: _drop_seconds(v) for k, v in x.items() if k != "solve_seconds"}
-    if isinstance(x, list):
-        return [_drop_seconds(v) for v in x]
-    return x
-
-
 def _same(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
-    """The files that differ, by the project's rule: byte for byte, except the plans'
-    ``solve_seconds`` (wall-clock by docs/data-format.md) in their summary.json."""
+    """The files that differ, byte for byte (the plans' summary.json hold no time since
+    issue 12: their solve_seconds is null, times are in timings.json)."""
     assert sorted(a) == sorted(b)
-    out = []
-    for k in a:
-        if a[k] == b[k]:
-            continue
-        if k.endswith("summary.json") and _drop_seconds(json.loads(a[k])) == \
-                _drop_seconds(json.loads(b[k])):
-            continue
-        out.append(k)
-    return out
+    return [k for k in a if a[k] != b[k]]
 
 
 def _break(folder: Path) -> None:
@@ -161,6 +145,8 @@ seed: 0
 consolidation:
   mode: optimise
 rotation:
+catchments:
+  stages: [primary, junior]
 remediation:
 """
 
@@ -237,6 +223,14 @@ def test_results_are_equal_with_one_and_two_workers(planned, province, template,
     res = run_province(province, tmp_path / "one", load_scenario(template),
                        ProvinceParams(workers=1))
     assert res.workers == 1
+    # plan mode, and every solve of every plan finished within its time limit: a plan
+    # stopped at its limit is not reproducible, so the test would prove nothing there
+    planned_ok = [c for c in res.counties if c["status"] == "ok"]
+    assert len(planned_ok) == 5
+    for c in planned_ok:
+        assert sorted(c["plans"]) == ["catchments", "consolidation", "remediation", "rotation"]
+        assert c["within_limits"] == {k: True for k in c["plans"]}, c["key"]
+        assert c["time_limited"] == {}
     one, two = _tree(tmp_path / "one"), _tree(out2)
     assert _same(one, two) == []
     # the province's own files and every county's result: byte for byte
@@ -610,3 +604,139 @@ def test_synth_province_command(tmp_path, capsys):
                                                         max_schools=12))
     assert main(["synth-province", "3", str(tmp_path / "q"), "--min-schools", "5"]) == 2
     assert "need 10 <= min <= max" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# solves stopped at their time limit: not reproducible, and said so
+# ---------------------------------------------------------------------------
+
+def test_time_limited_reads_the_plans_summaries():
+    """Where a plan's summary.json says a solve stopped at its time limit: a feasible
+    or no-plan-in-time status at any depth, a routing stopped by its wall-clock cap, a
+    remediation's time_limit code, a catchment note naming the limit; never an optimal
+    or proven infeasible solve, nor a given consolidation plan's feasible."""
+    from planner.province import time_limited
+    optimal = {"status": "optimal", "gap": 0.0,
+               "primary": {"stage": "primary", "status": "optimal", "gap": 7e-05, "notes": []}}
+    assert time_limited("catchments", optimal) == []
+    stage = {"status": "feasible", "gap": 0.03,
+             "primary": {"stage": "primary", "status": "optimal", "notes": []},
+             "junior": {"stage": "junior", "status": "feasible", "gap": 0.03, "notes": []}}
+    assert time_limited("catchments", stage) == ["", "junior"]
+    closest = {"status": "infeasible", "junior": {
+        "status": "infeasible", "notes": ["solved the relaxed model with an unassigned option",
+                                          "stopped at the gap or time limit: more time may "
+                                          "assign more units"]}}
+    assert time_limited("catchments", closest) == ["junior"]
+    proven = {"status": "infeasible", "junior": {"status": "infeasible", "notes": [
+        "the strict model is infeasible (seats, indivisible units or contiguity)"]}}
+    assert time_limited("catchments", proven) == []
+    rot = {"status": "feasible", "levels": [{"level": "shortfall", "status": "optimal"},
+                                            {"level": "spread", "status": "feasible"}]}
+    assert time_limited("rotation", rot) == ["", "levels/spread"]
+    routed = {"status": "feasible", "mode": "plan", "routing": {
+        "receivers": [{"receiver": "S01", "stopped_by": "no_improvement"},
+                      {"receiver": "S07", "stopped_by": "time_cap"}],
+        "chaining": {"status": "optimal", "gap": 0.0}}}
+    assert time_limited("consolidation", routed) == ["routing/receivers/S07"]
+    routed["mode"] = "optimise"          # an optimised plan's feasible: its MIP stopped
+    assert time_limited("consolidation", routed) == ["", "routing/receivers/S07"]
+    assert time_limited("remediation", {"status": "no_plan_in_time", "messages": []}) == [""]
+    assert time_limited("remediation", {"status": "infeasible",
+                                        "messages": ["time_limit"]}) == [""]
+    assert time_limited("remediation", {"status": "optimal", "messages": []}) == []
+
+
+def test_a_county_stopped_at_its_time_limit_is_shown_not_reproducible(planned, tmp_path):
+    """A county whose catchment solve stopped at its time limit: its result, the plan
+    table, the list of such counties, the workbook and the console say it is not
+    reproducible; the others are."""
+    import copy
+    from types import SimpleNamespace
+
+    from openpyxl import load_workbook
+
+    from planner.io.export import write_xlsx
+    from planner.outputs.province import (
+        console_lines,
+        dashboard_html,
+        time_limited_counties,
+        workbook_sheets,
+    )
+    from planner.province import ProvinceResult
+    _, out = planned
+    counties = [copy.deepcopy(r) for r in _results(out).values()]
+    ok = [c for c in counties if c["status"] == "ok"]
+    stopped = ok[1]
+    stopped["within_limits"]["catchments"] = False
+    stopped["time_limited"] = {"catchments": ["", "junior"]}
+    res = ProvinceResult(out=tmp_path, counties=counties, computed=[], resumed=[],
+                         scenario=SimpleNamespace(name="测算"), lang="zh", workers=0,
+                         scheduler="serial")
+    assert time_limited_counties(counties) == [stopped]
+    html = dashboard_html(res)
+    part = _section(html, "结果不可复现的县（求解达到时间上限）")
+    assert stopped["name"] in part and "划片" in part
+    assert all(c["name"] not in part for c in ok if c is not stopped)
+    plans = _section(html, "各县方案测算")
+    assert plans.count("否：求解达到时间上限，结果不可复现（划片）") == 1
+    assert "<th>结果可复现</th>" in plans
+    write_xlsx(workbook_sheets(res), tmp_path / "p.xlsx")
+    wb = load_workbook(tmp_path / "p.xlsx")
+    rows = [[c.value for c in r] for r in wb["结果不可复现的县"].iter_rows()]
+    assert rows == [["县（市、区）", "代码", "达到时间上限的方案"],
+                    [stopped["name"], stopped["key"], "划片"]]
+    ws = wb["方案测算"]
+    head = [c.value for c in ws[1]]
+    col = head.index("结果可复现")
+    vals = {r[1].value: r[col].value for r in ws.iter_rows(min_row=2) if r[1].value}
+    assert vals == {c["key"]: ("否：求解达到时间上限，结果不可复现（划片）" if c is stopped else "是")
+                    for c in ok}
+    assert f"求解达到时间上限、结果不可复现的县 1 个：{stopped['name']}" in console_lines(res)
+    # none stopped: no list, no sheet
+    stopped["time_limited"] = {}
+    assert "结果不可复现的县" not in dashboard_html(res)
+    assert "结果不可复现的县" not in workbook_sheets(res)
+
+
+@pytest.mark.xfail(strict=True, reason="planner/plans/catchments.py _zones dissolves an empty "
+                   "frame when a stage has no plan (NaN bounds -> utm_crs ValueError); the "
+                   "guard is on branch p2-cat: remove this mark when it lands")
+def test_a_catchment_solve_without_a_plan_in_time_is_a_no_plan_county(province, tmp_path,
+                                                                      monkeypatch):
+    """The cause of the "not a WGS84 longitude/latitude: (nan, nan)" errors of a loaded
+    2-worker province run: a catchment solve that reaches its time limit before any plan
+    (here forced: the solver answers "no plan in time") must give a county without a
+    plan, said to be time-limited, not an internal error."""
+    import shutil
+
+    import models.catchment as cm
+    from models.mip import SolveInfo
+    from models.status import Status
+    from planner.core.params import ProvinceParams
+    from planner.plans.scenario import load_scenario
+    from planner.province import run_province
+    root = tmp_path / "counties"
+    shutil.copytree(province / "439901", root / "439901")
+    scen = tmp_path / "cat.yaml"
+    scen.write_text("schema: 1\nname: 划片\ndistrict: .\ntime_limit: 60\ncatchments:\n"
+                    "  stages: [primary]\n", encoding="utf-8")
+    monkeypatch.setattr(cm, "solve_problem", lambda *a, **k: SolveInfo(
+        Status.NO_PLAN_IN_TIME, None, None, "highs", 60.0))
+    res = run_province(root, tmp_path / "out", load_scenario(scen), ProvinceParams(workers=0))
+    (c,) = res.counties
+    assert c["messages"] == [] and c["status"] == "no_plan"
+    assert c["plans"] == {"catchments": "no_plan_in_time"}
+    assert c["time_limited"] == {"catchments": ["", "primary"]}
+
+
+def test_the_county_report_uses_only_the_reports_public_parts():
+    """planner/outputs/province.py builds the county report from planner.outputs.report's
+    parts: every one it uses is in that module's __all__."""
+    from planner.outputs import report
+    src = (Path(__file__).resolve().parents[1] / "planner" / "outputs" / "province.py"
+           ).read_text(encoding="utf-8")
+    used = set(re.findall(r"\bR\.([A-Za-z_]\w*)", src))
+    used |= {n.strip() for m in re.findall(r"from planner\.outputs\.report import ([^\n(]+)",
+                                           src) for n in m.split(",")}
+    assert len(used) >= 10 and used <= set(report.__all__), used - set(report.__all__)

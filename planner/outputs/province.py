@@ -19,6 +19,9 @@ table of 1–7 and, with a scenario, the state after the plans and the run's
    figure unless its key names a ratio, a share, a maximum or minimum, a CV, a county
    value, a gap, a score or an A count (``remediation_a_passed``) (:func:`summable`);
    ``true`` counts the counties;
+   with a column saying whether the county's result is reproducible (every solve
+   finished within its time limit: ``within_limits`` of its result) and, when some
+   are not, a list of those counties with the plans stopped at their limit;
 6. the counties not completed, with their status and the lines that say why;
 7. a province map (inline SVG, no tiles, no script) when counties have outlines:
    each county coloured by the number of A indicators failing, linked to its report.
@@ -44,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["write_county_check", "county_report_html", "write_dashboard",
            "dashboard_html", "workbook_sheets", "console_lines", "ProgressBar", "duration",
-           "ranking", "failing_counts", "summable", "plan_keys"]
+           "ranking", "failing_counts", "summable", "plan_keys", "time_limited_counties"]
 
 _MINUTE = 60  # not-a-rule: seconds in a minute, minutes in an hour
 #: figures of a run's figures.json shown elsewhere, not in the plan table
@@ -199,6 +202,12 @@ def plan_totals(counties: list[dict], keys: list[str]) -> dict[str, Any]:
     return out
 
 
+def time_limited_counties(counties: list[dict]) -> list[dict]:
+    """The counties with a plan whose solve stopped at its time limit (their result's
+    ``time_limited`` is not empty), by key: their results are not reproducible."""
+    return [c for c in sorted(counties, key=lambda c: c["key"]) if c.get("time_limited")]
+
+
 # ---------------------------------------------------------------------------
 # words
 # ---------------------------------------------------------------------------
@@ -326,6 +335,12 @@ def workbook_sheets(res: ProvinceResult) -> dict[str, pd.DataFrame]:
     sheets[tr("province.sheet.cv", lang)] = pd.DataFrame(cvrows)
     if res.scenario is not None:
         sheets[tr("province.sheet.plans", lang)] = _plan_frame(res, lang)
+    stopped = time_limited_counties(counties)
+    if stopped:
+        sheets[tr("province.sheet.time_limited", lang)] = pd.DataFrame([
+            {_col("county", lang): _county(c), _col("code", lang): c["key"],
+             tr("province.limit.plans", lang): _plan_names(sorted(c["time_limited"]), lang)}
+            for c in stopped])
     bad = [c for c in counties if c["status"] != "ok"]
     if bad:
         sheets[tr("province.sheet.errors", lang)] = pd.DataFrame([
@@ -344,7 +359,8 @@ def _plan_frame(res: ProvinceResult, lang: str) -> pd.DataFrame:
                                _col("a_before_after", lang): _before_after(c),
                                _col("recognised_after", lang):
                                    label("bool", bool(c["after"]["recognised"]), lang),
-                               _col("plans", lang): _plans_made(c, lang)}
+                               _col("plans", lang): _plans_made(c, lang),
+                               _col("reproducible", lang): _reproducible(c, lang)}
         for k in keys:
             row[_figure_label(k, lang)] = _figure_value(c["figures"].get(k), lang)
         rows.append(row)
@@ -352,7 +368,8 @@ def _plan_frame(res: ProvinceResult, lang: str) -> pd.DataFrame:
                              _col("code", lang): "", _col("a_before_after", lang): "",
                              _col("recognised_after", lang):
                                  sum(bool(c["after"]["recognised"]) for c in runs),
-                             _col("plans", lang): ""}
+                             _col("plans", lang): "",
+                             _col("reproducible", lang): ""}
     for k, v in plan_totals(runs, keys).items():
         total[_figure_label(k, lang)] = "—" if v is None else v
     rows.append(total)
@@ -367,6 +384,21 @@ def _plans_made(c: dict, lang: str) -> str:
         return tr("province.plan.made", lang)
     return _sep(lang).join(tr("province.plan.missing", lang, plan=tr(f"run.plan.{k}", lang),
                               status=label("status", v, lang)) for k, v in missing)
+
+
+def _reproducible(c: dict, lang: str) -> str:
+    """是, or 否 with the plans stopped at their time limit; — for a result without
+    the record (written by an older version)."""
+    if "within_limits" not in c:
+        return "—"
+    stopped = sorted(c.get("time_limited") or {})
+    if not stopped:
+        return label("bool", True, lang)
+    return tr("province.plan.time_limited", lang, plans=_plan_names(stopped, lang))
+
+
+def _plan_names(plans: list[str], lang: str) -> str:
+    return _sep(lang).join(tr(f"run.plan.{k}", lang) for k in plans)
 
 
 def _before_after(c: dict) -> str:
@@ -458,6 +490,7 @@ def _summary_html(res: ProvinceResult) -> str:
     if res.scenario is not None:
         figs.append(("recognised_after", sum(1 for c in counties if c.get("after")
                                              and c["after"]["recognised"])))
+        figs.append(("time_limited", len(time_limited_counties(counties))))
     rows = [[_td(esc(tr(f"province.fig.{k}", lang))),
              _td(esc(tr("province.fig.unit", lang, n=v)), num=True)] for k, v in figs]
     return (f"<h2>{esc(tr('province.summary', lang))}</h2>" +
@@ -580,6 +613,22 @@ def _plans_html(res: ProvinceResult) -> str:
             _table(head, rows, row_cls=[""] * len(runs) + ["total"]))
 
 
+def _limits_html(res: ProvinceResult) -> str:
+    """The counties whose results are not reproducible: a solve stopped at its time
+    limit (none: no section)."""
+    lang = res.lang
+    stopped = time_limited_counties(res.counties)
+    if not stopped:
+        return ""
+    head = [esc(_col(k, lang)) for k in ("county", "code")] + [
+        esc(tr("province.limit.plans", lang))]
+    rows = [[_td(_link(c, _county(c))), _td(esc(c["key"])),
+             _td(esc(_plan_names(sorted(c["time_limited"]), lang)), cls="fail")]
+            for c in stopped]
+    return (f"<h2>{esc(tr('province.limit.title', lang))}</h2>"
+            f"<p class='meta'>{esc(tr('province.limit.note', lang))}</p>" + _table(head, rows))
+
+
 def _errors_html(res: ProvinceResult) -> str:
     lang = res.lang
     bad = [c for c in res.counties if c["status"] != "ok"]
@@ -671,7 +720,7 @@ def dashboard_html(res: ProvinceResult) -> str:
         body += [_rank_html(res), _grid_html(res), _worst_html(res), _cv_html(res)]
     if res.scenario is not None and any(c.get("figures") for c in res.counties):
         body.append(_plans_html(res))
-    body += [_errors_html(res), _map_html(res)]
+    body += [_limits_html(res), _errors_html(res), _map_html(res)]
     html_lang = "en" if lang == "en" else "zh-CN"
     return ("<!DOCTYPE html>\n<html lang=\"" + html_lang + "\"><head><meta charset=\"utf-8\">"
             "<title>" + esc(tr("province.title", lang)) + "</title><style>" + CSS +
@@ -702,6 +751,10 @@ def console_lines(res: ProvinceResult) -> list[str]:
     if res.scenario is not None:
         lines.append(tr("province.console.verdict_after", lang, recognised=sum(
             1 for c in res.counties if c.get("after") and c["after"]["recognised"])))
+    stopped = time_limited_counties(res.counties)
+    if stopped:
+        lines.append(tr("province.console.time_limited", lang, n=len(stopped),
+                        counties=_sep(lang).join(_county(c) for c in stopped)))
     for c in res.counties:
         if c["status"] == "ok":
             continue

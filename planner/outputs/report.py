@@ -44,6 +44,10 @@ from planner.outputs.sections import ReportSection
 
 __all__ = ["build_report", "display_table", "summary_figures", "table_html", "esc", "fmt",
            "words", "TECHNICAL", "is_technical", "TechnicalFigure"]
+#: the parts of the report that a check-only report (the province's county report,
+#: planner.outputs.province.county_report_html) assembles in its own order
+__all__ += ["CSS", "verdict_html", "a_table_html", "failing_html", "short_teachers_html",
+            "b_table_html", "veto_html", "parts_html", "warnings_html"]
 
 
 @lru_cache(maxsize=None)
