@@ -62,14 +62,14 @@ def _value(name: str, v: Any, lang: str) -> str:
     if _is_problem(v):
         return problem_message(v, lang)
     v = str(v)
+    if lang == "en":                    # the English sentence names the codes
+        return v
     if name == "stage":
         return label("stage", v, lang)
     if name == "action":
         return label("remediation.action", v, lang)
     if name in ("level_from", "level_to"):
         return label("backbone", v, lang)
-    if lang == "en":
-        return v
     if name in ("school_column", "teacher_column"):
         return _headers(name).get(v, v)
     if name == "parts":
