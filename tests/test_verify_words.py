@@ -173,3 +173,19 @@ def test_a_teacher_moved_to_his_own_school_is_said_in_chinese(own_school, capsys
     lines = [x for x in capsys.readouterr().out.splitlines() if teacher in x]
     assert lines == [f"[rotation] rotation.csv: rotation: {teacher} moves to the same school "
                      f"{school}"]
+
+
+def test_the_report_says_the_findings_in_its_language():
+    from planner.indicators.engine import check
+    from planner.io.load import bundled_district, load_district
+    from planner.outputs.report import build_report
+    rep = check(load_district(bundled_district()))
+    found = [Problem("verify.consolidation.ride_too_long", {"route": "Y014-01", "ride": "31.2",
+                                                            "limit": "30"},
+                     "consolidation/routes.csv"), "catchments/units.csv: as it was"]
+    zh = build_report(scenario_name="s", before=rep, after=None, verification=found)
+    assert ("<li>consolidation/routes.csv：撤并与校车：线路 Y014-01 乘车 31.2 分钟，超过上限 30 分钟"
+            "</li><li>catchments/units.csv: as it was</li>") in zh
+    en = build_report(scenario_name="s", before=rep, after=None, verification=found, lang="en")
+    assert "<li>consolidation/routes.csv: consolidation: route Y014-01 rides 31.2 min &gt; 30 min" \
+           "</li>" in en
