@@ -189,3 +189,22 @@ def test_the_report_says_the_findings_in_its_language():
     en = build_report(scenario_name="s", before=rep, after=None, verification=found, lang="en")
     assert "<li>consolidation/routes.csv: consolidation: route Y014-01 rides 31.2 min &gt; 30 min" \
            "</li>" in en
+
+
+def test_planner_remediate_says_the_verifiers_findings(tmp_path, monkeypatch, capsys):
+    """``planner remediate`` re-verifies what it wrote: a finding is said in the chosen
+    language (the verifier stubbed to find one: a programme it wrote always passes)."""
+    from test_remediate import mixed
+
+    import planner.cli.remediate as cli
+    d = mixed(tmp_path / "d")
+    found = [Problem("verify.remediation.not_certified", {"teacher": "S2-T003"},
+                     "remediation.csv")]
+    monkeypatch.setattr(cli, "verify_remediation", lambda *a: found)
+    capsys.readouterr()
+    assert main(["remediate", str(d), "--out", str(tmp_path / "zh")]) == 1
+    assert "remediation.csv：整改方案：教师 S2-T003 列为取得教师资格证，但名册中没有资格证" in \
+        capsys.readouterr().out
+    assert main(["remediate", str(d), "--out", str(tmp_path / "en"), "--lang", "en"]) == 1
+    assert "remediation.csv: remediation: teacher S2-T003 is listed as certified but is not" in \
+        capsys.readouterr().out
