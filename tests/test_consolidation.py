@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from verify_helpers import said
 
 from models import consolidation as M
 from models.status import Status
@@ -629,7 +630,7 @@ def test_variant_standard_drives_plan_and_verifier(tmp_path):
     assert o.status is Status.INFEASIBLE
     assert en(o.result.explanations) == ["城关小学 would have 640 pupils > 620 (indicator 12)"]
     write_files(o, tmp_path / "size")
-    assert verify_consolidation(d, tmp_path / "size", o.params, small_schools) == [
+    assert said(verify_consolidation(d, tmp_path / "size", o.params, small_schools)) == [
         "consolidation: S1 would have 640 pupils > 620"]
     assert verify_consolidation(d, tmp_path / "size", o.params, hunan) == []
     # ride limit, bus capacity and the candidates threshold of the standard's
@@ -759,7 +760,7 @@ def test_verify_dir_uses_the_folders_settings(tmp_path):
                     "--bus-capacity", "70"]) == 0
     d = load_district(folder)
     assert verify_dir(out, d) == []
-    assert verify_consolidation(d, out, ConsolidationParams()) == [
+    assert said(verify_consolidation(d, out, ConsolidationParams())) == [
         "consolidation: route S1-01 carries 60 pupils > bus capacity 56"]
 
 
@@ -1139,13 +1140,13 @@ def test_verifier_catches_an_emptied_routes_csv(tmp_path):
     routes = out / "routes.csv"
     routes.write_text(routes.read_text(encoding="utf-8-sig").splitlines()[0] + "\n",
                       encoding="utf-8")
-    errs = verify_consolidation(d, out, o.params)
+    errs = said(verify_consolidation(d, out, o.params))
     assert "consolidation: boarding.csv puts pupils on route S1-01, which routes.csv does " \
            "not have" in errs
     assert "consolidation: 40 primary pupils of S4 go to S1 but buses carry 0" in errs
     (out / "boarding.csv").write_text("route_id,bus,stop_id,stop,clock,unit_id,unit,school_id,"
                                       "school,stage,pupils,walk_m\n", encoding="utf-8")
-    assert verify_consolidation(d, out, o.params) == [
+    assert said(verify_consolidation(d, out, o.params)) == [
         "consolidation: 40 primary pupils of S4 go to S1 but buses carry 0"]
 
 
@@ -1156,7 +1157,7 @@ def test_verifier_catches_pupils_sent_to_a_closed_school(tmp_path):
     f = out / "assignments.csv"
     f.write_text(f.read_text(encoding="utf-8-sig") + "S1,城关小学,S3,河口学校,primary,600,\n",
                  encoding="utf-8")
-    errs = verify_consolidation(d, out, o.params)
+    errs = said(verify_consolidation(d, out, o.params))
     assert "consolidation: S4 sends pupils to S1, which is itself closed" in errs
     assert "consolidation: 600 primary pupils of S1 go to S3 but buses carry 0" in errs
 
@@ -1170,10 +1171,10 @@ def test_verifier_recomputes_times_and_walks(tmp_path):
     good = f.read_text(encoding="utf-8-sig")
     f.write_text(good.replace(",07:39,", ",07:29,", 1), encoding="utf-8")     # a wrong clock
     assert any("is not the departure plus" in e or "outside its window" in e
-               for e in verify_consolidation(d, out, o.params))
+               for e in said(verify_consolidation(d, out, o.params)))
     f.write_text(good, encoding="utf-8")
-    assert any("walk 486 m to stop U3 > 400 m" in e for e in verify_consolidation(
-        d, out, o.params.replace(walk_limit_m=400)))
+    assert any("walk 486 m to stop U3 > 400 m" in e for e in said(verify_consolidation(
+        d, out, o.params.replace(walk_limit_m=400))))
 
 
 @pytest.mark.skipif(not YUNXI.exists(), reason="Yunxi bundle not present")

@@ -567,7 +567,7 @@ def test_verify_a_run_folder_from_anywhere(run, tmp_path, monkeypatch, capsys):
                                                    encoding="utf-8-sig")
     assert main(["verify", str(bad)]) == 1
     text = capsys.readouterr().out
-    assert "【教师交流轮岗】rotation/rotation.csv：rotation: 52 movers" in text
+    assert "【教师交流轮岗】rotation/rotation.csv：教师交流轮岗：交流 52 人，少于应交流人数" in text
     # a run whose district cannot be found says so and asks for --district
     meta["paths"]["district"] = "nowhere"
     meta["scenario"]["district"] = "nowhere"

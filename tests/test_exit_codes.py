@@ -139,7 +139,7 @@ def test_verify_missing_file_or_column(tiny, tmp_path, capsys):
     (out / "rotation.csv").write_text("\n".join(r.split(",", 1)[1] for r in rows) + "\n",
                                       encoding="utf-8")
     capsys.readouterr()
-    assert main(["verify", str(out), "--district", str(tiny)]) == 2
+    assert main(["verify", str(out), "--district", str(tiny), "--lang", "en"]) == 2
     assert one_error(capsys) == ("error: r/rotation.csv row 1, column teacher_id: "
                                  "the column is missing")
     plan = tmp_path / "closures.csv"
@@ -148,7 +148,7 @@ def test_verify_missing_file_or_column(tiny, tmp_path, capsys):
     assert main(["consolidate", str(tiny), "--plan", str(plan), "--out", str(c)]) == 0
     (c / "routes.csv").unlink()
     capsys.readouterr()
-    assert main(["verify", str(c), "--district", str(tiny)]) == 2
+    assert main(["verify", str(c), "--district", str(tiny), "--lang", "en"]) == 2
     assert one_error(capsys).startswith("error: c/routes.csv row -, column -: the file is missing")
 
 
@@ -164,7 +164,7 @@ def test_verify_a_value_that_is_not_a_number(tiny, tmp_path, capsys):
     (c / "routes.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n",
                                   encoding="utf-8")
     capsys.readouterr()
-    assert main(["verify", str(c), "--district", str(tiny)]) == 2
+    assert main(["verify", str(c), "--district", str(tiny), "--lang", "en"]) == 2
     assert one_error(capsys) == ('error: c/routes.csv row 2, column pupils_boarding: "forty" '
                                  'is not a whole number')
     k = tmp_path / "k"
@@ -173,7 +173,7 @@ def test_verify_a_value_that_is_not_a_number(tiny, tmp_path, capsys):
     (k / "units.csv").write_text("\n".join(r.split(",", 1)[1] for r in rows) + "\n",
                                  encoding="utf-8")
     capsys.readouterr()
-    assert main(["verify", str(k), "--district", str(tiny)]) == 2
+    assert main(["verify", str(k), "--district", str(tiny), "--lang", "en"]) == 2
     assert one_error(capsys) == "error: k/units.csv row 1, column unit_id: the column is missing"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from remediation_helpers import YAML, roster, school, write_district
+from verify_helpers import said
 
 from planner.cli import main
 from planner.core.errors import DataError, PlanInputError
@@ -217,7 +218,7 @@ def test_verifier_catches_a_tampered_district_after(tmp_path, capsys):
     _edit(schools, lambda df: df.__setitem__(
         "building_area_m2", ["2350.0" if i == "S1" else v
                              for i, v in zip(df["school_id"], df["building_area_m2"])]))
-    errs = verify_remediation(district, out)
+    errs = said(verify_remediation(district, out))
     assert any("S1 building_area_m2 is 2350.0 in district_after, not 2200.0 + 50" in e
                for e in errs)
     # less equipment than today: changed without a row, and indicator 6 fails
@@ -225,7 +226,7 @@ def test_verifier_catches_a_tampered_district_after(tmp_path, capsys):
     _edit(schools, lambda df: df.__setitem__(
         "equipment_yuan", ["900000.0" if i == "S2" else v
                            for i, v in zip(df["school_id"], df["equipment_yuan"])]))
-    errs = verify_remediation(district, out)
+    errs = said(verify_remediation(district, out))
     assert any("S2 equipment_yuan changed" in e for e in errs)
     assert any("indicator 6 fails in district_after at S2 junior" in e for e in errs)
     assert main(["verify", str(out), "--district", str(d)]) == 1
@@ -234,7 +235,7 @@ def test_verifier_catches_a_tampered_district_after(tmp_path, capsys):
     _edit(out / "district_after" / "teachers.csv", lambda df: df.__setitem__(
         "training_hours_5y", ["300.0" if i == "S1-T004" else v
                               for i, v in zip(df["teacher_id"], df["training_hours_5y"])]))
-    errs = verify_remediation(district, out)
+    errs = said(verify_remediation(district, out))
     assert any("S1-T004 has 300.0 hours" in e for e in errs)
     assert any("indicator 17 fails" in e for e in errs)
 
@@ -247,7 +248,7 @@ def test_verifier_catches_a_tampered_list(tmp_path):
     _edit(path, lambda df: df.__setitem__(
         "cost_yuan", ["100000.0" if a == "build_floor_area" else v
                       for a, v in zip(df["action"], df["cost_yuan"])]))
-    errs = verify_remediation(district, out)
+    errs = said(verify_remediation(district, out))
     assert any("cost 100000 is not quantity 50 × unit cost 3000" in e for e in errs)
     assert any("total_cost_yuan 185000.0 is not the rows' sum 135000.00" in e for e in errs)
     path.write_text(saved, encoding="utf-8-sig")
@@ -255,11 +256,11 @@ def test_verifier_catches_a_tampered_list(tmp_path):
         "unit_cost_yuan", ["1000.0" if a == "build_floor_area" else v
                            for a, v in zip(df["action"], df["unit_cost_yuan"])]))
     assert any("unit cost 1000 is not the cost table's 3000" in e
-               for e in verify_remediation(district, out))
+               for e in said(verify_remediation(district, out)))
     # a row dropped: the district after no longer is the district with the rows applied
     path.write_text(saved, encoding="utf-8-sig")
     _edit(path, lambda df: df[df["action"] != "equip_multimedia_rooms"])
-    errs = verify_remediation(district, out)
+    errs = said(verify_remediation(district, out))
     assert any("S2 multimedia_rooms changed from 9.0 to 10.0 without a row" in e for e in errs)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from verify_helpers import said
 
 from planner.core.errors import DataError, PlanInputError
 from planner.core.params import RoadmapParams
@@ -171,7 +172,7 @@ def test_verifier_catches_tampered_files(run, tmp_path):
         s["years"][2]["budget_yuan"] = 1000.0
         p.write_text(json.dumps(s), encoding="utf-8")
 
-    errs = verify_roadmap(res.roadmap, tamper(out, tmp_path, overspend))
+    errs = said(verify_roadmap(res.roadmap, tamper(out, tmp_path, overspend)))
     assert any("exceeds the budget" in e for e in errs)
 
     def twice(f: Path):
@@ -181,7 +182,7 @@ def test_verifier_catches_tampered_files(run, tmp_path):
             csv.writer(fh).writerows(rows + [rows[1]])
 
     shutil.rmtree(tmp_path / "copy")
-    errs = verify_roadmap(res.roadmap, tamper(out, tmp_path, twice))
+    errs = said(verify_roadmap(res.roadmap, tamper(out, tmp_path, twice)))
     assert any("moves 2 times within the cycle" in e for e in errs)
 
     def reorder(f: Path):
@@ -193,7 +194,7 @@ def test_verifier_catches_tampered_files(run, tmp_path):
         df.to_csv(p, index=False)
 
     shutil.rmtree(tmp_path / "copy")
-    errs = verify_roadmap(res.roadmap, tamper(out, tmp_path, reorder))
+    errs = said(verify_roadmap(res.roadmap, tamper(out, tmp_path, reorder)))
     assert any("build, then close" in e for e in errs)
 
 

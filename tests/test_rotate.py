@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 import yaml
 from conftest import TINY_UNITS, TINY_YAML, write_tiny
+from verify_helpers import said
 
 from geodata.travel import haversine_km
 from models.status import Status
@@ -314,7 +315,7 @@ def test_variant_standard_drives_plan_and_verifier(tmp_path, two):
     out.mkdir()
     presenter.write_files(rotate(two, WIDE), out)       # Chinese headers: read as well
     assert verify_rotation(two, out, WIDE, load_rules("hunan-2023")) == []
-    assert verify_rotation(two, out, WIDE, load_rules(std)) == [
+    assert said(verify_rotation(two, out, WIDE, load_rules(std))) == [
         "rotation: 1 backbone movers < 1.25 required"]
 
 
@@ -473,12 +474,12 @@ def test_file_verifier_follows_the_parameters(two, tmp_path):
     rules = load_rules("hunan-2023")
     assert verify_rotation(two, tmp_path, WIDE, rules) == []
     # band 0.1: A may keep [18, 22] teachers, B the same; 15 and 25 are outside
-    assert verify_rotation(two, tmp_path, RotationParams(max_send_share=0.5), rules) == [
+    assert said(verify_rotation(two, tmp_path, RotationParams(max_send_share=0.5), rules)) == [
         "rotation: A head count 20 → 15 outside [18, 22]",
         "rotation: B head count 20 → 25 outside [18, 22]"]
-    assert verify_rotation(two, tmp_path, WIDE.replace(max_send_share=0.2), rules) == [
+    assert said(verify_rotation(two, tmp_path, WIDE.replace(max_send_share=0.2), rules)) == [
         "rotation: A sends 5 of 20 teachers (> 4)"]
-    assert verify_rotation(two, tmp_path, WIDE.replace(share=0.3), rules) == [
+    assert said(verify_rotation(two, tmp_path, WIDE.replace(share=0.3), rules)) == [
         "rotation: 5 movers < ceil(30% × 20 eligible) = 6"]
     # a teacher who is not eligible, and every 语文 teacher of A leaving
     rows = list(csv.DictReader((tmp_path / "rotation.csv").open(encoding="utf-8-sig")))
@@ -489,6 +490,7 @@ def test_file_verifier_follows_the_parameters(two, tmp_path):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows + [r for r in extra if r["teacher_id"] not in listed])
-    errs = verify_rotation(two, tmp_path, RotationParams(band=1.0, max_send_share=1.0), rules)
+    errs = said(verify_rotation(two, tmp_path, RotationParams(band=1.0, max_send_share=1.0),
+                                rules))
     assert "rotation: B01 is not eligible to rotate" in errs
     assert "rotation: A loses every primary teacher of 语文" in errs

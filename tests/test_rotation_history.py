@@ -11,6 +11,7 @@ import os
 import openpyxl
 import pytest
 from test_rotate import WIDE, two_schools
+from verify_helpers import said
 
 from planner.cli import main
 from planner.core.errors import DataError
@@ -104,7 +105,7 @@ def test_verifier_checks_the_history_itself(hist, tmp_path):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(kept)
-    errs = verify_rotation(d, out, WIDE, rules)
+    errs = said(verify_rotation(d, out, WIDE, rules))
     assert "rotation: A03 moved in 2021, within the cycle before 2025" in errs
     assert "rotation: A07's exchange has ended; the return A → B is missing" in errs
 

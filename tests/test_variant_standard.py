@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from verify_helpers import said_at
 
 from planner.cli import main
 from planner.core.rules import STANDARDS_DIR
@@ -168,7 +169,7 @@ def test_every_verifier_follows_the_variant(runs):
     moved = len(pd.read_csv(hunan["rotate"] / "rotation.csv"))
     eligible = _json(hunan["rotate"] / "summary.json")["eligible"]
     assert moved < math.ceil(SHARE * eligible)
-    errs = verify_dir(hunan["rotate"], variant, {})
+    errs = said_at(verify_dir(hunan["rotate"], variant, {}))
     assert any("rotation" in e for e in errs), errs
     # consolidation: the verifier judges a receiver by the standard it is given. New
     # pupils fill free seats up to the class limit, then open classes; under a variant
@@ -176,8 +177,8 @@ def test_every_verifier_follows_the_variant(runs):
     # from the plan) is too big, while Hunan's 2,000 lets the same files pass.
     assert not verify_dir(hunan["consolidate"], load_district(YUNXI), {})
     small = _variant_file(runs["district"].parent / "small", single_stage_max=1400)
-    errs = verify_dir(hunan["consolidate"], replace(load_district(YUNXI), standard=str(small)),
-                      {})
+    errs = said_at(verify_dir(hunan["consolidate"],
+                              replace(load_district(YUNXI), standard=str(small)), {}))
     assert any("Y001" in e and "> 1400" in e for e in errs), errs
     # catchments: a primary zone over 40 pupils a classroom is over capacity
     s = variant.schools.set_index("school_id")

@@ -50,7 +50,9 @@ def cmd_remediate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     lines = presenter.console_lines(o, args.lang)
     if errs:
-        lines.append(tr("remediation.console.verify_failed", args.lang, problems="; ".join(errs)))
+        from planner.outputs.verification import problem_text
+        lines.append(tr("remediation.console.verify_failed", args.lang,
+                        problems="; ".join(problem_text(e, args.lang) for e in errs)))
     elif o.status.has_plan:
         lines.append(tr("remediation.console.verified", args.lang))
     lines.append(tr("remediation.console.files", args.lang, path=out / "district_after"))

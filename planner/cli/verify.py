@@ -4,10 +4,13 @@
 district it was made on) or one plan's folder (``rotate``, ``consolidate``,
 ``catchments``). The district is ``--district``, else the one the run's
 ``scenario.json`` records (resolved against that file, so any working folder will do),
-else the bundled district. Each problem is printed with its plan and file."""
+else the bundled district. Each problem is printed with its plan and file, in the
+chosen language (:func:`planner.outputs.verification.problem_text`); a plan file that
+cannot be read is one ``error:`` line per problem (exit 2)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from planner.verify import resolve_run, verify_dir
@@ -15,8 +18,8 @@ from planner.verify import resolve_run, verify_dir
 PLAN_FOLDERS = ("consolidation", "rotation", "catchments")
 #: the plan a file of a plan's own folder belongs to
 FILE_PLAN = {"assignments.csv": "consolidation", "routes.csv": "consolidation",
-             "rotation.csv": "rotation", "units.csv": "catchments",
-             "catchments.geojson": "catchments"}
+             "boarding.csv": "consolidation", "rotation.csv": "rotation",
+             "units.csv": "catchments", "catchments.geojson": "catchments"}
 
 
 def register(sub) -> None:
@@ -36,6 +39,8 @@ def cmd_verify(args) -> int:
     from planner.cli.common import UsageError
     from planner.io.load import bundled_district, load_district
     from planner.outputs.i18n import tr
+    from planner.outputs.verification import problem_file, problem_message, problem_text
+    from planner.verify import PlanFileError
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir}: no such output folder")
     folder, only = args.dir, None
@@ -52,12 +57,19 @@ def cmd_verify(args) -> int:
                              f"--district")
         district_path = run.district
     d = load_district(district_path or bundled_district())
-    errs = verify_dir(folder, d, run.scenario)
+    try:
+        errs = verify_dir(folder, d, run.scenario)
+    except PlanFileError as e:
+        for p in e.problems:
+            print(f"error: {problem_text(p, args.lang)}", file=sys.stderr)
+        return 2
     if only is not None:
-        errs = [e for e in errs if e.startswith(only)]
+        errs = [e for e in errs if problem_file(e).startswith(only)]
     if errs:
         for e in errs:
-            where, _, text = e.partition(": ")
+            where = problem_file(e)
+            text = e.partition(": ")[2] if isinstance(e, str) else \
+                problem_message(e, args.lang)
             plan = where.split("/")[0] if "/" in where else FILE_PLAN.get(where, "")
             word = tr(f"verify.plan.{plan}", args.lang) if plan in PLAN_FOLDERS else ""
             print(tr("verify.problem", args.lang, plan=word, file=where, text=text)

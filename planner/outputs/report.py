@@ -41,6 +41,7 @@ from planner.outputs import values as V
 from planner.outputs.checkfiles import b_grade, indicator_name
 from planner.outputs.i18n import catalogue, label, tr, yes_no
 from planner.outputs.sections import ReportSection
+from planner.outputs.verification import problem_text
 
 __all__ = ["build_report", "display_table", "summary_figures", "table_html", "esc", "fmt",
            "words", "TECHNICAL", "is_technical", "TechnicalFigure"]
@@ -603,7 +604,7 @@ def _thresholds(report: Report) -> dict:
 
 
 def build_report(*, scenario_name: str, before: Report, after: Report | None,
-                 sections: list[ReportSection] = (), verification: list[str] | None = None,
+                 sections: list[ReportSection] = (), verification: list | None = None,
                  every_plan_made: bool = True, map_html: str | None = None,
                  meta: dict | None = None, headline: list[str] | tuple[str, ...] = (),
                  lang: str = "zh") -> str:
@@ -611,7 +612,8 @@ def build_report(*, scenario_name: str, before: Report, after: Report | None,
 
     ``before``/``after``: the indicator reports (``after`` ``None``: no plan).
     ``sections``: the plans' sections (:class:`planner.outputs.sections.ReportSection`).
-    ``verification``: problems found by the independent verifier (empty: none),
+    ``verification``: problems found by the independent verifier
+    (:class:`~planner.verify.problems.Problem` or text; empty: none),
     ``None`` when no verification ran; ``every_plan_made`` false when a plan could not
     meet its hard limits (the report then does not say that every plan passed).
     ``headline``: lines under the verdict that lead from it to recognition (the
@@ -631,7 +633,8 @@ def build_report(*, scenario_name: str, before: Report, after: Report | None,
         body.append(f"<h3>{t['verified']}</h3>")
         if verification:
             body.append(f"<p class='fail'>{t['verified_bad']}</p><ul>" +
-                        "".join(f"<li>{esc(v)}</li>" for v in verification) + "</ul>")
+                        "".join(f"<li>{esc(problem_text(v, lang))}</li>"
+                                for v in verification) + "</ul>")
         elif every_plan_made and not any(sec.warnings for sec in sections):
             body.append(f"<p class='pass'>{t['verified_ok']}</p>")
         elif every_plan_made:

@@ -658,7 +658,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
         lines += roadmap_lines(res.roadmap, lang)
     lines += no_plan_lines(res, lang, indent="  ")
     if res.verification:
-        lines.append(tr("run.verify.problems", lang) + "; ".join(res.verification))
+        from planner.outputs.verification import problem_text
+        lines.append(tr("run.verify.problems", lang)
+                     + "; ".join(problem_text(v, lang) for v in res.verification))
     elif res.every_plan_made:
         n = res.plan_warnings
         lines.append(tr("run.verify.warn", lang, n=n) if n else tr("run.verify.ok", lang))

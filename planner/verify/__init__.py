@@ -39,6 +39,10 @@ Paths are resolved against the run's ``scenario.json`` (:func:`resolve_run`): th
 records the district and the closures file relative to the run folder (``paths``;
 :func:`recorded_paths`), or absolute; an older run's working-folder path is tried
 next. Every problem names its plan folder and file (``rotation/rotation.csv: ...``).
+
+The verifiers return :class:`~planner.verify.problems.Problem` (a catalogue key and
+its fields, worded by :func:`planner.outputs.verification.problem_text`); the
+catchments verifier still returns sentences, which pass through as text.
 """
 
 from __future__ import annotations
@@ -56,11 +60,14 @@ from planner.core.errors import PlanInputError
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams
 from planner.verify.catchments import verify_catchments
 from planner.verify.consolidation import params_of_folder, verify_consolidation
-from planner.verify.files import _rows, _unescape
+from planner.verify.files import PlanFileError, _rows, _unescape
+from planner.verify.problems import Problem
 from planner.verify.remediation import verify_remediation
 from planner.verify.rotation import verify_rotation
 
 __all__ = [
+    "PlanFileError",
+    "Problem",
     "RunFolder",
     "district_after_files",
     "recorded_paths",
@@ -160,7 +167,8 @@ def resolve_run(folder: str | Path) -> RunFolder:
 
 
 def _where(sub: str, message: str) -> str:
-    """The file of a plan folder a verifier's problem is about."""
+    """The file of a plan folder a verifier's sentence is about (a
+    :class:`Problem` names its own file)."""
     if sub == "rotation":
         return "rotation.csv"
     if sub == "consolidation":
@@ -169,9 +177,12 @@ def _where(sub: str, message: str) -> str:
     return "catchments.geojson" if "is zoned but" in message else "units.csv"
 
 
-def _located(prefix: str, sub: str, errs: list[str]) -> list[str]:
-    """Problems prefixed with the file they are in (``rotation/rotation.csv: ...``)."""
-    return [f"{prefix}{_where(sub, e)}: {e}" for e in errs]
+def _located(prefix: str, sub: str, errs: list) -> list:
+    """Problems relocated under ``prefix`` (``rotation/rotation.csv``); a sentence
+    prefixed with the file it is about (``rotation/rotation.csv: ...``)."""
+    mark = {s: m for _, s, m in PLANS}[sub]
+    return [(e if e.where else Problem(e.key, e.fields, mark)).at(prefix)
+            if isinstance(e, Problem) else f"{prefix}{_where(sub, e)}: {e}" for e in errs]
 
 
 def district_after_files(district: District, folder: Path, kind: str) -> District:
@@ -276,20 +287,22 @@ def _params(cls, section, key: str):
     return None
 
 
-def verify_dir(out: Path, district: District, scenario: dict | None = None) -> list[str]:
+def verify_dir(out: Path, district: District, scenario: dict | None = None
+               ) -> list[Problem | str]:
     """Re-check every plan found in ``out`` (a run folder or one plan's folder).
 
     A run folder (its ``scenario.json`` names plans) is checked plan by plan, each
     against the district it was made on (:func:`district_after_files`); a plan's folder
-    against ``district``. Every problem starts with the file it is in, relative to
-    ``out`` (``rotation/rotation.csv: rotation: ...``)."""
+    against ``district``. Every problem names the file it is in, relative to ``out``
+    (``where``: ``rotation/rotation.csv``; a catchments sentence starts with it).
+    A plan file that cannot be read is a :class:`PlanFileError`."""
     out = Path(out)
     if scenario is None:
         scenario = resolve_run(out).scenario
     scenario = scenario or {}
     run = any(scenario.get(k) is not None for k, _, _ in PLANS) and \
         any((out / sub).is_dir() for _, sub, _ in PLANS)
-    errs: list[str] = []
+    errs: list[Problem | str] = []
     current = district
     for key, sub, mark in PLANS:
         folder = out / sub if run or (out / sub / mark).exists() else out
@@ -314,23 +327,26 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None) -> l
     rem = out / "remediation" if (out / "remediation" / "remediation.csv").exists() else out
     if (rem / "remediation.csv").exists():
         prefix = "remediation/" if rem != out else ""
-        errs += [f"{prefix}remediation.csv: {e}"
-                 for e in verify_remediation(current, rem, current.rules)]
+        errs += [e.at(prefix) for e in verify_remediation(current, rem, current.rules)]
     return errs
 
 
-def verify_outcomes(district: District, res) -> list[str]:
+def verify_outcomes(district: District, res) -> list[Problem | str]:
     """The runner's call: verify the plans just written, each against the district
-    it was made on (rotation after consolidation, catchments after both)."""
-    errs = []
+    it was made on (rotation after consolidation, catchments after both). Every
+    problem names its file in the run folder (``rotation/rotation.csv``), as
+    :func:`verify_dir` does."""
+    errs: list[Problem | str] = []
     if res.consolidation is not None:
-        errs += verify_consolidation(district, res.out / "consolidation",
-                                     res.consolidation.params, res.consolidation.rules)
+        errs += [e.at("consolidation/") for e in verify_consolidation(
+            district, res.out / "consolidation", res.consolidation.params,
+            res.consolidation.rules)]
     base = district
     if res.consolidation is not None and res.consolidation.status.has_plan:
         base = res.consolidation.district_after
     if res.rotation is not None:
-        errs += verify_rotation(base, res.out / "rotation", res.rotation.params, base.rules)
+        errs += [e.at("rotation/") for e in verify_rotation(
+            base, res.out / "rotation", res.rotation.params, base.rules)]
     if res.catchments:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
@@ -339,8 +355,9 @@ def verify_outcomes(district: District, res) -> list[str]:
         # made on the district after consolidation and rotation (catchments change none)
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
-        errs += verify_remediation(after, res.out / "remediation", after.rules)
+        errs += [e.at("remediation/") for e in verify_remediation(
+            after, res.out / "remediation", after.rules)]
     if getattr(res, "roadmap", None) is not None:
         from planner.verify.roadmap import verify_roadmap
-        errs += verify_roadmap(res.roadmap, res.out / "roadmap")
+        errs += [e.at("roadmap/") for e in verify_roadmap(res.roadmap, res.out / "roadmap")]
     return errs

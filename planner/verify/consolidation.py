@@ -50,6 +50,7 @@ from planner.core.district import District, school_stages
 from planner.core.params import ConsolidationParams
 from planner.core.rules import Rules
 from planner.verify.files import _rows
+from planner.verify.problems import Problem
 
 __all__ = ["params_of_folder", "verify_consolidation"]
 
@@ -78,6 +79,16 @@ def params_of_folder(folder: Path) -> ConsolidationParams:
     return ConsolidationParams(**keep)
 
 
+def _a(key: str, **fields) -> Problem:
+    """A problem of the assignments (``assignments.csv``)."""
+    return Problem(key, fields, "assignments.csv")
+
+
+def _r(key: str, **fields) -> Problem:
+    """A problem of the routes (``routes.csv``)."""
+    return Problem(key, fields, "routes.csv")
+
+
 def _minutes(text: str) -> int | None:
     try:
         h, m = str(text).split(":")
@@ -87,14 +98,15 @@ def _minutes(text: str) -> int | None:
 
 
 def verify_consolidation(district: District, folder: Path, params: ConsolidationParams,
-                         rules: Rules | None = None) -> list[str]:
-    """Every broken rule of the plan in ``folder``, one line each (empty: none)."""
+                         rules: Rules | None = None) -> list[Problem]:
+    """Every broken rule of the plan in ``folder``, one
+    :class:`~planner.verify.problems.Problem` each (empty: none)."""
     rules = rules if rules is not None else district.rules
     t = rules.transport
     cap_bus = int(params.bus_capacity if params.bus_capacity is not None else t.bus_capacity)
     limit = float(params.max_ride_min if params.max_ride_min is not None else t.max_ride_min)
     folder = Path(folder)
-    errs: list[str] = []
+    errs: list[Problem] = []
     assign = _rows(folder / "assignments.csv")
     routes = _rows(folder / "routes.csv")
     board_path = folder / "boarding.csv"
@@ -105,15 +117,16 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
     for a in assign:
         sid, rid, st = a["school_id"], a["receiving_school_id"], a["stage"]
         if sid not in s.index:
-            errs.append(f"consolidation: assignments.csv names an unknown school {sid}")
+            errs.append(_a("verify.consolidation.unknown_school", school=sid))
             continue
         if rid not in s.index:
-            errs.append(f"consolidation: {sid} sends pupils to an unknown school {rid}")
+            errs.append(_a("verify.consolidation.unknown_receiver", school=sid, receiver=rid))
             continue
         if rid in closed:
-            errs.append(f"consolidation: {sid} sends pupils to {rid}, which is itself closed")
+            errs.append(_a("verify.consolidation.receiver_closed", school=sid, receiver=rid))
         if st not in school_stages(s.loc[rid]):
-            errs.append(f"consolidation: {rid} has no {st} stage for the pupils of {sid}")
+            errs.append(_a("verify.consolidation.receiver_no_stage", receiver=rid, stage=st,
+                           school=sid))
     by_route = defaultdict(list)
     for r in routes:
         by_route[r["route_id"]].append(r)
@@ -123,14 +136,15 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
         stops.sort(key=lambda r: int(r["stop_order"]))
         load = sum(int(r["pupils_boarding"]) for r in stops)
         if load > cap_bus:
-            errs.append(f"consolidation: route {rid} carries {load} pupils > bus capacity "
-                        f"{cap_bus}")
+            errs.append(_r("verify.consolidation.over_capacity", route=rid, load=load,
+                           capacity=cap_bus))
         last = stops[-1]["stop_id"]
         if last not in recv:
-            errs.append(f"consolidation: route {rid} ends at {last}, not a receiving school")
+            errs.append(_r("verify.consolidation.route_end", route=rid, stop=last))
         ride = float(stops[-1]["arrive_min"]) - float(stops[0]["arrive_min"])
         if ride > limit + 1e-6:
-            errs.append(f"consolidation: route {rid} rides {ride:.1f} min > {limit:g} min")
+            errs.append(_r("verify.consolidation.ride_too_long", route=rid, ride=f"{ride:.1f}",
+                           limit=f"{limit:g}"))
         for r in stops[:-1]:
             carried[(r["stop_id"], last)] += int(r["pupils_boarding"])
     closed_pupils: Counter = Counter()
@@ -140,14 +154,16 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
         added[a["receiving_school_id"]][a["stage"]] += int(a["pupils"])
         ride_min = a.get("ride_min") or ""
         if ride_min and float(ride_min) > limit + 1e-6:
-            errs.append(f"consolidation: pupils of {a['school_id']} ride {ride_min} min to "
-                        f"{a['receiving_school_id']} > {limit:g}")
+            errs.append(_a("verify.consolidation.pupils_ride", school=a["school_id"],
+                           ride=ride_min, receiver=a["receiving_school_id"],
+                           limit=f"{limit:g}"))
     for sid, n in closed_pupils.items():
         if sid not in s.index:
             continue
         total = int(s.loc[sid, "students_primary"] + s.loc[sid, "students_junior"])
         if n != total:
-            errs.append(f"consolidation: {sid} has {total} pupils but {n} are assigned")
+            errs.append(_a("verify.consolidation.not_all_assigned", school=sid, total=total,
+                           n=n))
     if boarding is not None:
         errs += _check_boarding(district, assign, by_route, boarding, params)
     else:  # a folder of the old format: pupils board at their school's site
@@ -156,8 +172,8 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
             pair[(a["school_id"], a["receiving_school_id"])] += int(a["pupils"])
         for key, n in pair.items():
             if carried[key] != n:
-                errs.append(f"consolidation: {n} pupils of {key[0]} go to {key[1]} but buses "
-                            f"carry {carried[key]}")
+                errs.append(_r("verify.consolidation.carried", n=n, school=key[0],
+                               receiver=key[1], carried=carried[key]))
     if routes and "clock" in routes[0]:
         errs += _check_trips(district, by_route, params, limit)
     for rid, add in sorted(added.items()):
@@ -174,16 +190,17 @@ def verify_consolidation(district: District, folder: Path, params: Consolidation
             classes += c + (math.ceil(spill / cap) if spill > 0 else 0)
         rooms = r["classrooms"]
         if pd.notna(rooms) and classes > rooms:
-            errs.append(f"consolidation: {rid} needs {classes} classes but has {int(rooms)} "
-                        f"classrooms")
+            errs.append(_a("verify.consolidation.receiver_rooms", receiver=rid, classes=classes,
+                           rooms=int(rooms)))
         lim = rules.school_size_limit(str(r["type"]))
         if size > lim:
-            errs.append(f"consolidation: {rid} would have {size} pupils > {lim}")
+            errs.append(_a("verify.consolidation.receiver_size", receiver=rid, size=size,
+                           limit=lim))
     return errs
 
 
 def _check_boarding(district: District, assign: list[dict], by_route: dict,
-                    boarding: list[dict], params: ConsolidationParams) -> list[str]:
+                    boarding: list[dict], params: ConsolidationParams) -> list[Problem]:
     """Pupils carried exactly once: boarding against the assignments and the routes;
     walks within the limit."""
     from geodata.travel import haversine_km
@@ -206,14 +223,14 @@ def _check_boarding(district: District, assign: list[dict], by_route: dict,
     for b in boarding:
         rid = b["route_id"]
         if rid not in receiver_of:
-            errs.append(f"consolidation: boarding.csv puts pupils on route {rid}, which "
-                        f"routes.csv does not have")
+            errs.append(_r("verify.consolidation.boarding_unknown_route", route=rid))
             continue
         got[(b["school_id"], receiver_of[rid], b["stage"])] += int(b["pupils"])
         per_stop[(rid, b["stop_id"])] += int(b["pupils"])
         stop = at_stop.get((rid, b["stop_id"]))
         if stop is None:
-            errs.append(f"consolidation: boarding.csv: route {rid} has no stop {b['stop_id']}")
+            errs.append(_r("verify.consolidation.boarding_unknown_stop", route=rid,
+                           stop=b["stop_id"]))
             continue
         home = units.get(b["unit_id"])
         if home is None and b["unit_id"] in schools.index:
@@ -223,25 +240,26 @@ def _check_boarding(district: District, assign: list[dict], by_route: dict,
             m = 1000.0 * float(haversine_km(home[0], home[1], float(stop["lon"]),
                                             float(stop["lat"])))
             if m > walk_limit + _WALK_TOL_M:
-                errs.append(f"consolidation: pupils of unit {b['unit_id']} walk {m:,.0f} m to "
-                            f"stop {b['stop_id']} > {walk_limit:g} m")
+                errs.append(Problem("verify.consolidation.walk", {
+                    "unit": b["unit_id"], "m": f"{m:,.0f}", "stop": b["stop_id"],
+                    "limit": f"{walk_limit:g}"}, "boarding.csv"))
     for key, n in sorted(want.items()):
         if got[key] != n:
-            errs.append(f"consolidation: {n} {key[2]} pupils of {key[0]} go to {key[1]} but "
-                        f"buses carry {got[key]}")
+            errs.append(_r("verify.consolidation.boarding_short", n=n, stage=key[2],
+                           school=key[0], receiver=key[1], carried=got[key]))
     for key, n in sorted(got.items()):
         if key not in want:
-            errs.append(f"consolidation: buses carry {n} {key[2]} pupils of {key[0]} to "
-                        f"{key[1]}, which assignments.csv does not send there")
+            errs.append(_r("verify.consolidation.boarding_extra", n=n, stage=key[2],
+                           school=key[0], receiver=key[1]))
     for key, r in sorted(at_stop.items()):
         if per_stop[key] != int(r["pupils_boarding"]):
-            errs.append(f"consolidation: route {key[0]} stop {key[1]}: {r['pupils_boarding']} "
-                        f"boarding in routes.csv, {per_stop[key]} in boarding.csv")
+            errs.append(_r("verify.consolidation.boarding_stop", route=key[0], stop=key[1],
+                           routes_n=r["pupils_boarding"], boarding_n=per_stop[key]))
     return errs
 
 
 def _check_trips(district: District, by_route: dict, params: ConsolidationParams,
-                 limit: float) -> list[str]:
+                 limit: float) -> list[Problem]:
     """Length, ride time and clock times recomputed on the district's travel service;
     windows; buses not on two trips at once."""
     errs = []
@@ -255,8 +273,8 @@ def _check_trips(district: District, by_route: dict, params: ConsolidationParams
     try:
         matrix = district.travel([(pid, lon, lat) for pid, (lon, lat) in sorted(ids.items())])
     except FarFromRoads as e:
-        return [f"consolidation: routes.csv: {len(e.points)} stop(s) lie farther than "
-                f"{e.limit_m:,.0f} m from every road"]
+        return [_r("verify.consolidation.far_from_roads", n=len(e.points),
+                   limit=f"{e.limit_m:,.0f}")]
     idx = {o: k for k, o in enumerate(matrix.origins)}
     schools = district.schools.set_index("school_id")
     for rid, stops in sorted(by_route.items()):
@@ -264,8 +282,8 @@ def _check_trips(district: District, by_route: dict, params: ConsolidationParams
         if end["stop_id"] in schools.index and (
                 abs(float(end["lon"]) - float(schools.loc[end["stop_id"], "lon"])) > 1e-5 or
                 abs(float(end["lat"]) - float(schools.loc[end["stop_id"], "lat"])) > 1e-5):
-            errs.append(f"consolidation: route {rid} ends at ({end['lon']}, {end['lat']}), not "
-                        f"at school {end['stop_id']}")
+            errs.append(_r("verify.consolidation.end_position", route=rid, lon=end["lon"],
+                           lat=end["lat"], school=end["stop_id"]))
 
     def leg(a: dict, b: dict) -> tuple[float, float]:
         pa = pts[(round(float(a["lon"]), 6), round(float(a["lat"]), 6))]
@@ -286,19 +304,19 @@ def _check_trips(district: District, by_route: dict, params: ConsolidationParams
                 km += dk
             if abs(t - float(r["arrive_min"])) > _MIN_TOL * max(1, k) or \
                     abs(km - float(r["km_from_start"])) > _KM_TOL * max(1, k):
-                errs.append(f"consolidation: route {rid} stop {r['stop_order']}: the file says "
-                            f"{r['arrive_min']} min / {r['km_from_start']} km, the roads give "
-                            f"{t:.1f} min / {km:.2f} km")
+                errs.append(_r("verify.consolidation.stop_times", route=rid,
+                               order=r["stop_order"], file_min=r["arrive_min"],
+                               file_km=r["km_from_start"], min=f"{t:.1f}", km=f"{km:.2f}"))
                 break
             when = _minutes(r["clock"])
             if depart is None or when is None or \
                     abs(depart + float(r["arrive_min"]) - when - _HALF_MINUTE) > _CLOCK_TOL:
-                errs.append(f"consolidation: route {rid} stop {r['stop_order']}: clock "
-                            f"{r['clock']} is not the departure plus {r['arrive_min']} min")
+                errs.append(_r("verify.consolidation.clock", route=rid, order=r["stop_order"],
+                               clock=r["clock"], min=r["arrive_min"]))
                 break
         if t > limit + _MIN_TOL:
-            errs.append(f"consolidation: route {rid} rides {t:.1f} min on the roads > "
-                        f"{limit:g} min")
+            errs.append(_r("verify.consolidation.road_ride", route=rid, ride=f"{t:.1f}",
+                           limit=f"{limit:g}"))
         if depart is None:
             continue
         arrive = depart + float(stops[-1]["arrive_min"])
@@ -307,18 +325,17 @@ def _check_trips(district: District, by_route: dict, params: ConsolidationParams
         latest = b - float(params.arrival_margin_min)
         earliest = b - float(params.earliest_arrival_min)
         if not earliest - _MIN_TOL <= arrive <= latest + _MIN_TOL:
-            errs.append(f"consolidation: route {rid} arrives at {stops[-1]['clock']}, outside "
-                        f"its window (bell {b // 60:02d}:{b % 60:02d})")  # not-a-rule: hours
+            errs.append(_r("verify.consolidation.window", route=rid, clock=stops[-1]["clock"],
+                           bell=f"{b // 60:02d}:{b % 60:02d}"))  # not-a-rule: hours
         buses[stops[0]["bus"]].append((depart, arrive, stops[0], stops[-1], rid))
     for bus, trips in sorted(buses.items()):
         trips.sort(key=lambda x: x[0])
         if len(trips) > int(params.max_trips):
-            errs.append(f"consolidation: bus {bus} runs {len(trips)} trips > "
-                        f"{params.max_trips}")
+            errs.append(_r("verify.consolidation.too_many_trips", bus=bus, trips=len(trips),
+                           max=params.max_trips))
         for (_, arr_a, _, end_a, _), (dep_b, _, first_b, _, rid_b) in zip(trips, trips[1:]):
             gap, _ = leg(end_a, first_b)
             if dep_b + _MIN_TOL < arr_a + dwell + gap:
-                errs.append(f"consolidation: bus {bus} cannot reach route {rid_b} in time "
-                            f"({dep_b - arr_a:.1f} min after its last trip, "
-                            f"{dwell + gap:.1f} needed)")
+                errs.append(_r("verify.consolidation.bus_late", bus=bus, route=rid_b,
+                               gap=f"{dep_b - arr_a:.1f}", needed=f"{dwell + gap:.1f}"))
     return errs

@@ -2,8 +2,10 @@
 
 A plan file the verifier needs is read with its columns checked first: a missing
 file, a missing column or a value that is not the number it must be is a
-:class:`~planner.core.errors.DataError` naming the file, row and column (``planner
-verify`` exits 2: bad input, not an internal error).
+:class:`PlanFileError` (a :class:`~planner.core.errors.DataError`) whose problems
+(:class:`~planner.verify.problems.Problem`, ``verify.file.*``) name the file, row and
+column (``planner verify`` says them in the chosen language and exits 2: bad input,
+not an internal error).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from pathlib import Path
 
 from planner.core.errors import DataError
+from planner.verify.problems import Problem
 
 #: the columns the verifiers read from each plan file (docs/data-format.md "Plan
 #: tables"), and what each value must be
@@ -26,6 +29,19 @@ FILE_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
+class PlanFileError(DataError):
+    """A plan file that cannot be read: ``problems`` are
+    :class:`~planner.verify.problems.Problem` (``verify.file.*``, the file a field)."""
+
+    def __init__(self, problems: list[Problem]):
+        Exception.__init__(self, "\n".join(str(p) for p in problems))
+        self.problems = list(problems)       # type: ignore[assignment]
+
+
+def _bad(key: str, label: str, row: int | str = "-", column: str = "-", **fields) -> Problem:
+    return Problem(key, {"file": label, "row": row, "column": column, **fields})
+
+
 def _rows(path: Path) -> list[dict]:
     """The rows of a plan file as dicts; checked against :data:`FILE_COLUMNS` when
     the file is one of those."""
@@ -37,14 +53,13 @@ def _rows(path: Path) -> list[dict]:
             header = reader.fieldnames or []
             rows = list(reader)
     except FileNotFoundError:
-        raise DataError([f"{label} row -, column -: the file is missing (the plan's files "
-                         f"are incomplete)"]) from None
+        raise PlanFileError([_bad("verify.file.missing", label)]) from None
     except IsADirectoryError:
-        raise DataError([f"{label} row -, column -: a folder, not a plan file"]) from None
+        raise PlanFileError([_bad("verify.file.folder", label)]) from None
     except UnicodeDecodeError as e:
-        raise DataError([f"{label} row -, column -: not UTF-8 text ({e.reason})"]) from None
+        raise PlanFileError([_bad("verify.file.not_utf8", label, reason=e.reason)]) from None
     except csv.Error as e:
-        raise DataError([f"{label} row -, column -: not a readable CSV file ({e})"]) from None
+        raise PlanFileError([_bad("verify.file.not_csv", label, reason=e)]) from None
     need = FILE_COLUMNS.get(path.name)
     if need:
         _check(label, header, rows, need)
@@ -57,22 +72,22 @@ def _label(path: Path) -> str:
 
 
 def _check(label: str, header: list[str], rows: list[dict], need: dict[str, str]) -> None:
-    problems = [f"{label} row 1, column {c}: the column is missing" for c in need
+    problems = [_bad("verify.file.column_missing", label, 1, c) for c in need
                 if c not in header]
     for i, r in enumerate(rows, start=2):
         if None in r:
-            problems.append(f"{label} row {i}, column -: more cells than the header has")
+            problems.append(_bad("verify.file.extra_cells", label, i))
         for c, kind in need.items():
             if c not in header or kind == "text":
                 continue
             v = _unescape((r.get(c) or "").strip())
             if not _is_number(v, kind):
-                what = "a whole number" if kind == "int" else "a number"
-                problems.append(f'{label} row {i}, column {c}: "{v[:40]}" is not {what}')
+                problems.append(_bad("verify.file.not_whole" if kind == "int" else
+                                     "verify.file.not_number", label, i, c, value=v[:40]))
         if len(problems) > 20:  # not-a-rule: enough lines to act on
             break
     if problems:
-        raise DataError(problems)
+        raise PlanFileError(problems)
 
 
 def _is_number(v: str, kind: str) -> bool:

@@ -42,6 +42,7 @@ from planner.core.errors import DataError
 from planner.core.rules import Rules
 from planner.indicators.engine import check
 from planner.verify.files import _rows, _unescape
+from planner.verify.problems import Problem
 
 #: the school-level A indicators that must pass, and those whose school lists must be empty
 SCHOOL_LEVEL = (1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 17, 20)  # not-a-rule: indicator ids
@@ -76,24 +77,31 @@ PE_ART = {"体育", "体育与健康", "音乐", "美术", "艺术"}
 TOL = 0.01           # yuan: the rounding of written money
 
 
+def _p(key: str, **fields) -> Problem:
+    """A problem of the programme (``remediation.csv``)."""
+    return Problem(key, fields, "remediation.csv")
+
+
 def verify_remediation(district: District, folder: Path, rules: Rules | None = None
-                       ) -> list[str]:
+                       ) -> list[Problem]:
     """Every check of the module docstring on the programme in ``folder`` made on
-    ``district``; one line per breach (empty: verified)."""
+    ``district``; one :class:`~planner.verify.problems.Problem` per breach (empty:
+    verified)."""
     folder = Path(folder)
     rules = district.rules if rules is None else rules
     need = [folder / "remediation.csv", folder / "summary.json",
             folder / "district_after" / "district.yaml"]
     missing = [p.relative_to(folder).as_posix() for p in need if not p.exists()]
     if missing:
-        return [f"remediation: {', '.join(missing)} missing in {folder}"]
+        return [_p("verify.remediation.missing_files", files=", ".join(missing),
+                   folder=folder)]
     rows = _rows(folder / "remediation.csv")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     from planner.io.load import load_district
     try:
         after = load_district(folder / "district_after")
     except DataError as e:
-        return [f"remediation: district_after does not load: {p}" for p in e.problems]
+        return [_p("verify.remediation.after_unloadable", problem=p) for p in e.problems]
     errs = _check_rows(district, rows, summary)
     errs += _check_schools(district, after, rows)
     errs += _check_teachers(district, after, rows, rules)
@@ -115,7 +123,7 @@ def _ids(v: str) -> list[str]:
 # 1. the rows and their costs
 # ---------------------------------------------------------------------------
 
-def _check_rows(district: District, rows: list[dict], summary: dict) -> list[str]:
+def _check_rows(district: District, rows: list[dict], summary: dict) -> list[Problem]:
     errs = []
     unit = summary.get("unit_costs") or {}
     total = cap = rec = 0.0
@@ -125,19 +133,20 @@ def _check_rows(district: District, rows: list[dict], summary: dict) -> list[str
     km = _km(district, moves)
     for n, r in enumerate(rows, start=2):
         q, u, c = _f(r["quantity"]), _f(r["unit_cost_yuan"]), _f(r["cost_yuan"])
-        where = f"remediation.csv row {n} ({r['school_id']} {r['action']})"
+        where = {"row": n, "school": r["school_id"], "action": r["action"]}
         if not all(math.isfinite(x) for x in (q, u, c)) or q < 0 or u < 0:
-            errs.append(f"{where}: quantity, unit cost and cost must be non-negative numbers")
+            errs.append(_p("verify.remediation.row_not_numbers", **where))
             continue
         if abs(q * u - c) > TOL + 1e-9 * abs(c):
-            errs.append(f"{where}: cost {c:g} is not quantity {q:g} × unit cost {u:g}")
+            errs.append(_p("verify.remediation.row_cost", **where, cost=f"{c:g}",
+                           quantity=f"{q:g}", unit_cost=f"{u:g}"))
         key = PRICE.get(r["action"])
         expect = None
         if r["action"] == "move_pupils":
             d = km.get((r["school_id"], r["to_school_id"]))
             if d is None:
-                errs.append(f"{where}: {r['to_school_id']} is not a school the district's "
-                            f"roads reach from {r['school_id']}")
+                errs.append(_p("verify.remediation.row_unreachable", **where,
+                               receiver=r["to_school_id"]))
             else:
                 expect = round(unit.get("pupil_move_per_year", float("nan"))
                                + unit.get("pupil_move_per_km_year", float("nan")) * d, 2)
@@ -148,7 +157,8 @@ def _check_rows(district: District, rows: list[dict], summary: dict) -> list[str
         else:
             expect = 0.0
         if expect is None or abs(u - float(expect)) > TOL:
-            errs.append(f"{where}: unit cost {u:g} is not the cost table's {expect}")
+            errs.append(_p("verify.remediation.row_unit_cost", **where, unit_cost=f"{u:g}",
+                           expected=expect))
         total += c
         if r["recurring"] == "true":
             rec += c
@@ -156,17 +166,20 @@ def _check_rows(district: District, rows: list[dict], summary: dict) -> list[str
             cap += c
         by_ind[str(int(_f(r["indicator"])))] += c
         by_school[r["school_id"]] += c
-    for name, mine in (("total_cost_yuan", total), ("capital_yuan", cap),
-                       ("recurring_yuan_per_year", rec)):
+    for name, mine, key in (
+            ("total_cost_yuan", total, "verify.remediation.summary_total"),
+            ("capital_yuan", cap, "verify.remediation.summary_capital"),
+            ("recurring_yuan_per_year", rec, "verify.remediation.summary_recurring")):
         if abs(float(summary.get(name) or 0.0) - mine) > TOL * max(1, len(rows)):
-            errs.append(f"remediation: summary {name} {summary.get(name)} is not the rows' "
-                        f"sum {mine:.2f}")
-    for name, mine in (("cost_by_indicator", by_ind), ("cost_by_school", by_school)):
+            errs.append(_p(key, value=summary.get(name), sum=f"{mine:.2f}"))
+    for name, mine, key in (
+            ("cost_by_indicator", by_ind, "verify.remediation.summary_by_indicator"),
+            ("cost_by_school", by_school, "verify.remediation.summary_by_school")):
         theirs = summary.get(name) or {}
         for k in sorted(set(theirs) | set(mine)):
             if abs(float(theirs.get(k) or 0.0) - mine.get(k, 0.0)) > TOL * max(1, len(rows)):
-                errs.append(f"remediation: summary {name}[{k}] {theirs.get(k)} is not the "
-                            f"rows' sum {mine.get(k, 0.0):.2f}")
+                errs.append(_p(key, item=k, value=theirs.get(k),
+                               sum=f"{mine.get(k, 0.0):.2f}"))
     return errs
 
 
@@ -213,13 +226,13 @@ def _changed(b: pd.DataFrame, a: pd.DataFrame, cols: list[str]) -> list[tuple[st
     return out
 
 
-def _check_schools(district: District, after: District, rows: list[dict]) -> list[str]:
+def _check_schools(district: District, after: District, rows: list[dict]) -> list[Problem]:
     errs = []
     b = district.schools.set_index(district.schools["school_id"].astype(str))
     a = after.schools.set_index(after.schools["school_id"].astype(str))
     if set(a.index) != set(b.index):
-        return [f"remediation: district_after has schools {sorted(set(a.index) ^ set(b.index))} "
-                f"that the district has not (or lacks them)"]
+        return [_p("verify.remediation.schools_differ",
+                   schools=", ".join(sorted(set(a.index) ^ set(b.index))))]
     delta: dict[tuple[str, str], float] = defaultdict(float)
     sets: dict[tuple[str, str], float] = {}
     rooms_touched = set()
@@ -238,15 +251,15 @@ def _check_schools(district: District, after: District, rows: list[dict]) -> lis
             rooms_touched.add((r["school_id"], "music" if "music" in k else "art"))
     missing = [c for c in b.columns if c not in a.columns]
     if missing:
-        return [f"remediation: district_after lacks the column(s) {', '.join(missing)}"]
+        return [_p("verify.remediation.columns_missing", columns=", ".join(missing))]
     expected = set(delta) | set(sets)
     for sid, col in sorted(set(_changed(b, a, list(b.columns))) | expected):
         x, y = b.at[sid, col], a.at[sid, col]
         key = (sid, col)
         if key in sets:
             if not _same(y, sets[key]):
-                errs.append(f"remediation: {sid} {col} is {y} in district_after, the row "
-                            f"sets {sets[key]:g}")
+                errs.append(_p("verify.remediation.set_value", school=sid, school_column=col,
+                               value=y, set=f"{sets[key]:g}"))
             continue
         if col.endswith("_room_min_m2") and (sid, col.split("_")[0]) in rooms_touched:
             continue                      # set by the rooms rule, checked by indicator 11
@@ -254,15 +267,16 @@ def _check_schools(district: District, after: District, rows: list[dict]) -> lis
         if d:
             base = 0.0 if pd.isna(x) else float(x)
             if pd.isna(y) or abs(float(y) - base - d) > 1e-6 * max(1.0, abs(base + d)):
-                errs.append(f"remediation: {sid} {col} is {y} in district_after, not "
-                            f"{x} + {d:g} from the rows")
+                errs.append(_p("verify.remediation.add_value", school=sid, school_column=col,
+                               value=y, before=x, delta=f"{d:g}"))
         elif not _same(x, y):
-            errs.append(f"remediation: {sid} {col} changed from {x} to {y} without a row")
+            errs.append(_p("verify.remediation.school_changed", school=sid, school_column=col,
+                           before=x, value=y))
     return errs
 
 
 def _check_teachers(district: District, after: District, rows: list[dict],
-                    rules: Rules) -> list[str]:
+                    rules: Rules) -> list[Problem]:
     errs = []
     tb = district.teachers.set_index(district.teachers["teacher_id"].astype(str))
     ta = after.teachers.set_index(after.teachers["teacher_id"].astype(str))
@@ -286,16 +300,16 @@ def _check_teachers(district: District, after: District, rows: list[dict],
         elif k == "develop_backbone":
             developed.update(ids)
             if len(ids) != int(_f(r["quantity"])):
-                errs.append(f"remediation: {r['school_id']} develop_backbone names {len(ids)} "
-                            f"teachers for a quantity of {r['quantity']}")
+                errs.append(_p("verify.remediation.backbone_count", school=r["school_id"],
+                               n=len(ids), quantity=r["quantity"]))
     for x in sorted(replaced):
         if x not in tb.index:
-            errs.append(f"remediation: replaced teacher {x} is not on the roster")
+            errs.append(_p("verify.remediation.replaced_unknown", teacher=x))
         elif x in ta.index:
-            errs.append(f"remediation: replaced teacher {x} is still on the roster after")
+            errs.append(_p("verify.remediation.replaced_still", teacher=x))
     gone = sorted(set(tb.index) - set(ta.index) - replaced)
     if gone:
-        errs.append(f"remediation: teachers {', '.join(gone[:8])} left the roster without a row")
+        errs.append(_p("verify.remediation.left_roster", teachers=", ".join(gone[:8])))
     hours = rules.training_min_hours
     common = sorted(set(tb.index) & set(ta.index))
     cols = [c for c in TEACHER_CELLS if c in tb.columns]
@@ -306,27 +320,28 @@ def _check_teachers(district: District, after: District, rows: list[dict],
         if col == "training_hours_5y" and x in trained:
             base = 0.0 if pd.isna(o) else float(o)
             if pd.isna(n) or abs(float(n) - base - trained[x]) > 1e-6:
-                errs.append(f"remediation: teacher {x} has {n} hours, not {base:g} + "
-                            f"{trained[x]:g} trained")
+                errs.append(_p("verify.remediation.hours", teacher=x, hours=n,
+                               before=f"{base:g}", trained=f"{trained[x]:g}"))
             continue
         if col == "certified" and x in certified:
             if not (pd.notna(n) and bool(n)):
-                errs.append(f"remediation: teacher {x} is listed as certified but is not")
+                errs.append(_p("verify.remediation.not_certified", teacher=x))
             continue
         if col == "backbone" and x in developed:
             if str(o) != "none" or str(n) not in ("county", "city", "province", "national"):
-                errs.append(f"remediation: teacher {x} developed from {o} to {n}")
+                errs.append(_p("verify.remediation.developed_levels", teacher=x,
+                               level_from=o, level_to=n))
             continue
-        errs.append(f"remediation: teacher {x} {col} changed from {o} to {n} without a row")
+        errs.append(_p("verify.remediation.teacher_changed", teacher=x, teacher_column=col,
+                       before=o, value=n))
     for x in sorted(certified & set(common)):
         v = ta.at[x, "certified"]
         if (x, "certified") not in cells and not (pd.notna(v) and bool(v)):
-            errs.append(f"remediation: teacher {x} is listed as certified but is not")
+            errs.append(_p("verify.remediation.not_certified", teacher=x))
     for x in sorted(developed & set(common)):
         if (x, "backbone") not in cells and str(ta.at[x, "backbone"]) not in (
                 "county", "city", "province", "national"):
-            errs.append(f"remediation: teacher {x} is listed as developed but is not a "
-                        f"backbone teacher")
+            errs.append(_p("verify.remediation.not_developed", teacher=x))
     new = ta.loc[sorted(set(ta.index) - set(tb.index))]
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for x, t in new.iterrows():
@@ -340,25 +355,24 @@ def _check_teachers(district: District, after: District, rows: list[dict],
               and pd.notna(t["training_hours_5y"])
               and float(t["training_hours_5y"]) >= hours * (1 - 1e-9))
         if not ok:
-            errs.append(f"remediation: new teacher {x} is not a certified full-time teacher "
-                        f"above the required degree with {hours:g} training hours")
+            errs.append(_p("verify.remediation.new_not_qualified", teacher=x,
+                           hours=f"{hours:g}"))
         if x in developed and str(t["backbone"]) == "none":
-            errs.append(f"remediation: new teacher {x} is listed as developed but is not a "
-                        f"backbone teacher")
+            errs.append(_p("verify.remediation.new_not_developed", teacher=x))
         elif x not in developed and str(t["backbone"]) != "none":
-            errs.append(f"remediation: new teacher {x} is a backbone teacher without a row")
+            errs.append(_p("verify.remediation.new_backbone", teacher=x))
     for part in sorted(set(counts) | set(new_at)):
         have, want = counts.get(part, {}), new_at.get(part, {})
         if have.get("any", 0) != want.get("any", 0):
-            errs.append(f"remediation: {part[0]} {part[1]} has {have.get('any', 0)} new teachers, "
-                        f"the rows hire or replace {want.get('any', 0)}")
+            errs.append(_p("verify.remediation.new_count", school=part[0], stage=part[1],
+                           n=have.get("any", 0), want=want.get("any", 0)))
         elif have.get("pe_art", 0) < want.get("pe_art", 0):
-            errs.append(f"remediation: {part[0]} {part[1]} has {have.get('pe_art', 0)} new PE/art "
-                        f"teachers, the rows hire {want.get('pe_art', 0)}")
+            errs.append(_p("verify.remediation.new_pe_art", school=part[0], stage=part[1],
+                           n=have.get("pe_art", 0), want=want.get("pe_art", 0)))
     unknown = (developed | certified | set(trained)) - set(ta.index)
     if unknown:
-        errs.append(f"remediation: rows name teachers {', '.join(sorted(unknown)[:8])} who are "
-                    f"not on the roster after")
+        errs.append(_p("verify.remediation.unknown_teachers",
+                       teachers=", ".join(sorted(unknown)[:8])))
     return errs
 
 
@@ -366,7 +380,7 @@ def _check_teachers(district: District, after: District, rows: list[dict],
 # 3. the indicators of the district after
 # ---------------------------------------------------------------------------
 
-def _check_indicators(after: District, summary: dict, rules: Rules) -> list[str]:
+def _check_indicators(after: District, summary: dict, rules: Rules) -> list[Problem]:
     inputs = summary.get("indicator_inputs") or {}
     rep = check(after, rotation=inputs.get("rotation"), catchments=inputs.get("catchments"),
                 rules=rules)
@@ -377,22 +391,21 @@ def _check_indicators(after: District, summary: dict, rules: Rules) -> list[str]
             ind = rep.indicator(k)
             if k <= 7 or k in (11, 12, 13):  # not-a-rule: indicator ids
                 if not ind.passed:
-                    errs.append(f"remediation: indicator {k} fails in district_after"
-                                + _where(ind))
+                    errs.append(_fails(k, ind))
             elif ind.failing_schools or ind.details.get("missing") or not _share_ok(ind):
                 # a county fact (training records kept) is no school's; the roster is
-                errs.append(f"remediation: indicator {k} fails in district_after" + _where(ind))
+                errs.append(_fails(k, ind))
         for k in SCHOOL_LISTS:
             ind = rep.indicator(k)
             if ind.failing_schools:
-                errs.append(f"remediation: indicator {k} fails in district_after" + _where(ind))
+                errs.append(_fails(k, ind))
     if summary.get("a_passed_after") != rep.a_passed:
-        errs.append(f"remediation: summary a_passed_after {summary.get('a_passed_after')} is "
-                    f"not the engine's {rep.a_passed}")
+        errs.append(_p("verify.remediation.a_passed", summary=summary.get("a_passed_after"),
+                       engine=rep.a_passed))
     for k, ok in (summary.get("school_level_after") or {}).items():
         if bool(ok) != bool(rep.indicator(int(k)).passed):
-            errs.append(f"remediation: summary says indicator {k} "
-                        f"{'passes' if ok else 'fails'}, the engine says otherwise")
+            errs.append(_p("verify.remediation.summary_passes" if ok else
+                           "verify.remediation.summary_fails", indicator=k))
     return errs
 
 
@@ -404,11 +417,17 @@ def _share_ok(ind) -> bool:
         return False
 
 
-def _where(ind) -> str:
+def _fails(k: int, ind) -> Problem:
+    """Indicator ``k`` fails in the district after: at which schools (the first three),
+    else its county value and CV by stage."""
     fs = ind.failing_schools[:3]
     if fs:
-        return " at " + ", ".join(f"{f.get('school_id')} {f.get('stage') or ''}".strip()
-                                  for f in fs)
-    cv = {k: v for k, v in (ind.cv_exact or {}).items() if v is not None}
-    return f" (county value {ind.county_value}, CV {cv})" if cv else ""
+        return _p("verify.remediation.indicator_fails_at", indicator=k, parts=", ".join(
+            f"{f.get('school_id')} {f.get('stage') or ''}".strip() for f in fs))
+    cv = {st: v for st, v in (ind.cv_exact or {}).items() if v is not None}
+    if cv:
+        return _p("verify.remediation.indicator_fails_cv", indicator=k,
+                  county_value=ind.county_value,
+                  cv=", ".join(f"{st} {v}" for st, v in cv.items()))
+    return _p("verify.remediation.indicator_fails", indicator=k)
 

@@ -26,14 +26,19 @@ from planner.indicators.engine import check
 from planner.plans import remediation as rem
 from planner.plans.roadmap import RoadmapOutcome, _mark_moved, _unmark
 from planner.verify.files import _rows, _unescape
+from planner.verify.problems import Problem
 from planner.verify.rotation import verify_rotation
 
 _TOL = 0.01
+_CSV, _ROT, _SUMMARY = "roadmap.csv", "roadmap_rotation.csv", "roadmap_summary.json"
 
 
-def verify_roadmap(o: RoadmapOutcome, folder: Path) -> list[str]:
+def verify_roadmap(o: RoadmapOutcome, folder: Path) -> list[Problem]:
+    """Every check of the module docstring on the roadmap in ``folder``; one
+    :class:`~planner.verify.problems.Problem` per breach (a year's rotation problem
+    inside ``verify.roadmap.year``, its file ``<year>/rotation.csv``)."""
     folder = Path(folder)
-    errs: list[str] = []
+    errs: list[Problem] = []
     summary = json.loads((folder / "roadmap_summary.json").read_text(encoding="utf-8"))
     rows = _rows(folder / "roadmap.csv")
     rot_rows = _rows(folder / "roadmap_rotation.csv")
@@ -43,26 +48,29 @@ def verify_roadmap(o: RoadmapOutcome, folder: Path) -> list[str]:
         cost[int(r["school_year"])] += float(r["cost_yuan"] or 0)
     for yr, y in sorted(by_year.items()):
         if abs(cost[yr] - float(y["cost_yuan"])) > _TOL:
-            errs.append(f"roadmap {yr}: roadmap.csv costs {cost[yr]:.2f} yuan, the summary "
-                        f"{y['cost_yuan']}")
+            errs.append(Problem("verify.roadmap.year_cost", {
+                "year": yr, "cost": f"{cost[yr]:.2f}", "summary": y["cost_yuan"]}, _CSV))
         if y["budget_yuan"] is not None and cost[yr] > float(y["budget_yuan"]) + _TOL:
-            errs.append(f"roadmap {yr}: cost {cost[yr]:.2f} yuan exceeds the budget "
-                        f"{y['budget_yuan']}")
+            errs.append(Problem("verify.roadmap.over_budget", {
+                "year": yr, "cost": f"{cost[yr]:.2f}", "budget": y["budget_yuan"]}, _CSV))
     ids = Counter(_unescape(r["teacher_id"]) for r in rot_rows)
     for tid, n in sorted(ids.items()):
         if n > 1:
-            errs.append(f"roadmap: teacher {tid} moves {n} times within the cycle")
+            errs.append(Problem("verify.roadmap.teacher_twice", {"teacher": tid, "n": n}, _ROT))
     rules = o.district.rules
     first = None
     for y in o.years:
         s = by_year.get(y.school_year)
         if s is None:
-            errs.append(f"roadmap {y.school_year}: missing from roadmap_summary.json")
+            errs.append(Problem("verify.roadmap.year_missing", {"year": y.school_year},
+                                _SUMMARY))
             continue
         after_rot = y.district
         if y.rotation is not None:
             seen = _mark_moved(y.district, set(y.excluded_teachers))
-            errs += [f"roadmap {y.school_year}: {e}" for e in verify_rotation(
+            errs += [Problem("verify.roadmap.year", {
+                "year": y.school_year, "problem": Problem(e.key, e.fields)},
+                f"{y.school_year}/{e.where}") for e in verify_rotation(
                 seen, folder / str(y.school_year), y.rotation.params, rules)]
             if y.rotation.status.has_plan:
                 after_rot = _unmark(y.rotation.district_after)
@@ -71,19 +79,21 @@ def verify_roadmap(o: RoadmapOutcome, folder: Path) -> list[str]:
         again = check(rem.apply_actions(after_rot, list(y.chosen), rules), rotation=counts,
                       rules=rules)
         if again.a_passed != s["a_passed_count"] or bool(again.recognised) != s["recognised"]:
-            errs.append(f"roadmap {y.school_year}: recomputed A passed {again.a_passed}, "
-                        f"recognised {again.recognised}; the summary says "
-                        f"{s['a_passed_count']}, {s['recognised']}")
+            errs.append(Problem("verify.roadmap.verdict", {
+                "year": y.school_year, "a_passed": again.a_passed,
+                "recognised": again.recognised, "summary_a_passed": s["a_passed_count"],
+                "summary_recognised": s["recognised"]}, _SUMMARY))
         if again.recognised and first is None:
             first = y.school_year
     if first != summary.get("first_recognisable_year"):
-        errs.append(f"roadmap: the first recognisable year is {first}, the summary says "
-                    f"{summary.get('first_recognisable_year')}")
+        errs.append(Problem("verify.roadmap.first_year", {
+            "first": first, "summary": summary.get("first_recognisable_year")}, _SUMMARY))
     errs += _build_then_close(o, rows, rot_rows)
     return errs
 
 
-def _build_then_close(o: RoadmapOutcome, rows: list[dict], rot_rows: list[dict]) -> list[str]:
+def _build_then_close(o: RoadmapOutcome, rows: list[dict], rot_rows: list[dict]
+                      ) -> list[Problem]:
     errs = []
     recv = {c.school_id: {r for r, _ in c.receivers} for c in o.closures}
     closed_in: dict[str, int] = {}
@@ -96,18 +106,21 @@ def _build_then_close(o: RoadmapOutcome, rows: list[dict], rot_rows: list[dict])
                      and rows[j]["kind"] == "remediation"
                      and rows[j]["school_id"] in recv.get(sid, set())]
             if later:
-                errs.append(f"roadmap {yr}: an action at receiver {rows[later[0]]['school_id']} "
-                            f"comes after the closure of {sid} (build, then close)")
+                errs.append(Problem("verify.roadmap.build_then_close", {
+                    "year": yr, "receiver": rows[later[0]]["school_id"], "school": sid}, _CSV))
     for r in rows:
         sid, yr = r["school_id"], int(r["school_year"])
         if sid in closed_in and yr > closed_in[sid]:
-            errs.append(f"roadmap {yr}: {sid} has a row after its closure in {closed_in[sid]}")
+            errs.append(Problem("verify.roadmap.after_closure", {
+                "year": yr, "school": sid, "closed": closed_in[sid]}, _CSV))
     for r in rot_rows:
         yr = int(r["school_year"])
         for col in ("from_school_id", "to_school_id"):
             sid = r[col]
             if sid in closed_in and yr >= closed_in[sid]:
-                errs.append(f"roadmap {yr}: teacher {r['teacher_id']} moves "
-                            f"{'from' if col == 'from_school_id' else 'to'} {sid}, closed in "
-                            f"{closed_in[sid]}")
+                errs.append(Problem(
+                    "verify.roadmap.from_closed" if col == "from_school_id" else
+                    "verify.roadmap.to_closed",
+                    {"year": yr, "teacher": r["teacher_id"], "school": sid,
+                     "closed": closed_in[sid]}, _ROT))
     return errs

@@ -42,6 +42,7 @@ from planner.core.rules import Rules
 from planner.indicators.engine import check
 from planner.io.load import ROTATION_HISTORY_COLUMNS
 from planner.verify.files import _rows, _unescape
+from planner.verify.problems import Problem
 
 #: the columns of rotation.csv the verifier reads, by English and Chinese header
 _ID_COLUMNS = {c.name: c.zh for c in ROTATION_HISTORY_COLUMNS
@@ -49,9 +50,15 @@ _ID_COLUMNS = {c.name: c.zh for c in ROTATION_HISTORY_COLUMNS
 _BACKBONE = ("county", "city", "province", "national")
 
 
+def _p(key: str, **fields) -> Problem:
+    """A problem of the list (``rotation.csv``)."""
+    return Problem(key, fields, "rotation.csv")
+
+
 def verify_rotation(district: District, folder: Path, params: RotationParams,
-                    rules: Rules) -> list[str]:
-    """Every hard rule of the plan in ``folder/rotation.csv``, one line per breach.
+                    rules: Rules) -> list[Problem]:
+    """Every hard rule of the plan in ``folder/rotation.csv``, one problem per breach
+    (:class:`~planner.verify.problems.Problem`, its file ``rotation.csv``).
 
     ``params`` are the parameters the plan was made with, resolved
     (:meth:`RotationParams.resolved`); a ``None`` left in them is filled here the
@@ -59,18 +66,17 @@ def verify_rotation(district: District, folder: Path, params: RotationParams,
     """
     params = params.resolved(rules, district.settings.backbone_base)
     if district.teachers is None:
-        return [("rotation: the district has no teacher roster (teachers.csv) to check "
-                 "rotation.csv against")]
+        return [_p("verify.rotation.no_roster")]
     rows = _read_list(folder / "rotation.csv")
-    if isinstance(rows, str):
+    if isinstance(rows, Problem):
         return [rows]
     s = district.schools
     scope = set(s[(s["public"].fillna(True).astype(bool)) & (s["type"] != "special")]["school_id"])
-    errs: list[str] = []
+    errs: list[Problem] = []
     ids = [r["teacher_id"] for r in rows]
     for tid, n in Counter(ids).items():
         if n > 1:
-            errs.append(f"rotation: teacher {tid} is listed {n} times")
+            errs.append(_p("verify.rotation.listed_twice", teacher=tid, n=n))
     year, recent, due = _history(district, params, scope)
     returns, moves = [], []
     for r in rows:
@@ -82,8 +88,8 @@ def verify_rotation(district: District, folder: Path, params: RotationParams,
     listed = {r["teacher_id"] for r in returns}
     for tid, (frm, home) in sorted(due.items()):
         if tid not in listed:
-            errs.append(f"rotation: {tid}'s exchange has ended; the return {frm} → {home} "
-                        f"is missing")
+            errs.append(_p("verify.rotation.return_missing", teacher=tid, from_school=frm,
+                           home=home))
     start = _after(district, returns)
     tt = start.teachers[start.teachers["school_id"].isin(scope)].set_index("teacher_id")
     stages = {sid: set(school_stages(r)) for sid, r in s.set_index("school_id").iterrows()}
@@ -96,7 +102,7 @@ def verify_rotation(district: District, folder: Path, params: RotationParams,
     return errs
 
 
-def _read_list(path: Path) -> list[dict] | str:
+def _read_list(path: Path) -> list[dict] | Problem:
     """The listed moves with their ids, whatever the header language."""
     raw = _rows(path)
     if not raw:
@@ -106,7 +112,7 @@ def _read_list(path: Path) -> list[dict] | str:
     for name, zh in _ID_COLUMNS.items():
         hit = [h for h in head if h.strip() in (name, zh)]
         if not hit:
-            return f"rotation: rotation.csv has no column {name} ({zh})"
+            return _p("verify.rotation.no_column", column=name, header_zh=zh)
         col[name] = hit[0]
     return [{k: _unescape(r[c]) for k, c in col.items()} for r in raw]
 
@@ -185,26 +191,28 @@ def _eligible(x, settings) -> bool:
 
 
 def _check_mover(district: District, scope: set, stages: dict, tt: pd.DataFrame, r: dict,
-                 tally: _Tally, recent: dict, year) -> list[str]:
+                 tally: _Tally, recent: dict, year) -> list[Problem]:
     """One row: on the roster where it says, eligible, to another school of its stage."""
     tid = r["teacher_id"]
     if tid not in tt.index:
-        return [f"rotation: teacher {tid} is not on the roster of a public school"]
+        return [_p("verify.rotation.not_on_roster", teacher=tid)]
     errs = []
     x = tt.loc[tid]
     frm, to = r["from_school_id"], r["to_school_id"]
     if x["school_id"] != frm:
-        errs.append(f"rotation: {tid} is at {x['school_id']}, not {frm}")
+        errs.append(_p("verify.rotation.wrong_school", teacher=tid, school=x["school_id"],
+                       listed=frm))
     if frm == to:
-        errs.append(f"rotation: {tid} moves to the same school {to}")
+        errs.append(_p("verify.rotation.same_school", teacher=tid, school=to))
     if to not in scope:
-        errs.append(f"rotation: {tid} moves to {to}, not a public school of the county")
+        errs.append(_p("verify.rotation.not_public", teacher=tid, school=to))
     elif x["stage"] not in stages[to]:
-        errs.append(f"rotation: {tid} teaches {x['stage']} but {to} has no {x['stage']} stage")
+        errs.append(_p("verify.rotation.no_stage", teacher=tid, stage=x["stage"], school=to))
     if not _eligible(x, district.settings):
-        errs.append(f"rotation: {tid} is not eligible to rotate")
+        errs.append(_p("verify.rotation.not_eligible", teacher=tid))
     elif tid in recent:
-        errs.append(f"rotation: {tid} moved in {recent[tid]}, within the cycle before {year}")
+        errs.append(_p("verify.rotation.within_cycle", teacher=tid, moved=recent[tid],
+                       year=year))
     tally.movers += 1
     tally.backbone += x["backbone"] in _BACKBONE
     tally.out_n[frm] += 1
@@ -214,7 +222,7 @@ def _check_mover(district: District, scope: set, stages: dict, tt: pd.DataFrame,
 
 
 def _check_counts(district: District, scope: set, params: RotationParams,
-                  tally: _Tally, recent: dict) -> list[str]:
+                  tally: _Tally, recent: dict) -> list[Problem]:
     """Indicator 19 as the parameters set it: movers and backbone movers."""
     t, st = district.teachers, district.settings
     share, bshare = float(params.share), float(params.backbone_share)
@@ -228,24 +236,26 @@ def _check_counts(district: District, scope: set, params: RotationParams,
     required = math.ceil(share * eligible - 1e-9)
     errs = []
     if tally.movers < required:
-        errs.append(f"rotation: {tally.movers} movers < ceil({share:.0%} × {eligible} "
-                    f"eligible) = {required}")
+        errs.append(_p("verify.rotation.too_few", movers=tally.movers, share=f"{share:.0%}",
+                       eligible=eligible, required=required))
     need_b = (bshare * tally.movers if params.backbone_base == "rotated"
               else math.ceil(bshare * required - 1e-9))
     if tally.backbone + 1e-9 < need_b:
-        errs.append(f"rotation: {tally.backbone} backbone movers < {need_b:g} required")
+        errs.append(_p("verify.rotation.too_few_backbone", backbone=tally.backbone,
+                       required=f"{need_b:g}"))
     return errs
 
 
 def _check_schools(district: District, tt: pd.DataFrame, params: RotationParams,
-                   tally: _Tally) -> list[str]:
+                   tally: _Tally) -> list[Problem]:
     """Per school: one own teacher kept per subject, the send limit, the head-count band
     and the staffing quota."""
     errs = []
     have = Counter(zip(tt["school_id"], tt["stage"], tt["subject"].astype(str)))
     for key, n in tally.leaving.items():
         if n >= have[key]:
-            errs.append(f"rotation: {key[0]} loses every {key[1]} teacher of {key[2]}")
+            errs.append(_p("verify.rotation.loses_subject", school=key[0], stage=key[1],
+                           subject=key[2]))
     head = Counter(tt["school_id"])
     s = district.schools
     quota = dict(zip(s["school_id"], s["staff_quota"]))
@@ -255,7 +265,8 @@ def _check_schools(district: District, tt: pd.DataFrame, params: RotationParams,
         n = head[sid]
         cap = max(1, math.floor(send * n + 1e-9))
         if out_n[sid] > cap:
-            errs.append(f"rotation: {sid} sends {out_n[sid]} of {n} teachers (> {cap})")
+            errs.append(_p("verify.rotation.sends_too_many", school=sid, sent=out_n[sid], n=n,
+                           cap=cap))
         after = n - out_n[sid] + in_n[sid]
         lo = math.floor((1 - band) * n + 1e-9)
         hi = math.ceil((1 + band) * n - 1e-9)
@@ -263,7 +274,8 @@ def _check_schools(district: District, tt: pd.DataFrame, params: RotationParams,
         if q is not None and not pd.isna(q):
             hi = n if n > q else min(hi, int(q))
         if not lo <= after <= hi and (in_n[sid] or out_n[sid]):
-            errs.append(f"rotation: {sid} head count {n} → {after} outside [{lo}, {hi}]")
+            errs.append(_p("verify.rotation.head_count", school=sid, n=n, after=after, lo=lo,
+                           hi=hi))
     return errs
 
 
@@ -298,7 +310,7 @@ def _flags(x) -> tuple[bool, bool, bool]:
 
 
 def _check_purpose(district: District, rules: Rules, params: RotationParams,
-                   tt: pd.DataFrame, moves: list[dict], folder: Path) -> list[str]:
+                   tt: pd.DataFrame, moves: list[dict], folder: Path) -> list[Problem]:
     """Moves serving no need and backbone movers not toward need, recomputed; zero
     with the direction rule, else no more than summary.json says."""
     lacks, urban = _classes(district, rules)
@@ -337,16 +349,17 @@ def _check_purpose(district: District, rules: Rules, params: RotationParams,
     errs = []
     if params.direction_rule:
         if none:
-            errs.append(f"rotation: {none} moves serve no need (direction rule)")
+            errs.append(_p("verify.rotation.no_need", n=none))
         if backbone:
-            errs.append(f"rotation: {backbone} backbone movers do not go toward need "
-                        f"(direction rule)")
+            errs.append(_p("verify.rotation.backbone_no_need", n=backbone))
         return errs
     summary = folder / "summary.json"
     if summary.exists():
         s = json.loads(summary.read_text(encoding="utf-8"))
-        for key, n in (("not_toward_need", none), ("backbone_not_toward_need", backbone)):
+        for key, n, what in (
+                ("not_toward_need", none, "verify.rotation.summary_not_toward_need"),
+                ("backbone_not_toward_need", backbone,
+                 "verify.rotation.summary_backbone_not_toward_need")):
             if key in s and s[key] is not None and n > s[key]:
-                errs.append(f"rotation: {n} {key.replace('_', ' ')} recomputed, but "
-                            f"summary.json says {s[key]}")
+                errs.append(_p(what, n=n, says=s[key]))
     return errs

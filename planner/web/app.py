@@ -468,7 +468,9 @@ def create_app(workspace: str | Path, *, allowed_hosts: list[str] | None = None,
             return JSONResponse({"error": err_msg(lang, e)}, status_code=400)
         except zones.ZoneError as e:
             return _zone_error(lang, e)
-        out: dict[str, Any] = {"file": f"catchments/{name}.csv", "problems": problems,
+        from planner.outputs.verification import problem_text
+        out: dict[str, Any] = {"file": f"catchments/{name}.csv",
+                               "problems": [problem_text(p, lang) for p in problems],
                                "verified": not problems}
         if body.get("scenario"):
             raw = _scenario_raw(st, st.runner.get(s.run_id).scenario)

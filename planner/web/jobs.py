@@ -178,13 +178,15 @@ class Runner:
         with self.lock:
             job.status, job.started_at = "running", time.time()
             self._save(job)
+        lang = job.lang
         try:
             scen = load_scenario(self.ws.scenario_path(job.scenario))
             lang = run_language(scen, None if scen.lang else job.lang)
             job.input_sha256 = input_hash(scen)
             res = run_scenario(scen, folder, lang=lang, quiet=True, progress=progress)
-        except DataError as e:
-            self._fail(job, "data", list(e.problems))
+        except DataError as e:          # a plan file the verifier cannot read: worded
+            from planner.outputs.verification import problem_text
+            self._fail(job, "data", [problem_text(p, lang) for p in e.problems])
         except (PlanInputError, OutputError, SolverUnavailable) as e:
             self._fail(job, "plan_input", [str(e)])
         except Exception as e:  # an internal error: one line, the run's folder gone
@@ -192,7 +194,8 @@ class Runner:
         else:
             with self.lock:
                 job.figures = dict(res.figures)
-                job.verification = list(res.verification)
+                from planner.outputs.verification import problem_text
+                job.verification = [problem_text(p, lang) for p in res.verification]
                 job.no_plan = [k for k, st in res.statuses().items() if not st.has_plan]
                 job.status = ("no_plan" if not res.every_plan_made else
                               "unverified" if res.verification else "done")
