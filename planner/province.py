@@ -368,6 +368,7 @@ def _check_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes]
 
 def _run_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes], dict]:
     from planner.outputs.run import no_plan_lines
+    from planner.outputs.verification import problem_text
     from planner.runner import run_scenario
     assert job.scenario is not None
     scen = replace(job.scenario, district=job.path)
@@ -378,7 +379,7 @@ def _run_county(job: Job, district, tmp: Path) -> tuple[dict, dict[str, bytes], 
     if not res.every_plan_made:
         status, messages = "no_plan", []
     elif res.verification:
-        status, messages = "error", list(res.verification)
+        status, messages = "error", [problem_text(p, job.lang) for p in res.verification]
     else:
         status, messages = "ok", []
     plans = {k: s.value for k, s in res.statuses().items()}

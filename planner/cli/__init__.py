@@ -206,8 +206,9 @@ def _run_command(args) -> int:
     try:
         return args.func(args)
     except DataError as e:
+        from planner.outputs.verification import problem_text
         for line in e.problems:
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {problem_text(line, lang)}", file=sys.stderr)
         return 2
     except (PlanInputError, OutputError) as e:
         print(f"error: {_message(e, lang)}", file=sys.stderr)

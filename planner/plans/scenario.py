@@ -307,7 +307,7 @@ class RunResult:
     catchments: Any = field(default_factory=list)
     remediation: Any = None
     roadmap: Any = None
-    verification: list[str] = field(default_factory=list)
+    verification: list = field(default_factory=list)   # Problems (planner.verify.problems) or lines
     #: red warnings in the plans' report sections (a regression, a limit that binds),
     #: counted when the documents are written
     plan_warnings: int = 0
