@@ -1099,6 +1099,13 @@ class _HighsBackend(_Backend):
                 if best_v is not None and _within(best_v, bound, target):
                     return SolveInfo(Status.OPTIMAL, best_v, _rel_gap(best_v, bound), "highs",
                                      time.perf_counter() - t0), best
+        if deadline is not None and deadline - time.perf_counter() < _MIN_STEP \
+                and best is not None:
+            # the level's time is spent (its relaxation took it all): the whole MIP
+            # would only overrun the limit (HiGHS's presolve and root do not stop
+            # on time), so the best plan known stays, unproven
+            return SolveInfo(Status.FEASIBLE, best_v, None, "highs",
+                             time.perf_counter() - t0), best
         t1 = time.perf_counter()
         ms, x, mb = self._mip(left(), target, best if best is not None else start)
         _trace("mip", t1, str(ms), None if x is None else float(c @ x), mb)
