@@ -1773,6 +1773,13 @@ def _travel_level(data: _Data, model: _Model, backend: _Backend, x: np.ndarray, 
         cost[col] = _cost(data, p[0], q[0]) + _MOVE_TIE
     info, xi = backend.solve(cost, _budget("travel", ["travel"], deadline, reserve), gap,
                              start, trusted=complete)
+    if xi is None and not complete and deadline is not None:
+        # no transport known: without one there is no plan at all, so the level takes
+        # half the time kept back for decoding as well
+        again, xi = backend.solve(cost, max(_MIN_STEP, deadline - reserve / 2
+                                            - time.perf_counter()), gap, start, False)
+        info = SolveInfo(again.status, again.objective, again.gap, again.solver,
+                         info.seconds + again.seconds)
     if xi is None and complete:
         # keep the greedy transport, unproven
         xi = start
