@@ -386,7 +386,7 @@ def test_invalid_data_rejected():
         CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[None], [1]], adj).validate()
     with pytest.raises(ValueError, match="unknown mode"):
         solve(CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[0], [1]],
-                                          adj), mode="cuts")
+                                          adj), mode="weird")
 
 
 def test_home_unit_over_seats_is_explained():
