@@ -142,6 +142,11 @@ EXACT_MODES = ("exact", "flow")
 #: HiGHS's default relative MIP gap, used as the proof tolerance when none is asked
 DEFAULT_GAP = 1e-4
 
+#: ``exact``: the share of the time limit after which a cut loop that has no
+#: contiguous plan (and no sweep plan to start from) stops, leaving the rest of the
+#: time for the closest plan
+STALL_SHARE = 0.3  # not-a-rule: a share of the time limit
+
 __all__ = [
     "EXACT_MODES",
     "MODES",
@@ -781,7 +786,12 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         elif info.status is Status.NO_PLAN_IN_TIME:
             notes.append("no plan found within the time limit: raise it, use "
                          "mode='sweep' or a smaller k_nearest")
-    if info is None or info.status is Status.INFEASIBLE:
+    unproven = info is not None and info.status is Status.NO_PLAN_IN_TIME \
+        and mode == "exact" and run.stalled
+    if unproven:
+        notes.append("no contiguous plan found and the sweep rule has none: the closest "
+                     "plan follows (infeasibility not proven)")
+    if info is None or info.status is Status.INFEASIBLE or unproven:
         notes.append("solved the relaxed model with an unassigned option")
         rd = d if mode not in ("exact",) else _with_mode(d, "sweep")
         model, info, more = _solve_relaxed(rd, "sweep" if mode == "exact" else mode,
@@ -793,6 +803,8 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     else:
         d_res = d
     res = _result(d_res, mode, model, info, time.perf_counter() - t0, run)
+    if unproven and res.closest:
+        res.status = Status.NO_PLAN_IN_TIME       # a closest plan, infeasibility unproven
     res.notes = notes + run.notes
     return res
 
@@ -814,12 +826,17 @@ class _Run:
     cuts: int = 0
     plan: dict | None = None               # unit index -> school index, when set
     notes: list = field(default_factory=list)
+    stalled: bool = False                  # exact: stopped early with no contiguous plan
 
     def remaining(self) -> float | None:
         return _remaining(self.t0, self.limit)
 
     def out_of_time(self) -> bool:
         return self.limit is not None and time.perf_counter() - self.t0 >= self.limit
+
+    def _past(self, share: float) -> bool:
+        return self.limit is not None and \
+            time.perf_counter() - self.t0 >= share * self.limit
 
     def tol(self) -> float:
         return self.gap if self.gap is not None else DEFAULT_GAP
@@ -932,6 +949,14 @@ class _Run:
                 break
             if self.out_of_time():
                 self.notes.append("stopped the cut loop at the time limit")
+                self.stalled = best is None
+                break
+            if best is None and seeded and self._past(STALL_SHARE):
+                # neither a round nor the sweep rule has a contiguous plan: keep the
+                # rest of the time for the closest plan
+                self.notes.append("stopped the cut loop: no contiguous plan after "
+                                  f"{STALL_SHARE:.0%} of the time limit")
+                self.stalled = True
                 break
             self.cuts += _add_separator_cuts(model.prob, model.x, found, self.rounds)
         assert info is not None
