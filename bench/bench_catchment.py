@@ -93,7 +93,7 @@ def run(n_units: int, n_schools: int, mode: str, k: int | None, gap: float,
     r = solve_catchments(p, mode=mode, solver="highs", time_limit=time_limit, gap=gap)
     return {"units": n_units, "schools": n_schools, "mode": mode, "k": k, "status": r.status,
             "gap": r.gap, "objective": r.objective, "total_s": r.seconds,
-            "solver_s": r.solver_seconds, "gen_s": gen, "vars": r.n_variables,
+            "solver_s": r.solver_seconds, "gen_s": gen, "vars": r.n_variables, "bound": r.bound,
             "cons": r.n_constraints, "contiguous": r.contiguous,
             "violations": len(r.violations), "unassigned": r.unassigned_children,
             "max_load": max(ld.ratio for ld in r.loads.values())}
@@ -121,11 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--units", type=int)
     ap.add_argument("--schools", type=int)
-    ap.add_argument("--modes", default=None, help="comma list of cheap,flow,none")
+    ap.add_argument("--modes", default=None, help="comma list of exact,sweep,cheap,flow,none")
     ap.add_argument("--k", type=int, default=8, help="k_nearest (0 = all schools)")
     ap.add_argument("--gap", type=float, default=0.01)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="solve each configuration this many times; the row is the run of "
+                         "median total time")
     a = ap.parse_args(argv)
     if a.units:
         runs = [(a.units, a.schools or max(1, a.units // 50), m)
@@ -135,7 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"gap {a.gap:.2%}, time limit {a.time_limit:.0f} s, seed {a.seed}")
     print(HEADER, flush=True)
     for n, s, mode in runs:
-        print(fmt(run(n, s, mode, a.k or None, a.gap, a.time_limit, a.seed)), flush=True)
+        rows = [run(n, s, mode, a.k or None, a.gap, a.time_limit, a.seed)
+                for _ in range(max(1, a.repeat))]
+        rows.sort(key=lambda r: r["total_s"])
+        times = " ".join(f"{r['total_s']:.1f}" for r in rows)
+        print(fmt(rows[len(rows) // 2]) + (f"  [{times}]" if len(rows) > 1 else ""),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ from planner.plans.catchments import (
 from planner.verify import verify_dir
 from planner.verify.catchments import verify_catchments
 
-#: the faster restriction, for the tests that compare settings on the bundled district
-SWEEP = CatchmentParams(contiguity="sweep")
+#: the faster restriction, for the tests that compare settings on the bundled district;
+#: 16 candidates: with the places of every indicator two primary units of the raw
+#: district reach no school with room among their 8 nearest under the sweep rule
+SWEEP = CatchmentParams(contiguity="sweep", k_nearest=16)
 
 
 def units_rows(folder):
@@ -61,7 +63,8 @@ def yunxi():
 @pytest.fixture(scope="module")
 def yunxi_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("cat")
-    assert main(["catchments", "--out", str(out), "--contiguity", "sweep"]) == 0
+    assert main(["catchments", "--out", str(out), "--contiguity", "sweep",
+                 "--k-nearest", "16"]) == 0
     return out
 
 
@@ -257,7 +260,8 @@ def test_zones_are_contiguous_on_the_cells(yunxi_out, yunxi):
 
 
 def test_catchments_deterministic(yunxi_out, tmp_path):
-    assert main(["catchments", "--out", str(tmp_path), "--contiguity", "sweep"]) == 0
+    assert main(["catchments", "--out", str(tmp_path), "--contiguity", "sweep",
+                 "--k-nearest", "16"]) == 0
     for f in ("units.csv", "catchments.geojson", "catchments.gpkg", "places.csv", "path.csv"):
         assert (tmp_path / f).read_bytes() == (yunxi_out / f).read_bytes(), f
 
