@@ -8,12 +8,23 @@ the buses. Target: the whole optimise step within 120 s. The limits are the
 standard's (``planner.core.rules``, hunan-2023), as ``planner consolidate`` uses them.
 
     /work/venv/bin/python bench/bench_consolidation.py [--grid 158] [--seed 0]
+
+``--reload``: multi-trip buses for one receiving school, measured two ways on random
+villages around it (the same trips, windows and ride limit): our chaining (trips per
+receiver by :func:`models.consolidation.route_receiver`, then
+:func:`models.timetable.chain_trips`) and PyVRP's own multi-trip routes (the school a
+reload depot, ``max_reloads`` = trips - 1, its arrival window as the depot's time
+window; PyVRP has no per-trip ride limit, so each village's pick-up window starts
+``max_ride_min`` before the latest arrival, which keeps every ride within the limit
+but also makes every trip start in the last half hour). Printed per seed: buses,
+bus-km, longest ride and wall time of each; ``--seeds`` instances.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -73,14 +84,109 @@ def schools(n_cand: int, n_recv: int, n: int, step_m: float, rng):
     return out, pts
 
 
+def reload_instance(seed: int, villages: int):
+    """One school at km (0, 0) and ``villages`` villages within 9 km (30 km/h), 8-40
+    pupils each, grades 1-3 everywhere (every village its own stop)."""
+    rng = np.random.default_rng(seed)
+    xy = np.vstack([[0.0, 0.0], [0.0, 0.0], rng.uniform(-9, 9, size=(villages, 2))])
+    km = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) * 1.3
+    minutes = km * 2.0                                    # 30 km/h
+    size = RULES.school_size_limit("primary")
+    pupils = [int(q) for q in rng.integers(8, 41, villages)]
+    sch = [M.School("C", "村小", ("primary",), pupils_primary=sum(pupils), size_limit=size),
+           M.School("R", "中心小学", ("primary",), pupils_primary=600, classes_primary=14,
+                    max_class_primary=43, classrooms=40, size_limit=size)]
+    units = [M.Unit(f"U{k}", f"村{k}", 2 + k) for k in range(villages)]
+    homes = [M.Home("C", k, "primary", q, q) for k, q in enumerate(pupils)]
+    return M.Problem(sch, minutes, km, units=units, homes=homes,
+                     walk_m=np.zeros((villages, villages))), pupils
+
+
+def reload_pyvrp(problem: M.Problem, pupils: list[int], settings: M.Settings, seed: int):
+    """PyVRP with the school as a reload depot (see the module docstring)."""
+    import pyvrp
+    from pyvrp.stop import MaxIterations, NoImprovement
+
+    from models.routing import budget_iterations, stall_iterations
+    n = len(pupils)
+    scale = 60                                            # seconds
+    lo, hi = settings.window("R")
+    dwell = int(round(settings.dwell_min * scale))
+    size = n + 2
+    dist = np.zeros((size, size), dtype=np.int64)
+    dur = np.zeros((size, size), dtype=np.int64)
+    nodes = [1] + [2 + k for k in range(n)]               # school, then villages
+    for a, i in enumerate(nodes):
+        for b, j in enumerate(nodes):
+            dist[a, b] = round(problem.km[i, j] * 1000)
+            dur[a, b] = round(problem.minutes[i, j] * scale)
+    # location n + 1: the free start (zero edges)
+    clients = [pyvrp.Client(location=1 + k, pickup=[q], service_duration=dwell,
+                            tw_early=int((hi - settings.max_ride_min) * scale),
+                            tw_late=int(hi * scale)) for k, q in enumerate(pupils)]
+    depots = [pyvrp.Depot(location=0, tw_early=int(lo * scale), tw_late=int(hi * scale)),
+              pyvrp.Depot(location=n + 1)]
+    vt = pyvrp.VehicleType(num_available=n, capacity=[settings.bus_capacity], start_depot=1,
+                           end_depot=0, reload_depots=[0], max_reloads=settings.max_trips - 1,
+                           fixed_cost=10 ** 6)
+    data = pyvrp.ProblemData([pyvrp.Location(0, 0) for _ in range(n + 2)], clients, depots,
+                             [vt], [dist], [dur])
+    stop = pyvrp.stop.MultipleCriteria([MaxIterations(budget_iterations(n, 10.0)),
+                                        NoImprovement(stall_iterations(n))])
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = pyvrp.solve(data, stop, seed=seed, display=False, params=pyvrp.SolveParams(
+            penalty=pyvrp.PenaltyParams(max_penalty=10 ** 8)))
+    secs = time.perf_counter() - t0
+    routes = res.best.routes()
+    ride = 0.0
+    for rt in routes:
+        first = None
+        for act in rt.schedule():
+            if act.is_client() and first is None:
+                first = act.start_time
+            elif act.is_depot() and first is not None:
+                ride = max(ride, (act.start_time - first) / scale)
+                first = None
+    km = sum(rt.distance() for rt in routes) / 1000
+    return len(routes), km, ride, secs, res.is_feasible()
+
+
+def reload_bench(seeds: int, villages: int) -> None:
+    params = resolve_params(ConsolidationParams(), RULES)
+    settings = model_settings(params, SolveParams(), RULES)
+    settings = __import__("dataclasses").replace(settings, route_seconds=10.0)
+    print(f"one receiver, {villages} villages, bell 08:00, arrive 07:30-07:55, ride <= "
+          f"{settings.max_ride_min:g} min, up to {settings.max_trips} trips a bus")
+    print(f"{'seed':>4} {'pupils':>6} | {'ours: buses':>11} {'km':>6} {'ride':>5} {'s':>5} | "
+          f"{'PyVRP reload: buses':>19} {'km':>6} {'ride':>5} {'s':>5} feasible")
+    for seed in range(seeds):
+        problem, pupils = reload_instance(seed, villages)
+        t0 = time.perf_counter()
+        ours = M.evaluate_plan(problem, [("C", "R", 1.0)], settings)
+        t1 = time.perf_counter()
+        b, km, ride, secs, ok = reload_pyvrp(problem, pupils, settings, seed)
+        print(f"{seed:>4} {sum(pupils):>6} | {ours.buses:>11} {ours.bus_km:>6.1f} "
+              f"{ours.max_ride_min:>5.1f} {t1 - t0:>5.1f} | {b:>19} {km:>6.1f} {ride:>5.1f} "
+              f"{secs:>5.1f} {ok}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--reload", action="store_true", help="our chaining against PyVRP's "
+                                                          "reload depots on one receiver")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--villages", type=int, default=12)
     ap.add_argument("--grid", type=int, default=158)
     ap.add_argument("--step", type=float, default=200.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--candidates", type=int, default=60)
     ap.add_argument("--receivers", type=int, default=25)
     a = ap.parse_args()
+    if a.reload:
+        reload_bench(a.seeds, a.villages)
+        return
     rng = np.random.default_rng(a.seed)
     t0 = time.perf_counter()
     roads = grid_roads(a.grid, a.step, rng)

@@ -1162,6 +1162,22 @@ def _matrices(
     return cost, other
 
 
+def road_points(network: RoadNetwork, points: Sequence[tuple[float, float]]
+                ) -> list[tuple[float, float, float]]:
+    """The nearest road point of each ``(lon, lat)`` (WGS84) and how far it is:
+    ``(lon, lat, metres)`` per point, in input order (where a bus can stop for a
+    village that lies off the road; :meth:`RoadNetwork.snap` places it)."""
+    if not points:
+        return []
+    snapped = network.snap(list(points))
+    tr = Transformer.from_crs(network.crs, WGS84, always_xy=True)
+    xs = np.array([p.x for p in snapped.points])
+    ys = np.array([p.y for p in snapped.points])
+    lon, lat = tr.transform(xs, ys)
+    return [(float(a), float(b), float(p.snap_m))
+            for a, b, p in zip(lon, lat, snapped.points, strict=True)]
+
+
 # ----------------------------------------------------------------------- routes
 
 

@@ -1,24 +1,65 @@
 """Consolidation of small schools with school buses (pure model: no planner import).
 
 Two modes share one data model (:class:`Problem`: schools with the facts the
-hard limits need, travel-time and distance matrices between their sites,
+hard limits need, the units where the pupils of the schools that may close live,
+travel-time and distance matrices between the schools and the units' stop sites,
 teachers of the schools that may close, teacher shortages):
 
 - :func:`evaluate_plan` (plan mode): the closures are given as
   ``(school_id, receiving_school_id, share)``; a school may be split over
   several receivers (shares of a school sum to 1). Pupils are apportioned per
-  stage by largest remainder (ties to the earlier row). Buses are routed, the
-  receivers and routes are checked, and every violated limit is explained.
+  stage by largest remainder (ties to the earlier row). Buses are routed and
+  timetabled, the receivers and routes are checked, and every violated limit is
+  explained.
 - :func:`optimise` (optimise mode): choose which candidates close and where
   their pupils go (a MIP in pulp, solved through :func:`models.mip.solve_problem`),
-  then route the buses per receiver.
+  then route and timetable the buses.
 
-Boarding
---------
-Pupils of a closed school board the bus **at their school's site** (the old
-school becomes the stop; unit-level pupils are not used). A stop with more pupils
-than one bus holds gets several buses (see :func:`models.routing.solve_vrp`).
-Every bus runs an open route from its first stop to **one** receiving school.
+Boarding (pupils board near home)
+---------------------------------
+A closed school's pupils live in units (villages, communities): ``Problem.homes``
+gives, per closed school and stage, the pupils of each unit and how many of them
+are in grades 1-3. Each unit offers one stop site (a node of the matrices, chosen
+by the caller: where the village meets its road, or the village itself).
+:func:`models.stops.choose_stops` opens the fewest stops, then the least walking,
+such that a unit with pupils of grades 1-3 has a stop at its own site (they ride
+from their own village) and every other unit is within ``walk_limit_m`` of a stop
+(``Problem.walk_m``). Stops are chosen over all closed schools together (a village
+stop may serve two schools' pupils). Where a school is split over receivers, its
+units' pupils are divided by :func:`models.stops.split_to_receivers` (least pupil
+minutes, villages kept whole where the shares allow). A closed school with no home
+in ``Problem.homes`` keeps the old reading: its pupils board at the school's site.
+Every pupil of a closed school rides (none is assumed to walk to a receiver).
+
+Buses, trips and the timetable
+------------------------------
+A *trip* is an open route from its first stop to **one** receiving school; a stop
+with more pupils than one bus holds gets several trips
+(:func:`models.routing.solve_vrp`). One trip may collect the pupils of several
+closed schools bound for the same receiver. Each stop costs ``dwell_min`` minutes
+(boarding); a pupil's ride runs from the bus's arrival at the pupil's stop to its
+arrival at school, so the first pupil rides longest and the trip's ``minutes`` is
+that ride. Trips are built per receiver by PyVRP on the time budget
+``route_seconds`` (:func:`models.routing.budget_iterations`: iterations calibrated
+to the budget, deterministic), fewest trips first, then km (the cheaper of PyVRP's
+routes and one direct trip per full load is kept). Then the trips are chained
+into buses (:func:`models.timetable.chain_trips`, the second step of BiRD): a bus
+may run up to ``max_trips`` trips, one after the other, when after unloading
+(``dwell_min``) and the empty run to the next first stop the next trip still
+arrives within its school's window: no later than ``latest_before_min`` minutes
+before the school's bell (``bells``, else ``bell_min``), no earlier than
+``earliest_before_min`` minutes before it. The objective is lexicographic:
+buses, then bus-km (trips + empty runs), then pupil ride minutes (the last only
+breaks ties between PyVRP's and the direct trips). Every departure is a whole
+minute; each stop's pick-up time is the departure plus its offset.
+
+Why our own chaining and not PyVRP's reload depots: PyVRP 0.14's multi-trip
+routes (``reload_depots``, ``max_reloads``) limit a route's whole duration, not
+each trip's, and cannot tie a pupil to the depot (school) where he must be
+dropped, so a bus serving two receivers, or a per-trip ride limit, cannot be
+expressed; ``bench/bench_consolidation.py --reload`` measures both on one
+receiver (where PyVRP's reloads do apply, with client time windows standing in
+for the ride limit).
 
 Hard limits (both modes; :class:`Settings`)
 -------------------------------------------
@@ -27,10 +68,11 @@ Every number of the standard is a required input of :class:`Settings` (and
 them from the standard's ``Rules``. Nothing here has a default for them.
 
 - Ride: no pupil rides longer than ``max_ride_min`` (the standard's transport
-  rule). On an open route the first pupil rides longest,
-  so the route's duration is limited. A pair (school, receiver) whose direct
-  road time exceeds the limit is *forbidden* (no MIP variable; explained in plan
-  mode).
+  rule). A stop whose direct trip (its road time plus one dwell) to its receiver
+  exceeds the limit cannot be served: in plan mode this is explained (``ride``
+  when the stop is the school's own site, ``stop_ride`` for a village); in
+  optimise mode a pair (school, receiver) whose direct road time exceeds the
+  limit is *forbidden* (no MIP variable).
 - Bus capacity ``bus_capacity`` seats.
 - Classes (indicator 13): new pupils first fill the free seats of the
   receiver's existing classes up to the stage's cap (``class_cap``), then need
@@ -52,6 +94,13 @@ them from the standard's ``Rules``. Nothing here has a default for them.
   choice). Missing data (NaN) means "not checked" and is listed as a warning.
 - A limit that a receiver already fails before the merge gives it no room: it
   may receive no pupil that would make that limit worse.
+- Optimise mode only: ``Problem.keep`` rows (:class:`KeepRow`) keep a receiver's
+  school part at or above the thresholds of indicators 1-3, 6 and 7 it passes
+  today, counting the resources that follow the pupils (teachers, equipment), and
+  ``Problem.intake_caps`` cap a receiver's intake. The adapter fills both from the
+  indicator engine and tightens the caps while the engine still finds a
+  regression (the hook where the remediation model may later price a fix instead
+  of forbidding it).
 
 Outcome and words
 -----------------
@@ -63,20 +112,17 @@ broken limit measured, and ``closest`` says so. Limits that bind are
 the required steps of a proposal are the codes :data:`STEPS`; the words are the
 output layer's (``planner.outputs.consolidation`` and its catalogue).
 
-Annual cost (yuan per year, :class:`Costs`)
--------------------------------------------
-``cost = B * bus_yuan_per_year``
-``     + km * trips_per_day * directions * school_days * yuan_per_bus_km``
+Annual cost (yuan per year, :func:`annual_cost`; unit costs in :class:`Costs`)
+---------------------------------------------------------------------------
+``cost = B * (bus_yuan_per_year + driver_yuan_per_year + attendant_yuan_per_year)``
+``     + (directions * loaded_km + empty_km) * trips_per_day * school_days * yuan_per_bus_km``
 ``     + ride_min * trips_per_day * school_days * yuan_per_pupil_minute``
 ``     - closed * school_yuan_per_year``
 
-with B buses, ``km`` the loaded length of all routes (first stop to school),
-``ride_min`` the sum over pupils of their one-way ride. Defaults:
-``bus_yuan_per_year`` 100 000 (driver, vehicle depreciation, insurance),
-``yuan_per_bus_km`` 2.5, ``trips_per_day`` 2 (morning and afternoon),
-``directions`` 2 (loaded run and empty run back), ``school_days`` 190,
-``yuan_per_pupil_minute`` 0.1, ``school_yuan_per_year`` 200 000 (running cost of
-a small school besides its teachers, who are redeployed, not saved).
+with B buses, ``loaded_km`` the length of all trips (first stop to school),
+``empty_km`` the empty runs between the trips of one bus, ``ride_min`` the sum
+over pupils of their one-way ride. ``directions`` (2) counts each loaded km once
+more for the empty return and positioning runs that are not measured.
 
 Optimise-mode MIP (pairs A: school i, receiver r, stage s with
 ``minutes[i][r] <= max_ride_min`` and r teaching s)::
@@ -89,14 +135,15 @@ Optimise-mode MIP (pairs A: school i, receiver r, stage s with
          sum_s k_rs <= per_room min(music, art) - classes_r (indicator 11, if known)
          sum_is n_irs <= size_r - pupils_r            (indicator 12)
          f_P sum n_irp + f_J sum n_irj <= area headroom (4), same for sports (5)
+         keep rows (1-3, 6, 7) and intake caps        (see above)
          z binary; n, b, k non-negative integers
 
-F = bus cost per year, K = per route-km per year, R = per pupil-minute per
-year, S = saving per closed school, C_s the class cap of stage s, the other
-right-hand sides the receiver's headroom (:func:`_headroom`). The MIP prices
-every pair with its own direct buses, which the later routing can only improve
-on: per receiver the cheaper of the PyVRP routes and the direct buses is kept,
-so the reported cost is at most the MIP objective.
+F = a bus with its driver and attendant per year, K = per route-km per year, R =
+per pupil-minute per year, S = saving per closed school, C_s the class cap of
+stage s, the other right-hand sides the receiver's headroom (:func:`_headroom`).
+The MIP prices every pair with its own direct buses from the school's site; the
+routing from the villages with the timetable then decides the buses, and the
+reported cost is the routed plan's (it may differ from the MIP's estimate).
 
 Travel
 ------
@@ -120,6 +167,8 @@ import pulp
 from models.mip import solve_problem
 from models.routing import solve_vrp
 from models.status import Status
+from models.stops import choose_stops, split_to_receivers
+from models.timetable import chain_trips
 
 STAGES = ("primary", "junior")
 
@@ -127,7 +176,9 @@ STAGES = ("primary", "junior")
 #: are the output layer's (catalogue ``consolidation.step.<id>``)
 STEPS = ("assessment", "public_notice", "hearing", "approval")
 
-#: indicators a receiver is checked on (keys of :func:`receiver_values`)
+#: indicators a receiver is checked on by the model's own arithmetic (keys of
+#: :func:`receiver_values`); the adapter checks every school-level A indicator
+#: with the indicator engine
 IND_FLOOR, IND_SPORTS, IND_ROOMS, IND_SIZE, IND_CLASS = 4, 5, 11, 12, 13  # not-a-rule: ids
 RECEIVER_INDICATORS = (IND_FLOOR, IND_SPORTS, IND_ROOMS, IND_SIZE, IND_CLASS)
 
@@ -145,25 +196,40 @@ def _cost(default: float, help: str) -> Any:
 
 @dataclass(frozen=True)
 class Costs:
-    """Annual cost figures (yuan); see the module docstring. The one home of
-    their defaults (the scenario's ``consolidation.costs`` and the command's
-    cost options start from them)."""
+    """Annual unit costs (yuan); see the module docstring. The one home of their
+    defaults (the scenario's ``consolidation.costs`` and the command's cost
+    options start from them); where each default comes from is :data:`COST_SOURCES`
+    (its words: the output catalogue ``consolidation.cost_source.<field>``)."""
 
-    bus_yuan_per_year: float = _cost(100_000.0, "annual cost of one bus with its driver, "
-                                                "depreciation and insurance (yuan)")
-    yuan_per_bus_km: float = _cost(2.5, "running cost per bus-km (yuan)")
+    bus_yuan_per_year: float = _cost(80_000.0, "annual cost of one bus: depreciation, "
+                                               "insurance, inspection and repair (yuan)")
+    driver_yuan_per_year: float = _cost(36_000.0, "annual pay of one bus driver (yuan)")
+    attendant_yuan_per_year: float = _cost(18_000.0, "annual pay of one bus attendant "
+                                                     "(照管人员, yuan)")
+    yuan_per_bus_km: float = _cost(2.5, "running cost per bus-km: fuel, tyres (yuan)")
     yuan_per_pupil_minute: float = _cost(0.1,  # not-a-rule: a value of time, not indicator 19
                                          "value of a pupil's ride minute (yuan)")
     school_yuan_per_year: float = _cost(200_000.0, "annual running cost saved by closing a "
                                                    "school, besides its teachers (yuan)")
     trips_per_day: int = _cost(2, "loaded runs per school day (morning and afternoon)")
-    directions: int = _cost(2, "a loaded run and the empty run back")
+    directions: int = _cost(2, "each loaded km once more for the unmeasured empty "
+                               "return and positioning runs")
     school_days: int = _cost(190, "school days a year")
 
     @property
+    def per_bus(self) -> float:
+        """Yuan per year of one bus with its driver and attendant."""
+        return self.bus_yuan_per_year + self.driver_yuan_per_year + self.attendant_yuan_per_year
+
+    @property
     def km_factor(self) -> float:
-        """Yuan per year per km of a route (loaded length)."""
+        """Yuan per year per km of a trip (loaded length, with its unmeasured return)."""
         return self.yuan_per_bus_km * self.trips_per_day * self.directions * self.school_days
+
+    @property
+    def empty_km_factor(self) -> float:
+        """Yuan per year per km of a measured empty run between two trips."""
+        return self.yuan_per_bus_km * self.trips_per_day * self.school_days
 
     @property
     def ride_factor(self) -> float:
@@ -171,10 +237,19 @@ class Costs:
         return self.yuan_per_pupil_minute * self.trips_per_day * self.school_days
 
 
+#: where each default unit cost comes from (codes; words: catalogue
+#: ``consolidation.cost_source.<code>``)
+COST_SOURCES = {
+    "bus_yuan_per_year": "bus", "driver_yuan_per_year": "driver",
+    "attendant_yuan_per_year": "attendant", "yuan_per_bus_km": "bus_km",
+    "yuan_per_pupil_minute": "ride_time", "school_yuan_per_year": "school",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The hard limits (numbers of the standard, all required) and the solver
-    settings (required too: their one default is the caller's)."""
+    """The hard limits (numbers of the standard, all required), the timetable and
+    the solver settings (required too: their one default is the caller's)."""
 
     max_ride_min: float                         # longest ride of a pupil (min)
     bus_capacity: int                           # seats per bus
@@ -188,8 +263,14 @@ class Settings:
     seed: int                                   # PyVRP seed
     solver: str                                 # MIP solver (highs | cbc)
     costs: Costs = field(default_factory=Costs)
-    route_time_limit: float = 10.0      # safety cap per receiver's routing (s)
-    route_iterations: int = 2000        # not-a-rule: deterministic stopping rule of PyVRP
+    walk_limit_m: float = field(kw_only=True)   # longest walk to a stop (grades 4+)
+    bell_min: float = field(kw_only=True)       # default bell, minutes after midnight
+    bells: tuple[tuple[str, float], ...] = field(kw_only=True)  # per receiver
+    latest_before_min: float = field(kw_only=True)    # arrive at least this before the bell
+    earliest_before_min: float = field(kw_only=True)  # and at most this before it
+    dwell_min: float = field(kw_only=True)      # boarding at a stop, unloading at school
+    max_trips: int = field(kw_only=True)        # trips of one bus before the bell
+    route_seconds: float = field(kw_only=True)  # routing time budget per receiver (s)
 
     def cap(self, stage: str) -> int:
         return dict(self.class_cap)[stage]
@@ -199,6 +280,15 @@ class Settings:
 
     def sports(self, stage: str) -> float:
         return dict(self.sports_m2)[stage]
+
+    def bell(self, receiver_id: str) -> float:
+        """The bell of a receiving school, minutes after midnight."""
+        return float(dict(self.bells).get(receiver_id, self.bell_min))
+
+    def window(self, receiver_id: str) -> tuple[float, float]:
+        """(earliest, latest) arrival at a receiving school, minutes after midnight."""
+        b = self.bell(receiver_id)
+        return b - self.earliest_before_min, b - self.latest_before_min
 
 
 # ------------------------------------------------------------------------ data
@@ -255,12 +345,52 @@ class Teacher:
     pe_art: bool = False
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A residential unit whose stop site is node ``node`` of the matrices."""
+
+    id: str
+    name: str
+    node: int
+
+
+@dataclass(frozen=True)
+class Home:
+    """``pupils`` of closed school ``school_id`` (stage ``stage``) live in unit
+    ``unit`` (index into ``Problem.units``), ``young`` of them in grades 1-3."""
+
+    school_id: str
+    unit: int
+    stage: str
+    pupils: int
+    young: int = 0
+
+
+@dataclass(frozen=True)
+class KeepRow:
+    """Optimise mode: keep a receiver's school part at or above a threshold,
+    ``(resource + sum_i follow_i * n_i) * multiplier >= threshold * (pupils + sum_i n_i)``
+    with ``n_i`` the pupils of candidate i (this stage) it receives and ``follow_i``
+    the resource per pupil that moves with them (teachers, equipment; 0 for rooms)."""
+
+    receiver_id: str
+    stage: str
+    indicator: int
+    resource: float
+    pupils: int
+    threshold: float
+    multiplier: float
+    follow: tuple[tuple[str, float], ...] = ()
+
+
 @dataclass
 class Problem:
-    """Schools and the travel between their sites.
+    """Schools, where the pupils of the closing schools live, and the travel.
 
-    ``minutes[i][j]`` and ``km[i][j]``: bus travel from school i to school j
-    (index = position in ``schools``); ``inf`` where no road connects them.
+    ``minutes[i][j]`` and ``km[i][j]``: bus travel from node i to node j; nodes
+    ``0..len(schools)-1`` are the schools (position in ``schools``), further nodes
+    are the units' stop sites (``Unit.node``); ``inf`` where no road connects them.
+    ``walk_m[u][k]``: walk from unit u's homes to unit k's stop site (metres).
     ``shortages[(school_id, stage)]``: teachers missing for indicators 1-3 after
     the merge, ``{"qualified": n, "backbone": n, "pe_art": n}``.
     """
@@ -270,17 +400,39 @@ class Problem:
     km: np.ndarray
     teachers: list[Teacher] = field(default_factory=list)
     shortages: dict = field(default_factory=dict)
+    units: list[Unit] = field(default_factory=list)
+    homes: list[Home] = field(default_factory=list)
+    walk_m: np.ndarray | None = None
+    keep: list[KeepRow] = field(default_factory=list)
+    intake_caps: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.minutes = np.asarray(self.minutes, dtype=float)
         self.km = np.asarray(self.km, dtype=float)
         n = len(self.schools)
-        if self.minutes.shape != (n, n) or self.km.shape != (n, n):
-            raise ValueError(f"minutes and km must be {n}x{n} for {n} schools")
+        shape = self.minutes.shape
+        if (len(shape) != 2 or shape[0] != shape[1] or shape[0] < n
+                or self.km.shape != shape):
+            raise ValueError(f"minutes and km must be square, at least {n}x{n} for {n} "
+                             f"schools, and of one shape")
         ids = [s.id for s in self.schools]
         if len(set(ids)) != n:
             raise ValueError("school ids must be unique")
         self.index = {s.id: k for k, s in enumerate(self.schools)}
+        for u in self.units:
+            if not 0 <= u.node < shape[0]:
+                raise ValueError(f"unit {u.id}: node {u.node} is not in the matrices")
+        nu = len(self.units)
+        if self.walk_m is None:
+            self.walk_m = np.zeros((nu, nu))
+        self.walk_m = np.asarray(self.walk_m, dtype=float)
+        if self.walk_m.shape != (nu, nu):
+            raise ValueError(f"walk_m must be {nu}x{nu} for {nu} units")
+        for h in self.homes:
+            if not 0 <= h.unit < nu:
+                raise ValueError(f"home of {h.school_id}: unit {h.unit} is not in units")
+            if h.school_id not in self.index:
+                raise ValueError(f"home of unknown school {h.school_id!r}")
 
     def school(self, sid: str) -> School:
         return self.schools[self.index[sid]]
@@ -302,18 +454,46 @@ class Assignment:
 
 @dataclass
 class Route:
+    """One trip: from its first stop to its receiving school, on bus ``bus`` (its
+    ``trip``-th trip of the morning), leaving the first stop at minute ``depart``
+    after midnight. ``stops[k] = (stop_id, pupils boarding)``, ``nodes[k]`` the
+    stop's node; ``arrive_min[k]`` minutes after the first stop (the last entry is
+    the school)."""
+
     route_id: str
     bus: int
     receiving_school_id: str
-    stops: list[tuple[str, int]]        # (school_id, pupils boarding), in order
+    stops: list[tuple[str, int]]        # (stop id, pupils boarding), in order
     arrive_min: list[float]             # per stop, then the receiving school
     km_from_start: list[float]
     km: float
     minutes: float
+    nodes: list[int] = field(default_factory=list)
+    trip: int = 1
+    depart: float = 0.0
 
     @property
     def pupils(self) -> int:
         return sum(q for _, q in self.stops)
+
+    @property
+    def arrive(self) -> float:
+        """Arrival at the school, minutes after midnight."""
+        return self.depart + self.minutes
+
+
+@dataclass(frozen=True)
+class Boarding:
+    """``pupils`` of closed school ``school_id`` (stage, from unit ``unit_id``)
+    board trip ``route_id`` at stop ``stop_id`` after a walk of ``walk_m``."""
+
+    route_id: str
+    stop_id: str
+    unit_id: str
+    school_id: str
+    stage: str
+    pupils: int
+    walk_m: float
 
 
 #: reason codes of a redeployment: the teacher follows the pupils, makes up a
@@ -335,6 +515,7 @@ class Explanation:
     """A limit that binds (or a warning), as a code and its numbers.
 
     ``kind`` is one of ``ride`` (a pair beyond the ride limit: ``minutes``,
+    ``limit``), ``stop_ride`` (a village stop beyond it: ``stop``, ``minutes``,
     ``limit``), ``no_road``, ``classrooms`` (``more``, ``classes``,
     ``classrooms``), ``size`` (``pupils``, ``limit``), ``floor`` / ``sports``
     (``area``, ``need``, ``short`` in m²), ``rooms11`` (``classes``,
@@ -342,8 +523,9 @@ class Explanation:
     ``floor_no_data`` / ``sports_no_data``, ``class_size`` (``stage``,
     ``max_class``, ``cap``); from :func:`verify`: ``capacity`` (``route``,
     ``pupils``, ``capacity``), ``route`` (``route``), ``route_ride`` (``route``,
-    ``minutes``, ``limit``), ``unrouted`` (``missing``). ``values`` also hold
-    the names ``school`` and ``receiver`` (data, not words)."""
+    ``minutes``, ``limit``), ``unrouted`` (``missing``), ``window`` (``route``,
+    ``clock``), ``overlap`` (``route``, ``bus``). ``values`` also hold the names
+    ``school`` and ``receiver`` (data, not words)."""
 
     kind: str
     school_id: str
@@ -366,7 +548,7 @@ class Result:
     closed: list[str]
     assignments: list[Assignment]
     routes: list[Route]
-    cost: dict                     # buses_yuan, bus_km_yuan, ride_yuan, saving_yuan, total
+    cost: dict                     # see annual_cost
     objective: float | None
     gap: float | None
     solver: str
@@ -379,14 +561,27 @@ class Result:
     mip_objective: float | None = None
     steps: tuple[str, ...] = STEPS
     closest: bool = False          # INFEASIBLE, and this is the plan with its shortfalls
+    boarding: list[Boarding] = field(default_factory=list)
+    empty_km: float = 0.0          # empty runs between the trips of one bus
+    routing: list[dict] = field(default_factory=list)   # per receiver: PyVRP's stopping
+    chaining: dict = field(default_factory=dict)        # status and gap of the bus chaining
 
     @property
     def buses(self) -> int:
+        return len({r.bus for r in self.routes})
+
+    @property
+    def trips(self) -> int:
         return len(self.routes)
 
     @property
-    def bus_km(self) -> float:
+    def loaded_km(self) -> float:
         return float(sum(r.km for r in self.routes))
+
+    @property
+    def bus_km(self) -> float:
+        """Km of the morning timetable: the trips and the empty runs between them."""
+        return self.loaded_km + float(self.empty_km)
 
     @property
     def max_ride_min(self) -> float:
@@ -551,17 +746,28 @@ def check_receiver(s: School, added: dict, settings: Settings
 
 
 def annual_cost(routes: Iterable[Route], closed: int, costs: Costs,
-                ride_pupil_minutes: float | None = None) -> dict:
+                ride_pupil_minutes: float | None = None, empty_km: float = 0.0,
+                buses: int | None = None) -> dict:
+    """Yearly cost and saving (module docstring), each part in yuan."""
     routes = list(routes)
     if ride_pupil_minutes is None:
         ride_pupil_minutes = sum(_route_ride_minutes(r) for r in routes)
-    buses = len(routes) * costs.bus_yuan_per_year
-    km = sum(r.km for r in routes) * costs.km_factor
+    nb = len({r.bus for r in routes}) if buses is None else int(buses)
+    loaded = sum(r.km for r in routes)
+    vehicles = nb * costs.bus_yuan_per_year
+    drivers = nb * costs.driver_yuan_per_year
+    attendants = nb * costs.attendant_yuan_per_year
+    km = loaded * costs.km_factor + empty_km * costs.empty_km_factor
     ride = ride_pupil_minutes * costs.ride_factor
     saving = closed * costs.school_yuan_per_year
-    return {"buses_yuan": round(buses, 2), "bus_km_yuan": round(km, 2),
+    total = vehicles + drivers + attendants + km + ride - saving
+    return {"buses_yuan": round(vehicles, 2), "drivers_yuan": round(drivers, 2),
+            "attendants_yuan": round(attendants, 2), "bus_km_yuan": round(km, 2),
             "ride_yuan": round(ride, 2), "saving_yuan": round(saving, 2),
-            "total_yuan": round(buses + km + ride - saving, 2),
+            "total_yuan": round(total, 2),
+            "buses": nb, "closed": int(closed),
+            "bus_km_per_year": round((loaded * costs.directions + empty_km)
+                                     * costs.trips_per_day * costs.school_days, 1),
             "pupil_ride_minutes": round(ride_pupil_minutes, 2)}
 
 
@@ -570,63 +776,151 @@ def _route_ride_minutes(r: Route) -> float:
     return sum(q * (end - r.arrive_min[k]) for k, (_, q) in enumerate(r.stops))
 
 
-def _make_route(stops: list[tuple[str, int]], receiver: str, problem: Problem) -> Route:
-    path = [problem.index[s] for s, _ in stops] + [problem.index[receiver]]
+def _make_route(stops: list[tuple[str, int]], nodes: list[int], receiver: str,
+                problem: Problem, dwell: float) -> Route:
+    """A trip through ``nodes`` (one per stop) to ``receiver``: each stop costs
+    ``dwell`` minutes before the bus drives on."""
+    path = list(nodes) + [problem.index[receiver]]
     arrive, kms = [0.0], [0.0]
     for a, b in itertools.pairwise(path):
-        arrive.append(arrive[-1] + float(problem.minutes[a, b]))
+        arrive.append(arrive[-1] + float(problem.minutes[a, b]) + dwell)
         kms.append(kms[-1] + float(problem.km[a, b]))
     return Route(route_id="", bus=0, receiving_school_id=receiver, stops=list(stops),
                  arrive_min=[round(x, 4) for x in arrive], km_from_start=[round(x, 4) for x in kms],
-                 km=kms[-1], minutes=arrive[-1])
+                 km=kms[-1], minutes=arrive[-1], nodes=list(nodes))
 
 
-def route_receiver(problem: Problem, receiver: str, demand: dict[str, int],
-                   settings: Settings) -> tuple[list[Route], list[str]]:
-    """Buses to one receiver for ``demand[school_id] = pupils``; returns routes
-    (the cheaper of PyVRP's and one direct bus per full load) and the stops that
-    no bus can serve within the ride limit."""
-    stops = sorted(s for s, q in demand.items() if q > 0)
+def _trips_key(routes: list[Route]) -> tuple[int, float, float]:
+    """What the routing minimises: trips, then km, then pupil minutes."""
+    return (len(routes), round(sum(r.km for r in routes), 9),
+            round(sum(_route_ride_minutes(r) for r in routes), 9))
+
+
+#: up to this many visits (remainders of stops) the trips are enumerated, not searched
+EXACT_VISITS = 4
+
+
+def _set_partitions(items: list[int]):
+    """Every partition of ``items`` into blocks (the block of the first item first)."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for k in range(len(rest) + 1):
+        for others in itertools.combinations(rest, k):
+            left = [x for x in rest if x not in others]
+            for tail in _set_partitions(left):
+                yield [[first, *others], *tail]
+
+
+def _exact_trips(visits: list[int], load: dict[int, int], mins: np.ndarray, kms: np.ndarray,
+                 cap: int, limit: float) -> list[list[int]]:
+    """The fewest trips, then the least km, then the least pupil minutes, for a few
+    visits (local indices, the school is 0): every partition, every order of each
+    block, within the capacity and the ride limit. A visit alone always fits (the
+    caller checked its direct ride)."""
+    best_block: dict[tuple[int, ...], tuple[float, float, tuple[int, ...]] | None] = {}
+
+    def block(b: tuple[int, ...]):
+        if b not in best_block:
+            res = None
+            if sum(load[v] for v in b) <= cap:
+                for perm in itertools.permutations(b):
+                    path = [*perm, 0]
+                    t = [0.0]
+                    for x, y in itertools.pairwise(path):
+                        t.append(t[-1] + float(mins[x, y]))
+                    if t[-1] > limit:
+                        continue
+                    km = float(sum(kms[x, y] for x, y in itertools.pairwise(path)))
+                    ride = sum(load[v] * (t[-1] - t[k]) for k, v in enumerate(perm))
+                    key = (round(km, 9), round(ride, 9), perm)
+                    if res is None or key < res:
+                        res = key
+            best_block[b] = res
+        return best_block[b]
+
+    best = None
+    for part in _set_partitions(sorted(visits)):
+        keys = [block(tuple(b)) for b in part]
+        if any(k is None for k in keys):
+            continue
+        total = (len(part), round(sum(k[0] for k in keys), 9), round(sum(k[1] for k in keys), 9),
+                 sorted(k[2] for k in keys))
+        if best is None or total < best:
+            best = total
+    assert best is not None
+    return [list(p) for p in best[3]]
+
+
+def route_receiver(problem: Problem, receiver: str, demand: dict[int, int],
+                   settings: Settings, names: dict[int, str] | None = None
+                   ) -> tuple[list[Route], list[int], dict]:
+    """Trips to one receiver for ``demand[node] = pupils``; returns the trips (the
+    better of PyVRP's and one direct trip per full load: fewer trips, then km, then
+    pupil minutes), the nodes no trip can serve within the ride limit, and PyVRP's
+    stopping (``visits``, ``iterations``, ``max_iterations``, ``stopped_by``)."""
+    names = names or {}
+    stops = sorted(v for v, q in demand.items() if q > 0)
+    stats = {"receiver": receiver, "visits": 0, "iterations": 0, "max_iterations": 0,
+             "stopped_by": ""}
     if not stops:
-        return [], []
+        return [], [], stats
     r = problem.index[receiver]
-    nodes = [r] + [problem.index[s] for s in stops]
-    mins = problem.minutes[np.ix_(nodes, nodes)]
+    dwell = settings.dwell_min
+    nodes = [r] + stops
+    mins = problem.minutes[np.ix_(nodes, nodes)] + dwell
+    np.fill_diagonal(mins, 0.0)
+    mins[0, :] = problem.minutes[r, nodes]          # leaving the school: never used
     kms = problem.km[np.ix_(nodes, nodes)]
     cap = settings.bus_capacity
-    ok = [k for k in range(1, len(nodes)) if mins[k, 0] <= settings.max_ride_min + 1e-9]
+    limit = settings.max_ride_min + 1e-9
+    ok = [k for k in range(1, len(nodes)) if mins[k, 0] <= limit]
     bad = [stops[k - 1] for k in range(1, len(nodes)) if k not in ok]
+    label = names.get
+
+    def make(seq: list[tuple[int, int]]) -> Route:
+        return _make_route([(label(v, str(v)), q) for v, q in seq], [v for v, _ in seq],
+                           receiver, problem, dwell)
+
     direct: list[Route] = []
     for k in ok:
         q = demand[stops[k - 1]]
         while q > 0:
-            direct.append(_make_route([(stops[k - 1], min(q, cap))], receiver, problem))
+            direct.append(make([(stops[k - 1], min(q, cap))]))
             q -= min(q, cap)
     best = direct
-    multi = sum(1 for k in ok if demand[stops[k - 1]] % cap) > 1
-    if multi:
+    rest = [k for k in ok if demand[stops[k - 1]] % cap]
+    multi = len(rest) > 1
+    if multi and len(rest) <= EXACT_VISITS:
+        full = [rt for rt in direct if rt.pupils == cap]
+        seqs = _exact_trips(rest, {k: demand[stops[k - 1]] % cap for k in rest}, mins, kms,
+                            cap, limit)
+        exact = full + [make([(stops[k - 1], demand[stops[k - 1]] % cap) for k in seq])
+                        for seq in seqs]
+        stats.update(visits=len(rest), stopped_by="exact")
+        if _trips_key(exact) < _trips_key(direct):
+            best = exact
+    elif multi:
         sub = [0] + ok
         m = mins[np.ix_(sub, sub)]
         d = kms[np.ix_(sub, sub)]
-        big = 1e6
-        m = np.where(np.isfinite(m), m, big)
-        d = np.where(np.isfinite(d), d, big)
         dem = [0] + [demand[stops[k - 1]] for k in ok]
-        c = settings.costs
-        vcost = (c.bus_yuan_per_year / c.km_factor) if c.km_factor > 0 else 1e4 * float(d.max() + 1)
+        finite = d[np.isfinite(d)]
+        vcost = 1.0 + float(finite.sum()) if finite.size else 1.0  # one trip fewer wins
         res = solve_vrp(d, dem, cap, open_end=0, durations=m,
                         max_duration=settings.max_ride_min + 1e-6,
-                        time_limit=settings.route_time_limit, seed=settings.seed,
-                        max_iterations=settings.route_iterations, vehicle_cost=vcost)
+                        time_limit=settings.route_seconds, seed=settings.seed,
+                        vehicle_cost=vcost)
+        stats.update(visits=sum(1 for q in dem if q % cap), iterations=res.iterations,
+                     max_iterations=res.max_iterations, stopped_by=res.stopped_by)
         if res.status.has_plan:
-            vrp = [_make_route([(stops[ok[v - 1] - 1], q) for v, q in zip(rt, ld)],
-                               receiver, problem) for rt, ld in zip(res.routes, res.loads)]
-            if all(rt.minutes <= settings.max_ride_min + 1e-6 for rt in vrp):
-                cv = annual_cost(vrp, 0, c)["total_yuan"]
-                cd = annual_cost(direct, 0, c)["total_yuan"]
-                if cv < cd - 1e-6:
-                    best = vrp
-    return best, bad
+            vrp = [make([(stops[ok[v - 1] - 1], q) for v, q in zip(rt, ld)])
+                   for rt, ld in zip(res.routes, res.loads)]
+            if (all(rt.minutes <= settings.max_ride_min + 1e-6 for rt in vrp)
+                    and _trips_key(vrp) < _trips_key(direct)):
+                best = vrp
+    return best, bad, stats
 
 
 # ------------------------------------------------------------- explanations
@@ -688,7 +982,7 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
     obj = []
     for (i, r), var in b.items():
         d = problem.km[problem.index[i], problem.index[r]]
-        obj.append((c.bus_yuan_per_year + c.km_factor * d) * var)
+        obj.append((c.per_bus + c.km_factor * d) * var)
     for (i, r, _), var in n.items():
         t = problem.minutes[problem.index[i], problem.index[r]]
         obj.append(c.ride_factor * t * var)
@@ -709,6 +1003,7 @@ def optimise(problem: Problem, candidates: Sequence[str], receivers: Sequence[st
         into = {st: [v for (_, r2, s2), v in n.items() if r2 == r and s2 == st] for st in STAGES}
         if any(into.values()):
             _receiver_rows(prob, problem.school(r), kr, into, settings)
+            _keep_rows(prob, problem, r, n)
     info = solve_problem(prob, solver=settings.solver, time_limit=settings.time_limit, gap=1e-7)
     if not info.status.has_plan:
         res = _finish(problem, [], {}, settings, mode="optimise", status=info.status,
@@ -805,22 +1100,125 @@ def _receiver_rows(prob: pulp.LpProblem, sr: School, kr: int, into: dict,
             <= h["sports"]
 
 
+def _keep_rows(prob: pulp.LpProblem, problem: Problem, r: str, n: dict) -> None:
+    """The receiver's :class:`KeepRow` rows and intake cap (optimise mode): no
+    indicator it passes today may fail after the merge. HOOK: this is where the
+    remediation model may price the fix (a slack with its cost) instead of
+    forbidding the intake."""
+    for row in problem.keep:
+        if row.receiver_id != r:
+            continue
+        follow = dict(row.follow)
+        vs = [(i, v) for (i, r2, s2), v in n.items() if r2 == r and s2 == row.stage]
+        if not vs:
+            continue
+        prob += (row.multiplier * (row.resource + pulp.lpSum(follow.get(i, 0.0) * v
+                                                             for i, v in vs))
+                 >= row.threshold * (row.pupils + pulp.lpSum(v for _, v in vs)))
+    cap = problem.intake_caps.get(r)
+    if cap is not None:
+        prob += pulp.lpSum(v for (_, r2, _), v in n.items() if r2 == r) <= int(cap)
+
+
+# ------------------------------------------------------------ boarding
+
+
+def _boarding_groups(problem: Problem, closed: list[str], flows: dict, settings: Settings
+                     ) -> tuple[dict, list[Explanation], dict[int, str], dict]:
+    """Stops and who boards where: ``groups[(receiver, node)]`` lists
+    ``(unit_id, school_id, stage, pupils, walk_m)``; the explanations of a unit no
+    stop can serve; node labels (stop ids); and per node the stop's units served."""
+    closed_set = set(closed)
+    units = problem.units
+    walk = problem.walk_m
+    assert walk is not None
+    homes = [h for h in problem.homes if h.school_id in closed_set and h.pupils > 0]
+    with_home = {h.school_id for h in homes}
+    labels = {problem.index[i]: i for i in closed}
+    expl: list[Explanation] = []
+    # stops over every unit where pupils of a closed school live
+    pup = [0] * len(units)
+    young = [False] * len(units)
+    for h in homes:
+        pup[h.unit] += h.pupils
+        young[h.unit] = young[h.unit] or h.young > 0
+    plan = None
+    if homes:
+        try:
+            plan = choose_stops(walk, pup, young, settings.walk_limit_m, solver=settings.solver,
+                                time_limit=settings.time_limit)
+        except ValueError:
+            plan = None
+    board = list(plan.board) if plan is not None else [k if pup[k] else -1
+                                                        for k in range(len(units))]
+    walk_of = list(plan.walk_m) if plan is not None else [float(walk[k, k]) for k in
+                                                           range(len(units))]
+    for k in range(len(units)):
+        if board[k] >= 0:
+            labels[units[board[k]].node] = units[board[k]].id
+    groups: dict[tuple[str, int], list] = {}
+    by_school_stage: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for (i, r, st), q in sorted(flows.items()):
+        by_school_stage.setdefault((i, st), []).append((r, q))
+    for (i, st), lst in sorted(by_school_stage.items()):
+        mine = [h for h in homes if h.school_id == i and h.stage == st]
+        if i not in with_home or not mine:
+            node = problem.index[i]
+            for r, q in lst:
+                groups.setdefault((r, node), []).append((i, i, st, q, 0.0))
+            continue
+        total = sum(h.pupils for h in mine)
+        quota = [q for _, q in lst]
+        if total != sum(quota):  # homes disagree with the school's pupils: rescale
+            scaled = apportion(sum(quota), [h.pupils for h in mine])
+        else:
+            scaled = [h.pupils for h in mine]
+        stop_nodes = [units[board[h.unit]].node for h in mine]
+        tmin = np.array([[problem.minutes[v, problem.index[r]] for r, _ in lst]
+                         for v in stop_nodes])
+        x = split_to_receivers(scaled, quota, tmin, solver=settings.solver)
+        for hk, h in enumerate(mine):
+            for rk, (r, _) in enumerate(lst):
+                if x[hk][rk] > 0:
+                    groups.setdefault((r, stop_nodes[hk]), []).append(
+                        (units[h.unit].id, i, st, x[hk][rk], walk_of[h.unit]))
+    served: dict[int, list[str]] = {}
+    for k in range(len(units)):
+        if board[k] >= 0:
+            served.setdefault(units[board[k]].node, []).append(units[k].id)
+    return groups, expl, labels, served
+
+
+def _split_boarding(route_loads: list[tuple[str, int]], rows: list) -> list[list]:
+    """Share the boarding rows of one stop over its trips (``route_loads``:
+    ``(route_id, pupils)`` in trip order), in row order, splitting a row where a
+    trip is full."""
+    out: list[list] = [[] for _ in route_loads]
+    queue = [list(r) for r in rows]
+    k = 0
+    for t, (_, load) in enumerate(route_loads):
+        left = load
+        while left > 0 and k < len(queue):
+            take = min(left, queue[k][3])
+            row = list(queue[k])
+            row[3] = take
+            out[t].append(row)
+            queue[k][3] -= take
+            left -= take
+            if queue[k][3] == 0:
+                k += 1
+    return out
+
+
 def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings, *,
             mode: str, status: Status, gap: float | None, solver: str, t0: float) -> Result:
-    """Check receivers, route buses, cost and redeploy for given flows. A broken
-    limit makes the status ``INFEASIBLE``; the plan is kept (``closest``)."""
+    """Check receivers, choose stops, route and timetable buses, cost and redeploy for
+    given flows. A broken limit makes the status ``INFEASIBLE``; the plan is kept
+    (``closest``)."""
     explanations: list[Explanation] = []
     warnings: list[Explanation] = []
-    # ride limits per pair
-    pairs = sorted({(i, r) for (i, r, _) in flows})
-    routable: dict[str, dict[str, int]] = {}
-    for i, r in pairs:
-        t = problem.minutes[problem.index[i], problem.index[r]]
-        q = sum(v for (a, b2, _), v in flows.items() if a == i and b2 == r)
-        if not t <= settings.max_ride_min + 1e-9:
-            explanations.append(_ride_explanation(problem, i, r, settings))
-            continue
-        routable.setdefault(r, {})[i] = q
+    groups, expl, labels, _served = _boarding_groups(problem, closed, flows, settings)
+    explanations += expl
     # receivers
     receivers = sorted({r for (_, r, _) in flows})
     recv_info: dict = {}
@@ -838,34 +1236,61 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
         recv_info[r] = {"before": receiver_values(sr, settings),
                         "after": receiver_values(sr, settings, added, newc),
                         "added": {st: q for st, q in added.items() if q}}
-    # routes
-    routes: list[Route] = []
-    for r in sorted(routable):
-        rs, bad = route_receiver(problem, r, routable[r], settings)
-        for sid in bad:  # only when minutes changed meanwhile; kept for safety
-            explanations.append(_ride_explanation(problem, sid, r, settings))
-        routes += rs
-    routes.sort(key=lambda x: (x.receiving_school_id, [s for s, _ in x.stops],
-                               [-q for _, q in x.stops]))
+    # trips per receiver
+    trips: list[Route] = []
+    routing: list[dict] = []
+    for r in receivers:
+        demand: dict[int, int] = {}
+        for (r2, node), rows in groups.items():
+            if r2 == r:
+                demand[node] = demand.get(node, 0) + sum(x[3] for x in rows)
+        rs, bad, stats = route_receiver(problem, r, demand, settings, labels)
+        explanations += _stop_explanations(problem, r, bad, groups, settings)
+        trips += rs
+        if stats["visits"]:
+            routing.append(stats)
+    # bus days and clock times
+    trips.sort(key=lambda x: (x.receiving_school_id, x.nodes, [-q for _, q in x.stops]))
+    chains = _chain(problem, trips, settings)
+    order = sorted(range(len(trips)), key=lambda t: (trips[t].receiving_school_id,
+                                                     chains.depart[t], trips[t].nodes))
     count: dict[str, int] = {}
-    for k, rt in enumerate(routes, start=1):
+    rid_of = {}
+    for t in order:
+        rt = trips[t]
         count[rt.receiving_school_id] = count.get(rt.receiving_school_id, 0) + 1
-        rt.route_id = f"{rt.receiving_school_id}-{count[rt.receiving_school_id]:02d}"
-        rt.bus = k
-    # assignments with the longest ride of each (school, receiver)
-    ride: dict[tuple[str, str], float] = {}
-    for rt in routes:
-        end = rt.arrive_min[-1]
-        for k, (sid, _) in enumerate(rt.stops):
-            key = (sid, rt.receiving_school_id)
-            ride[key] = max(ride.get(key, 0.0), end - rt.arrive_min[k])
+        rid_of[t] = f"{rt.receiving_school_id}-{count[rt.receiving_school_id]:02d}"
+    routes: list[Route] = []
+    for bus, chain in enumerate(chains.buses, start=1):
+        for k, t in enumerate(chain, start=1):
+            rt = trips[t]
+            rt.route_id, rt.bus, rt.trip, rt.depart = rid_of[t], bus, k, float(chains.depart[t])
+            routes.append(rt)
+    routes.sort(key=lambda x: (x.bus, x.trip))
+    # who boards which trip
+    boarding: list[Boarding] = []
+    ride: dict[tuple[str, str, str], float] = {}
+    for (r, node), rows in sorted(groups.items()):
+        mine = [(rt, k) for rt in routes if rt.receiving_school_id == r
+                for k, v in enumerate(rt.nodes) if v == node]
+        if not mine:
+            continue
+        parts = _split_boarding([(rt.route_id, rt.stops[k][1]) for rt, k in mine], rows)
+        for (rt, k), part in zip(mine, parts):
+            for unit_id, sid, st, q, w in part:
+                boarding.append(Boarding(rt.route_id, rt.stops[k][0], unit_id, sid, st, int(q),
+                                         round(float(w), 1)))
+                key = (sid, r, st)
+                ride[key] = max(ride.get(key, 0.0), rt.minutes - rt.arrive_min[k])
+    boarding.sort(key=lambda b: (b.route_id, b.stop_id, b.school_id, b.stage, b.unit_id))
     assignments = []
     for (i, r, st), q in sorted(flows.items()):
         si, sr = problem.school(i), problem.school(r)
-        rm = ride.get((i, r))
+        rm = ride.get((i, r, st))
         assignments.append(Assignment(i, si.name, r, sr.name, st, int(q),
                                       None if rm is None else round(rm, 2)))
-    cost = annual_cost(routes, len(closed), settings.costs)
+    cost = annual_cost(routes, len(closed), settings.costs, empty_km=chains.empty_km,
+                       buses=len(chains.buses))
     redeploy = redeploy_teachers(problem, closed, flows)
     if explanations:
         status = Status.INFEASIBLE
@@ -873,17 +1298,72 @@ def _finish(problem: Problem, closed: list[str], flows: dict, settings: Settings
                  routes=routes, cost=cost, objective=cost["total_yuan"], gap=gap, solver=solver,
                  solve_seconds=time.perf_counter() - t0, redeployments=redeploy,
                  receivers=recv_info, explanations=_dedup(explanations),
-                 warnings=_dedup(warnings), new_classes=new_classes)
+                 warnings=_dedup(warnings), new_classes=new_classes, boarding=boarding,
+                 empty_km=round(chains.empty_km, 4), routing=routing,
+                 chaining={"status": str(chains.status), "gap": chains.gap,
+                           "max_trips": settings.max_trips})
     problems = verify(problem, res, settings)
     if problems:
         res.status = Status.INFEASIBLE
         known = set(res.explanations)
         unreachable = {(e.school_id, e.receiver_id) for e in res.explanations
-                       if e.kind in ("ride", "no_road")}
+                       if e.kind in ("ride", "no_road", "stop_ride")}
         res.explanations += [e for e in problems if e not in known and not (
             e.kind == "unrouted" and (e.school_id, e.receiver_id) in unreachable)]
     res.closest = res.status is Status.INFEASIBLE and bool(res.assignments)
     return res
+
+
+def _stop_explanations(problem: Problem, r: str, bad: list[int], groups: dict,
+                       settings: Settings) -> list[Explanation]:
+    """Why the pupils at the stops ``bad`` cannot ride to ``r`` within the limit: per
+    closed school, the school's own trip (``ride``, ``no_road``) when even its site is
+    beyond the limit, else each village stop beyond it (``stop_ride``)."""
+    out: list[Explanation] = []
+    by_school: dict[str, list[int]] = {}
+    for node in bad:
+        for row in groups[(r, node)]:
+            if node not in by_school.setdefault(row[1], []):
+                by_school[row[1]].append(node)
+    sr = problem.school(r)
+    for sid, nodes in sorted(by_school.items()):
+        site = float(problem.minutes[problem.index[sid], problem.index[r]])
+        if not site + settings.dwell_min <= settings.max_ride_min + 1e-9:
+            out.append(_ride_explanation(problem, sid, r, settings))
+            continue
+        si = problem.school(sid)
+        for node in sorted(nodes):
+            t = float(problem.minutes[node, problem.index[r]])
+            out.append(_explain("stop_ride", sid, r, school=si.name, receiver=sr.name,
+                                stop=_stop_name(problem, node), minutes=t + settings.dwell_min,
+                                limit=settings.max_ride_min) if math.isfinite(t) else
+                       _explain("no_road", sid, r, school=si.name, receiver=sr.name))
+    return out
+
+
+def _stop_name(problem: Problem, node: int) -> str:
+    """The name of a stop node (a unit's or a school's)."""
+    if node < len(problem.schools):
+        return problem.schools[node].name
+    return next((u.name for u in problem.units if u.node == node), str(node))
+
+
+def _chain(problem: Problem, trips: list[Route], settings: Settings):
+    """The trips as buses (:func:`models.timetable.chain_trips`)."""
+    n = len(trips)
+    gmin = np.full((n, n), math.inf)
+    gkm = np.full((n, n), math.inf)
+    for a, ta in enumerate(trips):
+        ra = problem.index[ta.receiving_school_id]
+        for b, tb in enumerate(trips):
+            if a != b:
+                gmin[a, b] = problem.minutes[ra, tb.nodes[0]]
+                gkm[a, b] = problem.km[ra, tb.nodes[0]]
+    windows = [settings.window(t.receiving_school_id) for t in trips]
+    return chain_trips([t.minutes for t in trips], [w[0] for w in windows],
+                       [w[1] for w in windows], gmin, gkm, dwell=settings.dwell_min,
+                       max_trips=settings.max_trips, solver=settings.solver,
+                       time_limit=settings.time_limit)
 
 
 def _dedup(items: list[Explanation]) -> list[Explanation]:
@@ -896,27 +1376,53 @@ def _dedup(items: list[Explanation]) -> list[Explanation]:
 
 def verify(problem: Problem, res: Result, settings: Settings) -> list[Explanation]:
     """Independent check of a result: every assigned pupil carried once, no bus
-    over capacity, no ride over the limit, route figures recomputed, receivers
-    within their limits. Returns explanations of what is wrong (empty: fine)."""
+    over capacity, no ride over the limit, route figures recomputed, every trip
+    within its school's window, no bus on two trips at once. Returns explanations
+    of what is wrong (empty: fine)."""
     out: list[Explanation] = []
-    carried: dict[tuple[str, str], int] = {}
+    carried: dict[tuple[str, str, str], int] = {}
+    at_stop: dict[tuple[str, str], int] = {}
+    receiver_of = {rt.route_id: rt.receiving_school_id for rt in res.routes}
+    for bd in res.boarding:
+        key = (bd.school_id, receiver_of.get(bd.route_id, ""), bd.stage)
+        carried[key] = carried.get(key, 0) + bd.pupils
+        at_stop[(bd.route_id, bd.stop_id)] = at_stop.get((bd.route_id, bd.stop_id), 0) \
+            + bd.pupils
     for rt in res.routes:
         if rt.pupils > settings.bus_capacity:
             out.append(_explain("capacity", rt.receiving_school_id, route=rt.route_id,
                                 pupils=rt.pupils, capacity=settings.bus_capacity))
-        chk = _make_route(rt.stops, rt.receiving_school_id, problem)
+        chk = _make_route(rt.stops, rt.nodes, rt.receiving_school_id, problem,
+                          settings.dwell_min)
         if abs(chk.minutes - rt.minutes) > 1e-6 or abs(chk.km - rt.km) > 1e-6:
             out.append(_explain("route", rt.receiving_school_id, route=rt.route_id))
         if rt.minutes > settings.max_ride_min + 1e-6:
             out.append(_explain("route_ride", rt.stops[0][0], route=rt.route_id,
                                 minutes=rt.minutes, limit=settings.max_ride_min))
+        lo, hi = settings.window(rt.receiving_school_id)
+        if not lo - 1e-6 <= rt.arrive <= hi + 1e-6:
+            out.append(_explain("window", rt.receiving_school_id, route=rt.route_id,
+                                clock=rt.arrive))
         for sid, q in rt.stops:
-            key = (sid, rt.receiving_school_id)
-            carried[key] = carried.get(key, 0) + q
-    want: dict[tuple[str, str], int] = {}
-    for a in res.assignments:
-        want[(a.school_id, a.receiving_school_id)] = want.get(
-            (a.school_id, a.receiving_school_id), 0) + a.pupils
+            if at_stop.get((rt.route_id, sid), 0) != q:
+                out.append(_explain("route", rt.receiving_school_id, route=rt.route_id))
+    by_bus: dict[int, list[Route]] = {}
+    for rt in res.routes:
+        by_bus.setdefault(rt.bus, []).append(rt)
+    for bus, lst in sorted(by_bus.items()):
+        lst = sorted(lst, key=lambda x: x.depart)
+        if len(lst) > settings.max_trips:
+            out.append(_explain("overlap", lst[0].receiving_school_id, route=lst[0].route_id,
+                                bus=bus))
+        for first, then in itertools.pairwise(lst):
+            gap = problem.minutes[problem.index[first.receiving_school_id], then.nodes[0]]
+            if then.depart < first.arrive + settings.dwell_min + gap - 1e-6:
+                out.append(_explain("overlap", then.receiving_school_id, route=then.route_id,
+                                    bus=bus))
+    want: dict[tuple[str, str, str], int] = {}
+    for asg in res.assignments:
+        key = (asg.school_id, asg.receiving_school_id, asg.stage)
+        want[key] = want.get(key, 0) + asg.pupils
     for key, q in sorted(want.items()):
         if carried.get(key, 0) != q:
             si, sr = problem.school(key[0]), problem.school(key[1])

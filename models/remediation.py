@@ -136,7 +136,8 @@ are taken at its largest possible enrolment.
    (no cheaper plan buys more), refined by a breakpoint wherever a solution uses the
    interpolation's slack.  Every part is seeded with tangents on a geometric grid of
    values (ratio 1.15) spanning today's and phase 2's values and at 0.96–1.04 times its
-   own values there; breakpoints start around phase 2's county value.  A two-stage school whose weighted enrolment ``W_h`` changes
+   own values there; breakpoints start around phase 2's county value.
+   A two-stage school whose weighted enrolment ``W_h`` changes
    keeps a bound: its term is ``(m² w_p/P)·share_p·R²/W_h`` with ``R²/W_h`` a perspective
    (exact in ``W_h``) and ``share_p`` at its least.  The relaxation is therefore exact
    up to the breakpoints for the teacher indicators 1–3 always, and for 4–7 whenever the
@@ -1247,7 +1248,7 @@ class _Model:
 
     def _build(self) -> None:
         d, lim, costs, prob = self.d, self.d.problem.limits, self.d.problem.costs, self.prob
-        I, C = pulp.LpInteger, pulp.LpContinuous
+        I, C = pulp.LpInteger, pulp.LpContinuous  # noqa: E741 (I for integer, as in the docstring)
         self.n = [self._var("n", 0, d.cap[i], I) for i in range(len(d.arcs))]
         self.P = {}
         for k in d.pkeys:
@@ -1405,10 +1406,10 @@ class _Model:
         cap_terms, rec_terms = [], []
         unit = {4: costs.building_m2, 5: costs.sports_m2, 6: costs.equipment_yuan,
                 7: costs.multimedia_room}
-        for h, xs in self.x.items():
+        for xs in self.x.values():
             cap_terms += [(xs[j], (unit[j] or _TIE_UNIT) * self.scale[j])
                           for j in FACILITY_INDICATORS]
-        for (h, kind), v in self.rooms.items():
+        for (_, kind), v in self.rooms.items():
             cap_terms.append((v, costs.music_room if kind == "music" else costs.art_room))
         cap_terms += [(v, costs.classroom) for v in self.cr.values()]
         cap_terms += [(v, costs.backbone_development) for v in self.dv.values()]

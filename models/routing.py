@@ -64,10 +64,22 @@ Conventions
 - Objective: total distance (bus-km). The number of buses is not limited and
   not minimised unless ``vehicle_cost`` (a cost per bus in distance units) is
   given.
-- Determinism: the search stops after ``max_iterations`` iterations of
-  PyVRP's iterated local search, which with the same inputs and ``seed``
-  gives the same routes on any machine. ``time_limit`` is only a safety cap:
-  when it is hit first, the result depends on machine speed and load.
+- Stopping rule (the time budget, deterministic). ``time_limit`` is the
+  user's budget in seconds. Without ``max_iterations`` the search runs
+  :func:`budget_iterations` iterations of PyVRP's iterated local search: the
+  budget times a fixed calibrated rate that falls with the number of visits
+  ``n`` (``ITERATIONS_PER_SECOND * (100 / n) ** (2/3)``, measured on the
+  project's 2-core reference machine with the CVRPLIB instances of
+  ``bench/bench_routing.py``, kept conservative so that the budget is rarely
+  exceeded), or stops earlier after :func:`stall_iterations` iterations without
+  improvement (small instances converge in a fraction of the budget). Both
+  counts depend only on ``n`` and the budget, so the same inputs and ``seed``
+  give the same routes on any machine, loaded or not. A wall-clock cap of
+  ``SAFETY_FACTOR`` times the budget stops a run on a machine far slower than
+  the reference; only then does the result depend on the machine, and
+  ``VRPResult.stopped_by`` says ``"time_cap"``. With ``max_iterations`` given,
+  exactly that many iterations run (no stall rule) and ``time_limit`` is the
+  wall-clock cap.
 """
 
 from __future__ import annotations
@@ -91,13 +103,20 @@ from pyvrp import (
     solve,
 )
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement
 from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
 
 from models.status import Status
 
 SOLVER = "pyvrp"
-DEFAULT_MAX_ITERATIONS = 3000
+#: iterations per second of budget at 100 visits on the reference machine
+#: (measured about 850 to 1,350 per second for 101 to 51 visits; see the module doc)
+ITERATIONS_PER_SECOND = 700.0
+_SIZE_EXPONENT = 2.0 / 3.0   # iteration speed falls as n ** (2/3) (measured)
+_SIZE_REFERENCE = 100.0      # not-a-rule: visits at which ITERATIONS_PER_SECOND holds
+_STALL_BASE = 1000           # stall rule: 1,000 + 150 n iterations without improvement
+_STALL_PER_VISIT = 150
+SAFETY_FACTOR = 3.0          # wall-clock cap = this x the budget
 _TARGET_MAX = 1e6     # scaled largest finite entry at least this
 _TARGET_TYPICAL = 1e4  # scaled median positive entry at least this
 _CEILING = 1e12        # scaled largest finite entry at most this
@@ -155,6 +174,21 @@ class VRPResult:
     unserved: list[int] = field(default_factory=list)
     message: str = ""
     closest: bool = False
+    iterations: int = 0          # iterations PyVRP ran (0: nothing to search)
+    max_iterations: int = 0      # the iteration budget of the run
+    stopped_by: str = ""         # "iterations" | "no_improvement" | "time_cap" | "" (no search)
+
+
+def budget_iterations(visits: int, seconds: float) -> int:
+    """Iterations a budget of ``seconds`` buys for ``visits`` clients (module doc)."""
+    n = max(1, int(visits))
+    rate = ITERATIONS_PER_SECOND * (_SIZE_REFERENCE / n) ** _SIZE_EXPONENT
+    return max(1, math.ceil(rate * float(seconds)))
+
+
+def stall_iterations(visits: int) -> int:
+    """Iterations without improvement after which a budgeted search stops."""
+    return _STALL_BASE + _STALL_PER_VISIT * max(1, int(visits))
 
 
 def solve_vrp(
@@ -169,7 +203,7 @@ def solve_vrp(
     durations: Sequence[Sequence[float]] | np.ndarray | None = None,
     max_duration: float | None = None,
     *,
-    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    max_iterations: int | None = None,
     vehicle_cost: float = 0.0,
 ) -> VRPResult:
     """Route buses of equal capacity to pick up all pupils.
@@ -191,7 +225,9 @@ def solve_vrp(
     open_end
         School node: routes start free at their first pickup and end here.
     time_limit
-        Safety cap on the search time in seconds.
+        The time budget in seconds: it sets the number of iterations
+        (:func:`budget_iterations`) unless ``max_iterations`` is given, in
+        which case it is only the wall-clock cap.
     seed
         Seed for PyVRP's random number generator.
     durations
@@ -199,7 +235,7 @@ def solve_vrp(
     max_duration
         Maximum duration of one route, in the units of ``durations``.
     max_iterations
-        Iterations of the local search (the deterministic stopping rule).
+        Iterations of the local search; default: from the budget.
     vehicle_cost
         Cost per bus used, in distance units, added to the objective.
 
@@ -242,7 +278,7 @@ def solve_vrp(
                       ("time_limit", time_limit)):
         if val is not None and not val > 0:
             raise ValueError(f"{name} must be positive, got {val!r}.")
-    if max_iterations < 1:
+    if max_iterations is not None and max_iterations < 1:
         raise ValueError(f"max_iterations must be positive, got {max_iterations!r}.")
     if vehicle_cost < 0:
         raise ValueError(f"vehicle_cost must be >= 0, got {vehicle_cost!r}.")
@@ -293,10 +329,11 @@ def solve_vrp(
             visits.append((v, rest))
 
     fallback: list[int] = []
+    iters = (0, 0, "")
     if visits:
-        r, ld, failed = _run_pyvrp(idist, idur, visits, capacity, end, open_route,
-                                   dist_cap, dur_cap, dscale, vehicle_cost,
-                                   time_limit, seed, max_iterations)
+        r, ld, failed, iters = _run_pyvrp(idist, idur, visits, capacity, end, open_route,
+                                          dist_cap, dur_cap, dscale, vehicle_cost,
+                                          time_limit, seed, max_iterations)
         routes += r
         loads += ld
         # Rare: PyVRP could not place a node on a feasible route (e.g. the only
@@ -335,7 +372,8 @@ def solve_vrp(
         routes=routes, loads=loads, cost=float(sum(route_dist)), status=status,
         solver=SOLVER, seconds=time.perf_counter() - t0, num_vehicles=len(routes),
         route_distances=route_dist, route_durations=route_dur,
-        unserved=sorted(unserved), message=message, closest=bool(unserved))
+        unserved=sorted(unserved), message=message, closest=bool(unserved),
+        iterations=iters[0], max_iterations=iters[1], stopped_by=iters[2])
 
 
 def route_cost(distances: Sequence[Sequence[float]] | np.ndarray,
@@ -350,10 +388,11 @@ def route_cost(distances: Sequence[Sequence[float]] | np.ndarray,
 def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]],
                capacity: int, end: int, open_route: bool, dist_cap: int | None,
                dur_cap: int | None, dscale: float, vehicle_cost: float,
-               time_limit: float, seed: int, max_iterations: int,
-               ) -> tuple[list[list[int]], list[list[int]], list[int]]:
-    """Route the ``visits`` with PyVRP; return feasible routes, their loads
-    and the nodes PyVRP left on infeasible routes or unplanned."""
+               time_limit: float, seed: int, max_iterations: int | None,
+               ) -> tuple[list[list[int]], list[list[int]], list[int], tuple[int, int, str]]:
+    """Route the ``visits`` with PyVRP; return feasible routes, their loads,
+    the nodes PyVRP left on infeasible routes or unplanned, and (iterations
+    run, iteration budget, what stopped the search)."""
     n = idist.shape[0]
     size = n + 1 if open_route else n
     dmat = np.zeros((size, size), dtype=np.int64)
@@ -382,7 +421,14 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
     # then look cheap, so the cap grows with the data.
     top = max(1e5, 100.0 * float(max(dmat[dmat < _MISSING].max(),
                                       tmat[tmat < _MISSING].max())))
-    stop = MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
+    if max_iterations is None:
+        budget = budget_iterations(len(visits), time_limit)
+        cap = SAFETY_FACTOR * time_limit
+        stall = stall_iterations(len(visits))
+        stop = MultipleCriteria([MaxIterations(budget), NoImprovement(stall), MaxRuntime(cap)])
+    else:
+        budget, cap = int(max_iterations), time_limit
+        stop = MultipleCriteria([MaxIterations(budget), MaxRuntime(cap)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         res = solve(data, stop, seed=seed, collect_stats=False, display=False,
@@ -402,7 +448,10 @@ def _run_pyvrp(idist: np.ndarray, idur: np.ndarray, visits: list[tuple[int, int]
             failed += idx
     planned = {act.idx for act in res.best.unplanned() if act.is_client()}
     failed += sorted(planned)
-    return routes, loads, [visits[c][0] for c in failed]
+    done = int(res.num_iterations)
+    why = ("iterations" if done >= budget else
+           "time_cap" if res.runtime >= cap * (1 - 1e-3) else "no_improvement")
+    return routes, loads, [visits[c][0] for c in failed], (done, budget, why)
 
 
 def _shortest_round_trip(mat: np.ndarray, end: int, open_route: bool) -> np.ndarray:

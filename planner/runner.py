@@ -1,8 +1,9 @@
 """The main job: a scenario run from the district to the documents (``planner run``).
 
 Baseline check → consolidation → rotation on the consolidated district → catchments →
-check again → independent verification → the plans' files, the indicator files, the
-map, the report and the workbook. The runner sits above the plans and the outputs
+the remediation programme on the post-plan district → check again → independent
+verification → the plans' files, the indicator files, the map, the report and the
+workbook. The runner sits above the plans and the outputs
 (docs/architecture.md): it is the one place that ties them together.
 """
 
@@ -137,16 +138,30 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
         current = cat.district_after(current, res.catchments)
         prog.step("catchments")
 
+    if scenario.remediation is not None:
+        # the programme that closes what the plans leave open, on the post-plan district
+        from planner.plans import remediation as rem
+        res.remediation = rem.remediate(current, scenario.remediation, solve, rules=rules,
+                                        rotation=rotation_counts, catchments=catchment_shares,
+                                        where=f"{scenario.path.name} key remediation.costs")
+        (out / "remediation").mkdir(exist_ok=True)
+        from planner.outputs import remediation as rem_out
+        rem_out.write_files(res.remediation, out / "remediation", lang)
+        prog.step("remediation")
+
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
                       rules=rules)
     prog.step("after")
 
-    from planner.verify import verify_outcomes
+    from planner.verify import recorded_paths, verify_outcomes
     res.verification = verify_outcomes(district, res)
     prog.step("verify")
 
     meta = {"scenario": scenario.resolved(), "input_sha256": input_hash(scenario),
-            "toolkit_version": _version()}
+            "toolkit_version": _version(),
+            # the district and closures relative to the run folder: `planner verify`
+            # finds them from any working folder
+            "paths": recorded_paths(scenario, out)}
     write_json(meta, out / "scenario.json")
     before_d = before.to_dict()
     after_d = res.after.to_dict()

@@ -187,6 +187,53 @@ def render_page(html_path: str | os.PathLike, *, screenshot: str | os.PathLike |
                       stderr=stderr, _elements=counter.elements)
 
 
+TEXT_ID = "__pl_text"
+
+#: copies what the reader sees (``innerText``: no hidden element, no collapsed
+#: ``<details>``, no script) into a hidden element of the dumped DOM
+TEXT_JS = """
+(function () {
+  setTimeout(function () {
+    var el = document.createElement('textarea');
+    el.id = '%(id)s'; el.style.display = 'none';
+    el.textContent = document.body.innerText;
+    document.body.appendChild(el);
+  }, %(delay)d);
+})();
+"""
+
+
+def visible_text(html_path: str | os.PathLike, *, extra_js: str = "", delay_ms: int = 400,
+                 screenshot: str | os.PathLike | None = None,
+                 window: tuple[int, int] = (1400, 1000)) -> tuple[str, PageResult]:
+    """The text a reader sees on the page once it has run (after ``extra_js``, e.g.
+    opening a popup), and the page's :class:`PageResult`."""
+    import html as _html
+    js = extra_js + TEXT_JS % {"id": TEXT_ID, "delay": delay_ms}
+    r = render_page(html_path, extra_js=js, screenshot=screenshot, window=window)
+    m = re.search(r'<textarea id="%s"[^>]*>(.*?)</textarea>' % TEXT_ID, r.dom, flags=re.S)
+    return (_html.unescape(m.group(1)) if m else ""), r
+
+
+#: a word of Latin letters (codes like Y001 or T00286 are matched whole, with digits)
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[-.][A-Za-z0-9_]+)*")
+#: what a Python value looks like when it is printed instead of put into words
+REPR = re.compile(r"[{}]|\b(True|False|None|nan|NaN|inf)\b")
+
+
+def latin_words(text: str, allowed: set[str] | frozenset[str] = frozenset(),
+                code: re.Pattern | None = None) -> list[str]:
+    """The Latin words of ``text`` that are neither ``allowed`` nor codes (``code``:
+    by default a capital letter and digits, e.g. ``Y001``, ``T00286``, ``Y001-01``)."""
+    code = code or re.compile(r"[A-Z]+[0-9][0-9A-Z]*(?:-[0-9]+)*")
+    return [w for w in LATIN_WORD.findall(text) if w not in allowed and not code.fullmatch(w)]
+
+
+def reprs(text: str) -> list[str]:
+    """Pieces of ``text`` that look like a Python repr (``{``, ``True``, ``None``, ``nan``)."""
+    return [m.group(0) for m in REPR.finditer(text)]
+
+
 if __name__ == "__main__":  # python tests/browser.py page.html [shot.png]
     import sys
 

@@ -132,14 +132,15 @@ def test_layers_and_statuses(district):
     assert status == {"S1": "pl-school-pass", "S2": "pl-school-fail",
                       "S3": "pl-school-no_data", "S4": "pl-school-closed"}
     s2 = next(c for c in schools if c["id"] == "S2")
-    assert s2["o"]["fillColor"] == "#d32f2f" and [r[4] for r in s2["rows"]] == [0, None]
-    assert [r[2:4] for r in s2["rows"]] == [["0.5", "1"], ["—", "2"]]
+    assert s2["o"]["fillColor"] == "#d32f2f" and [r[5] for r in s2["rows"]] == [0, None]
+    # [label, stage, before, after, standard, passed]: an after-only row has no before
+    assert [r[2:5] for r in s2["rows"]] == [["—", "0.5", "≥ 1"], ["—", "—", "≥ 2"]]
     closures, routes = data[3], data[4]
     assert closures["lines"][0]["o"]["dashArray"] and "40" in closures["lines"][0]["t"]
     assert len({ln["o"]["color"] for ln in routes["lines"]}) == 2
     stops = [i for i in routes["icons"] if i["k"] == "pl-stop"]
     assert [re.search(r">(\d+)<", i["h"]).group(1) for i in stops] == list("123123")
-    assert "到达 8 分钟" in stops[4]["t"]
+    assert "出发后 8 分钟到站" in stops[4]["t"]
     primary = data[5]["geo"][0]["data"]["features"]
     assert [f["properties"]["s"]["color"] for f in primary] == ["#c62828", "#455a64"]  # S1 over
     assert "负荷 107%" in primary[0]["properties"]["t"]
@@ -184,13 +185,14 @@ OPEN_JS = """
 (function () {
   var map = window[document.querySelector('.folium-map').id];
   document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (l) {
-    if (l.textContent.indexOf('%s') >= 0) l.querySelector('input').click();
+    var box = l.querySelector('input');
+    if (!box.checked) box.click();
   });
   map.eachLayer(function (l) {
     if (l.plId) { l.openTooltip(); if (l.plId === 'S2') l.openPopup(); }
   });
 })();
-""" % LAYER_NAMES["zh"]["catch_junior"]
+"""
 
 
 def test_browser_renders_plan(district, tmp_path):
@@ -316,7 +318,7 @@ def test_school_status_from_the_typed_report(district):
     failing = {f["school_id"] for r in rep.a_results for f in r.failing_schools}
     assert failing - {"S4"}                      # the tiny district has failing schools
     assert {sid for sid, v in st.items() if v["status"] == "fail"} == failing - {"S4"}
-    rows = {r[0]: r for r in st["S1"]["rows"]}
+    rows = {r["indicator"]: r for r in st["S1"]["rows"]}
     part = rep.parts_table().set_index(["school_id", "stage"]).loc[("S1", "primary")]
-    assert rows["1"][1] == "primary" and rows["1"][2] == round(part["value_1"], 2)
-    assert rows["1"][3] == part["threshold_1"] == 4.2
+    assert rows["1"]["stage"] == "primary" and rows["1"]["after"] == part["value_1"]
+    assert rows["1"]["threshold"] == part["threshold_1"] == 4.2

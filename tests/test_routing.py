@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.routing import route_cost, solve_vrp
+from models.routing import budget_iterations, route_cost, solve_vrp, stall_iterations
 
 BENCH = Path(__file__).resolve().parent / "data" / "cvrplib"   # see tests/data/README.md
 FAST = 800  # iterations for small instances: enough, and keeps the suite quick
@@ -328,7 +328,8 @@ def test_cvrplib_optimum(cvrplib_dir, name, optimum):
     assert res.cost == optimum
 
 
-@pytest.mark.parametrize("name", ["E-n13-k4", "P-n16-k8", "B-n31-k5", "A-n32-k5"])
+@pytest.mark.parametrize("name", ["E-n13-k4", "P-n16-k8", "B-n31-k5", "A-n32-k5", "E-n51-k5",
+                                  "F-n72-k4", "M-n101-k10", "X-n101-k25"])
 def test_cvrplib_reader_matches_sol_file(cvrplib_dir, name):
     # The published routes, priced with our matrix, give the published cost:
     # checks the reader's rounding and route_cost.
@@ -387,3 +388,33 @@ def test_solution_invariants(n, data_seed, capacity, open_route, limit):
         assert (res.status == "infeasible") == bool(expected)
     else:
         assert res.status == "feasible" and res.unserved == []
+
+
+# ------------------------------------------------------------- the time budget
+
+def test_budget_iterations_are_calibrated_and_deterministic():
+    # 700 iterations a second of budget at 100 visits, falling as n ** (2/3)
+    assert budget_iterations(100, 10) == 7000
+    assert budget_iterations(100, 1) == 700
+    assert budget_iterations(50, 10) == math.ceil(7000 * 2 ** (2 / 3))
+    assert budget_iterations(200, 10) < budget_iterations(100, 10) < budget_iterations(50, 10)
+    assert budget_iterations(100, 20) == 2 * budget_iterations(100, 10)
+    assert stall_iterations(100) == 1000 + 150 * 100
+
+
+def test_the_budget_is_the_stopping_rule_and_reruns_are_identical():
+    rng = np.random.default_rng(11)
+    dist = euclid(rng.uniform(0, 50, size=(16, 2)))
+    demands = [0] + list(rng.integers(1, 15, size=15))
+    a = solve_vrp(dist, demands, 40, seed=2, time_limit=0.5)
+    b = solve_vrp(dist, demands, 40, seed=2, time_limit=0.5)
+    assert (a.routes, a.loads, a.iterations) == (b.routes, b.loads, b.iterations)
+    assert a.max_iterations == budget_iterations(15, 0.5)
+    assert a.stopped_by in ("iterations", "no_improvement")
+    assert a.iterations <= a.max_iterations
+    # a small instance converges long before the budget: the stall rule stops it
+    small = solve_vrp(dist[:5, :5], demands[:5], 40, seed=0, time_limit=5)
+    assert small.stopped_by == "no_improvement" and small.iterations < small.max_iterations
+    # an explicit iteration count runs exactly that many (no stall rule)
+    fixed = solve_vrp(dist, demands, 40, seed=2, max_iterations=50)
+    assert (fixed.iterations, fixed.max_iterations, fixed.stopped_by) == (50, 50, "iterations")

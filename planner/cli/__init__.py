@@ -29,8 +29,8 @@ from pathlib import Path
 from planner import __version__
 
 #: one module per command, in the order ``planner --help`` lists them
-COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "run", "compare",
-                   "verify", "synth")
+COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "remediate", "run",
+                   "compare", "verify", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:

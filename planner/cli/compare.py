@@ -1,8 +1,13 @@
 """``planner compare A.yaml B.yaml --out DIR``: scenarios side by side.
 
-The comparison's language is ``--lang``, else the first scenario's ``lang:``, else
-zh; every scenario of the comparison is run in it. Exit code 3 when a plan of any
-scenario cannot meet its hard limits (the table is still written)."""
+Each scenario runs into ``DIR/NN_<file stem>``; ``comparison.csv`` and
+``comparison.html`` put them side by side in words (the verdict, the failing A
+indicators by number and name, the key plan figures, 1-7), with a link to each
+scenario's report. Two scenarios with one ``name:`` get distinct columns (name and
+file); the same file given twice is an error (exit 2). The comparison's language is
+``--lang``, else the first scenario's ``lang:``, else zh; every scenario of the
+comparison is run in it. Exit code 3 when a plan of any scenario cannot meet its hard
+limits (the table is still written)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from pathlib import Path
 from planner.cli.common import lang_arg
 from planner.cli.run import EXIT_NO_PLAN, EXIT_OK
 from planner.io.export import check_out_dir
-from planner.outputs.run import write_comparison
+from planner.outputs.checkfiles import indicator_name
+from planner.outputs.i18n import tr
+from planner.outputs.run import comparison_columns, comparison_text, write_comparison
 from planner.plans.scenario import load_scenario
 from planner.runner import run_language, run_scenario
 
@@ -27,15 +34,21 @@ def register(sub) -> None:
 
 def cmd_compare(args) -> int:
     scens = [load_scenario(sp) for sp in args.scenarios]   # every file checked first
+    # one column per scenario: same-named scenarios are told apart by their file; the
+    # same file twice is an error, before anything runs
+    columns = comparison_columns([s.name for s in scens], list(args.scenarios))
     lang = run_language(scens[0], args.lang)
     out = check_out_dir(args.out, None)
-    names, figs, made = [], [], True
+    figs, links, made = [], [], True
+    names: dict[int, str] = {}
     for i, (sp, scen) in enumerate(zip(args.scenarios, scens)):
         sub = out / f"{i + 1:02d}_{sp.stem}"
         res = run_scenario(scen, sub, lang=lang, quiet=args.quiet, anonymise=args.anonymise)
-        names.append(scen.name)
         figs.append(res.figures)
+        links.append(f"{sub.name}/report.html")
+        names.update({ind.id: indicator_name(ind, lang) for ind in res.after.a_results})
         made &= res.every_plan_made
-    df = write_comparison(names, figs, out, lang)
-    print(df.to_string(index=False))
+    df = write_comparison(columns, figs, out, lang, indicator_names=names, links=links)
+    print(comparison_text(df))
+    print(tr("compare.written", lang, path=out / "comparison.html"))
     return EXIT_OK if made else EXIT_NO_PLAN

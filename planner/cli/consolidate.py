@@ -19,8 +19,12 @@ from planner.core.params import ConsolidationParams, SolveParams, add_options, f
 
 #: the cost options (the costs of a scenario may also set trips_per_day,
 #: directions and school_days)
-COST_OPTIONS = ["bus_yuan_per_year", "yuan_per_bus_km", "yuan_per_pupil_minute",
-                "school_yuan_per_year"]
+COST_OPTIONS = ["bus_yuan_per_year", "driver_yuan_per_year", "attendant_yuan_per_year",
+                "yuan_per_bus_km", "yuan_per_pupil_minute", "school_yuan_per_year"]
+#: the plan's own options (ConsolidationParams fields)
+PLAN_OPTIONS = ["max_ride_min", "bus_capacity", "candidates_max_pupils", "walk_limit_m",
+                "young_share", "catchment_units", "bell_time", "arrival_margin_min",
+                "earliest_arrival_min", "stop_dwell_min", "max_trips", "route_seconds"]
 
 
 def register(sub) -> None:
@@ -33,7 +37,7 @@ def register(sub) -> None:
                    help="closures.csv / .xlsx: school_id, receiving_school_id, share")
     g.add_argument("--optimise", "--optimize", action="store_true",
                    help="choose the closures and receivers at least annual cost")
-    add_options(p, ConsolidationParams, ["max_ride_min", "bus_capacity", "candidates_max_pupils"])
+    add_options(p, ConsolidationParams, PLAN_OPTIONS)
     add_options(p, SolveParams, ["solver", "time_limit", "seed"])
     add_options(p, Costs, COST_OPTIONS)  # type: ignore[arg-type]
     lang_arg(p)

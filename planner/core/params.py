@@ -63,6 +63,21 @@ BOOL = Check(lambda v: isinstance(v, bool), "true or false")
 TEXT = Check(lambda v: isinstance(v, str) and v.strip() != "", "a text", str)
 
 
+def _is_clock(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    parts = v.strip().split(":")
+    return (len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[1]) == 2
+            and int(parts[0]) < 24 and int(parts[1]) < 60)  # not-a-rule: hours and minutes
+
+
+CLOCK = Check(_is_clock, "a time of day HH:MM", lambda v: v.strip())
+BELLS = Check(lambda v: v is None or (isinstance(v, Mapping) and all(
+    isinstance(k, (str, int)) and not isinstance(k, bool) and _is_clock(t)
+    for k, t in v.items())), "a mapping of school ids to times of day HH:MM",
+    lambda v: None if v is None else {str(k): str(t).strip() for k, t in v.items()})
+
+
 def one_of(*choices: str) -> Check:
     return Check(lambda v: v in choices, "one of " + ", ".join(choices))
 
@@ -296,6 +311,32 @@ class ConsolidationParams(Params):
                                                 "optimise: schools under this many pupils "
                                                 "may close (default: the standard's)")
     costs: Costs = setting(default_factory=Costs, help="yuan a year; see models.consolidation")
+    walk_limit_m: float = setting(1000.0, POSITIVE,
+                                  "longest walk from home to a bus stop, metres (grades 1-3 "
+                                  "board in their own village)")
+    young_share: float = setting(0.5,  # not-a-rule: three of six primary grades, no CV limit
+                                 FRACTION, "share of a primary school's pupils in grades 1-3 "
+                                           "(the data hold no grades)")
+    catchment_units: Any = setting(None, optional(TEXT),
+                                   "the former catchments: a units.csv of a catchment plan "
+                                   "(unit_id, stage, school_id); default: each unit to its "
+                                   "nearest school")
+    bell_time: str = setting("08:00", CLOCK, "school bell of every receiving school (HH:MM)")
+    bell_times: Any = setting(None, BELLS, "bell of a receiving school, by school id "
+                                           "({school_id: HH:MM}); others ring at bell_time")
+    arrival_margin_min: float = setting(5.0, NON_NEGATIVE,
+                                        "buses arrive at least this many minutes before "
+                                        "the bell")
+    earliest_arrival_min: float = setting(30.0,  # not-a-rule: a school gate, not the ride limit
+                                          POSITIVE, "and at most this many minutes before it "
+                                                    "(when the school opens its gate)")
+    stop_dwell_min: float = setting(1.0, NON_NEGATIVE,
+                                    "minutes a bus stands at a stop to board (and at school "
+                                    "to unload)")
+    max_trips: int = setting(3, POSITIVE_INT, "trips one bus may run before the bell")
+    route_seconds: float = setting(2.0, POSITIVE,
+                                   "routing time budget per receiving school, seconds "
+                                   "(iterations calibrated to it: deterministic)")
 
 
 @dataclass(frozen=True)
@@ -332,3 +373,59 @@ class CatchmentParams(Params):
     gap: float = setting(0.01, FRACTION,  # not-a-rule: an optimality tolerance, not a share
                          "relative gap, against a valid bound of the contiguous problem, "
                          "at which a plan counts as proven (0: to the solver's default)")
+
+
+# ---------------------------------------------------------------------------
+# remediation (issue 13): a class of its own at the end of the file
+# ---------------------------------------------------------------------------
+
+def _remediation_defaults() -> Any:
+    """The model's solver settings (:class:`models.remediation.RemediationSettings`):
+    their defaults are the ones :class:`RemediationParams` offers."""
+    from models.remediation import RemediationSettings
+    return RemediationSettings()
+
+
+_REM = _remediation_defaults()
+
+
+def _is_cost_value(v: Any) -> bool:
+    return _num(v) and v >= 0
+
+
+#: a cost override: a YAML file of cost keys (a path), or a mapping of them to yuan
+COST_OVERRIDES = Check(
+    lambda v: v is None or isinstance(v, Path) or (isinstance(v, str) and v.strip() != "")
+    or (isinstance(v, Mapping) and all(isinstance(k, str) and _is_cost_value(x)
+                                       for k, x in v.items())),
+    "a cost file or a mapping of cost keys to non-negative yuan",
+    lambda v: None if v is None else Path(v) if isinstance(v, str) else
+    (v if isinstance(v, Path) else {str(k): float(x) for k, x in v.items()}))
+
+
+@dataclass(frozen=True)
+class RemediationParams(Params):
+    """``remediation:`` of a scenario; ``planner remediate`` options (the solver and
+    its time limit are the run's :class:`SolveParams`)."""
+
+    cost_table: str = setting("costs-hunan-2023", TEXT,
+                              "the unit-cost table: planner/standards/<name>.yaml, or a path")
+    costs: Any = setting(None, COST_OVERRIDES,
+                         "unit costs overriding the table: a YAML file of cost keys "
+                         "(yuan per unit) or, in a scenario, a mapping of them")
+    # not the model's 1 year: a planner weighs a building against a decade of a
+    # recurring cost (a bus seat, a salary), not against one year of it
+    recurring_years: float = setting(10.0, POSITIVE,
+                                     "years of recurring cost (hires, funds, pupil moves) "
+                                     "weighed against one-off cost in the least-cost plan")
+    gap: float = setting(_REM.gap, FRACTION, "relative optimality gap of the plan")
+    move_candidates: int = setting(8, NON_NEGATIVE_INT,
+                                   "nearest receiving schools offered to a school part that "
+                                   "fails indicator 4-7, 12 or 13 (0: pupils never move)")
+    max_move_min: float | None = setting(None, optional(POSITIVE),
+                                         "longest trip to a receiving school, minutes "
+                                         "(default: the standard's ride limit)")
+    area_step: float = setting(_REM.area_step, NON_NEGATIVE,
+                               "areas are built in whole multiples of this many m²")
+    money_step: float = setting(_REM.money_step, NON_NEGATIVE,
+                                "money is rounded up to whole multiples of this many yuan")

@@ -18,8 +18,17 @@ parts i of that stage::
     S = sqrt(Σ (P_i/P)·(X_i − X̄)²)                   CV = S / X̄
 
 population-weighted, no n−1. The CV is compared *unrounded* with the limit
-(≤ 0.50 primary, ≤ 0.45 junior, inclusive) and reported rounded to 2 decimals
-(``cv``) with the unrounded value kept (``cv_exact``).
+(≤ 0.50 primary, ≤ 0.45 junior, inclusive). The attribute ``IndicatorResult.cv`` is
+the CV rounded to 2 decimals (kept for callers of the library), ``cv_exact`` the
+unrounded value; the JSON report writes both ``cv`` and ``cv_exact`` unrounded (a CV
+of 0.504 must never read 0.50 next to a fail), and the documents print three decimals.
+
+Failing schools: every record has ``value``, ``threshold`` and ``gap``, the amount
+missing to pass, always positive: ``threshold − value`` for an indicator of "at
+least" (1-7, 10, 11, 14, 15, 17, 20, 28), ``value − threshold`` for one of "at most"
+(12 school size, 13 class size). Indicators 17 and 20 also list the teachers short
+of the hours or the certificate (``details["short_teachers"]``: id, name, school,
+stage and the recorded value).
 
 Readings of ambiguities (each is a choice of this toolkit)
 -----------------------------------------------------------
@@ -170,6 +179,9 @@ class IndicatorResult:
     cv_limit: dict | None = None
     failing_schools: list[dict] = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    #: the standard's ``kind`` of the indicator (``per_pupil``, ``class_size`` ...;
+    #: ``b`` for a B indicator): how the documents put its values into words
+    kind: str = ""
 
     def to_dict(self) -> dict:
         d = {"id": self.id, "class": self.cls, "name": self.name, "name_en": self.name_en,
@@ -177,7 +189,8 @@ class IndicatorResult:
              "county_value": _clean(self.county_value), "threshold": _clean(self.threshold),
              "failing_schools": [_clean(x) for x in self.failing_schools]}
         if self.cv is not None:
-            d["cv"] = _clean(self.cv)
+            # full precision: a rounded CV can read as its limit while it fails
+            d["cv"] = _clean(self.cv_exact, digits=None)
             d["cv_exact"] = _clean(self.cv_exact, digits=None)
             d["cv_limit"] = _clean(self.cv_limit)
         if self.details:
@@ -210,6 +223,15 @@ class Report:
     parts: pd.DataFrame
     cv_rows: pd.DataFrame
     out_of_scope: list[dict] = field(default_factory=list)
+    #: the standard's title (``title_zh``, ``title_en`` of its file)
+    standard_title_zh: str = ""
+    standard_title_en: str = ""
+    #: what the loader found contradictory in the input tables (``planner.io.load``:
+    #: code, file, row, column and figures), put into words by the documents
+    input_warnings: list[dict] = field(default_factory=list)
+    #: the B rule of the standard: each indicator ≥ this share of its points, total ≥ this
+    b_indicator_min_share: float | None = None
+    b_total_min: float | None = None
 
     # -- summary figures
     @property
@@ -270,6 +292,9 @@ class Report:
             "recognised": bool(self.recognised),
             "settings": dict(self.settings),
             "out_of_scope": [_clean(x) for x in self.out_of_scope],
+            "standard_title_zh": self.standard_title_zh,
+            "standard_title_en": self.standard_title_en,
+            "input_warnings": [_clean(w) for w in self.input_warnings],
             "indicators": [r.to_dict() for r in self.indicators],
         }
 
@@ -614,7 +639,7 @@ def _per_pupil_results(district: District, rules: Rules):
             threshold={st: threshold[st] for st in stages_present} or dict(threshold),
             cv=cvr, cv_exact=cve,
             cv_limit={st: limits[st] for st in stages_present} or dict(limits),
-            failing_schools=failing, details=det))
+            failing_schools=failing, details=det, kind="per_pupil"))
     tcols = [c for c in parts.columns if c.startswith("T") and c[1:].isdigit()]
     parts = parts.drop(columns=tcols)
     return results, parts, pd.DataFrame(cv_rows), out_of_scope, notes
@@ -686,10 +711,14 @@ def _res(d: dict, passed, no_data=False, county_value=None, threshold=None,
     return IndicatorResult(id=d["id"], cls=d["class"], name=d["name_zh"], name_en=d["name_en"],
                            passed=bool(passed) and not no_data, no_data=bool(no_data),
                            county_value=county_value, threshold=threshold,
-                           failing_schools=failing or [], details=details or {})
+                           failing_schools=failing or [], details=details or {},
+                           kind=str(d.get("kind", "")))
 
 
-def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[dict]:
+def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None,
+               at_most: bool = False) -> list[dict]:
+    """Failing schools as records; ``gap`` is the amount missing, positive: threshold −
+    value, or value − threshold for a limit of "at most" (``at_most``)."""
     idx = np.asarray(idx, dtype=int)
     if len(idx) == 0:
         return []
@@ -707,8 +736,9 @@ def _fail_rows(c: _Ctx, idx, value, threshold, stage=None, extra=None) -> list[d
     ids, names = c.ids[idx].tolist(), c.names[idx].tolist()
     out = []
     for n in range(len(idx)):
+        gap = value[n] - threshold[n] if at_most else threshold[n] - value[n]
         row = {"school_id": ids[n], "name": names[n], "stage": stages[n], "value": value[n],
-               "threshold": threshold[n], "gap": threshold[n] - value[n]}
+               "threshold": threshold[n], "gap": gap}
         for k, v in ex.items():
             row[k] = v[n]
         out.append(row)
@@ -823,7 +853,7 @@ def _ind_school_size(c: _Ctx, d: dict) -> IndicatorResult:
     limit = np.where(through, r.school_size_through, r.school_size_single).astype(float)
     mask = (through | single)
     bad = np.flatnonzero(mask & (size > limit))
-    failing = _fail_rows(c, bad, size[bad], limit[bad])
+    failing = _fail_rows(c, bad, size[bad], limit[bad], at_most=True)
     largest = float(size[mask].max()) if mask.any() else None
     return _res(d, not failing, county_value={"largest": largest},
                 threshold={"single_stage": r.school_size_single,
@@ -843,7 +873,8 @@ def _ind_class_size(c: _Ctx, d: dict) -> IndicatorResult:
         ok = m & ~nd
         largest[stage] = float(mc[ok].max()) if ok.any() else None
         bad = np.flatnonzero(ok & (mc > p[stage]))
-        failing += _fail_rows(c, bad, mc[bad], np.full(len(bad), float(p[stage])), stage=stage)
+        failing += _fail_rows(c, bad, mc[bad], np.full(len(bad), float(p[stage])), stage=stage,
+                              at_most=True)
     det = {"missing": missing} if missing else {}
     return _res(d, not failing, bool(missing), county_value={"largest_class": largest},
                 threshold=p.as_dict(), failing=failing, details=det)
@@ -961,6 +992,7 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
     det["short_teacher_ids"] = (
         sorted(tt.loc[~ok.to_numpy(dtype=bool), "teacher_id"].astype(str).tolist())
         if "teacher_id" in tt.columns else [])
+    det["short_teachers"] = _short_teachers(tt.loc[~okv], col, name_of)
     county_ok = True
     if county_key is not None:
         if missing_county:
@@ -970,6 +1002,25 @@ def _roster_share(c: _Ctx, d: dict, col: str, ok_fn, population_mask_fn, thresho
             det["county_fails"] = [county_key]
     return _res(d, county_ok and bool(_ge(share, min_share)), bool(missing_county),
                 county_value=share, threshold=min_share, failing=failing, details=det)
+
+
+def _short_teachers(short: pd.DataFrame, col: str, school_names: dict) -> list[dict]:
+    """The teachers short of a roster requirement, by school then id: who they are and
+    what the roster records (hours, or the certificate flag; ``None`` when empty)."""
+    out = []
+    for _, t in short.iterrows():
+        v = t.get(col)
+        v = None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+        if isinstance(v, (np.bool_, bool)):
+            v = bool(v)
+        elif v is not None:
+            v = float(v)
+        sid = str(t.get("school_id", ""))
+        out.append({"teacher_id": str(t.get("teacher_id", "")), "name": str(t.get("name", "")),
+                    "school_id": sid, "school": school_names.get(sid, ""),
+                    "stage": str(t.get("stage", "")), "value": v})
+    out.sort(key=lambda x: (x["school_id"], x["teacher_id"]))
+    return out
 
 
 def _ind_training_hours(c: _Ctx, d: dict) -> IndicatorResult:
@@ -1316,14 +1367,14 @@ def _b_results(district: District, std: Standard):
             complete = False
             results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"], False,
                                            no_data=no_data, county_value=None,
-                                           threshold=share_min * full, details=det))
+                                           threshold=share_min * full, details=det, kind="b"))
             continue
         val = float(sum(float(x) for x in sc))
         total += val
         results.append(IndicatorResult(k, "B", d["name_zh"], d["name_en"],
                                        passed=bool(val >= share_min * full - 1e-9),
                                        county_value=val,
-                                       threshold=share_min * full, details=det))
+                                       threshold=share_min * full, details=det, kind="b"))
     rule_ok = complete and not errs and all(r.passed for r in results) and \
         total >= std.data["b_rule"]["total_min"] - 1e-9
     if rule_ok:
@@ -1504,4 +1555,9 @@ def _assemble(district: District, rules: Rules, base: _Base, rotation, catchment
                   veto_unknown=list(base.veto_unknown),
                   veto_names={v["key"]: {"zh": v["zh"], "en": v["en"]} for v in vetoes},
                   recognised=recognised, settings=settings, parts=base.parts,
-                  cv_rows=base.cv_rows, out_of_scope=base.out_of_scope)
+                  cv_rows=base.cv_rows, out_of_scope=base.out_of_scope,
+                  standard_title_zh=str(std.data.get("title_zh", std.name)),
+                  standard_title_en=str(std.data.get("title_en", std.name)),
+                  input_warnings=list(district.schools.attrs.get("input_warnings", [])),
+                  b_indicator_min_share=float(std.data["b_rule"]["indicator_min_share"]),
+                  b_total_min=float(std.data["b_rule"]["total_min"]))

@@ -1369,6 +1369,7 @@ def _load_district(path: Path) -> District:
     if all(c.name in sraw.columns for c in SCHOOL_COLUMNS if c.required):
         _check_unique(schools, "school_id", slabel, problems)
         _check_schools(schools, slabel, boundary, problems)
+        schools.attrs["input_warnings"] = _check_consistency(schools, slabel)
 
     # teachers
     teachers = None
@@ -1495,6 +1496,67 @@ def _check_schools(s: pd.DataFrame, label: str, boundary, problems: list[str]) -
                         f"in {label}")
 
 
+def _check_consistency(s: pd.DataFrame, label: str) -> list[dict]:
+    """Figures of a school row that contradict each other, one warning each, returned
+    for the commands and the report to show (kept in ``schools.attrs["input_warnings"]``;
+    the indicator report carries them). A warning is data, not words: ``code``, the
+    ``file``, ``row`` and ``column`` (and its Chinese header ``column_zh``), the school
+    and stage, and the figures (``pupils``, ``classes``, ``largest``, ``classrooms``);
+    ``planner.outputs`` puts it into words (catalogue ``input.<code>``).
+
+    Impossible: a largest class below the average class size (``largest_below_average``:
+    ``max_class × classes < pupils``, some class would be larger than the largest), a
+    largest class of more pupils than the stage has (``largest_above_pupils``), more
+    classes than pupils (``classes_above_pupils``). Odd but possible: classes without
+    pupils (``classes_without_pupils``), fewer classrooms than classes
+    (``classrooms_below_classes``: rooms shared or borrowed). A largest class or a
+    classroom count of 0 or empty is "not given" and not compared. They are warnings,
+    not errors: a bureau's table is read as it is, and the documents say loudly which
+    figures cannot all be right."""
+    zh = {c.name: c.zh for c in SCHOOL_COLUMNS}
+    rows = s.index.to_numpy()
+    ids = s["school_id"].to_numpy(dtype=object)
+    names = s["name"].to_numpy(dtype=object)
+    found: list[tuple[int, int, dict]] = []
+
+    def warn(k: int, order: int, code: str, column: str, stage: str | None, **figures) -> None:
+        w = {"code": code, "file": label, "row": int(rows[k]), "column": column,
+             "column_zh": zh[column], "school_id": str(ids[k]), "school": str(names[k]),
+             "stage": stage}
+        w.update({key: float(v) for key, v in figures.items()})
+        found.append((k, order, w))
+
+    for j, st in enumerate(("primary", "junior")):
+        n = s[f"students_{st}"].to_numpy(dtype=float)
+        c = s[f"classes_{st}"].to_numpy(dtype=float)
+        m = s[f"max_class_{st}"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            low = (n > 0) & (c > 0) & (m > 0) & (m * c < n)
+            big = (n > 0) & (m > n)
+            many = (n > 0) & (c > n)
+            empty = (n == 0) & (c > 0)
+        for k in np.flatnonzero(low):
+            warn(k, 4 * j, "largest_below_average", f"max_class_{st}", st, largest=m[k],
+                 pupils=n[k], classes=c[k])
+        for k in np.flatnonzero(big & ~low):
+            warn(k, 4 * j + 1, "largest_above_pupils", f"max_class_{st}", st, largest=m[k],
+                 pupils=n[k])
+        for k in np.flatnonzero(many):
+            warn(k, 4 * j + 2, "classes_above_pupils", f"classes_{st}", st, classes=c[k],
+                 pupils=n[k])
+        for k in np.flatnonzero(empty):
+            warn(k, 4 * j + 3, "classes_without_pupils", f"classes_{st}", st, classes=c[k])
+    rooms = s["classrooms"].to_numpy(dtype=float)
+    classes = (s["classes_primary"].to_numpy(dtype=float)
+               + s["classes_junior"].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore"):
+        short = (rooms > 0) & (rooms < classes)
+    for k in np.flatnonzero(short):
+        warn(k, 8, "classrooms_below_classes", "classrooms", None, classrooms=rooms[k],
+             classes=classes[k])
+    return [w for _, _, w in sorted(found, key=lambda x: (x[0], x[1]))]
+
+
 def _check_teachers(t: pd.DataFrame, s: pd.DataFrame, slabel: str, tlabel: str,
                     problems: list[str]) -> None:
     """Every teacher at a school of the table, in a stage that school teaches
@@ -1554,6 +1616,10 @@ def _units_geo(udf: pd.DataFrame, ugeom, label: str, boundary, problems: list[st
 # writing (round trip; also how a scenario's resulting district is saved)
 # --------------------------------------------------------------------------
 
+#: columns a loaded table gains that are derived, never written back
+_DERIVED = {"qualified", "is_backbone", "pe_art", "eligible", "geometry"}
+
+
 def _table_out(df: pd.DataFrame, cols: list[Col], lang: str) -> pd.DataFrame:
     keep = [c for c in cols if c.name in df.columns]
     out = pd.DataFrame({(c.zh if lang == "zh" else c.name): df[c.name] for c in keep})
@@ -1563,6 +1629,12 @@ def _table_out(df: pd.DataFrame, cols: list[Col], lang: str) -> pd.DataFrame:
             out[h] = df[c.name].map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
         elif c.kind == "float":
             out[h] = df[c.name].map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    # the loader keeps extra columns (as text) after the schema's: so does the writer
+    known = {c.name for c in cols}
+    for extra in df.columns:
+        if extra not in known and extra not in _DERIVED and extra not in out.columns:
+            out[extra] = df[extra].map(lambda v: "" if v is None or (
+                isinstance(v, float) and math.isnan(v)) else v)
     return out
 
 
@@ -1607,6 +1679,14 @@ def save_district(district: District, folder: str | Path, fmt: str = "csv",
             gpd.GeoDataFrame(geometry=[district.boundary], crs=4326).to_file(
                 gpkg, layer="boundary", driver="GPKG")
         return folder
+    if district.units is not None and "units" in tables and \
+            (district.units.geometry.geom_type != "Point").any():
+        # units drawn as polygons: a table cannot hold them, units.gpkg does
+        gdf = gpd.GeoDataFrame(tables.pop("units").astype(str),
+                               geometry=district.units.geometry.values, crs=4326)
+        if (folder / "units.gpkg").exists():
+            (folder / "units.gpkg").unlink()
+        gdf.to_file(folder / "units.gpkg", layer="units", driver="GPKG")
     for name, df in tables.items():
         if fmt == "xlsx":
             df.to_excel(folder / f"{name}.xlsx", index=False)

@@ -36,11 +36,11 @@ from planner.core.errors import DataError
 __all__ = ["MAX_ALIAS_NODES", "MAX_BYTES", "MAX_ECHO", "load_yaml", "short"]
 
 #: the largest YAML file read (bytes)
-MAX_BYTES = 1 << 20
+MAX_BYTES = 1 << 20  # not-a-rule: 1 MiB, a size in bits
 #: how many nodes aliases may add to a document when expanded
 MAX_ALIAS_NODES = 100_000
 #: how many characters of a user's value a message repeats
-MAX_ECHO = 60
+MAX_ECHO = 60  # not-a-rule: characters of a value echoed in a message
 
 
 def short(value: Any, limit: int = MAX_ECHO) -> str:

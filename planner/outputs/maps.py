@@ -49,6 +49,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from planner.outputs.i18n import LANGS, label, tr
+from planner.outputs.values import PCT_KINDS, listing, num, pct, short_name
 
 __all__ = ["build_map", "write_map", "LAYER_NAMES", "STATUS_COLORS"]
 
@@ -71,7 +72,10 @@ _TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_middle", "t
 _WORDS = ("title", "pupils", "indicator", "stage_h", "value", "threshold", "ok", "yes", "no",
           "nd", "closure", "closure_lbl", "route", "route_name", "stop", "catch", "rot",
           "leg_closure", "leg_route", "leg_catch", "leg_rot", "leg_boundary", "leg_roads",
-          "pass_fail", "tip")
+          "pass_fail", "tip", "before", "after", "regression", "leg_regression", "depart",
+          "at_clock", "at_min", "rot_backbone", "flow.to_rural", "flow.to_town",
+          "flow.town_town", "flow.rural_rural", "leg_rot_backbone", "leg_rot_other",
+          "leg_more")
 
 
 @lru_cache(maxsize=None)
@@ -184,11 +188,24 @@ body,.leaflet-container{font-family:""" + _FONTS + """
  "Source Han Sans SC",sans-serif;background:#e6e2d8;font-size:13px}
 .pl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
  background:rgba(255,255,255,.92);padding:6px 14px;border-radius:4px;font-size:17px;
- font-weight:bold;box-shadow:0 1px 4px rgba(0,0,0,.3);pointer-events:none;white-space:nowrap}
+ font-weight:bold;box-shadow:0 1px 4px rgba(0,0,0,.3);pointer-events:none;max-width:60%;
+ text-align:center}
+.pl-framed .pl-title{display:none}
+.pl-framed .pl-legend{font-size:11px;line-height:15px;padding:5px 7px;max-width:230px}
+.leaflet-tooltip.pl-label{background:rgba(255,255,255,.82);border:0;box-shadow:none;
+ padding:0 3px;font-size:12px;line-height:15px;color:#212121;font-weight:600}
+.leaflet-tooltip.pl-label:before{display:none}
+.leaflet-tooltip.pl-label-hidden{visibility:hidden}
+.pl-zone-lbl{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
+ background:rgba(255,255,255,.85);border-radius:3px;padding:0 4px 0 0;font-size:11px;
+ line-height:15px;color:#37474f;border:1px solid #90a4ae}
+.pl-zone-lbl i{display:inline-block;width:10px;height:15px;vertical-align:top;margin-right:3px;
+ border-radius:3px 0 0 3px}
 .pl-legend{position:fixed;bottom:24px;right:10px;z-index:1000;background:rgba(255,255,255,.94);
  padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:12px;
  line-height:18px;max-width:300px}
 .pl-legend b{display:block;margin:2px 0}
+.pl-legend summary{cursor:pointer;color:#37474f;font-weight:600}
 .pl-legend i{display:inline-block;vertical-align:middle;margin-right:6px}
 .pl-legend .dot{width:12px;height:12px;border-radius:50%;border:1.5px solid #333}
 .pl-legend .ln{width:26px;height:0;border-top:3px solid}
@@ -312,16 +329,42 @@ def _along(pts: Sequence[tuple[float, float]], frac: float) -> tuple[tuple[float
 
 # ------------------------------------------------------------- the JS builder
 
-#: draws a layer from plain data; data strings are escaped HTML already
+#: draws a layer from plain data; data strings are escaped HTML already.
+#: ``PL.add`` builds a layer; ``PL.finish`` runs once the map is built: the layer panel
+#: collapses when the map sits in a frame (the report), a metric scale bar, no
+#: attribution prefix, and on every zoom the school markers that overlap are set apart
+#: on a ring (a thin line to the true spot) and the school names that fit are shown,
+#: failing and closed schools first, then the larger schools.
 _PLAN_JS = r"""<script>
 var PL = {
+  schools: [],
   add: function (g, s) {
     (s.circles || []).forEach(function (c) {
       var m = L.circleMarker([c.y, c.x], c.o);
-      m.plId = c.id;
-      if (c.t) m.bindTooltip(c.t, {sticky: true});
-      if (c.p) m.bindPopup(function () { return PL.popup(s, c); }, {maxWidth: 460});
+      m.plId = c.id; m.plTrue = L.latLng(c.y, c.x); m.plRank = c.r || 0;
+      m.plR0 = c.o.radius || 6;
+      if (c.n) {
+        m.bindTooltip(c.n, {permanent: true, direction: 'right', interactive: false,
+                            offset: [c.o.radius || 6, 0], className: 'pl-label'});
+      } else if (c.t) {
+        m.bindTooltip(c.t, {sticky: true});
+      }
+      if (c.p) m.bindPopup(function () { return PL.popup(s, c); }, {maxWidth: 520});
       g.addLayer(m);
+      if (c.n) {
+        PL.schools.push({m: m, g: g});
+        // a name hidden for want of room shows while the pointer is on the school
+        m.on('mouseover', function () {
+          var el = m.getTooltip().getElement();
+          if (el && el.classList.contains('pl-label-hidden')) {
+            el.classList.remove('pl-label-hidden'); el.plPeek = true;
+          }
+        });
+        m.on('mouseout', function () {
+          var el = m.getTooltip().getElement();
+          if (el && el.plPeek) { el.classList.add('pl-label-hidden'); el.plPeek = false; }
+        });
+      }
     });
     (s.lines || []).forEach(function (l) {
       var m = L.polyline(l.p, l.o);
@@ -349,14 +392,120 @@ var PL = {
     if (c.rows && c.rows.length) {
       h += '<table><tr><th>' + s.head.join('</th><th>') + '</th></tr>';
       c.rows.forEach(function (r) {
-        var cls = r[4] === 1 ? '' : (r[4] === 0 ? ' class="f"' : ' class="n"');
+        var ok = r[5];
+        var cls = ok === 1 ? '' : (ok === 0 ? ' class="f"' : ' class="n"');
         h += '<tr' + cls + '><td>' + s.labels[r[0]] + '</td><td>' + r[1] + '</td><td>'
-          + r[2] + '</td><td>' + r[3] + '</td><td>' + s.ok[r[4] === null ? 2 : r[4]]
-          + '</td></tr>';
+          + r[2] + '</td><td>' + r[3] + '</td><td>' + r[4] + '</td><td>'
+          + s.ok[ok === null ? 2 : ok] + '</td></tr>';
       });
       h += '</table>';
     }
     return '<div class="pl-pop">' + h + '</div>';
+  },
+  finish: function (map, ctrl, o) {
+    var framed = false;
+    try { framed = window.self !== window.top; } catch (e) { framed = true; }
+    if (framed) {
+      document.body.classList.add('pl-framed');
+      ctrl.remove(); ctrl.options.collapsed = true; ctrl.addTo(map);
+      document.querySelectorAll('.pl-legend details').forEach(function (d) {
+        d.removeAttribute('open');
+      });
+    }
+    if (map.attributionControl) map.attributionControl.setPrefix('');
+    L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+    PL.map = map; PL.labelZoom = o.labelZoom;
+    PL.leaders = L.layerGroup().addTo(map);
+    map.on('zoomend', PL.arrange);
+    map.on('overlayadd overlayremove', PL.arrange);
+    PL.arrange();
+  },
+  arrange: function () {
+    // markers that overlap on screen are pushed apart (a few deterministic rounds of
+    // pairwise repulsion from their true spots), with a thin line to the true spot
+    var map = PL.map, items = PL.schools.filter(function (x) { return map.hasLayer(x.g); });
+    PL.leaders.clearLayers();
+    // markers shrink when zoomed out (a county on a small frame), grow a little in
+    var f = Math.min(1.2, Math.max(0.55, Math.pow(2, (map.getZoom() - 12) / 2)));
+    PL.schools.forEach(function (x) { x.m.setRadius(Math.round(x.m.plR0 * f * 10) / 10); });
+    var n = items.length, p = [], r = [];
+    items.forEach(function (x) {
+      var q = map.latLngToLayerPoint(x.m.plTrue);
+      p.push([q.x, q.y]); r.push(x.m.options.radius);
+    });
+    for (var it = 0; it < 60; it++) {
+      var moved = false;
+      for (var i = 0; i < n; i++) for (var j = i + 1; j < n; j++) {
+        var dx = p[j][0] - p[i][0], dy = p[j][1] - p[i][1];
+        var d = Math.sqrt(dx * dx + dy * dy), need = r[i] + r[j] + 2;
+        if (d >= need) continue;
+        if (d < 1e-6) { var a = 2.399963 * (i + j); dx = Math.cos(a); dy = Math.sin(a); d = 1; }
+        var push = (need - d) / 2 + 0.1;
+        p[i][0] -= dx / d * push; p[i][1] -= dy / d * push;
+        p[j][0] += dx / d * push; p[j][1] += dy / d * push;
+        moved = true;
+      }
+      if (!moved) break;
+    }
+    items.forEach(function (x, i) {
+      var t = map.latLngToLayerPoint(x.m.plTrue);
+      if (Math.abs(t.x - p[i][0]) + Math.abs(t.y - p[i][1]) < 1) {
+        x.m.setLatLng(x.m.plTrue);
+        return;
+      }
+      var ll = map.layerPointToLatLng(L.point(p[i][0], p[i][1]));
+      x.m.setLatLng(ll);
+      PL.leaders.addLayer(L.polyline([x.m.plTrue, ll], {color: '#424242', weight: 1,
+        opacity: 0.8, interactive: false, pane: 'pl-lines', className: 'pl-leader'}));
+    });
+    PL.labels();
+  },
+  labels: function () {
+    // as many school names as fit without covering another name or school (failing
+    // and closed schools first, then the larger), then the flow labels that fit
+    var map = PL.map;
+    var items = PL.schools.filter(function (x) { return map.hasLayer(x.g); })
+      .sort(function (a, b) { return b.m.plRank - a.m.plRank; });
+    function hit(b, q) {
+      return b.left < q.right && b.right > q.left && b.top < q.bottom && b.bottom > q.top;
+    }
+    var marks = items.map(function (x) {
+      var c = map.latLngToContainerPoint(x.m.getLatLng()), rad = x.m.options.radius;
+      var o = map.getContainer().getBoundingClientRect();
+      return {left: o.left + c.x - rad, right: o.left + c.x + rad, top: o.top + c.y - rad,
+              bottom: o.top + c.y + rad, m: x.m};
+    });
+    var placed = [];
+    items.forEach(function (x) {
+      var t = x.m.getTooltip(), el = t && t.getElement && t.getElement();
+      if (!el) return;
+      el.classList.remove('pl-label-hidden');
+      el.style.marginLeft = ''; el.style.marginTop = '';
+      var b0 = el.getBoundingClientRect(), rad = x.m.options.radius;
+      var w = b0.right - b0.left, h = b0.bottom - b0.top;
+      // right of the school, else left, above, below
+      var shifts = [[0, 0], [-(w + 2 * rad + 4), 0], [-(w / 2 + rad + 2), -(h / 2 + rad + 2)],
+                    [-(w / 2 + rad + 2), h / 2 + rad + 2]];
+      var ok = shifts.some(function (sh) {
+        var b = {left: b0.left + sh[0], right: b0.right + sh[0], top: b0.top + sh[1],
+                 bottom: b0.bottom + sh[1]};
+        var bad = placed.some(function (q) { return hit(b, q); }) ||
+          marks.some(function (q) { return q.m !== x.m && hit(b, q); });
+        if (bad) return false;
+        el.style.marginLeft = sh[0] + 'px'; el.style.marginTop = sh[1] + 'px';
+        placed.push(b);
+        return true;
+      });
+      if (!ok) el.classList.add('pl-label-hidden');
+    });
+    document.querySelectorAll('.pl-flow-lbl').forEach(function (el) {
+      el.style.visibility = '';
+      var b = el.getBoundingClientRect();
+      if (!b.width) return;
+      var bad = placed.some(function (q) { return hit(b, q); }) ||
+        marks.some(function (q) { return hit(b, q); });
+      if (bad) { el.style.visibility = 'hidden'; } else { placed.push(b); }
+    });
   }
 };
 </script>
@@ -388,7 +537,20 @@ def _branca():
             js = f"PL.add({self._parent.get_name()}, {_json(self._data)});\n"
             self.get_root().script.add_child(Raw(js), name=self.get_name())
 
-    return Raw, LayerData
+    class Finish(MacroElement):
+        """``PL.finish(<map>, <layer control>, options)`` after everything else."""
+
+        def __init__(self, control):
+            super().__init__()
+            self._name = "Finish"
+            self._control = control
+
+        def render(self, **kwargs):
+            js = (f"PL.finish({self._parent.get_name()}, {self._control.get_name()}, "
+                  f"{_json({'labelZoom': 0})});\n")
+            self.get_root().script.add_child(Raw(js), name=self.get_name())
+
+    return Raw, LayerData, Finish
 
 
 def _json(obj: Any) -> str:
@@ -405,51 +567,143 @@ def _num(v: Any) -> float | None:
 
 # --------------------------------------------------------------------------- map
 
+#: where a flow of teachers goes, by the area types of its schools (urban and town
+#: schools are 城镇, rural ones 乡村): its colour
+FLOW_COLORS = {"to_rural": "#1565c0", "to_town": "#ef6c00", "town_town": "#7b1fa2",
+               "rural_rural": "#2e7d32"}
+REGRESSION_COLOR = "#c62828"
+#: map_layers keys and the layer each one fills
+_LAYER_OF = {"closures": "closures", "routes": "routes", "rotation_flows": "rotation",
+             "catchments": "catch_primary", "regressions": "closures"}
+#: the plan layer shown at start when the caller names none: the first present
+_MAIN_ORDER = ("closures", "rotation", "catch_primary", "catch_junior", "routes")
+
+
+def _flow_kind(a: str, b: str) -> str:
+    """``to_rural`` / ``to_town`` / ``town_town`` / ``rural_rural`` from two area types."""
+    ra, rb = a == "rural", b == "rural"
+    if ra and rb:
+        return "rural_rural"
+    if ra:
+        return "to_town"
+    return "to_rural" if rb else "town_town"
+
+
+def _zone_colours(zones: list, n_colours: int) -> list[int]:
+    """Colour index of each zone: greedy colouring of the zones that touch (neighbours
+    differ), in zone order (deterministic)."""
+    import shapely
+    geoms = np.asarray(zones, dtype=object)
+    tree = shapely.STRtree(geoms)
+    out: list[int] = []
+    for i, g in enumerate(geoms):
+        near = [int(j) for j in tree.query(g, predicate="intersects") if int(j) < i]
+        used = {out[j] for j in near}
+        out.append(next((c for c in range(n_colours) if c not in used), i % n_colours))
+    return out
+
+
+def _row(r: Any) -> dict:
+    """A popup row as a dict (a ``(label, stage, value, threshold, passed)`` tuple is an
+    after-plan value without a before)."""
+    if isinstance(r, Mapping):
+        return dict(r)
+    lab, stage, value, threshold, passed = r
+    return {"indicator": lab, "stage": stage, "before": None, "after": value,
+            "threshold": threshold, "passed": passed, "kind": ""}
+
+
 def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
               closures: Iterable[Mapping] | None = None,
               routes: Iterable[Mapping] | None = None,
               catchments=None,
               rotation_flows: Iterable[Mapping] | None = None,
+              regressions: Mapping[str, Iterable] | None = None,
+              indicator_names: Mapping[int, str] | None = None,
+              main_layer: str | None = None,
               lang: str = "zh", title: str | None = None) -> str:
     """Draw a district and a plan as one self-contained, offline HTML string.
 
     Parameters (all plain data, so a scenario runner can pass its plans):
 
     - ``school_status``: ``{school_id: {"status": "pass"|"fail"|"closed"|"no_data",
-      "rows": [(indicator label, stage, value, threshold, passed), ...]}}``;
-      schools are coloured by status and their popup tabulates the rows
-      (``passed`` True/False, None for no data). Schools missing from a given
+      "rows": [...], "pupils_before", "pupils_after"}}``; schools are coloured by
+      status, named on the map (as many names as fit, failing and closed schools
+      first), and their popup tabulates the rows: dicts ``{"indicator", "stage",
+      "before", "after", "threshold", "passed", "at_most", "kind"}``
+      (:func:`planner.outputs.run.school_status`) or ``(indicator, stage, value,
+      threshold, passed)`` tuples (an after-plan value). Schools missing from a given
       ``school_status`` are drawn as "no data".
     - ``closures``: ``[{"school_id", "receiving_school_id", "pupils"}]``; the closed
       school is drawn grey and dashed, with a dashed arrow to each receiver,
       labelled with the pupil count.
     - ``routes``: ``[{"route_id", "bus", "receiving_school_id", "coords": [(lon, lat)],
-      "km", "minutes", "stops": [{"order", "stop_id", "name", "lon", "lat",
-      "arrive_min", "pupils"}]}]``; one colour per route, numbered stops.
+      "km", "minutes", "depart_clock"?, "stops": [{"order", "stop_id", "name", "lon",
+      "lat", "arrive_min", "pupils", "clock"?}]}]``; one colour per route, numbered
+      stops, clock times when given.
     - ``catchments``: GeoDataFrame (WGS84) with ``school_id, school, stage, children,
-      seats, load_ratio`` and polygons; one layer per stage (junior off at start).
-    - ``rotation_flows``: ``[{"from_school_id", "to_school_id", "teachers"}]``; curved
-      lines whose width grows with the number of teachers.
+      seats, load_ratio`` and polygons; one layer per stage; neighbouring zones differ
+      in colour, each zone is labelled with its school and its school ringed in its
+      colour.
+    - ``rotation_flows``: ``[{"from_school_id", "to_school_id", "teachers",
+      "backbone"?}]``; curved lines coloured by direction (城镇→乡村, 乡村→城镇, within
+      城镇, within 乡村: the schools' area types), solid when backbone teachers move,
+      dashed otherwise, wider with more teachers.
+    - ``regressions``: ``{school_id: [indicator id or {"indicator", "stage"}]}``: the A
+      indicators a receiving school fails after the merge; a red ring and a line in its
+      tooltip (in the closures layer).
+    - ``indicator_names``: ``{id: name}`` for the popups (short names of 1-7 from the
+      catalogue first); ``main_layer``: the ``map_layers`` key whose layer is on at
+      start (default: the first of closures, rotation, catchments, routes); the other
+      plan layers are off, one click away in the layer panel. Boundary, roads and
+      schools are always on.
     - ``lang``: ``"zh"`` (default) or ``"en"``; ``title`` overrides the title.
     """
     import folium
 
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {sorted(LANGS)}, not {lang!r}")
-    Raw, LayerData = _branca()
+    Raw, LayerData, Finish = _branca()
     T, LN = _text(lang), LAYER_NAMES[lang]
     school_status = {str(k): v for k, v in (school_status or {}).items()}
     closures = list(closures or [])
     routes = list(routes or [])
     rotation_flows = list(rotation_flows or [])
+    regressions = {str(k): list(v) for k, v in (regressions or {}).items() if v}
+    indicator_names = dict(indicator_names or {})
 
     schools = district.schools
     names = {str(k): str(v) for k, v in zip(schools["school_id"], schools["name"])}
     pos = {str(k): (float(x), float(y)) for k, x, y in
            zip(schools["school_id"], schools["lon"], schools["lat"])}
+    area = ({str(k): str(v) for k, v in zip(schools["school_id"], schools["area_type"])}
+            if "area_type" in schools.columns else {})
 
     def name_of(sid) -> str:
         return names.get(str(sid), str(sid))
+
+    def ind_word(k) -> str:
+        try:
+            i = int(k)
+        except (TypeError, ValueError):
+            return esc(k)
+        return f"{i}. {esc(short_name(i, lang, indicator_names.get(i)))}"
+
+    present = []
+    if closures or regressions:
+        present.append("closures")
+    if rotation_flows:
+        present.append("rotation")
+    if catchments is not None and len(catchments):
+        present += [f"catch_{st}" for st in ("primary", "junior")
+                    if (catchments["stage"] == st).any()]
+    if routes:
+        present.append("routes")
+    main = _LAYER_OF.get(main_layer or "", main_layer)
+    if main == "catch_primary" and "catch_primary" not in present and "catch_junior" in present:
+        main = "catch_junior"
+    if main not in present:
+        main = next((k for k in _MAIN_ORDER if k in present), None)
 
     crs_proj = _projected_crs(district, district.units)
 
@@ -460,7 +714,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         w, e = float(schools["lon"].min()), float(schools["lon"].max())
         s, n = float(schools["lat"].min()), float(schools["lat"].max())
     m = folium.Map(location=[_r((s + n) / 2), _r((w + e) / 2)], zoom_start=11, tiles=None,
-                   control_scale=True)
+                   control_scale=False)
     m.default_js = []   # no CDN links: the assets are inlined (offline_assets)
     m.default_css = []
     fig = m.get_root()
@@ -476,7 +730,9 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     folium.TileLayer("OpenStreetMap", name=LN["osm"], overlay=False, show=False,
                      max_zoom=19).add_to(m)  # not-a-rule: style
 
-    def layer(key: str, data: dict, show: bool = True) -> None:
+    def layer(key: str, data: dict, show: bool | None = None) -> None:
+        if show is None:
+            show = key in ("boundary", "roads", "schools") or key == main
         fg = folium.FeatureGroup(name=LN[key], show=show)
         fg.add_child(LayerData(data))
         fg.add_to(m)
@@ -545,6 +801,7 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
     labels: dict[str, int] = {}
     circles = []
     pupils_all = (schools["students_primary"].fillna(0) + schools["students_junior"].fillna(0))
+    rank_of = {"fail": 3, "closed": 2, "no_data": 2}
     for row, pupils in zip(schools.itertuples(index=False), pupils_all):
         sid = str(row.school_id)
         st = school_status.get(sid, {})
@@ -562,29 +819,45 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
         if closed:
             opts["dashArray"] = "3 3"
         typ = T["type"].get(row.type, esc(row.type))
+        pb, pa = st.get("pupils_before"), st.get("pupils_after")
+        if pb is None:
+            pb = pupils
+        ptext = _fmt(pb) if pa is None or pa == pb else f"{_fmt(pb)} → {_fmt(pa)}"
         head = (f'<h4>{esc(row.name)}</h4><div>{esc(sid)} · {typ} · {T["pupils"]} '
-                f'{_fmt(pupils)} · <b style="color:{colour}">{T["status"][status]}</b></div>')
+                f'{ptext} · <b style="color:{colour}">{T["status"][status]}</b></div>')
+        if sid in regressions:
+            head += (f'<div class="pl-reg">{T["regression"]}'
+                     f'{listing([_reg_word(x, ind_word, T) for x in regressions[sid]], lang)}'
+                     '</div>')
         rows = []
-        for row_label, stage, value, threshold, passed in st.get("rows") or []:
-            li = labels.setdefault(esc(row_label), len(labels))
+        for raw in st.get("rows") or []:
+            r = _row(raw)
+            li = labels.setdefault(ind_word(r.get("indicator")), len(labels))
+            passed = r.get("passed")
             ok = (None if passed is None or (not isinstance(passed, (bool, np.bool_))
                                              and _isnan(passed))
                   else int(bool(passed)))
-            rows.append([li, _stage_word(T, stage), _fmt(value),
-                         _fmt(threshold), ok])
-        c = {"id": sid, "x": _r(row.lon), "y": _r(row.lat), "o": opts,
+            thr = r.get("threshold")
+            sense = "≤ " if r.get("at_most") else "≥ "
+            rows.append([li, _stage_word(T, r.get("stage")), _val(r, "before", thr, lang),
+                         _val(r, "after", thr, lang),
+                         (sense + _val(r, "threshold", None, lang)) if thr is not None
+                         else "—", ok])
+        c = {"id": sid, "x": _r(row.lon), "y": _r(row.lat), "o": opts, "n": esc(row.name),
+             "r": rank_of.get(status or "", 1) + min(float(pupils), 9999.0) / 1e4,
              "t": T["tip"].format(name=esc(row.name), status=T["status"][status]), "p": head}
         if rows:
             c["rows"] = rows
         circles.append(c)
     layer("schools", {"circles": circles, "labels": list(labels),
-                      "head": [T["indicator"], T["stage_h"], T["value"], T["threshold"],
-                               T["ok"]],
+                      "head": [T["indicator"], T["stage_h"], T["before"], T["after"],
+                               T["threshold"], T["ok"]],
                       "ok": [T["no"], T["yes"], T["nd"]]})
 
-    # ---- closures: dashed arrows to where the pupils go, labelled with pupils
-    if closures:
-        lines, icons = [], []
+    # ---- closures: dashed arrows to where the pupils go, labelled with pupils; the
+    # receivers that fail an A indicator after the merge ringed in red
+    if closures or regressions:
+        lines, icons, rings = [], [], []
         for c in closures:
             a, b = pos.get(str(c["school_id"])), pos.get(str(c["receiving_school_id"]))
             if a is None or b is None:
@@ -603,9 +876,18 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                               f'{CLOSURE_COLOR};color:{CLOSURE_COLOR}">'
                               f'{T["closure_lbl"].format(n=_fmt(c.get("pupils")))}</span>',
                               "pl-closure-label", tip=tip))
-        layer("closures", {"lines": lines, "icons": icons})
+        for sid, items in sorted(regressions.items()):
+            if sid not in pos:
+                continue
+            x, y = pos[sid]
+            rings.append({"id": f"reg-{sid}", "x": _r(x), "y": _r(y),
+                          "t": f'{esc(name_of(sid))}：{T["regression"]}'
+                               f'{listing([_reg_word(v, ind_word, T) for v in items], lang)}',
+                          "o": {"pane": "pl-lines", "radius": 17, "color": REGRESSION_COLOR,
+                                "weight": 3, "fill": False, "className": "pl-regression"}})
+        layer("closures", {"lines": lines, "icons": icons, "circles": rings})
 
-    # ---- bus routes along the roads, numbered stops in order
+    # ---- bus routes along the roads, numbered stops in order, clock times when given
     if routes:
         lines, icons = [], []
         for i, r in enumerate(routes):
@@ -619,15 +901,18 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                     to=esc(name_of(r.get("receiving_school_id"))),
                                     km=_fmt(r.get("km")), min=_fmt(r.get("minutes")),
                                     stops=len(stops))
+            if r.get("depart_clock"):
+                tip += "<br>" + T["depart"].format(clock=esc(r.get("depart_clock")))
             if len(coords) >= 2:
                 import shapely
                 (ln,) = _drawable([shapely.LineString(coords)], crs_proj)
                 lines.append({"p": [[y, x] for x, y in ln.coords], "t": tip,
                               "o": line_opts(colour, 4, "pl-route")})
             for st in stops:
+                arr = (T["at_clock"].format(clock=esc(st.get("clock"))) if st.get("clock")
+                       else T["at_min"].format(min=_fmt(st.get("arrive_min"))))
                 stip = T["stop"].format(route=rname, order=_fmt(st.get("order")),
-                                        name=esc(st.get("name")),
-                                        arr=_fmt(st.get("arrive_min")),
+                                        name=esc(st.get("name")), arr=arr,
                                         n=_fmt(st.get("pupils")))
                 # a dot on the stop, its number in a badge up and to the right, so a
                 # stop at a school (first and last stops often are) leaves it visible
@@ -638,21 +923,24 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                   "pl-stop", tip=stip, pop=stip))
         layer("routes", {"lines": lines, "icons": icons})
 
-    # ---- catchments, one layer per stage
+    # ---- catchments, one layer per stage: neighbours differ in colour, each zone
+    # labelled with its school, the school ringed in its zone's colour
     if catchments is not None and len(catchments):
-        order = {sid: i for i, sid in enumerate(map(str, schools["school_id"]))}
         cat = catchments.to_crs("EPSG:4326") if catchments.crs is not None else catchments
         for stage in ("primary", "junior"):
             part = cat[cat["stage"] == stage]
             if not len(part):
                 continue
-            feats = []
+            feats, icons, rings = [], [], []
             geoms = _drawable(part.geometry.values, crs_proj, coverage=True)
-            for row, g in zip(part.itertuples(index=False), geoms):
-                if g is None or g.is_empty:
+            ok = [g is not None and not g.is_empty for g in geoms]
+            colours = _zone_colours([g for g, k in zip(geoms, ok) if k], len(ZONE_COLORS))
+            ci = iter(colours)
+            for row, g, k in zip(part.itertuples(index=False), geoms, ok):
+                if not k:
                     continue
                 sid = str(row.school_id)
-                colour = ZONE_COLORS[order.get(sid, len(order)) % len(ZONE_COLORS)]
+                colour = ZONE_COLORS[next(ci)]
                 load = _num(getattr(row, "load_ratio", None))
                 over = load is not None and load > 1.0 + 1e-9
                 school = getattr(row, "school", None) or name_of(sid)
@@ -665,43 +953,86 @@ def build_map(district, *, school_status: Mapping[str, Mapping] | None = None,
                                   "fillColor": colour, "fillOpacity": 0.45,  # not-a-rule: style
                                   "color": "#c62828" if over else "#455a64",
                                   "weight": 2.5 if over else 1.0}}})
+                p = g.representative_point()
+                icons.append(icon(p.x, p.y, f'<span class="pl-zone-lbl"><i style="background:'
+                                  f'{colour}"></i>{esc(school)}</span>', "pl-zone-label",
+                                  tip=tip))
+                if sid in pos:
+                    x, y = pos[sid]
+                    rings.append({"id": f"zone-{stage}-{sid}", "x": _r(x), "y": _r(y),
+                                  "o": {"pane": "pl-lines", "radius": 15, "color": colour,
+                                        "weight": 5, "fill": False, "opacity": 1.0,
+                                        "className": f"pl-zone-ring pl-zone-ring-{stage}"}})
             if feats:
                 layer(f"catch_{stage}",
                       {"geo": [{"data": {"type": "FeatureCollection", "features": feats},
                                 "opts": {"pane": "pl-zones", "className":
-                                         f"pl-catchment pl-catchment-{stage}"}}]},
-                      show=(stage == "primary"))
+                                         f"pl-catchment pl-catchment-{stage}"}}],
+                       "icons": icons, "circles": rings})
 
-    # ---- teacher rotation flows
+    # ---- teacher rotation flows: colour by direction, solid with backbone teachers
     if rotation_flows:
         lines, icons = [], []
         for f in rotation_flows:
-            a, b = pos.get(str(f["from_school_id"])), pos.get(str(f["to_school_id"]))
+            frm, to = str(f["from_school_id"]), str(f["to_school_id"])
+            a, b = pos.get(frm), pos.get(to)
             if a is None or b is None or a == b:
                 continue
             t = _num(f.get("teachers")) or 0.0
-            tip = T["rot"].format(frm=esc(name_of(f["from_school_id"])),
-                                  to=esc(name_of(f["to_school_id"])), n=_fmt(f.get("teachers")))
+            bb = _num(f.get("backbone"))
+            kind = _flow_kind(area.get(frm, ""), area.get(to, ""))
+            colour = FLOW_COLORS[kind]
+            tip = T["rot"].format(frm=esc(name_of(frm)), to=esc(name_of(to)),
+                                  n=_fmt(f.get("teachers")))
+            if bb is not None:
+                tip += T["rot_backbone"].format(n=_fmt(bb))
+            tip += f'<br>{T["flow." + kind]}'
             pts = _arc(a, b)
+            dash = None if bb else "6 4"
+            cls = f"pl-rotation pl-rotation-{kind}" + (" pl-rotation-backbone" if bb else "")
             lines.append({"p": [_ll(*p) for p in pts], "t": tip,
-                          "o": line_opts(ROTATION_COLOR,
-                                         round(1.5 + 1.5 * math.sqrt(max(t, 0.0)), 1),
-                                         "pl-rotation", opacity=0.7)})
+                          "o": line_opts(colour, round(1.5 + 1.5 * math.sqrt(max(t, 0.0)), 1),
+                                         cls, dash, opacity=0.8)})  # not-a-rule: style
             (ax, ay), ang = _along(pts, 0.75)
-            icons.append(arrow(ax, ay, ang, ROTATION_COLOR))
+            icons.append(arrow(ax, ay, ang, colour))
         layer("rotation", {"lines": lines, "icons": icons})
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    lc = folium.LayerControl(collapsed=False)
+    lc.add_to(m)
     folium.FitBounds([[_r(s), _r(w)], [_r(n), _r(e)]]).add_to(m)
+    m.add_child(Finish(lc))
     fig.html.add_child(Raw(f'<div class="pl-title">{esc(title_text)}</div>\n'
                            + _legend(T, bool(school_status), closures, routes, catchments,
-                                     rotation_flows)), name="planner_body")
+                                     rotation_flows, regressions)), name="planner_body")
 
     out = _renumber_ids(fig.render())
     return out.replace(_ASSETS_MARK, offline_assets(), 1)
 
 
-def _legend(T, with_status, closures, routes, catchments, rotation_flows) -> str:
+def _reg_word(x: Any, ind_word, T: dict) -> str:
+    """One regression item (an indicator id, or ``{"indicator", "stage"}``) in words."""
+    if isinstance(x, Mapping):
+        k = x.get("indicator", x.get("id"))
+        st = x.get("stage")
+        return ind_word(k) + (f"（{_stage_word(T, st)}）" if st else "")
+    return ind_word(x)
+
+
+def _val(r: dict, key: str, thr: Any, lang: str) -> str:
+    """A popup value: a share as a percentage, others with two decimals kept off the
+    threshold."""
+    v = r.get(key)
+    if v is None or (not isinstance(v, str) and _isnan(v)):
+        return "—"
+    if isinstance(v, str):
+        return esc(v)
+    if r.get("kind") in PCT_KINDS:
+        return pct(v, thr if key != "threshold" else None)
+    return num(v, 2, thr if key != "threshold" else None)
+
+
+def _legend(T, with_status, closures, routes, catchments, rotation_flows,
+            regressions=None) -> str:
     parts = ['<div class="pl-legend"><b>'
              f'{T["pass_fail"] if with_status else T["status"][None]}</b>']
     statuses: tuple = ("pass", "fail", "no_data", "closed") if with_status else (None,)
@@ -711,9 +1042,13 @@ def _legend(T, with_status, closures, routes, catchments, rotation_flows) -> str
         dash = ";border-style:dashed" if st == "closed" else ""
         parts.append(f'<div><i class="dot" style="background:{STATUS_COLORS[st]}{dash}"></i>'
                      f'{T["status"][st]}</div>')
+    parts.append(f'<details open><summary>{T["leg_more"]}</summary>')
     if closures:
         parts.append(f'<div><i class="ln" style="border-top:3px dashed {CLOSURE_COLOR}"></i>'
                      f'{T["leg_closure"]}</div>')
+    if regressions:
+        parts.append(f'<div><i class="dot" style="background:none;border:3px solid '
+                     f'{REGRESSION_COLOR}"></i>{T["leg_regression"]}</div>')
     if routes:
         parts.append(f'<div><i class="ln" style="border-color:{ROUTE_COLORS[0]}"></i>'
                      f'<i class="pl-stop-num" style="display:inline-block;background:'
@@ -723,11 +1058,17 @@ def _legend(T, with_status, closures, routes, catchments, rotation_flows) -> str
         parts.append(f'<div><i class="sq" style="background:{ZONE_COLORS[0]}"></i>'
                      f'{T["leg_catch"]}</div>')
     if rotation_flows:
-        parts.append(f'<div><i class="ln" style="border-color:{ROTATION_COLOR}"></i>'
-                     f'{T["leg_rot"]}</div>')
+        kinds = []
+        for kind, colour in FLOW_COLORS.items():
+            kinds.append(f'<div><i class="ln" style="border-color:{colour}"></i>'
+                         f'{T["flow." + kind]}</div>')
+        parts.append(f'<div>{T["leg_rot"]}</div>' + "".join(kinds) +
+                     '<div><i class="ln" style="border-color:#555"></i>'
+                     f'{T["leg_rot_backbone"]} <i class="ln" style="border-top:3px dashed '
+                     f'#555"></i>{T["leg_rot_other"]}</div>')
     parts.append('<div><i class="ln" style="border-top:2px dashed #37474f"></i>'
-                 f'{T["leg_boundary"]}　<i class="ln" style="border-color:#a1887f"></i>'
-                 f'{T["leg_roads"]}</div></div>')
+                 f'{T["leg_boundary"]} <i class="ln" style="border-color:#a1887f"></i>'
+                 f'{T["leg_roads"]}</div></details></div>')
     return "".join(parts)
 
 

@@ -47,6 +47,11 @@ class ReportSection:
     ``figures`` are (label, formatted value) pairs shown as a short list;
     ``warnings`` are shown in red (a regression, a limit that binds); ``technical``
     goes into the collapsed 技术说明 (solver, status, gap) at the end of the report.
+    A figure that is a solver's goes there too: one made by
+    :func:`planner.outputs.report.summary_figures` from a summary key of
+    :data:`planner.outputs.report.TECHNICAL` (a ``TechnicalFigure``), or one whose label
+    is the catalogue word of such a key (``<plan>.figure.gap`` ...). Values are words or
+    numbers; a truth value is put into words by the report (never ``True``).
     """
 
     key: str                          # "consolidation", "rotation", "catchments_primary" ...

@@ -4,13 +4,34 @@
 :func:`consolidate` is the library call; it takes no language and returns codes
 and numbers (the words are :mod:`planner.outputs.consolidation`'s):
 
-- Sites are the schools themselves (pupils board at their old school). Travel
-  between sites is the district's one travel-time service,
-  ``district.travel(district.school_points(ids))`` (:mod:`geodata.travel`): on the
-  district's roads (shortest-time paths at school-bus speeds, the distance along
-  them, and the straight access leg from a school to its road at the district's
-  access speed), or without roads the straight line × the district's detour
-  factor at its fallback speed. ``matrix.describe()`` says which, in the summary.
+- Pupils board near home (:func:`homes_of`). A closed school's pupils live in the
+  units of its former catchment: the catchment plan given as
+  ``params.catchment_units`` (a ``units.csv`` of ``planner catchments``), else the
+  nearest-school split (each unit to the nearest school of the stage, great-circle
+  distance, ties to the lower school id). Its pupils of a stage are apportioned over
+  those units by their children of the stage (largest remainder); of a primary
+  school's pupils ``young_share`` are in grades 1-3 (the data hold no grades),
+  apportioned the same way. A school with no unit (no ``units.csv``, or no unit
+  nearest to it) keeps its pupils at its own site. Each unit's stop site is where it
+  meets its road (the nearest road point) when that is within the walking limit,
+  else the unit itself (the bus drives in); without roads, the unit itself. A walk is
+  the straight line from the unit's point (polygons: a point inside) to the site.
+- Travel between the schools and the stop sites is the district's one travel-time
+  service, ``district.travel(points)`` (:mod:`geodata.travel`): on the district's
+  roads (shortest-time paths at school-bus speeds, the distance along them, and the
+  straight access leg from a point to its road at the district's access speed), or
+  without roads the straight line × the district's detour factor at its fallback
+  speed. ``matrix.describe()`` says which, in the summary.
+- The timetable: every receiving school's bell (``bell_time``, ``bell_times``),
+  arrival margins, dwell at stops, trips per bus, and the routing time budget per
+  receiving school (``route_seconds``) come from ``params``.
+- Receivers are checked on every school-level A indicator (1-7, 11, 12, 13) by the
+  indicator engine before and after the pupils and the redeployed teachers arrive
+  (:func:`engine_view`); a school part that passed before and fails after is a
+  *regression* (:func:`regressions`), one that fails before too a pre-existing
+  problem. Plan mode reports them; optimise mode avoids them (keep rows for 1-3, 6
+  and 7, then intake caps tightened while the engine still finds one: the hook
+  where the remediation model may price a fix instead).
 - Every number of the standard comes from ``rules`` (default: the district's):
   class caps, floor and sports area per pupil, the room rule of indicator 11,
   school-size limits by type, the floors of indicators 1-3 for teacher
@@ -83,6 +104,18 @@ CLOSURE_FIELDS = ("school_id", "receiving_school_id", "share")
 TEACHER_FLAGS = ("qualified", "backbone", "pe_art")
 
 
+@dataclass(frozen=True)
+class Site:
+    """A node of the plan's travel matrix: a school or a unit's stop site."""
+
+    id: str
+    name: str
+    kind: str            # "school" | "unit"
+    lon: float
+    lat: float
+    walk_m: float = 0.0  # a unit's walk from its homes to its own site
+
+
 @dataclass
 class ConsolidationOutcome:
     """A consolidation plan and everything its presenter needs (no words)."""
@@ -101,6 +134,10 @@ class ConsolidationOutcome:
     network: Any = None                  # geodata.roads.RoadNetwork | None
     matrix_seconds: float = 0.0
     indicators: dict | None = None       # engine's view of the receivers (engine_view)
+    sites: dict = field(default_factory=dict)   # node -> Site (stops and schools)
+    regressions: list = field(default_factory=list)   # see regressions()
+    preexisting: list = field(default_factory=list)   # receivers' problems before the merge
+    regression_rounds: int = 0           # optimise: solves while tightening intake caps
     _route_coords: list | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -112,7 +149,11 @@ class ConsolidationOutcome:
     def snap_m(self) -> dict[str, float]:
         """Straight leg (m) from each school of the plan to its road (0 without roads)."""
         return {str(i): float(m) for i, m in zip(self.matrix.origins,
-                                                 self.matrix.access_m_origins, strict=True)}
+                                                 self.matrix.access_m_origins, strict=True)
+                if not str(i).startswith("@")}
+
+    def site(self, node: int) -> Site:
+        return self.sites[node]
 
     def route_coords(self) -> list[list[tuple[float, float]]]:
         """Each bus route's line, (lon, lat) per vertex, in route order: along the
@@ -122,13 +163,15 @@ class ConsolidationOutcome:
         if self._route_coords is not None:
             return self._route_coords
         ids = list(self.matrix.origins)
-        pts = {sid: (lon, lat) for sid, lon, lat in self.district.school_points(ids)}
+        node_of = {o: k for k, o in enumerate(ids)}
+        pts = {o: (self.sites[node_of[o]].lon, self.sites[node_of[o]].lat) for o in ids}
         snapped: dict = {}
         if self.network is not None:
             snapped = {p.id: p for p in self.network.snap([pts[i] for i in ids], ids=ids)}
         out = []
         for rt in self.result.routes:
-            seq = [sid for sid, _ in rt.stops] + [rt.receiving_school_id]
+            rnode = self.problem.index[rt.receiving_school_id]
+            seq = [ids[v] for v in rt.nodes] + [ids[rnode]]
             coords = None
             if snapped and all(x in snapped for x in seq):
                 from geodata.roads import route_geometry
@@ -281,7 +324,10 @@ def resolve_params(params: ConsolidationParams, rules: Rules) -> ConsolidationPa
 
 def model_settings(params: ConsolidationParams, solve: SolveParams, rules: Rules) -> M.Settings:
     """The model's limits from the standard and the resolved ``params``."""
+    from models.timetable import parse_clock
     stages = M.STAGES
+    bells = tuple(sorted((sid, float(parse_clock(t)))
+                         for sid, t in (params.bell_times or {}).items()))
     return M.Settings(
         max_ride_min=float(params.max_ride_min), bus_capacity=int(params.bus_capacity),
         class_cap=tuple((st, rules.max_class[st]) for st in stages),
@@ -289,7 +335,12 @@ def model_settings(params: ConsolidationParams, solve: SolveParams, rules: Rules
         sports_m2=tuple((st, rules.area_per_pupil(st)[1]) for st in stages),
         classes_per_room=rules.classes_per_room, music_room_min_m2=rules.music_room_min_m2,
         art_room_min_m2=rules.art_room_min_m2, costs=params.costs,
-        time_limit=float(solve.time_limit), seed=int(solve.seed), solver=solve.solver)
+        time_limit=float(solve.time_limit), seed=int(solve.seed), solver=solve.solver,
+        walk_limit_m=float(params.walk_limit_m), bell_min=float(parse_clock(params.bell_time)),
+        bells=bells, latest_before_min=float(params.arrival_margin_min),
+        earliest_before_min=float(params.earliest_arrival_min),
+        dwell_min=float(params.stop_dwell_min), max_trips=int(params.max_trips),
+        route_seconds=float(params.route_seconds))
 
 
 def _num(v) -> float:
@@ -366,15 +417,163 @@ def teacher_shortages(district: District, rules: Rules, added: dict | None = Non
     return out
 
 
-def build_problem(district: District, ids: Sequence[str], rules: Rules
-                  ) -> tuple[M.Problem, TravelMatrix, float]:
-    """The model's problem for the schools ``ids``, the travel matrix between
-    them and the seconds it took."""
+def _unit_points(units) -> list[tuple[float, float]]:
+    """(lon, lat) of each unit: its point, or a point inside its polygon."""
+    return [(float(g.x), float(g.y)) if g.geom_type == "Point" else
+            (float(g.representative_point().x), float(g.representative_point().y))
+            for g in units.geometry]
+
+
+def read_catchment_units(path: str | Path, district: District) -> dict[tuple[str, str], str]:
+    """A catchment plan's ``units.csv`` (unit_id, stage, school_id; the English or the
+    Chinese headers) as ``{(unit_id, stage): school_id}``; :class:`DataError` with one
+    line per problem."""
+    from planner.io.load import _read_csv
+    path = Path(path)
+    label = path.name
+    if not path.is_file():
+        raise DataError([f"{label} row -, column -: file not found "
+                         f"(consolidation.catchment_units)"])
+    df = _read_csv(path)
+    heads = {"unit_id": "unit_id", "单元编码": "unit_id", "stage": "stage", "学段": "stage",
+             "school_id": "school_id", "学校代码": "school_id"}
+    df = df.rename(columns={c: heads.get(str(c).strip(), str(c).strip()) for c in df.columns})
+    hr = df.attrs.get("header_row", 1)
+    problems = [f"{label} row {hr}, column {c}: required column is missing"
+                for c in ("unit_id", "stage", "school_id") if c not in df.columns]
+    if problems:
+        raise DataError(problems)
+    units = set(district.units["unit_id"].astype(str)) if district.units is not None else set()
+    schools = set(district.schools["school_id"])
+    out: dict[tuple[str, str], str] = {}
+    stage_words = {"primary": "primary", "小学": "primary", "junior": "junior", "初中": "junior"}
+    for rowno, rec in df.iterrows():
+        u, st, sid = str(rec["unit_id"]), str(rec["stage"]), str(rec["school_id"])
+        if u not in units:
+            problems.append(f"{label} row {rowno}, column unit_id: unknown unit {u!r}")
+        if st not in stage_words:
+            problems.append(f"{label} row {rowno}, column stage: {st!r} is not primary or "
+                            f"junior")
+        if sid not in schools:
+            problems.append(f"{label} row {rowno}, column school_id: unknown school {sid!r}")
+        if not problems:
+            out[(u, stage_words[st])] = sid
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def former_catchments(district: District, params: ConsolidationParams
+                      ) -> dict[tuple[str, str], list[int]]:
+    """``{(school_id, stage): [unit row, ...]}``: the units each school served before the
+    plan (the catchment plan of ``params.catchment_units``, else the nearest school of
+    the stage by great-circle distance among the public schools teaching it, ties to
+    the lower id)."""
+    from geodata.travel import haversine_km
+    units = district.units
+    if units is None or len(units) == 0:
+        return {}
+    out: dict[tuple[str, str], list[int]] = {}
+    if params.catchment_units:
+        plan = read_catchment_units(params.catchment_units, district)
+        ids = list(units["unit_id"].astype(str))
+        for (u, st), sid in sorted(plan.items()):
+            out.setdefault((sid, st), []).append(ids.index(u))
+        return out
+    pts = np.array(_unit_points(units))
+    s = district.schools
+    public = s["public"].fillna(True).astype(bool)
+    for st in M.STAGES:
+        teach = [k for k, row in enumerate(s.to_dict("records"))
+                 if public.iat[k] and row["type"] != "special" and st in school_stages(row)
+                 and int(row[f"students_{st}"]) > 0]
+        if not teach:
+            continue
+        sid = s["school_id"].to_numpy(dtype=object)[teach]
+        order = np.argsort(sid.astype(str), kind="stable")
+        sid = sid[order]
+        lon = s["lon"].to_numpy(float)[teach][order]
+        lat = s["lat"].to_numpy(float)[teach][order]
+        d = haversine_km(pts[:, None, 0], pts[:, None, 1], lon[None, :], lat[None, :])
+        near = np.argmin(d, axis=1)   # first minimum: the lower id
+        for u, k in enumerate(near):
+            out.setdefault((str(sid[k]), st), []).append(u)
+    return out
+
+
+def homes_of(district: District, params: ConsolidationParams, closing: Sequence[str]
+             ) -> list[tuple[str, int, str, int, int]]:
+    """``(school_id, unit row, stage, pupils, young)`` for the pupils of the schools
+    ``closing`` (see the module docstring)."""
+    catch = former_catchments(district, params)
+    if not catch:
+        return []
+    units = district.units
+    rows = district.schools.set_index("school_id")
+    out = []
+    for sid in sorted(closing):
+        for st in M.STAGES:
+            n = int(rows.loc[sid, f"students_{st}"])
+            mine = sorted(catch.get((sid, st), []))
+            weights = [int(units[f"children_{st}"].iat[u]) for u in mine]
+            if n <= 0 or not mine or sum(weights) <= 0:
+                continue
+            pupils = M.apportion(n, weights)
+            young = (math.floor(params.young_share * n + 1e-9 + HALF) if st == "primary"
+                     else 0)
+            ys = M.apportion(young, pupils)
+            for u, q, y in zip(mine, pupils, ys, strict=True):
+                if q > 0:
+                    out.append((sid, u, st, int(q), int(y)))
+    return out
+
+
+#: rounding half up
+HALF = 0.5  # not-a-rule: rounding half up, not a CV limit
+
+
+def _stop_sites(district: District, rows: list[int], walk_limit_m: float
+                ) -> list[tuple[float, float, float]]:
+    """``(lon, lat, walk_m)`` of each unit's stop site: the nearest road point when
+    within the walking limit, else the unit's own point (walk 0)."""
+    pts = _unit_points(district.units.iloc[rows]) if rows else []
+    net = district.road_network()
+    if net is None or not pts:
+        return [(lon, lat, 0.0) for lon, lat in pts]
+    from geodata.roads import road_points
+    out = []
+    for (lon, lat), (rlon, rlat, m) in zip(pts, road_points(net, pts), strict=True):
+        out.append((rlon, rlat, m) if m <= walk_limit_m else (lon, lat, 0.0))
+    return out
+
+
+def build_problem(district: District, ids: Sequence[str], rules: Rules,
+                  params: ConsolidationParams | None = None, closing: Sequence[str] = ()
+                  ) -> tuple[M.Problem, TravelMatrix, float, dict[int, Site]]:
+    """The model's problem for the schools ``ids`` and the homes of the schools
+    ``closing``, the travel matrix between the schools and the stop sites, the
+    seconds it took and the nodes as :class:`Site`."""
+    from geodata.travel import haversine_km
     t0 = time.perf_counter()
+    params = params if params is not None else resolve_params(DEFAULT_PARAMS, rules)
+    homes = homes_of(district, params, closing) if closing else []
+    unit_rows = sorted({h[1] for h in homes})
+    sites = _stop_sites(district, unit_rows, params.walk_limit_m)
+    school_pts = district.school_points(ids)
+    unit_ids = ([str(u) for u in district.units["unit_id"].iloc[unit_rows]]
+                if unit_rows else [])
+    unit_names = ([str(u) for u in district.units["name"].iloc[unit_rows]]
+                  if unit_rows else [])
+    points = list(school_pts) + [(f"@{u}", lon, lat)
+                                 for u, (lon, lat, _) in zip(unit_ids, sites, strict=True)]
     try:
-        matrix = district.travel(district.school_points(ids))
+        matrix = district.travel(points)
     except FarFromRoads as e:
-        raise PlanInputError(f"schools.csv: {e} (district.yaml settings.max_access_m)") from None
+        far_s = [(i, m) for i, m in e.points if not str(i).startswith("@")]
+        far_u = [(str(i)[1:], m) for i, m in e.points if str(i).startswith("@")]
+        where = "schools.csv" if far_s else "units.csv"
+        raise PlanInputError(f"{where}: {FarFromRoads(far_s or far_u, e.limit_m)} "
+                             f"(district.yaml settings.max_access_m)") from None
     secs = time.perf_counter() - t0
     rows = district.schools.set_index("school_id", drop=False)
     schools = [_school(rows.loc[i], rules) for i in ids]
@@ -386,8 +585,26 @@ def build_problem(district: District, ids: Sequence[str], rules: Rules
                                       str(rec["stage"]), bool(rec.get("qualified", False)),
                                       bool(rec.get("is_backbone", False)),
                                       bool(rec.get("pe_art", False))))
-    problem = M.Problem(schools, matrix.minutes, matrix.km, teachers=teachers)
-    return problem, matrix, secs
+    n = len(ids)
+    units = [M.Unit(unit_ids[k], unit_names[k], n + k) for k in range(len(unit_rows))]
+    pos = {u: k for k, u in enumerate(unit_rows)}
+    mhomes = [M.Home(sid, pos[u], st, q, y) for sid, u, st, q, y in homes]
+    walk = np.zeros((len(unit_rows), len(unit_rows)))
+    if unit_rows:
+        home_pts = np.array(_unit_points(district.units.iloc[unit_rows]))
+        site_pts = np.array([(lon, lat) for lon, lat, _ in sites])
+        walk = 1000.0 * haversine_km(home_pts[:, None, 0], home_pts[:, None, 1],
+                                     site_pts[None, :, 0], site_pts[None, :, 1])
+        np.fill_diagonal(walk, [w for _, _, w in sites])
+    problem = M.Problem(schools, matrix.minutes, matrix.km, teachers=teachers, units=units,
+                        homes=mhomes, walk_m=walk)
+    info: dict[int, Site] = {}
+    for k, (sid, lon, lat) in enumerate(school_pts):
+        info[k] = Site(sid, str(rows.loc[sid, "name"]), "school", float(lon), float(lat))
+    for k, (lon, lat, w) in enumerate(sites):
+        info[n + k] = Site(unit_ids[k], unit_names[k], "unit", float(lon), float(lat),
+                           round(float(w), 1))
+    return problem, matrix, secs, info
 
 
 # ------------------------------------------------------------------ main API
@@ -407,12 +624,16 @@ def consolidate(district: District, params: ConsolidationParams = DEFAULT_PARAMS
     receivers at least annual cost (mode ``optimise``); see the module docstring.
 
     ``receivers``, ``candidates`` and ``must_close`` (school ids) are for the
-    optimise mode only. ``check_indicators`` adds the indicator engine's view of
-    the receivers before and after (indicators 4, 5, 11, 12, 13)."""
+    optimise mode only. ``check_indicators`` checks the receivers with the indicator
+    engine (every school-level A indicator, before and after: :func:`engine_view`,
+    :func:`regressions`); in optimise mode it also makes the plan avoid regressions.
+    Without it neither is done (quick tests)."""
+    from planner.indicators import check
     rules = rules if rules is not None else district.rules
     params = resolve_params(params, rules)
     settings = model_settings(params, solve, rules)
     known = set(district.schools["school_id"])
+    rounds = 0
     if params.mode == "plan":
         extra = [k for k, v in (("receivers", receivers), ("candidates", candidates),
                                 ("must_close", must_close)) if v]
@@ -427,8 +648,10 @@ def consolidate(district: District, params: ConsolidationParams = DEFAULT_PARAMS
                     if isinstance(params.closures, (str, Path))
                     else _check_plan_list(params.closures, district))
         ids = sorted({x for s, r, _ in closures for x in (s, r)})
-        problem, matrix, secs = build_problem(district, ids, rules)
+        closing = sorted({s for s, _, _ in closures})
+        problem, matrix, secs, sites = build_problem(district, ids, rules, params, closing)
         result = M.evaluate_plan(problem, closures, settings)
+        after = _redeploy_and_apply(district, rules, problem, result)
     elif params.mode == "optimise":
         if params.closures:
             raise PlanInputError("consolidation.closures: given, but mode is optimise (the "
@@ -444,23 +667,181 @@ def consolidate(district: District, params: ConsolidationParams = DEFAULT_PARAMS
         cands = sorted(set(cands) | set(must_close))
         recv = sorted(receivers) if receivers is not None else receiver_ids(district, cands)
         ids = sorted(set(cands) | set(recv))
-        problem, matrix, secs = build_problem(district, ids, rules)
-        result = M.optimise(problem, cands, recv, settings, must_close=must_close)
+        problem, matrix, secs, sites = build_problem(district, ids, rules, params, cands)
+        if check_indicators:
+            problem.keep = keep_rows(district, check(district, rules=rules), cands, recv, rules)
+        while True:
+            rounds += 1
+            result = M.optimise(problem, cands, recv, settings, must_close=must_close)
+            after = _redeploy_and_apply(district, rules, problem, result)
+            if not check_indicators or rounds >= MAX_ROUNDS or not result.status.has_plan:
+                break
+            regs = regressions(district, after, _touched(result), rules)
+            if not regs:
+                break
+            intake: dict[str, int] = {}
+            for asg in result.assignments:
+                intake[asg.receiving_school_id] = (intake.get(asg.receiving_school_id, 0)
+                                                   + asg.pupils)
+            for rid in sorted({g["school_id"] for g in regs}):
+                q = intake.get(rid, 0)
+                problem.intake_caps[rid] = max(0, q - max(1, q // CAP_STEP))
         closures = _closures_of(result)
     else:
         raise PlanInputError(f"consolidation.mode: {params.mode!r} is not one of plan, optimise")
-    # teachers: shortages after the merge, then redeploy
-    problem.shortages = teacher_shortages(district, rules, result.moved(), result.closed)
-    flows = {(a.school_id, a.receiving_school_id, a.stage): a.pupils for a in result.assignments}
-    result.redeployments = M.redeploy_teachers(problem, result.closed, flows)
-    after = apply_result(district, result)
     outcome = ConsolidationOutcome(
         result=result, status=result.status, params=params, solve=solve, rules=rules,
         plan=closures, district=district, district_after=after, problem=problem,
-        settings=settings, matrix=matrix, network=district.road_network(), matrix_seconds=secs)
+        settings=settings, matrix=matrix, network=district.road_network(), matrix_seconds=secs,
+        sites=sites, regression_rounds=rounds)
     if check_indicators:
-        outcome.indicators = engine_view(district, after, sorted(result.receivers), rules)
+        touched = _touched(result)
+        outcome.indicators = engine_view(district, after, touched, rules)
+        outcome.regressions = regressions(district, after, touched, rules)
+        outcome.preexisting = preexisting(district, after, touched, rules)
     return outcome
+
+
+#: optimise mode: solves while tightening the intake of a receiver that still
+#: regresses (each round takes a twentieth of its intake, at least one pupil)
+MAX_ROUNDS = 6
+CAP_STEP = 20  # not-a-rule: a twentieth of the intake per round
+
+
+def _redeploy_and_apply(district: District, rules: Rules, problem: M.Problem,
+                        result: M.Result) -> District:
+    """Teachers: shortages after the merge, then redeployment; the district after."""
+    problem.shortages = teacher_shortages(district, rules, result.moved(), result.closed)
+    flows = {(a.school_id, a.receiving_school_id, a.stage): a.pupils for a in result.assignments}
+    result.redeployments = M.redeploy_teachers(problem, result.closed, flows)
+    return apply_result(district, result)
+
+
+def _touched(result: M.Result) -> list[str]:
+    """The open schools a plan changes: its receivers and the schools teachers go to."""
+    out = set(result.receivers) | {r.to_school_id for r in result.redeployments
+                                   if r.to_school_id}
+    return sorted(out - set(result.closed))
+
+
+#: the school-level A indicators a receiver is checked on after the merge
+SCHOOL_INDICATORS = (1, 2, 3, 4, 5, 6, 7, 11, 12, 13)  # not-a-rule: indicator ids
+#: the per-pupil indicators whose resources move with the pupils (teachers, equipment)
+#: or stay (multimedia rooms): kept by the optimise MIP's keep rows; 4 and 5 have
+#: the model's own area rows
+KEEP_INDICATORS = (1, 2, 3, 6, 7)  # not-a-rule: indicator ids
+
+
+def keep_rows(district: District, before, candidates: Sequence[str], receivers: Sequence[str],
+              rules: Rules) -> list[M.KeepRow]:
+    """Optimise mode: one :class:`models.consolidation.KeepRow` per receiver part and
+    indicator of :data:`KEEP_INDICATORS` it passes today (the engine's values):
+    the part's resource is ``value × pupils / multiplier``; what follows a
+    candidate's pupils per pupil: its teachers of the flag (1-3) or its equipment
+    (6, shared over all its pupils); multimedia rooms (7) stay behind."""
+    parts = before.parts_table()
+    s = district.schools.set_index("school_id")
+    counts = district.teacher_counts()
+    flags = dict(zip((1, 2, 3), TEACHER_FLAGS))  # not-a-rule: indicator ids
+    recv = set(receivers)
+    out = []
+    for _, p in parts.iterrows():
+        rid, st = str(p["school_id"]), str(p["stage"])
+        if rid not in recv:
+            continue
+        for k in KEEP_INDICATORS:
+            ok, v, thr = p.get(f"passed_{k}"), p.get(f"value_{k}"), p.get(f"threshold_{k}")
+            if not (isinstance(ok, (bool, np.bool_)) and ok) or pd.isna(v) or pd.isna(thr):
+                continue
+            mult = float(rules.rule(k).multiplier)
+            follow = []
+            for i in candidates:
+                pupils = int(s.loc[i, f"students_{st}"])
+                total = int(s.loc[i, "students_primary"] + s.loc[i, "students_junior"])
+                if pupils <= 0:
+                    continue
+                if k in flags:
+                    have = counts.loc[(i, st), flags[k]] if (i, st) in counts.index else 0.0
+                    per = 0.0 if pd.isna(have) else float(have) / pupils
+                elif k == 6 and total > 0:  # not-a-rule: indicator id (equipment)
+                    eq = s.loc[i, "equipment_yuan"]
+                    per = 0.0 if pd.isna(eq) else float(eq) / total
+                else:
+                    per = 0.0
+                follow.append((i, per))
+            out.append(M.KeepRow(rid, st, k, float(v) * float(p["pupils"]) / mult,
+                                 int(p["pupils"]), float(thr), mult, tuple(follow)))
+    return out
+
+
+def _failing(report, ids: set[str]) -> dict[tuple[str, str, int], dict]:
+    out = {}
+    for k in SCHOOL_INDICATORS:
+        try:
+            ind = report.indicator(k)
+        except KeyError:
+            continue
+        for f in ind.failing_schools:
+            sid = str(f.get("school_id"))
+            if sid in ids:
+                out[(sid, str(f.get("stage") or ""), k)] = f
+    return out
+
+
+def _parts_values(report) -> dict[tuple[str, str, int], float]:
+    parts = report.parts_table()
+    out = {}
+    for _, p in parts.iterrows():
+        for k in range(1, 8):
+            v = p.get(f"value_{k}")
+            if v is not None and not pd.isna(v):
+                out[(str(p["school_id"]), str(p["stage"]), k)] = float(v)
+    return out
+
+
+def regressions(before: District, after: District, schools: Sequence[str],
+                rules: Rules | None = None) -> list[dict]:
+    """School parts of ``schools`` that pass an indicator of :data:`SCHOOL_INDICATORS`
+    before the plan and fail it after, by the indicator engine: ``{school_id, name,
+    indicator, stage, before, after, threshold, gap}`` (``gap``: the amount missing,
+    positive; ``before`` ``None`` where the engine gives no school value), ordered by
+    school, indicator, stage."""
+    from planner.indicators import check
+    kw = {} if rules is None else {"rules": rules}
+    rb, ra = check(before, **kw), check(after, **kw)
+    ids = set(schools)
+    fb, fa = _failing(rb, ids), _failing(ra, ids)
+    vb = _parts_values(rb)
+    out = []
+    for key in sorted(set(fa) - set(fb), key=lambda k: (k[0], k[2], k[1])):
+        sid, st, k = key
+        f = fa[key]
+        out.append({"school_id": sid, "name": str(f.get("name") or sid), "indicator": k,
+                    "stage": st, "before": vb.get((sid, st, k)),
+                    "after": f.get("value"), "threshold": f.get("threshold"),
+                    "gap": f.get("gap")})
+    return json.loads(json.dumps(out, default=json_default))
+
+
+def preexisting(before: District, after: District, schools: Sequence[str],
+                rules: Rules | None = None) -> list[dict]:
+    """Problems the plan's schools have before it (the engine's failing parts of
+    :data:`SCHOOL_INDICATORS`): ``{school_id, name, indicator, stage, value, threshold,
+    gap, after}`` (``after``: the value after the plan, ``None`` when it passes then)."""
+    from planner.indicators import check
+    kw = {} if rules is None else {"rules": rules}
+    rb, ra = check(before, **kw), check(after, **kw)
+    ids = set(schools)
+    fb, fa = _failing(rb, ids), _failing(ra, ids)
+    out = []
+    for key in sorted(fb, key=lambda k: (k[0], k[2], k[1])):
+        sid, st, k = key
+        f = fb[key]
+        out.append({"school_id": sid, "name": str(f.get("name") or sid), "indicator": k,
+                    "stage": st, "value": f.get("value"), "threshold": f.get("threshold"),
+                    "gap": f.get("gap"),
+                    "after": fa[key].get("value") if key in fa else None})
+    return json.loads(json.dumps(out, default=json_default))
 
 
 def _closures_of(result: M.Result) -> list[tuple[str, str, float]]:
@@ -532,15 +913,15 @@ def apply_result(district: District, result: M.Result) -> District:
 
 def engine_view(before: District, after: District, receivers: list[str],
                 rules: Rules | None = None) -> dict:
-    """Indicators 4, 5, 11, 12, 13 of the receivers by the indicator engine,
-    before and after: ``{"4": {"before": {passed_county, no_data,
-    failing_receivers}, "after": {...}}, ...}``."""
+    """Every school-level A indicator (:data:`SCHOOL_INDICATORS`) of the receivers by
+    the indicator engine, before and after: ``{"7": {"before": {passed_county,
+    no_data, failing_receivers}, "after": {...}}, ...}``."""
     from planner.indicators import check
-    kw = {} if rules is None or rules is before.rules else {"standard": rules.standard}
+    kw = {} if rules is None else {"rules": rules}
     rb, ra = check(before, **kw), check(after, **kw)
     out: dict = {}
     for rep, key in ((rb, "before"), (ra, "after")):
-        for ind in M.RECEIVER_INDICATORS:
+        for ind in SCHOOL_INDICATORS:
             try:
                 r = rep.indicator(ind)
             except KeyError:

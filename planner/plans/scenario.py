@@ -23,6 +23,8 @@ plans to make::
       share: 0.10                       # default: the standard's indicator 19
     catchments:                         # optional: CatchmentParams
       stages: [primary, junior]
+    remediation:                        # optional: RemediationParams (after the plans)
+      costs: {building_m2: 3200}        # or a YAML file of cost keys, relative to this file
 
 Every section is read by its typed parameters class of :mod:`planner.core.params`
 (``from_dict``): the one place that holds each setting's default and check. A
@@ -46,7 +48,13 @@ from typing import Any
 
 from models.status import Status, worst
 from planner.core.errors import DataError
-from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams, SolveParams
+from planner.core.params import (
+    CatchmentParams,
+    ConsolidationParams,
+    RemediationParams,
+    RotationParams,
+    SolveParams,
+)
 from planner.io.yamlsafe import load_yaml
 
 SCHEMA_VERSION = 1
@@ -55,9 +63,9 @@ LANGS = ("zh", "en")
 #: top-level keys of a scenario file; the solve keys and the plan sections are
 #: checked by their parameters classes
 TOP_KEYS = ("schema", "name", "district", "lang", *SolveParams.names(), "consolidation",
-            "rotation", "catchments")
+            "rotation", "catchments", "remediation")
 SECTIONS = {"consolidation": ConsolidationParams, "rotation": RotationParams,
-            "catchments": CatchmentParams}
+            "catchments": CatchmentParams, "remediation": RemediationParams}
 CLOSURE_KEYS = ("school_id", "receiving_school_id", "share")
 
 
@@ -77,6 +85,7 @@ class Scenario:
     consolidation: ConsolidationParams | None = None
     rotation: RotationParams | None = None
     catchments: CatchmentParams | None = None
+    remediation: RemediationParams | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     # the solve settings by their old names
@@ -106,6 +115,8 @@ class Scenario:
             d = params.to_dict()
             if isinstance(getattr(params, "closures", None), Path):
                 d["closures"] = _portable(params.closures)
+            if isinstance(getattr(params, "costs", None), Path):
+                d["costs"] = _portable(params.costs)
             out[key] = d
         return out
 
@@ -149,6 +160,21 @@ def _closures_problems(label: str, closures: Any, folder: Path) -> tuple[list[st
             if not ok:
                 out.append(f"{where}.share: {v!r} is not a number in (0, 1]")
     return out, closures
+
+
+def _costs_problems(label: str, costs: Any, folder: Path) -> tuple[list[str], Any]:
+    """Check ``remediation.costs`` (a YAML file of cost keys relative to the scenario, or a
+    mapping of them); return the problems and the value with a file path resolved."""
+    from planner.plans.remediation import COST_KEYS
+    key = f"{label} key remediation.costs"
+    if isinstance(costs, str):
+        p = (folder / costs).resolve()
+        return ([] if p.exists() else [f"{key}: {p.name} does not exist"]), p
+    if not isinstance(costs, dict):
+        return [f"{key}: {costs!r} is not a cost file or a mapping of cost keys"], costs
+    out = [f"{key}.{k}: unknown cost key; allowed: {', '.join(COST_KEYS)}"
+           for k in costs if k not in COST_KEYS]
+    return out, costs
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -201,6 +227,10 @@ def load_scenario(path: str | Path) -> Scenario:
             found, closures = _closures_problems(label, data["closures"], path.parent)
             problems.extend(found)
             data = {**data, "closures": closures}
+        if key == "remediation" and isinstance(data, dict) and data.get("costs") is not None:
+            found, costs = _costs_problems(label, data["costs"], path.parent)
+            problems.extend(found)
+            data = {**data, "costs": costs}
         sections[key] = typed(cls, data, f"{key}.")
     cons = sections.get("consolidation")
     if cons is not None and cons.mode == "plan" and not cons.closures:
@@ -221,6 +251,9 @@ def input_hash(scenario: Scenario) -> str:
     c = scenario.consolidation.closures if scenario.consolidation is not None else None
     if isinstance(c, Path):
         files.append(c)
+    r = scenario.remediation.costs if scenario.remediation is not None else None
+    if isinstance(r, Path) and r.exists():
+        files.append(r)
     d = scenario.district
     if d.is_dir():
         files += sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in
@@ -249,6 +282,7 @@ class RunResult:
     consolidation: Any = None
     rotation: Any = None
     catchments: Any = field(default_factory=list)
+    remediation: Any = None
     verification: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
@@ -260,6 +294,8 @@ class RunResult:
                if getattr(self, k) is not None]
         if self.catchments:
             out.append(("catchments", self.catchments))
+        if self.remediation is not None:
+            out.append(("remediation", self.remediation))
         return out
 
     def statuses(self) -> dict[str, Status]:
