@@ -1139,7 +1139,7 @@ def _loads(d: _Data, assignment: dict) -> dict:
         if assignment[u] is not None:
             kids[assignment[u]] += d.children[i]
     return {s: SchoolLoad(s, kids[s], d.seats[j],
-                          kids[s] / d.seats[j] if d.seats[j] else math.inf * (kids[s] > 0))
+                          kids[s] / d.seats[j] if d.seats[j] else (math.inf if kids[s] else 0.0))
             for j, s in enumerate(d.p.school_ids)}
 
 
