@@ -716,8 +716,9 @@ def test_verifier_finds_a_cut_zone(tmp_path, yunxi_out, yunxi):
     prim = [r for r in rows if r["stage"] == "primary"]
     far = max(prim, key=lambda r: float(r["km"]))
     # move a unit of another zone to the school of the farthest unit: its zone is cut
-    other = next(r for r in prim if r["school_id"] != far["school_id"] and
-                 float(r["km"]) < 3 and int(r["children"]) < 60)
+    # (the unit nearest its own school: deep inside another zone)
+    other = min((r for r in prim if r["school_id"] != far["school_id"]),
+                key=lambda r: (float(r["km"]), r["unit_id"]))
     other["school_id"] = far["school_id"]
     with (out / "units.csv").open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
