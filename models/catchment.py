@@ -842,14 +842,18 @@ class _Run:
         return self.gap if self.gap is not None else DEFAULT_GAP
 
     def solve(self, model: _Model, warm: Mapping[int, int] | None = None,
-              bound: bool = False) -> SolveInfo:
+              bound: bool = False, share: float | None = None) -> SolveInfo:
         """One solve in the time left; ``bound``: a relaxation solved for its dual
         bound, to HiGHS's default gap (:data:`DEFAULT_GAP`) whatever gap is asked for,
         so that a plan within the gap asked for can be proven by it."""
         if warm is not None:
             _set_start(model, warm, self.d)
         gap = min(self.tol(), DEFAULT_GAP) if bound else self.gap
-        info = solve_problem(model.prob, solver=self.solver, time_limit=self.remaining(),
+        limit = self.remaining()
+        if share is not None and self.limit is not None and limit is not None:
+            # at most until ``share`` of the whole limit has passed (at least 1 s)
+            limit = min(limit, max(1.0, share * self.limit - (time.perf_counter() - self.t0)))
+        info = solve_problem(model.prob, solver=self.solver, time_limit=limit,
                              gap=gap, warm_start=warm is not None)
         self.solver_seconds += info.seconds
         return info
@@ -884,9 +888,9 @@ class _Run:
             return self._flow(self._sweep_plan())
         return self._cuts()
 
-    def _sweep_plan(self) -> dict[int, int] | None:
+    def _sweep_plan(self, share: float | None = None) -> dict[int, int] | None:
         seed_model = _build(_with_mode(self.d, "sweep"), "sweep", relaxed=False)
-        seed_info = self.solve(seed_model)
+        seed_info = self.solve(seed_model, share=share)
         if not seed_info.status.has_plan:
             self.notes.append("the sweep rule found no start plan")
             return None
@@ -922,9 +926,16 @@ class _Run:
         info: SolveInfo | None = None
         while True:
             self.rounds += 1
-            info = self.solve(model, warm=best, bound=True)
+            # without a contiguous plan, a round may use the time up to STALL_SHARE
+            info = self.solve(model, warm=best, bound=True,
+                              share=STALL_SHARE if best is None else None)
             if info.status is Status.INFEASIBLE:
                 break                       # no plan satisfies even the relaxation
+            if best is None and info.status is Status.NO_PLAN_IN_TIME:
+                self.stalled = True
+                self.notes.append("stopped the cut loop: no plan of a round after "
+                                  f"{STALL_SHARE:.0%} of the time limit")
+                break
             b = _dual_bound(model.prob, info, self.solver, self.tol())
             if b is not None:
                 lb = max(lb, b)
@@ -942,7 +953,7 @@ class _Run:
                     best, best_obj = fixed, _plan_cost(self.d, fixed)
                 elif best is None and not seeded:
                     seeded = True
-                    best = self._sweep_plan()
+                    best = self._sweep_plan(share=STALL_SHARE)
                     best_obj = _plan_cost(self.d, best) if best is not None else math.inf
             proven = best is not None and best_obj - lb <= self.tol() * max(best_obj, 1e-9)
             if proven or not found:

@@ -374,8 +374,12 @@ def _given_schools(district: District, stage: str) -> dict[str, str]:
 
 def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS,
                solve: SolveParams = _SOLVE, *, rules: Rules | None = None,
-               other: dict[str, tuple[int, int]] | None = None) -> CatchmentOutcome:
+               other: dict[str, tuple[int, int]] | None = None,
+               time_share: float = 1.0) -> CatchmentOutcome:
     """Zone ``stage`` of ``district`` (see the module docstring).
+
+    ``time_share``: the share of ``solve.time_limit`` this stage's model may use
+    (:func:`catchment_plan` splits the limit between its stages).
 
     ``rules`` default to the district's standard (``district.rules``): the places
     follow it. ``other``: ``school_id → (pupils, classes)`` of the other stage at
@@ -419,7 +423,8 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
         current=current, stability_penalty=params.stability_penalty,
         k_nearest=params.k_nearest, max_changed=cap)
     result = cm.solve_catchments(problem, mode=params.contiguity, solver=solve.solver,
-                                 time_limit=solve.time_limit, gap=params.gap or None)
+                                 time_limit=None if solve.time_limit is None
+                                 else solve.time_limit * time_share, gap=params.gap or None)
     violations = cm.verify_catchments(problem, result.assignment) \
         if result.status.has_plan else []
     after = _after(result, schools, places, a, stage, rules)
@@ -446,15 +451,18 @@ def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
     The stages are *zoned* in the order of :func:`zoning_order` (the tightest first),
     and a two-stage school's places of a later stage see the earlier stage's full
     turnover (when that stage has a plan), so the final state keeps the limits the
-    two stages share."""
+    two stages share. ``solve.time_limit`` is the whole plan's: each stage's model
+    has an equal share of it."""
     rules = rules if rules is not None else district.rules
+    share = 1.0 / max(1, len(params.stages))
     done: dict[str, CatchmentOutcome] = {}
     for st in zoning_order(district, params, rules):
         other: dict[str, tuple[int, int]] = {}
         for o in done.values():
             if o.has_plan:
                 other.update({sid: (x.pupils, x.classes) for sid, x in o.after.items()})
-        done[st] = catchments(district, st, params, solve, rules=rules, other=other)
+        done[st] = catchments(district, st, params, solve, rules=rules, other=other,
+                              time_share=share)
     return [done[st] for st in params.stages]
 
 
