@@ -108,6 +108,15 @@ def path_frame(o: CatchmentOutcome) -> pd.DataFrame:
 # files
 # ---------------------------------------------------------------------------
 
+def _whole(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Counts stay whole numbers in the file: the columns starting with ``prefix``
+    (a missing limit, or a year a stage does not have, is left empty)."""
+    for c in df.columns:
+        if str(c).startswith(prefix):
+            df[c] = df[c].astype("Int64")
+    return df
+
+
 def write_files(outcomes: list[CatchmentOutcome], out: Path, lang: str = "zh") -> list[Path]:
     """The plan's files in ``out`` (the same in every language)."""
     out = Path(out)
@@ -132,9 +141,11 @@ def write_files(outcomes: list[CatchmentOutcome], out: Path, lang: str = "zh") -
         files.append(out / "catchments.gpkg")
     files.append(write_csv(pd.concat([o.units for o in outcomes], ignore_index=True),
                            out / "units.csv"))
-    files.append(write_csv(pd.concat([places_frame(o) for o in outcomes], ignore_index=True),
+    files.append(write_csv(_whole(pd.concat([places_frame(o) for o in outcomes],
+                                            ignore_index=True), "limit_"),
                            out / "places.csv"))
-    files.append(write_csv(pd.concat([path_frame(o) for o in outcomes], ignore_index=True),
+    files.append(write_csv(_whole(pd.concat([path_frame(o) for o in outcomes],
+                                            ignore_index=True), "year_"),
                            out / "path.csv"))
     files.append(write_json(combined_summary(outcomes), out / "summary.json"))
     return files
