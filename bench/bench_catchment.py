@@ -34,6 +34,20 @@ seconds are wall-clock for the whole call and vary ~2x with machine load)::
       500  10 flow   8   optimal    0.00%      77477   5.0-6.9  18469
       500  10 none   8   optimal    0.03%      77497       0.3   3930  (4 zones cut)
 
+Issue 16, ``--units 2000 --schools 40 --modes exact,sweep,cheap,flow,none --repeat 3``
+(median of 3 [all three], 2 cores shared with other jobs; gap against the valid bound
+of the contiguous problem)::
+
+    units sch mode     k status         gap  objective  total_s  runs (s)
+     2000  40 exact    8 optimal      0.00%     290172      7.7  2.7 7.7 11.7
+     2000  40 sweep    8 optimal      0.01%     290184     12.9  9.3 12.9 25.1
+     2000  40 cheap    8 optimal      0.74%     292331     15.7  13.1 15.7 19.9
+     2000  40 flow     8 optimal      0.01%     290184     72.7  67.9 72.7 88.8
+     2000  40 none     8 optimal      0.01%     290199      2.9  2.6 2.9 3.4   (15 zones cut)
+
+``exact`` (separator cuts) is the faster exact method: its first round is already
+contiguous here; ``flow`` warm-started from the sweep plan proves the same optimum.
+
 HiGHS overran the 120 s limit (it checks the clock between phases); ``no_solution``
 is what is now reported as ``no_plan_in_time`` (:class:`models.status.Status`). On this
 generator the cost-ordered cheap rule costs 0.7 % (2 000) to 3.6 % (500) over

@@ -100,7 +100,10 @@ relaxed model with an "unassigned" option :math:`y_u` is solved, each
 unassigned child carrying a big penalty (ten times the largest candidate cost
 per child; a plan therefore assigns a child whenever some reachable school can
 take it at less than that).  The relaxed model uses the mode's contiguity rule,
-``sweep`` for ``exact`` (a closest plan is a heuristic answer in any case).  The
+``sweep`` for ``exact`` (a closest plan is a heuristic answer in any case).
+``exact`` without a contiguous plan (no round's plan connected, no sweep plan) stops
+its loop at :data:`STALL_SHARE` of the time limit and gives the closest plan with
+status ``NO_PLAN_IN_TIME`` (infeasibility not proven).  The
 result has status :data:`~models.status.Status.INFEASIBLE`, ``closest=True``, the
 closest plan, and one :class:`Shortfall` per unassigned unit with the numbers
 (children, seats and demand within reach, seats missing, a suggested site for a
