@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from planner.plans.scenario import RunResult, Scenario, input_hash
 
@@ -19,17 +20,20 @@ from planner.plans.scenario import RunResult, Scenario, input_hash
 class _Progress:
     """One line per step on stderr, with elapsed seconds (kept out of the files)."""
 
-    def __init__(self, quiet: bool = False, lang: str = "zh"):
+    def __init__(self, quiet: bool = False, lang: str = "zh", progress=None):
         self.t0 = time.perf_counter()
         self.last = self.t0
         self.quiet = quiet
         self.lang = lang
         self.timings: dict[str, float] = {}
+        self.progress = progress
 
     def step(self, name: str) -> None:
         now = time.perf_counter()
         self.timings[name] = round(now - self.last, 3)
         self.last = now
+        if self.progress is not None:   # e.g. planner serve's live progress
+            self.progress(name, round(now - self.t0, 3))
         if not self.quiet:
             from planner.outputs.i18n import tr
             print(f"[{now - self.t0:6.1f} s] {tr('run.step.' + name, self.lang)}",
@@ -45,7 +49,8 @@ def run_language(scenario: Scenario, lang: str | None = None) -> str:
 
 
 def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
-                 quiet: bool = False, anonymise: bool = False) -> RunResult:
+                 quiet: bool = False, anonymise: bool = False,
+                 progress: Callable[[str, float], None] | None = None) -> RunResult:
     """Baseline check → consolidation → rotation on the consolidated district →
     catchments → check again → verify → files, in the language of
     :func:`run_language`.
@@ -55,7 +60,10 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
     no half-written output folder (an earlier complete run in ``out`` is
     replaced only at the end). A plan that no choice can make meet its hard
     limits is not an exception: its outcome's status says so
-    (:attr:`RunResult.every_plan_made`)."""
+    (:attr:`RunResult.every_plan_made`). ``progress(step, seconds)`` is called as
+    each step ends (``run.step.<step>`` of the catalogue: load, before,
+    consolidation, rotation, catchments, after, verify, write), with the seconds
+    since the run began."""
     import shutil
 
     from planner.core.district import anonymise as _anon
@@ -73,7 +81,7 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
     check_out_dir(final.parent / f".{final.name}.partial", district.path)
     stage = final.parent / f".{final.name}.partial"
     try:
-        res = _run(scenario, district, stage, lang, quiet)
+        res = _run(scenario, district, stage, lang, quiet, progress)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -88,7 +96,8 @@ def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
 
 
 
-def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> RunResult:
+def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool,
+         progress=None) -> RunResult:
     from planner.indicators.engine import check
     from planner.io.export import write_json
     from planner.plans import catchments as cat
@@ -96,7 +105,7 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
 
     rules = district.rules
     solve = scenario.solve
-    prog = _Progress(quiet, lang)
+    prog = _Progress(quiet, lang, progress)
     prog.step("load")
     before = check(district, rules=rules)
     prog.step("before")
@@ -148,6 +157,15 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool) -> Run
         from planner.outputs import remediation as rem_out
         rem_out.write_files(res.remediation, out / "remediation", lang)
         prog.step("remediation")
+
+    if getattr(scenario, "roadmap", None) is not None:
+        # the road from today's district, year by year on projected enrolment (issue 19)
+        from planner.plans import roadmap as road
+        res.roadmap = road.roadmap(district, scenario.roadmap, solve,
+                                   rotation=scenario.rotation, remediation=scenario.remediation)
+        from planner.outputs import roadmap as road_out
+        road_out.write_files(res.roadmap, out / "roadmap", lang)
+        prog.step("roadmap")
 
     res.after = check(current, rotation=rotation_counts, catchments=catchment_shares,
                       rules=rules)

@@ -299,7 +299,7 @@ def test_comparison_rows_in_words_with_failing_indicators_by_name():
     assert rows["是否达到认定条件"] == ("否", "否")
     assert rows["1. 高学历教师/百生 · 小学 · 差异系数"] == ("0.043", "0.043")
     assert rows["6. 生均仪器设备（元） · 小学 · 全县值"] == ("3,219.04", "3,219.04")
-    assert rows["remediation_cost_yuan"] == ("", "1,250,000")   # a figure without a label yet
+    assert rows["整改费用（首年）元"] == ("", "1,250,000")
     text = " ".join(str(x) for r in df.itertuples(index=False, name=None) for x in r)
     assert browser.reprs(text) == [] and "cv_1" not in text
 

@@ -514,7 +514,7 @@ def test_scenario_section_in_the_main_job(tmp_path, capsys):
     assert "整改费用（首年）元" in text
     cmp = pd.read_csv(tmp_path / "cmp" / "comparison.csv", encoding="utf-8-sig")
     row = cmp[cmp.iloc[:, 0] == "整改费用（首年）元"].iloc[0]
-    assert list(row.iloc[1:].astype(float)) == [185000.0, 235000.0]
+    assert list(row.iloc[1:]) == ["185,000", "235,000"]        # in words, as the reader sees them
     run = tmp_path / "cmp" / "01_s"
     f = json.loads((run / "figures.json").read_text(encoding="utf-8"))
     assert f["remediation_cost_yuan"] == 185000 and f["remediation_a_passed"] == 26

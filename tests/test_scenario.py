@@ -207,7 +207,9 @@ def test_report_renders_offline(demo, tmp_path):
     r = browser.render_page(demo / "report.html", screenshot=shot)
     assert r.probe_done and r.errors == [] and r.network_resources == []
     assert "评估结论" in r.dom and "A 类指标 方案前后对比" in r.dom
-    assert "全部硬性约束经独立校验通过" in r.dom
+    # the demo's receivers have regressions (warnings in red): the line must not say all passed
+    assert "全部硬性约束经独立校验通过" not in r.dom
+    assert "硬性约束经独立校验通过；下文方案部分有 2 条红字提示需处理" in r.dom
     assert r.count("mapframe", tag="iframe") == 1
 
 

@@ -30,7 +30,7 @@ from planner import __version__
 
 #: one module per command, in the order ``planner --help`` lists them
 COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "remediate", "run",
-                   "compare", "verify", "synth")
+                   "compare", "verify", "synth", "project", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

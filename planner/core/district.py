@@ -97,6 +97,10 @@ class District:
     b_scores: dict = field(default_factory=dict)
     veto: dict = field(default_factory=dict)
     path: Path | None = None
+    #: optional enrolment_history.csv: ``school_id, school_year, grade, pupils`` (ints)
+    enrolment_history: pd.DataFrame | None = None
+    #: optional births.csv: ``unit_id, year, births`` (ints)
+    births: pd.DataFrame | None = None
     _network: Any = field(default=None, repr=False, compare=False)
     #: indicator reports of this object (planner.indicators.engine.check); a derived
     #: district (``with_schools``, ``anonymise``) starts with none

@@ -373,6 +373,9 @@ class CatchmentParams(Params):
     gap: float = setting(0.01, FRACTION,  # not-a-rule: an optimality tolerance, not a share
                          "relative gap, against a valid bound of the contiguous problem, "
                          "at which a plan counts as proven (0: to the solver's default)")
+    plan: Any = setting(None, optional(TEXT), "a catchment file (units.csv of a run, or one "
+                                              "saved by planner serve: unit_id, stage, "
+                                              "school_id) used as the plan instead of solving")
 
 
 # ---------------------------------------------------------------------------
@@ -429,3 +432,89 @@ class RemediationParams(Params):
                                "areas are built in whole multiples of this many m²")
     money_step: float = setting(_REM.money_step, NON_NEGATIVE,
                                 "money is rounded up to whole multiples of this many yuan")
+
+
+# ---------------------------------------------------------------------------
+# projection and roadmap (issue 19): classes of their own at the end of the file
+# ---------------------------------------------------------------------------
+
+def _projection_defaults() -> Any:
+    """The model's settings (:class:`models.projection.ProjectionSettings`): their
+    defaults are the ones :class:`ProjectionParams` offers."""
+    from models.projection import ProjectionSettings
+    return ProjectionSettings()
+
+
+_PRO = _projection_defaults()
+
+
+@dataclass(frozen=True)
+class ProjectionParams(Params):
+    """``planner project`` options and ``roadmap.projection`` of a scenario (the
+    formulation: :mod:`models.projection`)."""
+
+    years: int = setting(6, POSITIVE_INT, "school years projected past the last history year")
+    window: int = setting(_PRO.window, POSITIVE_INT, "history years of ratios used")
+    decay: float = setting(_PRO.decay, Check(lambda v: _num(v) and 0 < v <= 1,
+                                             "a number in (0, 1]", float),
+                           "weight of a history year relative to the next one")
+    shrink_pupils: float = setting(_PRO.shrink_pupils, NON_NEGATIVE,
+                                   "pupils at risk at which a school's own ratio and its "
+                                   "group's weigh equal")
+    prior_dof: float = setting(_PRO.prior_dof, NON_NEGATIVE,
+                               "pseudo-years of the group's variance in the band")
+    band: float = setting(_PRO.band, Check(lambda v: _num(v) and 0 < v < 1,
+                                           "a number between 0 and 1", float),
+                          "coverage of the prediction band")
+    draws: int = setting(_PRO.draws, NON_NEGATIVE_INT,
+                         "simulations of the band (0: no band)")
+    seed: int = setting(_PRO.seed, NON_NEGATIVE_INT, "random seed of the band")
+    min_base_years: int = setting(_PRO.min_base_years, POSITIVE_INT,
+                                  "backtest: history years needed up to a base year")
+
+
+def _is_year(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1900 < v < 2200  # not-a-rule
+
+
+def _is_budget(v: Any) -> bool:
+    if v is None or (_num(v) and v >= 0):
+        return True
+    return isinstance(v, Mapping) and len(v) > 0 and all(
+        _is_year(k) and _num(x) and x >= 0 for k, x in v.items())
+
+
+BUDGET = Check(_is_budget, "yuan a year, or a mapping of school years to yuan",
+               lambda v: None if v is None else float(v) if _num(v) else
+               {int(k): float(x) for k, x in sorted(v.items())})
+YEAR = Check(_is_year, "a school year such as 2025", int)
+PHASING = Check(lambda v: v is None or (isinstance(v, Mapping) and all(
+    isinstance(k, (str, int)) and not isinstance(k, bool) and _is_year(y)
+    for k, y in v.items())), "a mapping of school ids to school years",
+    lambda v: None if v is None else {str(k): int(y) for k, y in sorted(
+        v.items(), key=lambda kv: str(kv[0]))})
+
+
+@dataclass(frozen=True)
+class RoadmapParams(Params):
+    """``roadmap:`` of a scenario: the years, the budget and the closures of the road
+    (:mod:`planner.plans.roadmap`)."""
+
+    first_year: int | None = setting(None, optional(YEAR),
+                                     "first school year of the road (default: the year "
+                                     "after the last history year)")
+    last_year: int | None = setting(None, optional(YEAR),
+                                    "last school year of the road (default: first + 2)")
+    budget_yuan: Any = setting(None, BUDGET,
+                               "money for new remediation actions each year: one figure, or "
+                               "a mapping of school years to yuan (default: no limit)")
+    closures: Any = setting(None, None,
+                            "schools to close and their receivers: a closures file (as "
+                            "consolidation.closures) or a list of {school_id, "
+                            "receiving_school_id, share}")
+    phasing: Any = setting(None, PHASING,
+                           "school id → school year of its closure; a school of closures "
+                           "without a year closes in the first year its projected pupils "
+                           "are under the standard's candidate size")
+    rotation: bool = setting(True, BOOL, "rotate teachers every year")
+    projection: ProjectionParams = setting(default_factory=ProjectionParams)

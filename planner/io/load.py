@@ -1401,6 +1401,9 @@ def _load_district(path: Path) -> District:
             _check_unique(udf, "unit_id", ulabel, problems)
         units = _units_geo(udf, ugeom, ulabel, boundary, problems)
 
+    # the history of enrolment and births (issue 19): optional
+    history, births = _time_tables(folder, gpkg, check_files, schools, units, problems)
+
     # roads
     roads, rlabel = _read_geo(folder, "roads", gpkg, problems, check_files)
     roads = _to_wgs84(roads, rlabel, problems)
@@ -1416,7 +1419,74 @@ def _load_district(path: Path) -> District:
     return District(name=str(meta.get("name")), schools=schools, teachers=teachers,
                     units=units, roads=roads, boundary=boundary, standard=str(standard),
                     settings=settings, county=county, b_scores=b_scores, veto=veto,
-                    path=folder)
+                    path=folder, enrolment_history=history, births=births)
+
+
+HISTORY_COLUMNS = [
+    Col("school_id", "学校代码", "text", True),
+    Col("school_year", "学年", "int", True),
+    Col("grade", "年级", "int", True),
+    Col("pupils", "在校生数", "int", True),
+]
+
+BIRTH_COLUMNS = [
+    Col("unit_id", "单元编码", "text", True),
+    Col("year", "出生年份", "int", True),
+    Col("births", "出生人数", "int", True),
+]
+
+
+def _time_tables(folder: Path, gpkg: Path | None, check_files: bool, schools, units,
+                 problems: list[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The optional ``enrolment_history`` and ``births`` tables (docs/data-format.md),
+    typed and checked: every column given, ids known, grades 1-9, one row per key,
+    consecutive history years. ``None`` for a table not given."""
+    out: list[pd.DataFrame | None] = []
+    specs = (("enrolment_history", HISTORY_COLUMNS, ("school_id", "school_year", "grade")),
+             ("births", BIRTH_COLUMNS, ("unit_id", "year")))
+    for stem, cols, key in specs:
+        raw, label, _ = _table_or_problem(folder, stem, gpkg, problems, cols, check_files)
+        if raw is None or label is None:
+            out.append(None)
+            continue
+        raw = _rename_headers(raw, cols, label, problems)
+        if any(c.name not in raw.columns for c in cols):   # named by _rename_headers
+            out.append(None)
+            continue
+        n0 = len(problems)
+        df = _parse_columns(raw, cols, label, problems)
+        rows = df.index.to_numpy()
+        idc = key[0]
+        ids = df[idc].to_numpy(dtype=object)
+        for k in np.flatnonzero(ids == ""):
+            problems.append(f"{label} row {rows[k]}, column {idc}: empty id")
+        known = (set(schools["school_id"]) if stem != "births" else
+                 (set(units["unit_id"]) if units is not None else None))
+        if known is None:
+            problems.append(f"{label} row -, column -: births need the units table")
+        else:
+            for k in np.flatnonzero(~pd.Series(ids).isin(known).to_numpy() & (ids != "")):
+                where = "schools" if stem != "births" else "units"
+                problems.append(f'{label} row {rows[k]}, column {idc}: "{_short(ids[k])}" is '
+                                f"not in the {where} table")
+        if stem == "enrolment_history":
+            g = df["grade"].to_numpy()
+            for k in np.flatnonzero((g < 1) | (g > 9)):  # not-a-rule: grades 1-9
+                problems.append(f"{label} row {rows[k]}, column grade: {g[k]} is not a "
+                                f"grade 1-9")
+            years = sorted(set(df["school_year"].tolist()))
+            if years and years != list(range(years[0], years[-1] + 1)):
+                gap = next(y for y in range(years[0], years[-1]) if y not in years)
+                problems.append(f"{label} row -, column school_year: the years are not "
+                                f"consecutive ({gap} is missing)")
+        dup = df.duplicated(list(key), keep="first").to_numpy()
+        for k in np.flatnonzero(dup):
+            problems.append(f"{label} row {rows[k]}, column {key[-1]}: the row of "
+                            + ", ".join(f"{c} {df[c].iloc[k]}" for c in key)
+                            + " is given twice")
+        bad = len(problems) > n0
+        out.append(None if bad else df[[c.name for c in cols]].reset_index(drop=True))
+    return out[0], out[1]
 
 
 def _check_roads(roads, label: str, problems: list[str]) -> None:

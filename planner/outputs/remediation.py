@@ -100,6 +100,19 @@ def _stage_word(code: str, lang: str) -> str:
     return label("stage", code, lang) if code else tr("remediation.stage.school", lang)
 
 
+def _column_word(code: str, lang: str) -> str:
+    """The data column an action changes, as the planner's own table names it (the
+    schools table's Chinese header in zh, its code in en; ``teachers``: the teachers
+    table)."""
+    if lang != "zh" or not code:
+        return code
+    from planner.io.load import SCHOOL_COLUMNS
+    headers = {c.name: c.zh for c in SCHOOL_COLUMNS}
+    if code in headers:
+        return headers[code]
+    return tr("remediation.column_word.teachers", lang) if code == "teachers" else code
+
+
 def remediation_sheet(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """remediation.xlsx: the rows of :func:`remediation_table` with words for the stage,
     the action, the unit and ``recurring``, and headers in ``lang``."""
@@ -107,7 +120,8 @@ def remediation_sheet(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     words = {"stage": lambda v: _stage_word(v, lang),
              "action": lambda v: tr(f"remediation.action.{v}", lang),
              "unit": lambda v: tr(f"remediation.unit.{v}", lang),
-             "recurring": lambda v: yes_no(v == "true", lang)}
+             "recurring": lambda v: yes_no(v == "true", lang),
+             "column": lambda v: _column_word(v, lang)}
     for col, word in words.items():
         if col in x.columns:
             x[col] = [word(v) for v in x[col]]

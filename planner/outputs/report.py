@@ -548,6 +548,8 @@ def section_html(sec: ReportSection, t: dict, lang: str) -> str:
         out.append(figures_html(figures, lang))
     for w in sec.warnings:
         out.append(f"<p class='fail'>{esc(w)}</p>")
+    for svg in getattr(sec, "charts", ()):
+        out.append(f"<div class='chart'>{svg}</div>")
     for tb in sec.tables:
         if tb.caption:
             out.append(f"<h4>{esc(tb.caption)}</h4>")
@@ -621,8 +623,11 @@ def build_report(*, scenario_name: str, before: Report, after: Report | None,
         if verification:
             body.append(f"<p class='fail'>{t['verified_bad']}</p><ul>" +
                         "".join(f"<li>{esc(v)}</li>" for v in verification) + "</ul>")
-        elif every_plan_made:
+        elif every_plan_made and not any(sec.warnings for sec in sections):
             body.append(f"<p class='pass'>{t['verified_ok']}</p>")
+        elif every_plan_made:
+            n = sum(len(sec.warnings) for sec in sections)
+            body.append(f"<p class='fail'>{esc(tr('report.verified_warn', lang, n=n))}</p>")
         else:
             body.append(f"<p class='fail'>{t['verified_partial']}</p>")
     body.append(f"<h2>{t['a_table']}</h2>")

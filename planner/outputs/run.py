@@ -138,9 +138,9 @@ def school_status(report: Report, closed: set[str], school_ids: list[str] = (),
 def plans_of(res: RunResult, keyed: bool = False) -> list:
     """(presenter module, outcome) of every plan the run made, in run order;
     ``keyed``: (kind, (presenter, outcome))."""
-    from planner.outputs import catchments, consolidation, remediation, rotation
+    from planner.outputs import catchments, consolidation, remediation, roadmap, rotation
     presenters = {"consolidation": consolidation, "rotation": rotation,
-                  "catchments": catchments, "remediation": remediation}
+                  "catchments": catchments, "remediation": remediation, "roadmap": roadmap}
     if keyed:
         return [(kind, (presenters[kind], o)) for kind, o in res.plans()]
     return [(presenters[kind], o) for kind, o in res.plans()]
@@ -634,6 +634,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     if res.remediation is not None and res.remediation.status.has_plan:
         from planner.outputs.remediation import console_lines as remediation_lines
         lines += remediation_lines(res.remediation, lang)[:2]
+    if getattr(res, "roadmap", None) is not None:
+        from planner.outputs.roadmap import console_lines as roadmap_lines
+        lines += roadmap_lines(res.roadmap, lang)
     presenters = dict(plans_of(res, keyed=True))
     for kind, status in res.statuses().items():
         if status.has_plan:
@@ -645,7 +648,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     if res.verification:
         lines.append(tr("run.verify.problems", lang) + "; ".join(res.verification))
     elif res.every_plan_made:
-        lines.append(tr("run.verify.ok", lang))
+        n = sum(len(sec.warnings) for presenter, outcome in presenters.values()
+                for sec in presenter.report_sections(outcome, lang))
+        lines.append(tr("run.verify.warn", lang, n=n) if n else tr("run.verify.ok", lang))
     else:
         lines.append(tr("run.verify.partial", lang))
     lines.append(tr("run.output", lang) + str(res.out / "report.html"))

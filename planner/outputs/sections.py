@@ -61,3 +61,5 @@ class ReportSection:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     technical: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: inline SVG charts made by the presenter (every text in them escaped there)
+    charts: tuple[str, ...] = ()

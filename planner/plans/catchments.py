@@ -101,10 +101,10 @@ from planner.core.params import CatchmentParams, SolveParams
 from planner.core.rules import Rules
 from planner.plans.catchment_places import Places, classes_after, school_places
 
-__all__ = ["GRADES", "STABILITY_REFERENCE", "CatchmentOutcome", "SchoolAfter",
+__all__ = ["GRADES", "PLAN_HEADERS", "STABILITY_REFERENCE", "CatchmentOutcome", "SchoolAfter",
            "StageShortfall", "catchment_plan", "catchments", "combined_summary",
-           "district_after", "plan_status", "seats", "share_for_indicator_21", "take_up",
-           "zoned_schools", "zoning_order"]
+           "district_after", "given_result", "plan_status", "read_plan", "seats",
+           "share_for_indicator_21", "take_up", "unit_cells", "zoned_schools", "zoning_order"]
 
 #: the defaults of the entry points: the parameters classes' own (frozen, so shared)
 _PARAMS = CatchmentParams()
@@ -422,11 +422,15 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
         home_units=homes, cost=cost, adjacency=sorted(tuple(sorted(e)) for e in adj.edges()),
         current=current, stability_penalty=params.stability_penalty,
         k_nearest=params.k_nearest, max_changed=cap)
-    result = cm.solve_catchments(problem, mode=params.contiguity, solver=solve.solver,
-                                 time_limit=None if solve.time_limit is None
-                                 else solve.time_limit * time_share, gap=params.gap or None)
+    if params.plan is not None:   # a given plan (catchments: {plan: FILE}): checked, not solved
+        result = given_result(problem, read_plan(params.plan, district, stage, params))
+    else:
+        result = cm.solve_catchments(problem, mode=params.contiguity, solver=solve.solver,
+                                     time_limit=None if solve.time_limit is None
+                                     else solve.time_limit * time_share,
+                                     gap=params.gap or None)
     violations = cm.verify_catchments(problem, result.assignment) \
-        if result.status.has_plan else []
+        if result.status.has_plan or params.plan is not None else []
     after = _after(result, schools, places, a, stage, rules)
     path = _path(after, params, stage)
     zones = _zones(cells, result, schools, stage, after)
@@ -761,3 +765,133 @@ def combined_summary(outcomes: list[CatchmentOutcome]) -> dict:
         "pupils_changed": sum(s["pupils_changed"] for s in st)})
     return out
 
+
+# ---------------------------------------------------------------------------
+# a given plan: ``catchments: {plan: FILE}`` of a scenario (planner serve's zones page)
+# ---------------------------------------------------------------------------
+
+#: the columns of a catchment file read by :func:`read_plan` (English or Chinese
+#: headers); ``units.csv`` of a run has them, other columns are ignored
+PLAN_HEADERS = {"unit_id": "unit_id", "单元编码": "unit_id", "stage": "stage", "学段": "stage",
+                "school_id": "school_id", "学校代码": "school_id"}
+
+#: ``mode`` and ``solver`` of a given plan's result (it was checked, not solved)
+GIVEN_MODE = "plan"
+
+
+def read_plan(path: Any, district: District, stage: str,
+              params: CatchmentParams = _PARAMS) -> dict[str, str | None]:
+    """The assignment of ``stage`` in a catchment file: ``{"U:<unit_id>": school_id}``
+    (``None``: the unit is left unzoned, an empty ``school_id``).
+
+    The file is a CSV or XLSX with ``unit_id, stage, school_id`` (``units.csv`` of a
+    run). Checked, every problem at once in a :class:`DataError` naming the file, row
+    and column: a unit or school the district does not have, a school that is not
+    zoned for the stage (:func:`zoned_schools` with ``params``), a unit given twice
+    for the stage, a unit of the district missing from the stage's rows, a stage
+    without rows. Rows of other stages are ignored here."""
+    from pathlib import Path
+
+    from planner.core.errors import DataError
+    from planner.io.load import _read_csv, _read_xlsx
+    path = Path(path)
+    label = path.name
+    if not path.is_file():
+        raise DataError([f"{label} row -, column -: file not found"])
+    df = _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
+    df = df.rename(columns={c: PLAN_HEADERS.get(str(c).strip(), str(c).strip())
+                            for c in df.columns})
+    hr = df.attrs.get("header_row", 1)
+    problems = [f"{label} row {hr}, column {c}: required column is missing"
+                for c in ("unit_id", "stage", "school_id") if c not in df.columns]
+    if problems:
+        raise DataError(problems)
+    units = [str(u) for u in district.units["unit_id"]] if district.units is not None else []
+    known_units = set(units)
+    all_schools = set(district.schools["school_id"].astype(str))
+    zoned = set(zoned_schools(district, stage, params)["school_id"].astype(str))
+    out: dict[str, str | None] = {}
+    for rowno, rec in df.iterrows():
+        if str(rec["stage"]).strip() != stage:
+            continue
+        u, sid = str(rec["unit_id"]).strip(), str(rec["school_id"]).strip()
+        if u not in known_units:
+            problems.append(f"{label} row {rowno}, column unit_id: unknown unit {u!r}")
+            continue
+        if "U:" + u in out:
+            problems.append(f"{label} row {rowno}, column unit_id: unit {u} is given twice "
+                            f"for stage {stage}")
+            continue
+        if sid and sid not in all_schools:
+            problems.append(f"{label} row {rowno}, column school_id: unknown school {sid!r}")
+        elif sid and sid not in zoned:
+            problems.append(f"{label} row {rowno}, column school_id: school {sid} is not "
+                            f"zoned for stage {stage}")
+        out["U:" + u] = sid or None
+    if not out and not problems:
+        problems.append(f"{label} row -, column stage: no row of stage {stage}")
+    elif not problems:
+        missing = [u for u in units if "U:" + u not in out]
+        if missing:
+            problems.append(f"{label} row -, column unit_id: {len(missing)} unit(s) of the "
+                            f"district have no row for stage {stage}: "
+                            + ", ".join(missing[:10]) + (" …" if len(missing) > 10 else ""))
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def given_result(problem: cm.CatchmentProblem, assignment: dict) -> cm.CatchmentResult:
+    """The result of a given assignment of the units of ``problem`` (no solver): a
+    school's own cell always goes to its school; the figures (loads, travel and
+    stability cost, pupils changed, zoned share, contiguity) are computed from the
+    plan as :func:`models.catchment.solve_catchments` computes them for its own.
+
+    Its status is ``FEASIBLE`` when :func:`models.catchment.verify_catchments` finds
+    nothing (every unit zoned, seats, contiguity with the school's own cell), else
+    ``INFEASIBLE`` with ``closest`` true (the plan as given, drawn and explained by
+    its violations). ``mode`` is ``"plan"``, ``solver`` empty, ``gap`` none."""
+    import math
+    import time
+    t0 = time.perf_counter()
+    full = {u: assignment.get(u) for u in problem.unit_ids}
+    for s, h in zip(problem.school_ids, problem.home_units):
+        full[h] = s
+    six = {s: j for j, s in enumerate(problem.school_ids)}
+    cost = problem.cost_array()
+    kids = {s: 0 for s in problem.school_ids}
+    travel = stab = 0.0
+    changed = unassigned = 0
+    current = problem.current or {}
+    for i, u in enumerate(problem.unit_ids):
+        s, c = full[u], int(problem.children[i])
+        if s is None:
+            unassigned += c
+            continue
+        kids[s] += c
+        travel += c * float(cost[i, six[s]])
+        if u in current and current[u] != s:
+            changed += c
+            stab += c * problem.stability_penalty
+    loads = {s: cm.SchoolLoad(s, kids[s], int(problem.seats[j]),
+                              kids[s] / problem.seats[j] if problem.seats[j]
+                              else (math.inf if kids[s] else 0.0))
+             for j, s in enumerate(problem.school_ids)}
+    violations = cm.verify_catchments(problem, full)
+    total = sum(int(c) for c in problem.children)
+    ok = not violations
+    return cm.CatchmentResult(
+        assignment=full, loads=loads, objective=travel + stab, travel_cost=travel,
+        stability_cost=stab, status=Status.FEASIBLE if ok else Status.INFEASIBLE, gap=None,
+        solver="", seconds=time.perf_counter() - t0, mode=GIVEN_MODE, pupils_changed=changed,
+        unassigned_children=unassigned,
+        zoned_share=1.0 - unassigned / total if total else 1.0,
+        contiguous=cm.zones_contiguous(problem, full), closest=not ok, violations=violations)
+
+
+def unit_cells(district: District, stage: str, params: CatchmentParams = _PARAMS):
+    """The cells the plan of ``stage`` zones (GeoDataFrame, WGS84, ``unit_id``
+    ``U:<unit>`` or a school's own cell ``S:<school>``) and the zoned schools."""
+    schools = zoned_schools(district, stage, params)
+    cells = _cells(district, schools)[0]
+    return cells, schools

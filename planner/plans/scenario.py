@@ -52,6 +52,7 @@ from planner.core.params import (
     CatchmentParams,
     ConsolidationParams,
     RemediationParams,
+    RoadmapParams,
     RotationParams,
     SolveParams,
 )
@@ -63,9 +64,10 @@ LANGS = ("zh", "en")
 #: top-level keys of a scenario file; the solve keys and the plan sections are
 #: checked by their parameters classes
 TOP_KEYS = ("schema", "name", "district", "lang", *SolveParams.names(), "consolidation",
-            "rotation", "catchments", "remediation")
+            "rotation", "catchments", "remediation", "roadmap")
 SECTIONS = {"consolidation": ConsolidationParams, "rotation": RotationParams,
-            "catchments": CatchmentParams, "remediation": RemediationParams}
+            "catchments": CatchmentParams, "remediation": RemediationParams,
+            "roadmap": RoadmapParams}
 CLOSURE_KEYS = ("school_id", "receiving_school_id", "share")
 
 
@@ -86,6 +88,7 @@ class Scenario:
     rotation: RotationParams | None = None
     catchments: CatchmentParams | None = None
     remediation: RemediationParams | None = None
+    roadmap: RoadmapParams | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     # the solve settings by their old names
@@ -117,6 +120,8 @@ class Scenario:
                 d["closures"] = _portable(params.closures)
             if isinstance(getattr(params, "costs", None), Path):
                 d["costs"] = _portable(params.costs)
+            if isinstance(getattr(params, "plan", None), Path):
+                d["plan"] = _portable(params.plan)
             out[key] = d
         return out
 
@@ -231,7 +236,19 @@ def load_scenario(path: str | Path) -> Scenario:
             found, costs = _costs_problems(label, data["costs"], path.parent)
             problems.extend(found)
             data = {**data, "costs": costs}
+        if key == "roadmap" and isinstance(data, dict) and data.get("closures") is not None:
+            found, closures = _closures_problems(label, data["closures"], path.parent)
+            problems.extend(p.replace("consolidation.closures", "roadmap.closures")
+                            for p in found)
+            data = {**data, "closures": closures}
+        plan = data.get("plan") if key == "catchments" and isinstance(data, dict) else None
         sections[key] = typed(cls, data, f"{key}.")
+        if isinstance(plan, str) and sections[key] is not None:
+            # catchments.plan: a catchment file relative to the scenario, used instead of solving
+            plan_path = (path.parent / plan).resolve()
+            if not plan_path.is_file():
+                problems.append(f"{label} key catchments.plan: {plan_path.name} does not exist")
+            sections[key] = sections[key].replace(plan=plan_path)
     cons = sections.get("consolidation")
     if cons is not None and cons.mode == "plan" and not cons.closures:
         problems.append(f"{label} key consolidation.closures: plan mode needs a closures "
@@ -251,9 +268,15 @@ def input_hash(scenario: Scenario) -> str:
     c = scenario.consolidation.closures if scenario.consolidation is not None else None
     if isinstance(c, Path):
         files.append(c)
+    rc = scenario.roadmap.closures if scenario.roadmap is not None else None
+    if isinstance(rc, Path) and rc not in files:
+        files.append(rc)
     r = scenario.remediation.costs if scenario.remediation is not None else None
     if isinstance(r, Path) and r.exists():
         files.append(r)
+    k = scenario.catchments.plan if scenario.catchments is not None else None
+    if isinstance(k, Path):
+        files.append(k)
     d = scenario.district
     if d.is_dir():
         files += sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in
@@ -283,6 +306,7 @@ class RunResult:
     rotation: Any = None
     catchments: Any = field(default_factory=list)
     remediation: Any = None
+    roadmap: Any = None
     verification: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
@@ -296,6 +320,8 @@ class RunResult:
             out.append(("catchments", self.catchments))
         if self.remediation is not None:
             out.append(("remediation", self.remediation))
+        if self.roadmap is not None:
+            out.append(("roadmap", self.roadmap))
         return out
 
     def statuses(self) -> dict[str, Status]:

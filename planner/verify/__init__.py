@@ -182,7 +182,8 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
         schools' quota, funds and equipment (``FOLLOWS_PUPILS``) shared among their
         receivers in proportion to the pupils each takes; redeployed teachers at their
         new school with 0 years there; the other teachers of a closed school leave the
-        roster. The largest class is not in the files and stays as it was.
+        roster. A receiver's largest class is the one its ``summary.json`` records after
+        the merge (``receivers.<id>.after.13.max_class``), else as it was.
     rotation (``rotation.csv``)
         each mover at the new school with 0 years there.
     """
@@ -230,6 +231,19 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
         spill = n - max(0, c * cap - have)
         s.loc[k, f"students_{st}"] = have + n
         s.loc[k, f"classes_{st}"] = c + (math.ceil(spill / cap) if spill > 0 else 0)
+    summary = folder / "summary.json"
+    receivers = {}
+    if summary.exists():
+        try:
+            receivers = dict(json.loads(summary.read_text(encoding="utf-8")).get("receivers")
+                             or {})
+        except (OSError, ValueError, AttributeError, TypeError):
+            receivers = {}
+    for rid, rec in receivers.items():
+        after = rec.get("after", {}) if isinstance(rec, dict) else {}
+        for st, mc in ((after.get("13") or {}).get("max_class") or {}).items():
+            if rid in idx and f"max_class_{st}" in s.columns and isinstance(mc, int):
+                s.loc[idx[rid], f"max_class_{st}"] = mc
     closed = {r["school_id"] for r in rows}
     s = s[~s["school_id"].isin(closed)].reset_index(drop=True)
     teachers = district.teachers
@@ -321,4 +335,7 @@ def verify_outcomes(district: District, res) -> list[str]:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
         errs += verify_remediation(after, res.out / "remediation", after.rules)
+    if getattr(res, "roadmap", None) is not None:
+        from planner.verify.roadmap import verify_roadmap
+        errs += verify_roadmap(res.roadmap, res.out / "roadmap")
     return errs
