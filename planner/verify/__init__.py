@@ -331,9 +331,13 @@ def verify_outcomes(district: District, res) -> list[str]:
             res.rotation.status.has_plan else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
     if getattr(res, "remediation", None) is not None:
-        # made on the district after consolidation and rotation (catchments change none)
+        # made on the district after consolidation and rotation and, with catchments,
+        # at their full turnover (the runner's district; issue 16)
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
+        if res.catchments:
+            from planner.plans.catchments import district_after as zoned_after
+            after = zoned_after(after, res.catchments)
         errs += verify_remediation(after, res.out / "remediation", after.rules)
     if getattr(res, "roadmap", None) is not None:
         from planner.verify.roadmap import verify_roadmap
