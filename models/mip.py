@@ -64,8 +64,8 @@ def make_solver(name: str = "highs", time_limit: float | None = None,
                 "solver HiGHS is not available: install it with 'pip install highspy'")
         _silence_highs_banner()
         # threads=1 and a fixed seed keep HiGHS deterministic run to run.
-        return pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
-                          random_seed=0)
+        return _interruptible_highs()(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
+                                      random_seed=0)
     if "PULP_CBC_CMD" in names:
         return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
                                  options=["randomSeed 0", "randomCbcSeed 0"])
@@ -74,6 +74,38 @@ def make_solver(name: str = "highs", time_limit: float | None = None,
     raise SolverUnavailable(
         "solver CBC is not available: install the 'coinor-cbc' system package "
         "or use --solver highs")
+
+
+_HIGHS_CLASS = None
+
+
+def _interruptible_highs():
+    """pulp's HiGHS solver with a solve that Ctrl-C stops at once.
+
+    pulp runs ``Highs.run()`` in the calling thread: SIGINT then waits for the
+    time limit and is lost (the solve ends normally). This subclass runs the solve
+    in highspy's worker thread with its user-interrupt callback on; the calling
+    thread waits in short, interruptible steps and, on ``KeyboardInterrupt``,
+    cancels the solve, waits for the worker to stop and raises the interrupt again.
+    The solve itself (threads=1, fixed seed) is the same, so plans do not change."""
+    global _HIGHS_CLASS
+    if _HIGHS_CLASS is None:
+        class InterruptibleHiGHS(pulp.HiGHS):  # type: ignore[misc, valid-type]
+            def callSolver(self, lp):
+                h = lp.solverModel
+                if not hasattr(h, "startSolve"):   # an old highspy: pulp's own call
+                    return super().callSolver(lp)
+                h.HandleUserInterrupt = True
+                h.startSolve()
+                try:
+                    while not h.wait(0.05)[0]:  # not-a-rule: seconds between checks
+                        pass
+                except KeyboardInterrupt:
+                    h.cancelSolve()
+                    h.joinSolve(None, 0)         # wait for the worker, quietly
+                    raise
+        _HIGHS_CLASS = InterruptibleHiGHS
+    return _HIGHS_CLASS
 
 
 _BANNER_DONE = False

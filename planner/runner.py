@@ -20,21 +20,22 @@ from planner.plans.scenario import RunResult, Scenario, input_hash
 class _Progress:
     """One line per step on stderr, with elapsed seconds (kept out of the files)."""
 
-    def __init__(self, quiet: bool = False, lang: str = "zh", progress=None):
-        self.t0 = time.perf_counter()
+    def __init__(self, quiet: bool = False, lang: str = "zh", started: float | None = None,
+                 progress=None):
+        self.t0 = time.perf_counter() if started is None else started
         self.last = self.t0
         self.quiet = quiet
         self.lang = lang
         self.timings: dict[str, float] = {}
         self.progress = progress
 
-    def step(self, name: str) -> None:
+    def step(self, name: str, show: bool = True) -> None:
         now = time.perf_counter()
         self.timings[name] = round(now - self.last, 3)
         self.last = now
-        if self.progress is not None:   # e.g. planner serve's live progress
+        if show and self.progress is not None:   # e.g. planner serve's live progress
             self.progress(name, round(now - self.t0, 3))
-        if not self.quiet:
+        if show and not self.quiet:
             from planner.outputs.i18n import tr
             print(f"[{now - self.t0:6.1f} s] {tr('run.step.' + name, self.lang)}",
                   file=sys.stderr, flush=True)
@@ -49,55 +50,49 @@ def run_language(scenario: Scenario, lang: str | None = None) -> str:
 
 
 def run_scenario(scenario: Scenario, out: str | Path, lang: str | None = None,
-                 quiet: bool = False, anonymise: bool = False,
+                 quiet: bool = False, anonymise: bool = False, force: bool = False,
+                 started: float | None = None,
                  progress: Callable[[str, float], None] | None = None) -> RunResult:
     """Baseline check → consolidation → rotation on the consolidated district →
     catchments → check again → verify → files, in the language of
     :func:`run_language`.
 
-    Everything is written into a hidden staging folder beside ``out`` that is
-    renamed to ``out`` only when complete: a run that is killed or fails leaves
-    no half-written output folder (an earlier complete run in ``out`` is
-    replaced only at the end). A plan that no choice can make meet its hard
-    limits is not an exception: its outcome's status says so
-    (:attr:`RunResult.every_plan_made`). ``progress(step, seconds)`` is called as
+    ``out`` is written under the output contract (:class:`planner.io.export.OutputFolder`):
+    it is locked against a second run, everything is written into this run's own
+    staging folder inside it and moved into place as one set at the end, so a run
+    that is killed or fails leaves the earlier complete output as it was; only the
+    toolkit's own files are replaced (``force``: see the contract). A plan that no
+    choice can make meet its hard limits is not an exception: its outcome's status
+    says so (:attr:`RunResult.every_plan_made`). ``started`` is when the command
+    line started (``timings.json``'s ``startup``: imports and parsing); the times
+    of loading and of every step follow. ``progress(step, seconds)`` is called as
     each step ends (``run.step.<step>`` of the catalogue: load, before,
     consolidation, rotation, catchments, after, verify, write), with the seconds
     since the run began."""
-    import shutil
-
     from planner.core.district import anonymise as _anon
-    from planner.core.errors import OutputError
-    from planner.io.export import check_out_dir
+    from planner.io.export import output_folder
     from planner.io.load import load_district
     lang = run_language(scenario, lang)
+    prog = _Progress(quiet, lang, started, progress)
+    if started is not None:
+        prog.step("startup", show=False)
     district = load_district(scenario.district)
     if anonymise:
         district = _anon(district)
-    final = Path(out).resolve()
-    if final.exists() and any(final.iterdir()) and not (final / "scenario.json").exists():
-        raise OutputError(f"--out {final}: the folder exists and is not a planner run folder; "
-                          f"choose a new or empty folder")
-    check_out_dir(final.parent / f".{final.name}.partial", district.path)
-    stage = final.parent / f".{final.name}.partial"
-    try:
-        res = _run(scenario, district, stage, lang, quiet, progress)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    check_out_dir(final, district.path)
-    old = final.parent / f".{final.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    final.rename(old)
-    stage.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    res.out = final
+    prog.step("load")
+    cons = scenario.consolidation
+    closures = cons.closures if cons is not None and isinstance(cons.closures, Path) else None
+    with output_folder(out, "run", districts=[scenario.district],
+                       inputs=(scenario.path, closures), force=force) as of:
+        res = _run(scenario, district, of.staging, lang, prog=prog)
+        of.commit()
+    res.out = of.path
     return res
 
 
 
-def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool,
-         progress=None) -> RunResult:
+def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False,
+         prog: _Progress | None = None, progress=None) -> RunResult:
     from planner.indicators.engine import check
     from planner.io.export import write_json
     from planner.plans import catchments as cat
@@ -105,8 +100,9 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool,
 
     rules = district.rules
     solve = scenario.solve
-    prog = _Progress(quiet, lang, progress)
-    prog.step("load")
+    if prog is None:                    # called without run_scenario: time from here
+        prog = _Progress(quiet, lang, progress=progress)
+        prog.step("load")
     before = check(district, rules=rules)
     prog.step("before")
     res = RunResult(out=out, before=before, after=None, lang=lang)
@@ -191,12 +187,28 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool,
     res.figures = figures(res)
     write_json(res.figures, out / "figures.json")
     prog.step("write")
-    res.timings = prog.timings
-    write_json({"seconds": prog.timings,
+    res.timings = dict(prog.timings, total=round(time.perf_counter() - prog.t0, 3))
+    write_json({"seconds": res.timings,
+                "solve_seconds": {kind: solve_seconds(o) for kind, o in res.plans()},
                 "note": "wall-clock times; every other file is identical run to run"},
                out / "timings.json")
     return res
 
+
+
+def solve_seconds(outcome) -> float | None:
+    """The solver's seconds of a plan's outcome (of a list of outcomes: their sum), for
+    ``timings.json`` (a plan's ``summary.json`` keeps ``solve_seconds: null`` so that
+    identical runs give identical files)."""
+    if isinstance(outcome, (list, tuple)):
+        found = [v for v in (solve_seconds(o) for o in outcome) if v is not None]
+        return round(sum(found), 3) if found else None
+    result = getattr(outcome, "result", None)
+    for name in ("seconds", "solve_seconds"):
+        v = getattr(result, name, None)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return round(float(v), 3)
+    return None
 
 
 def _version() -> str:

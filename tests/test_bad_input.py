@@ -994,3 +994,120 @@ def test_yaml_keys_given_twice_and_alias_bombs_are_rejected(case, command):
     t = time.perf_counter()
     run_rejected(case, command)
     assert time.perf_counter() - t < 30
+
+
+# ----------------------------------------------------------------------------
+# 7. output safety (issue 12 items 1-4, 11): whatever already exists where an
+#    output goes, a command writes its output or refuses in one line, and never
+#    changes, replaces or leaves behind anything else
+# ----------------------------------------------------------------------------
+
+OUTPUT_TARGETS = ("new", "new_nested", "regular", "empty_folder", "user_folder",
+                  "user_same_name", "toolkit_folder", "fifo", "device", "link_to_input",
+                  "hardlink_to_input", "input_file", "input_folder")
+
+
+def _snapshot(root: Path) -> dict[str, tuple]:
+    """Every entry under ``root``: its kind and, for a file, its bytes (links are not
+    followed)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        st_ = p.lstat()
+        rel = p.relative_to(root).as_posix()
+        if p.is_symlink():
+            out[rel] = ("link", str(p.readlink()))
+        elif p.is_file():
+            out[rel] = ("file", p.read_bytes())
+        else:
+            out[rel] = ("dir" if p.is_dir() else "other", st_.st_mode)
+    return out
+
+
+def _make_target(root: Path, district: Path, kind: str, data: bytes, user_name: str) -> Path:
+    import os
+    t = root / "target"
+    if kind == "new":
+        return t
+    if kind == "new_nested":
+        return root / "a" / "b" / "target"
+    if kind == "regular":
+        t.write_bytes(data)
+    elif kind == "empty_folder":
+        t.mkdir()
+    elif kind == "user_folder":
+        t.mkdir()
+        (t / user_name).write_bytes(data)
+    elif kind == "user_same_name":
+        t.mkdir()
+        (t / "summary.json").write_bytes(data)
+    elif kind == "toolkit_folder":
+        assert main(["catchments", str(district), "--out", str(t)]) == 0
+    elif kind == "fifo":
+        os.mkfifo(t)
+    elif kind == "device":
+        return Path("/dev/null")
+    elif kind == "link_to_input":
+        t.symlink_to(district / "schools.csv")
+    elif kind == "hardlink_to_input":
+        os.link(district / "schools.csv", t)
+    elif kind == "input_file":
+        return district / "units.csv"
+    elif kind == "input_folder":
+        return district / "sub"
+    return t
+
+
+#: (target kind, option) pairs that must be written; every other pair is refused
+_WRITTEN = {("new", "file"), ("new_nested", "file"), ("regular", "file"),
+            ("new", "folder"), ("new_nested", "folder"), ("empty_folder", "folder"),
+            ("toolkit_folder", "folder")}
+
+
+@cfg(40)
+@given(kind=st.sampled_from(OUTPUT_TARGETS),
+       option=st.sampled_from(["--json", "--xlsx", "catchments", "rotate"]),
+       data=st.binary(min_size=1, max_size=30),
+       user_name=st.sampled_from(["thesis.docx", "units.csv", "notes.txt", "summary.json"]),
+       force=st.booleans())
+def test_outputs_never_replace_what_is_not_theirs(kind, option, data, user_name, force):
+    import stat as stat_
+    with tempfile.TemporaryDirectory() as td:
+        root = Path(td)
+        d = write_tiny(root / "d")
+        target = _make_target(root, d, kind, data, user_name)
+        before = _snapshot(root)
+        if option in ("--json", "--xlsx"):
+            argv = ["check", str(d), option, str(target), "--lang", "en"]
+            if force:
+                return                            # check has no --force
+        else:
+            argv = [option, str(d), "--out", str(target), "--lang", "en"] + (
+                ["--force"] if force else [])
+        rc, out, err = run_cli(argv)
+        assert "Traceback" not in err and "internal error" not in err, err
+        shape = "file" if option.startswith("--") else "folder"
+        own = {"catchments": ("units.csv", "summary.json"),
+               "rotate": ("rotation.csv", "summary.json")}.get(option, ())
+        written = (kind, shape) in _WRITTEN or (
+            force and shape == "folder" and kind == "user_folder" and user_name not in own)
+        after = _snapshot(root)
+        leftover = [k for k in after if Path(k).name.startswith(".")
+                    and ".planner-output.json" not in k]
+        assert not leftover, leftover               # no .part, staging or lock anywhere
+        if not written:
+            assert rc == 2, (rc, err)
+            lines = [x for x in err.splitlines() if x.strip()]
+            assert len(lines) == 1 and lines[0].startswith("error: "), err
+            assert after == before
+            if kind == "device":
+                assert stat_.S_ISCHR(Path("/dev/null").lstat().st_mode)
+            return
+        assert rc in (0, 3), (rc, err)                # rotate: the tiny roster cannot rotate
+        rel = target.relative_to(root).as_posix()
+        changed = {k for k in set(before) | set(after)
+                   if before.get(k) != after.get(k)}
+        assert all(k == rel or k.startswith(rel + "/") or rel.startswith(k + "/")
+                   for k in changed), changed
+        for k, v in before.items():                  # a user's file inside survives
+            if k.startswith(rel + "/") and k.split("/")[-1] == user_name and kind == "user_folder":
+                assert after[k] == v

@@ -34,7 +34,7 @@ def settings(**kw) -> RotationSettings:
     30 % send limit, no direction rule, unless a test says otherwise."""
     base = {"share": 0.10, "backbone_share": 0.20, "floors": FLOORS,
             "backbone_base": "rotated", "band": 0.10, "max_send_share": 0.30,
-            "direction_rule": False}
+            "direction_rule": False, "urban_moves": False, "exchange_partners": 2}
     return RotationSettings(**{**base, **kw})
 
 
@@ -87,10 +87,12 @@ def test_hand_instance_best_move():
     r = solve(p)
     assert r.status is Status.OPTIMAL and not r.closest
     assert [(m.teacher_id, m.from_school, m.to_school, m.reason) for m in r.moves] == [
-        ("A1", "A", "B", "backbone")]
+        ("A1", "A", "B", "floor_2")]
     assert r.objective["shortfall"] == pytest.approx(4.1)
     assert r.counts == {"eligible": 10, "required_movers": 1, "rotated": 1,
-                        "backbone_rotated": 1, "backbone_required": 1}
+                        "backbone_rotated": 1, "backbone_required": 1, "exchanges": 0,
+                        "not_toward_need": 0, "backbone_not_toward_need": 0,
+                        "wish_teachers": 0, "wishes_granted": 0}
     b_after = next(v for v in r.parts if v.school_id == "B")
     assert b_after.before == (0.0, 0.0, 0.0) and b_after.after == (1.0, 1.0, 0.0)
     check(p, r)
@@ -105,7 +107,7 @@ def test_floors_are_the_settings_not_the_models():
     p = replace(base, settings=settings(floors=floors))
     r = solve(p)
     assert [(m.teacher_id, m.to_school, m.reason) for m in r.moves] == [
-        ("A1", "B", "qualified")]
+        ("A1", "B", "floor_1")]
     assert r.objective["shortfall"] == pytest.approx(4.1)
     check(p, r)
 
@@ -133,8 +135,8 @@ def test_pe_teacher_goes_where_pe_is_short():
     r = solve(p)
     assert r.status is Status.OPTIMAL
     assert r.objective["shortfall"] == pytest.approx(2.2)
-    assert [(m.teacher_id, m.reason) for m in r.moves] == [("A1", "backbone"),
-                                                           ("A11", "pe_art")]
+    assert [(m.teacher_id, m.reason) for m in r.moves] == [("A1", "floor_2"),
+                                                           ("A11", "floor_3")]
     check(p, r)
 
 
@@ -329,10 +331,12 @@ def test_backbone_base_eligible_reading():
     check(p, r)
 
 
-def test_direction_rule_only_allowed_arcs():
-    """Direction on: town → rural allowed, rural → town not (B is rural and not
-    above every floor, so it is not 'strong' either).  E = 20 → R = 2; band 0.3
-    lets B gain 3, so A sends 2 or 3 and B sends none."""
+def test_direction_rule_town_to_village():
+    """Direction on: A (town) and B (rural) are both in need, so every move is toward
+    need; E = 20 → R = 2; band 0.3 lets B gain 3 and A keep 7.  A's teachers are
+    qualified and B has none: the shortfall level sends A's teachers to B, never the
+    other way.  A move into a strong part (urban, above every floor and the county
+    values) is a breach the verifier names."""
     ts = [T(f"A{i}", "A", ["语文", "数学"][i % 2], q=True) for i in range(10)]
     ts += [T(f"B{i}", "B", ["语文", "数学"][i % 2]) for i in range(10)]
     schools = (S("A", area="town"), S("B", area="rural"))
@@ -341,8 +345,10 @@ def test_direction_rule_only_allowed_arcs():
     assert r.status is Status.OPTIMAL
     assert r.moves and all(m.from_school == "A" and m.direction == "town->rural"
                            for m in r.moves)
-    bad = [Move("B0", "B", "A", "primary", "语文", "quota", "", 0.0)]
-    assert any("direction" in v for v in verify_rotation(p, bad))
+    strong = (S("A", area="urban", pupils=50), S("B", area="rural"))
+    bad = [Move("B0", "B", "A", "primary", "语文", "quota", "", 0.0),
+           Move("B1", "B", "A", "primary", "数学", "quota", "", 0.0)]
+    assert "(9) 2 moves serve no need" in verify_rotation(P(ts, strong, p.settings), bad)
 
 
 # ------------------------------------------------------------------ verifier

@@ -68,8 +68,9 @@ def test_access_leg_speed_and_limit(tiny):
     from geodata.travel import FarFromRoads
     far = [("X", 113.095, 29.005)]                                  # a corner, far from roads
     pts = tiny.school_points(["S1"]) + far
-    slow = _with(tiny, access_speed_kmh=5.0).travel(pts)
-    fast = _with(tiny, access_speed_kmh=50.0).travel(pts)
+    # 6.6 km from the roads: beyond the default limit (3 km), so no limit here
+    slow = _with(tiny, access_speed_kmh=5.0, max_access_m=None).travel(pts)
+    fast = _with(tiny, access_speed_kmh=50.0, max_access_m=None).travel(pts)
     assert slow.source == "roads" and slow.minutes[0, 1] > fast.minutes[0, 1]
     assert slow.km[0, 1] == pytest.approx(fast.km[0, 1])
     with pytest.raises(FarFromRoads, match="X"):

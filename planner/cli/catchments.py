@@ -11,19 +11,17 @@ where).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from planner.core.params import CatchmentParams, SolveParams, add_options, from_args
-from planner.io.export import check_out_dir
 from planner.outputs import catchments as presenter
 from planner.plans.catchments import catchment_plan, plan_status
 
 
 def register(sub) -> None:
-    from planner.cli.common import district_arg, lang_arg
+    from planner.cli.common import district_arg, lang_arg, out_arg
     p = sub.add_parser("catchments", help="draw enrolment catchment zones")
     district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    out_arg(p)
     p.add_argument("--stage", choices=("primary", "junior"), help="one stage (default both)")
     add_options(p, CatchmentParams, ["contiguity", "k_nearest", "stability_penalty",
                                      "include_private", "take_up", "max_changed", "gap"])
@@ -49,11 +47,12 @@ def params_from_args(args: argparse.Namespace) -> tuple[CatchmentParams, SolvePa
 
 
 def cmd_catchments(args: argparse.Namespace) -> int:
-    from planner.cli.common import load_arg
+    from planner.cli.common import load_arg, plan_output, timer_of
     params, solve = params_from_args(args)
     d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    outcomes = catchment_plan(d, params, solve)
-    presenter.write_files(outcomes, out, args.lang)
+    with plan_output(args, "catchments", d) as staging:
+        outcomes = catchment_plan(d, params, solve)
+        timer_of(args).plan(outcomes)
+        presenter.write_files(outcomes, staging, args.lang)
     print("\n".join(presenter.console_lines(outcomes, args.lang)))
     return 0 if plan_status(outcomes).has_plan else 3

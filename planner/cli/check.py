@@ -17,9 +17,17 @@ def register(sub) -> None:
 
 
 def cmd_check(args) -> int:
+    from planner.cli.common import UsageError
     from planner.indicators.engine import check
+    from planner.io.export import check_single_output
     from planner.outputs.checkfiles import render_console, write_json, write_xlsx
+    if args.json and args.xlsx and args.json.resolve() == args.xlsx.resolve():
+        raise UsageError(f"--json and --xlsx name one file ({args.json}); give two names")
     d = load_arg(args)
+    # a single-file output never replaces an input of the run or a non-regular file
+    for option, path in (("--json", args.json), ("--xlsx", args.xlsx)):
+        if path:
+            check_single_output(path, option, district=d.path)
     report = check(d)
     print(render_console(report, lang=args.lang))
     if args.json:

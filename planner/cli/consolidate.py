@@ -28,10 +28,10 @@ PLAN_OPTIONS = ["max_ride_min", "bus_capacity", "candidates_max_pupils", "walk_l
 
 
 def register(sub) -> None:
-    from planner.cli.common import district_arg, lang_arg
+    from planner.cli.common import district_arg, lang_arg, out_arg
     p = sub.add_parser("consolidate", help="close small schools and plan school buses")
     district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    out_arg(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--plan", type=Path,
                    help="closures.csv / .xlsx: school_id, receiving_school_id, share")
@@ -57,8 +57,7 @@ def params_from_args(args: argparse.Namespace) -> tuple[ConsolidationParams, Sol
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
-    from planner.cli.common import UsageError, load_arg
-    from planner.io.export import check_out_dir
+    from planner.cli.common import UsageError, load_arg, plan_output, timer_of
     from planner.outputs import consolidation as presenter
     from planner.outputs.i18n import tr
     from planner.plans.consolidation import consolidate, read_closures
@@ -68,9 +67,10 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     d = load_arg(args)
     if args.plan is not None:
         read_closures(args.plan, d)     # a bad plan fails before --out is created
-    check_out_dir(args.out, d.path)
-    o = consolidate(d, params, solve)
-    presenter.write_files(o, args.out, args.lang)
+    with plan_output(args, "consolidate", d, inputs=(args.plan,)) as staging:
+        o = consolidate(d, params, solve)
+        timer_of(args).plan(o)
+        presenter.write_files(o, staging, args.lang)
     for line in presenter.console_lines(o, args.lang):
         print(line)
     print(tr("consolidation.console.written", args.lang, path=Path(args.out)))

@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planner.cli.common import district_arg, lang_arg, load_arg
+from planner.cli.common import district_arg, lang_arg, load_arg, out_arg, plan_output, timer_of
 from planner.core.params import ProjectionParams, add_options, from_args
-from planner.io.export import check_out_dir
 from planner.outputs import projection as presenter
 from planner.outputs.i18n import tr
 from planner.plans.projection import project
@@ -25,7 +24,7 @@ def register(sub) -> None:
     p = sub.add_parser("project", help="project enrolment per school and year "
                                        "(在校生规模预测)")
     district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    out_arg(p)
     p.add_argument("--backtest", action="store_true",
                    help="re-project from earlier years and report the error (MAPE)")
     add_options(p, ProjectionParams, ProjectionParams.names())
@@ -36,9 +35,11 @@ def register(sub) -> None:
 def cmd_project(args: argparse.Namespace) -> int:
     params = from_args(ProjectionParams, args)
     d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    o = project(d, params, with_backtest=args.backtest)
-    presenter.write_files(o, out, args.lang)
+    with plan_output(args, "project", d) as staging:
+        o = project(d, params, with_backtest=args.backtest)
+        timer_of(args).step("plan")
+        presenter.write_files(o, staging, args.lang)
+    out = Path(args.out)
     lines = presenter.console_lines(o, args.lang)
     lines.append(tr("projection.console.files", args.lang, path=out))
     print("\n".join(lines))

@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planner.cli.common import district_arg, lang_arg, load_arg
+from planner.cli.common import district_arg, lang_arg, load_arg, out_arg, plan_output, timer_of
 from planner.core.params import RemediationParams, SolveParams, add_options, from_args
-from planner.io.export import check_out_dir
 from planner.outputs import remediation as presenter
 from planner.outputs.i18n import tr
 from planner.plans.remediation import remediate
@@ -31,7 +30,7 @@ def register(sub) -> None:
     p = sub.add_parser("remediate", help="cost the least actions that close every remaining "
                                          "gap (达标整改测算)")
     district_arg(p, optional=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    out_arg(p)
     add_options(p, RemediationParams, RemediationParams.names())
     add_options(p, SolveParams, SOLVE_OPTIONS)
     lang_arg(p)
@@ -42,10 +41,13 @@ def cmd_remediate(args: argparse.Namespace) -> int:
     params = from_args(RemediationParams, args)
     solve = from_args(SolveParams, args)
     d = load_arg(args)
-    out = check_out_dir(args.out, d.path)
-    o = remediate(d, params, solve, where="--costs")
-    presenter.write_files(o, out, args.lang)
-    errs = verify_remediation(d, out, d.rules)
+    costs = params.costs if isinstance(params.costs, (str, Path)) else None
+    with plan_output(args, "remediate", d, inputs=(costs,)) as staging:
+        o = remediate(d, params, solve, where="--costs")
+        timer_of(args).plan(o)
+        presenter.write_files(o, staging, args.lang)
+        errs = verify_remediation(d, staging, d.rules)
+    out = Path(args.out)
     lines = presenter.console_lines(o, args.lang)
     if errs:
         lines.append(tr("remediation.console.verify_failed", args.lang, problems="; ".join(errs)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.cli.common import lang_arg
+from planner.cli.common import lang_arg, out_arg
 from planner.outputs.run import console_lines
 from planner.plans.scenario import RunResult, find_demo_scenario, load_scenario
 from planner.runner import run_language, run_scenario
@@ -20,13 +20,13 @@ EXIT_OK, EXIT_INTERNAL, EXIT_NO_PLAN = 0, 1, 3
 def register(sub) -> None:
     p = sub.add_parser("run", help="run a scenario: plans, checks, map and report")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--out", type=Path, required=True)
+    out_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     lang_arg(p, scenario=True)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run the bundled Yunxi district's own plan")
-    p.add_argument("--out", type=Path, default=Path("out/demo"))
+    out_arg(p, default=Path("out/demo"))
     p.add_argument("--quiet", action="store_true")
     lang_arg(p, scenario=True)
     p.set_defaults(func=cmd_demo)
@@ -42,7 +42,8 @@ def run_exit_code(res: RunResult) -> int:
 def _run(path: Path, args) -> int:
     scen = load_scenario(path)
     lang = run_language(scen, args.lang)
-    res = run_scenario(scen, args.out, lang=lang, quiet=args.quiet, anonymise=args.anonymise)
+    res = run_scenario(scen, args.out, lang=lang, quiet=args.quiet, anonymise=args.anonymise,
+                       force=args.force, started=getattr(args, "started", None))
     print("\n".join(console_lines(res, lang)))
     return run_exit_code(res)
 

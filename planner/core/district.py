@@ -68,7 +68,12 @@ class Settings:
     # speed on that straight line
     travel_fallback_speed_kmh: float = 30.0     # not-a-rule: a speed, not the ride limit
     access_speed_kmh: float | None = None       # None: the standard's narrow-road bus cap
-    max_access_m: float | None = None           # a point farther from every road: error
+    # a school or unit farther than this from every road is an error naming it (null:
+    # no limit). 3 km of unmapped track at the narrow-road cap is ~9 minutes, a third
+    # of the usual ride limit: farther, the roads that serve the point are missing
+    # and any ride time would be a guess. The bundled district's points lie on its
+    # roads (0 m) and synth districts' within 5 m (docs/data-format.md).
+    max_access_m: float | None = 3000.0         # not-a-rule: data-quality limit, metres
 
     CHOICES = {
         "school_rule": ("hunan", "national"),
@@ -101,6 +106,8 @@ class District:
     enrolment_history: pd.DataFrame | None = None
     #: optional births.csv: ``unit_id, year, births`` (ints)
     births: pd.DataFrame | None = None
+    #: the optional rotation_history table (pandas.DataFrame, planner.io.load) or None
+    rotation_history: Any = None
     _network: Any = field(default=None, repr=False, compare=False)
     #: indicator reports of this object (planner.indicators.engine.check); a derived
     #: district (``with_schools``, ``anonymise``) starts with none

@@ -267,21 +267,52 @@ class RotationParams(Params):
     """``rotation:`` of a scenario; ``planner rotate`` options."""
 
     share: float | None = setting(None, optional(FRACTION),
-                                  "share of eligible teachers who move (default: the "
-                                  "standard's, indicator 19)")
+                                  "fraction 0-1 of the eligible teachers who must move "
+                                  "(0.10 = 10 %); default: the standard's, indicator 19")
     backbone_share: float | None = setting(None, optional(FRACTION),
-                                           "share of movers who are backbone teachers "
-                                           "(default: the standard's, indicator 19)")
+                                           "fraction 0-1 of the movers (or of the required "
+                                           "movers, see backbone-base) who must be backbone "
+                                           "teachers; default: the standard's, indicator 19")
     backbone_base: str | None = setting(None, optional(one_of("rotated", "eligible")),
-                                        "the backbone share is of the movers (rotated) or of "
-                                        "the required movers (eligible); default: the "
-                                        "district's setting")
+                                        "what the backbone share is taken of: rotated (the "
+                                        "movers) or eligible (the required movers, "
+                                        "ceil(share x eligible)); default: the district's "
+                                        "setting")
     band: float = setting(0.10, FRACTION,  # not-a-rule: a head-count band, not indicator 19
-                          "each school's head count stays within this fraction of today's")
+                          "head-count band, a fraction 0-1: each school keeps between "
+                          "(1 - band) and (1 + band) times today's teachers (0.10 = +-10 %)")
     max_send_share: float = setting(0.30, FRACTION,
-                                    "largest fraction of a school's teachers it sends")
+                                    "fraction 0-1: the most of a school's teachers it may send "
+                                    "(at least one)")
     direction_rule: bool = setting(False, BOOL,
-                                   "outgoing moves only town→village or strong→weak")
+                                   "make the purpose a hard rule: every move goes toward need "
+                                   "(a town or village school, or a weak school that lacks "
+                                   "what the teacher brings) or is a leg of an exchange, and "
+                                   "every backbone mover goes toward need; without it this is "
+                                   "the first goal of the plan")
+    urban_moves: bool = setting(False, BOOL,
+                                "allow moves into urban schools that are not weak (without "
+                                "it only the learning leg of an exchange goes there)")
+    exchange_partners: int = setting(2, NON_NEGATIVE_INT,
+                                     "a whole number: each school in need may exchange "
+                                     "teachers with this many of its nearest urban schools "
+                                     "that are not weak (0: no exchanges)")
+    move_type: str = setting("transfer", one_of("transfer", "support", "itinerant"),
+                             "the form of this year's moves on the list: transfer (交流), "
+                             "support (支教) or itinerant (走教); the learning leg of an "
+                             "exchange is always shadowing (跟岗)")
+    period_years: int = setting(3, NON_NEGATIVE_INT,
+                                "a whole number of years: how long this year's moves last "
+                                "(the list's period; rotation history returns the teacher when "
+                                "it ends); 0: for good")
+    cycle_years: int = setting(6, POSITIVE_INT,
+                               "a whole number of school years: a teacher who moved within "
+                               "this many years before the list's school year "
+                               "(rotation_history) is not eligible")
+    school_year: int | None = setting(None, optional(POSITIVE_INT),
+                                      "the school year of the list, as the year it starts "
+                                      "(2025 = 2025/26); default: the year after the latest "
+                                      "of rotation_history, or none without history")
 
     def resolved(self, rules: Any, backbone_base: str) -> RotationParams:
         """These parameters with every ``None`` filled: the shares from ``rules``

@@ -134,6 +134,7 @@ TEACHER_COLUMNS = [
     Col("training_hours_5y", "近五年培训学时", "float"),
     Col("exempt", "暂缓交流原因", "text", False, ""),
     Col("id_number", "身份证号", "text", False, ""),
+    Col("preferences", "交流意向", "text", False, ""),
 ]
 
 UNIT_COLUMNS = [
@@ -179,7 +180,7 @@ VETO_KEYS = ("exam_admission", "illegal_school_choice", "key_schools_or_classes"
 
 #: sheet names (lower case) taken as the table itself, besides the file's stem
 TABLE_SHEETS = {"schools": ("学校",), "teachers": ("教师",), "units": ("单元", "居住单元"),
-                "closures": ("撤并",)}
+                "closures": ("撤并",), "rotation_history": ("交流记录", "交流轮岗记录")}
 
 
 def _short(value: Any, limit: int = MAX_ECHO) -> str:
@@ -1381,6 +1382,8 @@ def _load_district(path: Path) -> District:
         if all(c.name in traw.columns for c in TEACHER_COLUMNS if c.required):
             _check_unique(teachers, "teacher_id", tlabel, problems)
             _check_teachers(teachers, schools, slabel, tlabel, problems)
+    rot_history = _rotation_history(folder, gpkg, schools, slabel, teachers, tlabel, problems,
+                                check_files)
 
     # units
     units = None
@@ -1402,13 +1405,14 @@ def _load_district(path: Path) -> District:
         units = _units_geo(udf, ugeom, ulabel, boundary, problems)
 
     # the history of enrolment and births (issue 19): optional
-    history, births = _time_tables(folder, gpkg, check_files, schools, units, problems)
+    enrolment, births = _time_tables(folder, gpkg, check_files, schools, units, problems)
 
     # roads
     roads, rlabel = _read_geo(folder, "roads", gpkg, problems, check_files)
     roads = _to_wgs84(roads, rlabel, problems)
     if roads is not None:
         _check_roads(roads, rlabel, problems)
+        _check_road_flags(roads, rlabel, problems)
 
     if problems:
         raise DataError(problems)
@@ -1419,10 +1423,11 @@ def _load_district(path: Path) -> District:
     return District(name=str(meta.get("name")), schools=schools, teachers=teachers,
                     units=units, roads=roads, boundary=boundary, standard=str(standard),
                     settings=settings, county=county, b_scores=b_scores, veto=veto,
-                    path=folder, enrolment_history=history, births=births)
+                    path=folder, enrolment_history=enrolment, births=births,
+                    rotation_history=rot_history)
 
 
-HISTORY_COLUMNS = [
+ENROLMENT_HISTORY_COLUMNS = [
     Col("school_id", "学校代码", "text", True),
     Col("school_year", "学年", "int", True),
     Col("grade", "年级", "int", True),
@@ -1442,7 +1447,8 @@ def _time_tables(folder: Path, gpkg: Path | None, check_files: bool, schools, un
     typed and checked: every column given, ids known, grades 1-9, one row per key,
     consecutive history years. ``None`` for a table not given."""
     out: list[pd.DataFrame | None] = []
-    specs = (("enrolment_history", HISTORY_COLUMNS, ("school_id", "school_year", "grade")),
+    specs = (("enrolment_history", ENROLMENT_HISTORY_COLUMNS,
+              ("school_id", "school_year", "grade")),
              ("births", BIRTH_COLUMNS, ("unit_id", "year")))
     for stem, cols, key in specs:
         raw, label, _ = _table_or_problem(folder, stem, gpkg, problems, cols, check_files)
@@ -1514,6 +1520,31 @@ def _check_roads(roads, label: str, problems: list[str]) -> None:
         for k in np.flatnonzero(bad):
             problems.append(f'{label} feature {k + 1}, column speed_kmh: "{_short(values[k])}" '
                             f"is not a positive speed")
+
+
+def _check_road_flags(roads, label: str, problems: list[str]) -> None:
+    """``oneway`` and ``hazardous`` read as the road graph reads them (true/false,
+    1/0, yes/no, 是/否; ``oneway`` also -1 / reverse); anything else is an error
+    here, naming the feature, instead of failing later inside a plan. The graph's
+    own reader (``geodata.roads``, which imports networkx) is consulted only for
+    words other than the common ones."""
+    common = {"true", "false", "yes", "no", "1", "0", "-1", "是", "否", ""}
+    for column in ("oneway", "hazardous"):
+        if column not in roads.columns:
+            continue
+        values = roads[column].to_numpy(dtype=object)
+        odd = [k for k, v in enumerate(values) if isinstance(v, str)
+               and v.strip().lower() not in common or not isinstance(v, (str, bool, int, float,
+                                                                        np.number, type(None)))]
+        if not odd:
+            continue
+        from geodata.roads import RoadDataError, _as_bool
+        for k in odd:
+            try:
+                _as_bool(values[k], k + 1, column)
+            except (RoadDataError, TypeError, ValueError):
+                problems.append(f'{label} feature {k + 1}, column {column}: '
+                                f'"{_short(values[k])}" is not true/false')
 
 
 def _outside(boundary, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -1768,3 +1799,126 @@ def save_district(district: District, folder: str | Path, fmt: str = "csv",
         gpd.GeoDataFrame(geometry=[district.boundary], crs=4326).to_file(
             folder / "boundary.geojson", driver="GeoJSON")
     return folder
+
+
+# --------------------------------------------------------------------------
+# teacher rotation: the history table and the teachers' wishes
+# --------------------------------------------------------------------------
+
+#: rotation_history.csv / .xlsx (docs/data-format.md): one row per past move
+ROTATION_HISTORY_COLUMNS = [
+    Col("teacher_id", "教师编号", "id", True),
+    Col("school_year", "学年", "float", True),
+    Col("from_school_id", "原学校代码", "text", True),
+    Col("to_school_id", "交流学校代码", "text", True),
+    Col("move_type", "交流形式", "enum:move_type", False, ""),
+    Col("period_years", "交流年限", "float"),
+]
+
+ENUMS["move_type"] = {
+    "transfer": "transfer", "交流": "transfer", "support": "support", "支教": "support",
+    "itinerant": "itinerant", "走教": "itinerant", "shadowing": "shadowing",
+    "跟岗": "shadowing", "跟岗学习": "shadowing", "return": "return", "返回": "return",
+    "期满返回": "return", "交流期满返回": "return"}
+ENUM_LABELS["move_type"] = ("transfer 交流, support 支教, itinerant 走教, shadowing 跟岗, "
+                            "return 返回")
+
+#: separators between the school ids of a teacher's ``preferences`` cell
+_WISH_SPLIT = re.compile(r"[\s,，;；、/|]+")
+#: the most schools a teacher may name in ``preferences``
+MAX_PREFERENCES = 3
+
+
+def parse_preferences(text: Any) -> tuple[str, ...]:
+    """The school ids of a ``preferences`` cell (``"Y002，Y005"`` → ``("Y002", "Y005")``),
+    in the order given; separators: spaces, commas, semicolons, 、 / |."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ()
+    return tuple(x for x in _WISH_SPLIT.split(str(text).strip()) if x)
+
+
+def _rotation_history(folder: Path, gpkg: Path | None, schools: pd.DataFrame, slabel: str,
+                      teachers: pd.DataFrame | None, tlabel: str | None,
+                      problems: list[str], check_files: bool) -> pd.DataFrame | None:
+    """Check the teachers' ``preferences`` and read the optional ``rotation_history``
+    table (``rotation_history.csv`` / ``.xlsx`` or the layer of that name).
+
+    History: every cell is checked (file, row, column): ``school_year`` a whole
+    number, ``from_school_id`` and ``to_school_id`` two different schools of the
+    school table, ``period_years`` empty (for good) or a whole number, one row per
+    teacher and school year. A teacher no longer on the roster is kept (they moved
+    in the past). Returns the typed table indexed by spreadsheet row, or None.
+    """
+    known = set(schools["school_id"]) if "school_id" in schools.columns else set()
+    if teachers is not None and tlabel is not None and "preferences" in teachers.columns:
+        _check_preferences(teachers, schools, slabel, tlabel, known, problems)
+    raw, label, _ = _table_or_problem(folder, "rotation_history", gpkg, problems,
+                                      ROTATION_HISTORY_COLUMNS, check_files)
+    if raw is None:
+        return None
+    raw = _rename_headers(raw, ROTATION_HISTORY_COLUMNS, label, problems)
+    h = _parse_columns(raw, ROTATION_HISTORY_COLUMNS, label, problems)
+    if not all(c.name in raw.columns for c in ROTATION_HISTORY_COLUMNS if c.required):
+        return None
+    rows = h.index.to_numpy()
+    for col in ("school_year", "period_years"):
+        v = h[col].to_numpy(dtype=float)
+        given = raw[col].to_numpy(dtype=object) != "" if col in raw.columns else \
+            np.zeros(len(h), dtype=bool)
+        if col == "school_year":
+            for k in np.flatnonzero(~given):
+                problems.append(f"{label} row {rows[k]}, column {col}: empty school year")
+        frac = ~np.isnan(v) & (v != np.floor(v))
+        for k in np.flatnonzero(frac):
+            problems.append(f"{label} row {rows[k]}, column {col}: {_short(v[k])} is not a "
+                            f"whole number of years")
+    for col in ("from_school_id", "to_school_id"):
+        v = h[col].to_numpy(dtype=object)
+        for k in np.flatnonzero(v == ""):
+            problems.append(f"{label} row {rows[k]}, column {col}: empty school id")
+        for k in np.flatnonzero((v != "") & ~np.isin(v, list(known))):
+            problems.append(f'{label} row {rows[k]}, column {col}: "{_short(v[k])}" is not a '
+                            f"school in {slabel}")
+    same = (h["from_school_id"] == h["to_school_id"]) & (h["from_school_id"] != "")
+    for r in h.index[same]:
+        problems.append(f"{label} row {r}, column to_school_id: the teacher moves to the "
+                        f"school they come from ({_short(h.at[r, 'to_school_id'])})")
+    key = h["teacher_id"].astype(str) + "\x00" + h["school_year"].astype(str)
+    dup = key.duplicated(keep="first") & (h["teacher_id"] != "")
+    if dup.any():
+        first = dict(zip(key[~key.duplicated(keep="first")], h.index[~key.duplicated()]))
+        for r in h.index[dup]:
+            year = h.at[r, "school_year"]
+            problems.append(f'{label} row {r}, column school_year: teacher '
+                            f'"{_short(h.at[r, "teacher_id"])}" moves twice in '
+                            f"{int(year) if year == year else ''} (first at row "
+                            f"{first[key[r]]})")
+    h.attrs["label"] = label
+    return h
+
+
+def _check_preferences(t: pd.DataFrame, schools: pd.DataFrame, slabel: str, tlabel: str,
+                       known: set, problems: list[str]) -> None:
+    """Each ``preferences`` cell: at most three different schools of the table that
+    teach the teacher's stage, not the teacher's own school."""
+    stages = {}
+    for sid, typ in zip(schools["school_id"], schools["type"]):
+        stages[sid] = set(TYPE_STAGES.get(typ, ("primary", "junior")))
+    cells = t["preferences"].to_numpy(dtype=object)
+    for k in np.flatnonzero(cells != ""):
+        r = t.index[k]
+        ids = parse_preferences(cells[k])
+        where = f"{tlabel} row {r}, column preferences"
+        if len(ids) > MAX_PREFERENCES:
+            problems.append(f'{where}: "{_short(cells[k])}" names {len(ids)} schools; at most '
+                            f"{MAX_PREFERENCES}")
+        if len(set(ids)) != len(ids):
+            problems.append(f'{where}: "{_short(cells[k])}" names a school twice')
+        for q in ids:
+            if q not in known:
+                problems.append(f'{where}: "{_short(q)}" is not a school in {slabel}')
+            elif q == t.at[r, "school_id"]:
+                problems.append(f'{where}: "{_short(q)}" is the teacher\'s own school')
+            elif t.at[r, "stage"] not in stages.get(q, set()):
+                problems.append(f'{where}: "{_short(q)}" does not teach the '
+                                f"{t.at[r, 'stage']} stage")

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -140,14 +143,47 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     areas, equipment and rooms a margin above indicators 4-7 and 11, classes up to
     indicator 13's limits (a few above), funds by indicators 10, 14, 15 and 28,
     teachers by 1-3, training hours by 17, quotas by 10, rotation figures by 19.
+
+    ``out_dir`` must not exist or be an empty folder: an existing district (or any
+    other file) is never overwritten (:class:`~planner.io.export.OutputRefused`
+    ``synth.exists``). The files are written into a private staging folder beside
+    it and appear together, by one rename, when complete. ``seed`` is a
+    non-negative whole number.
     """
     rules = load_rules() if rules is None else rules
     n = int(n_schools)
     if not 1 <= n <= 200_000:
         raise ValueError("n_schools must be between 1 and 200000")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(int(seed))
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, not {seed!r}")
+    final = Path(out_dir)
+    _refuse_existing(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.synth-", dir=final.parent))
+    try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)     # mkdtemp makes it private
+        _synth(n, int(seed), stage, rules)
+        _refuse_existing(final)             # made meanwhile: still never replaced
+        if final.exists():
+            final.rmdir()                   # empty (checked): the rename takes its place
+        os.replace(stage, final)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return final
+
+
+def _refuse_existing(out: Path) -> None:
+    from planner.io.export import OutputRefused
+    if os.path.lexists(out) and (not out.is_dir() or out.is_symlink() or any(out.iterdir())):
+        raise OutputRefused("synth.exists", path=out)
+
+
+def _synth(n: int, seed: int, out: Path, rules: Rules) -> None:
+    """The district's files in ``out`` (an empty folder)."""
+    rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------- geography --
     side = max(8000.0, math.sqrt(n * 10.0e6))            # ~10 km² per school
@@ -161,7 +197,12 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
 
     def around(k: int, town: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xy = town_xy[town] + rng.normal(0.0, 1.0, (k, 2)) * sd[:, None]
-        xy = np.clip(xy, 0.02 * side, 0.98 * side)
+        # a point beyond the margin is mirrored back inside (clipping it would put
+        # every such point of a small district on the same edge or corner)
+        lo, hi = 0.02 * side, 0.98 * side  # not-a-rule: margin of the square
+        for _ in range(4):                  # mirrored again if it overshoots the far side
+            xy = np.where(xy < lo, 2 * lo - xy, np.where(xy > hi, 2 * hi - xy, xy))
+        xy = np.clip(xy, lo, hi)
         return xy[:, 0], xy[:, 1]
 
     # ------------------------------------------------------------ schools --
@@ -426,6 +467,14 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     cp_u = np.round(pop * share_p).astype(np.int64)
     cj_u = pop * share_p * 0.47 * rng.uniform(0.9, 1.1, nu)  # not-a-rule: sample shape
     cj_u = np.round(cj_u).astype(np.int64)
+    # the units' children are the pupils of the schools that zone them (public, not
+    # special): drawn from the population alone they were three times as many, so
+    # no catchment plan could seat them
+    zoned = public & (stype != "special")
+    for arr, pupils in ((cp_u, P), (cj_u, J)):
+        total, want = int(arr.sum()), int(pupils[zoned].sum())
+        if total > 0:
+            arr[:] = np.floor(arr * (want / total)).astype(np.int64)
     ulon, ulat = _lonlat(ux, uy)
     units = ({
         "unit_id": [f"U{i + 1:06d}" for i in range(nu)],
@@ -460,7 +509,6 @@ def synth_district(n_schools: int, seed: int, out_dir: Path, rules: Rules | None
     backbone = math.ceil(rotated * round(rules.rotation_backbone_share + 0.02, 6))
     (out / "district.yaml").write_text(_yaml(f"合成区{seed}", eligible, rotated, backbone,
                                              rules.name, st), encoding="utf-8")
-    return out
 
 
 def _write_roads(path: Path, rng, g: int, spacing: float, px, py, purban) -> None:

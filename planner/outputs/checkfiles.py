@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from planner.indicators.engine import PER_PUPIL, Report
-from planner.io.export import FORMULA_START, save_workbook, write_text
+from planner.io.export import FORMULA_START, save_workbook, write_text, xlsx_value
 from planner.outputs.i18n import label, tr, yes_no
 
 __all__ = ["render_console", "write_json", "write_xlsx", "write_sheets", "fmt_number",
@@ -246,7 +246,7 @@ def _cell(v, lang):
 
 
 def _append(ws, values, lang):
-    row = [_cell(v, lang) for v in values]
+    row = [xlsx_value(_cell(v, lang)) for v in values]
     ws.append(row)
     r = ws.max_row
     for j, v in enumerate(row, start=1):
@@ -409,10 +409,10 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | os.PathLike,
         # plain rows first: a frame's attrs are deep-copied by every pandas operation
         cell_formats = df.attrs.get("cell_formats") or {}
         col_formats = dict(df.attrs.get("formats") or {})
-        rows = [[_sheet_cell(v, lang) for v in r] for r in
+        rows = [[xlsx_value(_sheet_cell(v, lang)) for v in r] for r in
                 df.to_numpy(dtype=object, na_value=None).tolist()]
         defaults = [_default_format([r[j] for r in rows]) for j in range(len(names))]
-        ws.append([str(c) for c in names])
+        ws.append([xlsx_value(str(c)) for c in names])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="EEF1F5")

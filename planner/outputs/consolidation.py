@@ -393,7 +393,7 @@ def summary_dict(o: ConsolidationOutcome, lang: str = "zh") -> dict:
         "objective": r.objective,
         "objective_is": "total_yuan",
         "gap": r.gap,
-        "solve_seconds": round(r.solve_seconds, SECONDS_DECIMALS),
+        "solve_seconds": None,          # times: timings.json (same inputs, same bytes)
         "solver": r.solver,
         "mode": r.mode,
         "closed": r.closed,

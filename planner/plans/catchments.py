@@ -711,7 +711,7 @@ def _summary(result, problem, zones, stage, violations, after, a, reference, out
         "bound": None if result.bound is None else round(result.bound, 4),
         "solver_gap": None if result.solver_gap is None else round(result.solver_gap, 6),
         "rounds": result.rounds, "cuts": result.cuts,
-        "solve_seconds": round(result.seconds, 3), "solver": result.solver,
+        "solve_seconds": None, "solver": result.solver,  # times: timings.json
         "mode": result.mode, "units": sum(1 for u in problem.unit_ids if str(u).startswith("U:")),
         "schools": len(problem.school_ids),
         "max_load_ratio": round(max(loads), 4) if loads else None,
@@ -757,7 +757,7 @@ def combined_summary(outcomes: list[CatchmentOutcome]) -> dict:
         "status": plan_status(outcomes).value,
         "objective": round(sum(s["objective"] or 0 for s in st), 4),
         "gap": max(gaps) if gaps else None,
-        "solve_seconds": round(sum(s["solve_seconds"] for s in st), 3),
+        "solve_seconds": None,          # times: timings.json (same inputs, same bytes)
         "solver": st[0]["solver"], "units": st[0]["units"],
         "schools": sum(s["schools"] for s in st),
         "max_load_ratio": max((s["max_load_ratio"] or 0) for s in st),

@@ -83,8 +83,11 @@ def recorded_paths(scenario, run_dir: Path) -> dict:
     """The district (and closures file) of a scenario as a run records them in
     ``scenario.json`` (``paths``): relative to the run folder, POSIX style, so the run
     verifies from any working folder and still does when the run folder and the
-    district move together. ``run_dir`` may be the run's staging folder: it sits beside
-    the final folder, so the relative path is the same."""
+    district move together. ``run_dir`` may be the run's staging folder (inside the
+    final folder, see :mod:`planner.io.export`): the path is relative to the folder the
+    files will be in."""
+    from planner.io.export import final_path
+    run_dir = final_path(run_dir)
     out = {"district": _relative(scenario.district, run_dir)}
     c = scenario.consolidation.closures if scenario.consolidation is not None else None
     if isinstance(c, Path):
