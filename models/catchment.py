@@ -1219,6 +1219,23 @@ def _unassigned_groups(d: _Data, missing: set[int]) -> dict[int, tuple[int, int]
     return out
 
 
+def sweep_feasibility(problem: CatchmentProblem, solver: str,
+                      time_limit: float | None) -> Status:
+    """Whether the ``sweep`` restriction of ``problem`` has a plan: its model with a zero
+    objective (a search for any plan, usually a fraction of a second).
+
+    ``OPTIMAL`` (a plan exists, so the contiguous problem on these candidates is
+    feasible), ``INFEASIBLE`` (proven: the sweep rule has no plan; the contiguous
+    problem may still have one) or ``NO_PLAN_IN_TIME``.
+    """
+    d = _prepare(problem, "sweep")
+    if _precheck(d):
+        return Status.INFEASIBLE
+    model = _build(d, "sweep", relaxed=False)
+    model.prob.setObjective(pulp.LpAffineExpression())
+    return solve_problem(model.prob, solver=solver, time_limit=time_limit).status
+
+
 # ---------------------------------------------------------------------- verifier
 
 

@@ -50,7 +50,7 @@ FIGURES = ("stage", "units", "schools", "contiguous", "pupils_changed", "changed
 
 #: solver figures (the report's 技术说明)
 TECHNICAL = ("status", "mode", "gap", "bound", "objective", "solver_gap", "rounds", "cuts",
-             "solver", "max_load_ratio")
+             "k_nearest", "solver", "max_load_ratio")
 
 #: the date stamped into catchments.gpkg (fixed, so the file is the same run to run)
 GPKG_DATE = "2000-01-01T00:00:00.000Z"  # not-a-rule: a timestamp, not indicator 12
@@ -341,6 +341,9 @@ def report_sections(outcomes: list[CatchmentOutcome], lang: str = "zh") -> list[
                      pupils=x.pupils, years=GRADES[o.stage]) for x in shrink]
         if o.outline == "derived":
             notes.append(tr("catchments.note.outline_derived", lang))
+        if o.params.plan is None and o.problem.k_nearest != o.params.k_nearest:
+            notes.append(tr("catchments.note.widened", lang, given=o.params.k_nearest,
+                            k=o.problem.k_nearest))
         out.append(ReportSection(
             key=f"catchments_{o.stage}",
             title=tr("catchments.title", lang, stage=stage),
