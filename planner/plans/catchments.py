@@ -582,22 +582,29 @@ def district_after(district: District, outcomes: list[CatchmentOutcome]) -> Dist
     so a school meets indicator 10 after the zoning exactly when it does today.
     Stages without a plan, unzoned schools, teachers, rooms, areas and equipment are
     as they are."""
+    return district_at_turnover(district, {
+        o.stage: {sid: (x.pupils, x.classes, x.max_class) for sid, x in o.after.items()}
+        for o in outcomes if o.has_plan})
+
+
+def district_at_turnover(district: District,
+                         after: dict[str, dict[str, tuple[int, int, int]]]) -> District:
+    """:func:`district_after` from ``stage → school_id → (pupils, classes, largest
+    class)`` at full turnover (the plan's, or a run's ``summary.json``
+    ``<stage>.schools_after``: :func:`planner.verify.district_after_files`)."""
     s = district.schools.copy()
     rules = district.rules
     idx = {str(sid): k for sid, k in zip(s["school_id"], s.index)}
     before = s[["students_primary", "students_junior"]].copy()
     changed: set = set()
-    for o in outcomes:
-        if not o.has_plan:
-            continue
-        st = o.stage
-        for sid, x in o.after.items():
+    for st, schools in after.items():
+        for sid, (pupils, classes, max_class) in schools.items():
             k = idx.get(sid)
             if k is None:
                 continue
-            s.loc[k, f"students_{st}"] = x.pupils
-            s.loc[k, f"classes_{st}"] = x.classes
-            s.loc[k, f"max_class_{st}"] = x.max_class
+            s.loc[k, f"students_{st}"] = pupils
+            s.loc[k, f"classes_{st}"] = classes
+            s.loc[k, f"max_class_{st}"] = max_class
             changed.add(k)
     for col in FOLLOWS_PUPILS:
         if col not in s.columns:
