@@ -78,11 +78,11 @@ def test_check_never_imports_the_optimisation_stack():
 
 
 def test_every_command_still_registers():
-    from planner.cli import COMMAND_MODULES, build_parser
+    from planner.cli import COMMAND_ALIASES, COMMAND_MODULES, build_parser
     ap = build_parser()
     sub = next(a for a in ap._actions if a.dest == "command")
-    assert set(sub.choices) == set(COMMAND_MODULES) | {"demo"}
-    for name in (*COMMAND_MODULES, "demo"):
+    assert set(sub.choices) == set(COMMAND_MODULES) | set(COMMAND_ALIASES)
+    for name in (*COMMAND_MODULES, *COMMAND_ALIASES):
         assert name in build_parser([name])._actions[-1].choices
 
 

@@ -1197,3 +1197,28 @@ def test_yunxi_bayi_and_wuxing_need_at_most_two_buses():
     names = {o.site(v).name for rt in r.routes for v in rt.nodes}
     assert {"八一村", "洞庭社区", "洗马塘社区", "金盆社区"} <= names
     assert all(450 <= rt.arrive <= 475 for rt in r.routes)
+
+
+def test_a_school_whose_central_school_closes_gets_the_receiver_as_parent(tmp_path):
+    """A school's parent_id named a closed school: the district after could not be saved
+    and read again ("parent_id S4 is not a school"), so the remediation of such a county
+    ended in an internal error. Now the parent becomes the closed school's main receiver,
+    the same in the plan and in the verifier's rebuild from the files."""
+    from planner.io.load import load_district, save_district
+    from planner.outputs import consolidation as presenter
+    from planner.plans.consolidation import consolidate
+    from planner.verify import district_after_files
+    schools = TINY_SCHOOLS.replace("S3,河口学校,nine_year,rural,1,0,,",
+                                   "S3,河口学校,nine_year,rural,1,0,S4,")
+    d = load_district(write_tiny(tmp_path / "tiny", schools=schools))
+    o = consolidate(d, ConsolidationParams(closures=[("S4", "S1", 1.0)]), check_indicators=False)
+    assert o.status.has_plan
+    parents = dict(zip(o.district_after.schools["school_id"],
+                       o.district_after.schools["parent_id"]))
+    assert parents["S3"] == "S1"
+    save_district(o.district_after, tmp_path / "after")
+    assert load_district(tmp_path / "after").schools.set_index("school_id").loc["S3",
+                                                                              "parent_id"] == "S1"
+    presenter.write_files(o, tmp_path / "plan", "en")
+    rebuilt = district_after_files(d, tmp_path / "plan", "consolidation")
+    assert rebuilt.schools.set_index("school_id").loc["S3", "parent_id"] == "S1"

@@ -614,3 +614,29 @@ def test_catchment_zones_frame_with_gpd_box_still_draws(tiny):
     zones = lay["初中片区"][0]
     assert [re.sub("<[^>]+>", "", i["h"]) for i in zones["icons"]] == ["外区学校"]
     assert zones["circles"] == []
+
+
+def test_report_leads_from_the_verdict_to_recognition(run):
+    """Under the verdict: what the remediation list costs and what it brings, with the
+    figures of remediation/summary.json (the way from 'not recognised' to 'can apply')."""
+    out, _ = run
+    s = json.loads((out / "remediation" / "summary.json").read_text(encoding="utf-8"))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    verdict_at = html.index("<div class=\"verdict")
+    line = (f"下一步：按整改清单落实 {s['actions']} 项措施后 A 类指标 "
+            f"{s['a_passed_after']}/{s['a_total']} 项达标，可申报认定；首年费用 "
+            f"{s['total_cost_yuan']:,.2f} 元")
+    assert s["recognised_after"] and line in html and html.index(line) > verdict_at
+    assert html.index(line) < html.index("A 类指标 方案前后对比")
+
+
+def test_every_compare_figure_has_a_label(run):
+    """Every figure a plan gives `compare` has a row label in the catalogue (a raw key
+    such as `regressions` showed in the zh comparison)."""
+    from planner.outputs.i18n import catalogue
+    from planner.outputs.run import plans_of
+    _, res = run
+    known = catalogue()
+    keys = {k for presenter, outcome in plans_of(res) for k in presenter.compare_figures(outcome)}
+    assert keys and not [k for k in sorted(keys) if f"compare.{k}" not in known
+                         and f"report.label.{k}" not in known]

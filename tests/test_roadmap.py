@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -240,3 +241,16 @@ def test_roadmap_input_errors(yunxi, tmp_path):
     text = "\n".join(e.value.problems)
     assert "roadmap.closures: nowhere.csv does not exist" in text
     assert "roadmap.budget_yuan: -5 is not yuan a year" in text
+
+
+def test_report_headline_says_the_first_year_and_the_fall_back(run):
+    """Under the verdict: the first year the county can apply and, when later years fall
+    back, which ones (2026 and 2027 on the bundled road: 云溪中学's junior bulge)."""
+    res, out = run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    lines = re.findall(r"<p class='headline'>([^<]*)</p>", html)
+    f = res.roadmap.first_recognisable_year
+    back = [y.school_year for y in res.roadmap.years
+            if y.school_year > f and not y.report.recognised]
+    assert lines[0] == f"路线图：{f}学年起可申报评估认定"
+    assert back and str(back[0]) in lines[1] and len(lines) == 2

@@ -153,8 +153,12 @@ def test_district_run_and_a_zone_move_in_the_browser(server, driver, tmp_path):
     ActionChains(d).move_to_element_with_offset(
         mapdiv, int(target["x"] - target["w"] / 2), int(target["y"] - target["h"] / 2)).click() \
         .perform()
-    buttons = wait.until(lambda drv: [b for b in drv.find_elements("css selector", ".zpop button")
-                                      if b.is_displayed()])
+    # the popup is drawn, then its school's button disabled: wait for both (under load
+    # the second came after the first check)
+    def drawn(drv):
+        bs = [b for b in drv.find_elements("css selector", ".zpop button") if b.is_displayed()]
+        return bs if any(not b.is_enabled() for b in bs) else None
+    buttons = wait.until(drawn)
     here = next(b.get_attribute("data-school") for b in buttons if not b.is_enabled())
     choice = next(b for b in buttons if b.is_enabled())
     there = choice.get_attribute("data-school")

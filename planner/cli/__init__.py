@@ -46,9 +46,10 @@ from planner import __version__  # noqa: E402
 
 #: one module per command, in the order ``planner --help`` lists them
 COMMAND_MODULES = ("info", "check", "rotate", "consolidate", "catchments", "remediate", "run",
-                   "compare", "verify", "synth", "project", "serve")
+                   "compare", "verify", "synth", "project", "serve",
+                   "province")
 #: commands registered by another command's module
-COMMAND_ALIASES = {"demo": "run"}
+COMMAND_ALIASES = {"demo": "run", "synth-province": "province"}
 
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 

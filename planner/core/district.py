@@ -309,3 +309,24 @@ def anonymise(district: District) -> District:
     if "id_number" in t.columns:
         t["id_number"] = ""
     return replace(district, teachers=t)
+
+
+def repoint_parents(schools: pd.DataFrame, moves) -> pd.DataFrame:
+    """Schools whose central school (``parent_id``) closes: their parent becomes the
+    receiver that takes most of the closed school's pupils (ties: the smaller id), so the
+    district after a closure names no school that is gone. ``moves``: (closed school,
+    receiver, pupils) triples."""
+    pupils_to: dict[str, dict[str, int]] = {}
+    for closed, to, n in moves:
+        r = pupils_to.setdefault(str(closed), {})
+        r[str(to)] = r.get(str(to), 0) + int(n)
+    if "parent_id" not in schools.columns or not pupils_to:
+        return schools
+    new = {c: min(r, key=lambda k: (-r[k], k)) for c, r in pupils_to.items() if r}
+    parents = schools["parent_id"].astype(str)
+    hit = parents.isin(list(new))
+    if not hit.any():
+        return schools
+    out = schools.copy()
+    out.loc[hit, "parent_id"] = parents[hit].map(new)
+    return out

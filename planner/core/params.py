@@ -129,7 +129,7 @@ class Params:
             if f.name not in data:
                 continue
             v = data[f.name]
-            default = _default(f)
+            default = field_default(f)
             check: Check | None = f.metadata.get("check")
             if is_dataclass(default) and not isinstance(default, type):
                 try:
@@ -167,7 +167,8 @@ class Params:
         return replace(self, **changes)  # type: ignore[type-var]
 
 
-def _default(f) -> Any:
+def field_default(f) -> Any:
+    """A dataclass field's default (its factory called), else None."""
     if f.default is not MISSING:
         return f.default
     if f.default_factory is not MISSING:
@@ -204,7 +205,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Params], names: list[
     by = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
         f = by[name]
-        default = _default(f)
+        default = field_default(f)
         check: Check | None = f.metadata.get("check")
         opt = "--" + (prefix + name).replace("_", "-")
         text = f.metadata.get("help", "")
@@ -549,3 +550,36 @@ class RoadmapParams(Params):
                            "are under the standard's candidate size")
     rotation: bool = setting(True, BOOL, "rotate teachers every year")
     projection: ProjectionParams = setting(default_factory=ProjectionParams)
+
+
+@dataclass(frozen=True)
+class ProvinceParams(Params):
+    """``planner province`` options: how the counties of a province are run
+    (:func:`planner.province.run_province`)."""
+
+    workers: int | None = setting(None, optional(NON_NEGATIVE_INT),
+                                  "worker processes of the local Dask cluster, one thread "
+                                  "each (default: the machine's cores, at most one per "
+                                  "county); 0: one county after another in this process, "
+                                  "without Dask")
+    scheduler: str | None = setting(None, optional(TEXT),
+                                    "address of a running Dask scheduler (tcp://host:8786) "
+                                    "whose workers run the counties, instead of a local "
+                                    "cluster")
+    resume: bool = setting(False, BOOL,
+                           "keep the counties whose results are written and whose inputs "
+                           "have not changed; run only the others")
+
+
+@dataclass(frozen=True)
+class SynthProvinceParams(Params):
+    """``planner synth-province`` options (:func:`planner.io.synth_province.synth_province`)."""
+
+    seed: int = setting(0, NON_NEGATIVE_INT, "random seed")
+    min_schools: int = setting(40, POSITIVE_INT,  # not-a-rule: smallest synthetic county
+                               "fewest schools of a county (at least 10)")
+    max_schools: int = setting(600, POSITIVE_INT,  # not-a-rule: largest synthetic county
+                               "most schools of a county")
+    median_schools: int = setting(150, POSITIVE_INT,  # not-a-rule: a Hunan county's median
+                                  "median number of schools of a county (teaching points "
+                                  "included)")

@@ -128,40 +128,36 @@ def remediation_sheet(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     return x.rename(columns={c: tr(f"remediation.column.{c}", lang) for c in x.columns})
 
 
-def by_indicator(o: RemediationOutcome, lang: str = "zh") -> pd.DataFrame:
-    """Costs per indicator: one-off, yearly, first-year total and the number of actions."""
-    agg: dict[int, list[float]] = {}
+def _costs_by(o: RemediationOutcome, key, heads, lang: str) -> pd.DataFrame:
+    """One row per ``key(row)`` in key order: the ``heads(k)`` columns, then one-off,
+    yearly and first-year cost and the number of actions."""
+    agg: dict[Any, list[float]] = {}
     for r in o.rows:
-        e = agg.setdefault(r.indicator, [0.0, 0.0, 0])
+        e = agg.setdefault(key(r), [0.0, 0.0, 0])
         e[1 if r.recurring else 0] += r.cost_yuan
         e[2] += 1
-    rows = [{tr("remediation.column.indicator", lang): k,
-             tr("remediation.column.indicator_name", lang): indicator_name(o.after.indicator(k),
-                                                                          lang),
-             tr("remediation.column.capital_yuan", lang): _yuan(c),
-             tr("remediation.column.recurring_yuan", lang): _yuan(y),
-             tr("remediation.column.total_yuan", lang): _yuan(c + y),
-             tr("remediation.column.actions", lang): int(n)}
-            for k, (c, y, n) in sorted(agg.items())]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{**heads(k),
+                          tr("remediation.column.capital_yuan", lang): _yuan(c),
+                          tr("remediation.column.recurring_yuan", lang): _yuan(y),
+                          tr("remediation.column.total_yuan", lang): _yuan(c + y),
+                          tr("remediation.column.actions", lang): int(n)}
+                         for k, (c, y, n) in sorted(agg.items())])
+
+
+def by_indicator(o: RemediationOutcome, lang: str = "zh") -> pd.DataFrame:
+    """Costs per indicator: one-off, yearly, first-year total and the number of actions."""
+    return _costs_by(o, lambda r: r.indicator, lambda k: {
+        tr("remediation.column.indicator", lang): k,
+        tr("remediation.column.indicator_name", lang): indicator_name(o.after.indicator(k),
+                                                                     lang)}, lang)
 
 
 def by_school(o: RemediationOutcome, lang: str = "zh") -> pd.DataFrame:
     """Costs per school (the sender of a move), in school-id order."""
     names = o.district.school_names()
-    agg: dict[str, list[float]] = {}
-    for r in o.rows:
-        e = agg.setdefault(r.school_id, [0.0, 0.0, 0])
-        e[1 if r.recurring else 0] += r.cost_yuan
-        e[2] += 1
-    rows = [{tr("remediation.column.school_id", lang): k,
-             tr("remediation.column.school", lang): names.get(k, k),
-             tr("remediation.column.capital_yuan", lang): _yuan(c),
-             tr("remediation.column.recurring_yuan", lang): _yuan(y),
-             tr("remediation.column.total_yuan", lang): _yuan(c + y),
-             tr("remediation.column.actions", lang): int(n)}
-            for k, (c, y, n) in sorted(agg.items())]
-    return pd.DataFrame(rows)
+    return _costs_by(o, lambda r: r.school_id, lambda k: {
+        tr("remediation.column.school_id", lang): k,
+        tr("remediation.column.school", lang): names.get(k, k)}, lang)
 
 
 # ---------------------------------------------------------------------------
@@ -356,6 +352,19 @@ def compare_figures(o: RemediationOutcome) -> dict:
 
 def map_layers(o: RemediationOutcome) -> dict:
     return {}
+
+
+def headline(o: RemediationOutcome, lang: str = "zh") -> list[str]:
+    """The line under the report's verdict: what the remediation list costs and what it
+    brings (the way from today's verdict to recognition)."""
+    s = o.summary
+    if not o.status.has_plan:
+        return []
+    key = "remediation.headline.recognised" if s.get("recognised_after") else \
+        "remediation.headline.not_recognised"
+    return [tr(key, lang, actions=s["actions"], after=s["a_passed_after"], total=s["a_total"],
+               cost=_fmt_yuan(s["total_cost_yuan"]), capital=_fmt_yuan(s["capital_yuan"]),
+               recurring=_fmt_yuan(s["recurring_yuan_per_year"]))]
 
 
 def console_lines(o: RemediationOutcome, lang: str = "zh") -> list[str]:

@@ -77,6 +77,7 @@ tr.total td { font-weight: 600; background: #f6f7f9; }
 .verdict { padding: 3mm; border: 2px solid; margin: 2mm 0; }
 .verdict.ok { border-color: #17663a; } .verdict.bad { border-color: #b3261e; }
 .verdict ul { margin: 1mm 0 0; padding-left: 5mm; }
+.headline { font-weight: 600; color: #0d47a1; margin: 2mm 0; }
 .meta { color: #555; font-size: 8.5pt; }
 .warn { color: #8a4b00; }
 .mapframe { width: 100%; height: 165mm; border: 1px solid #999; display: block; }
@@ -600,7 +601,8 @@ def _thresholds(report: Report) -> dict:
 def build_report(*, scenario_name: str, before: Report, after: Report | None,
                  sections: list[ReportSection] = (), verification: list[str] | None = None,
                  every_plan_made: bool = True, map_html: str | None = None,
-                 meta: dict | None = None, lang: str = "zh") -> str:
+                 meta: dict | None = None, headline: list[str] | tuple[str, ...] = (),
+                 lang: str = "zh") -> str:
     """Return the report as one HTML string.
 
     ``before``/``after``: the indicator reports (``after`` ``None``: no plan).
@@ -608,6 +610,8 @@ def build_report(*, scenario_name: str, before: Report, after: Report | None,
     ``verification``: problems found by the independent verifier (empty: none),
     ``None`` when no verification ran; ``every_plan_made`` false when a plan could not
     meet its hard limits (the report then does not say that every plan passed).
+    ``headline``: lines under the verdict that lead from it to recognition (the
+    remediation list's cost, the roadmap's first year; presenters' ``headline``).
     ``meta``: figures of the run for 技术说明 (``input_sha256``, ``version``; catalogue
     ``report.meta.<key>``).
     """
@@ -618,6 +622,7 @@ def build_report(*, scenario_name: str, before: Report, after: Report | None,
             f"<p class='meta'>{esc(rep.district)} · {esc(scenario_name)} · "
             f"{esc(title or rep.standard)}</p>",
             f"<h2>{t['verdict']}</h2>", verdict_html(before, rep, t, lang)]
+    body += [f"<p class='headline'>{esc(h)}</p>" for h in headline]
     if verification is not None:
         body.append(f"<h3>{t['verified']}</h3>")
         if verification:

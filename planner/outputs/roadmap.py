@@ -267,6 +267,19 @@ def map_layers(o: RoadmapOutcome) -> dict:
     return {}
 
 
+def headline(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
+    """The lines under the report's verdict: the first year the county can apply, and
+    the later years that fall back (enrolment changes), which the planner must see there."""
+    out = [tr("roadmap.console.first", lang, text=_first_text(o, lang))]
+    f = o.first_recognisable_year
+    back = [y.school_year for y in o.years
+            if f is not None and y.school_year > f and not y.report.recognised]
+    if back:
+        out.append(tr("roadmap.warning.falls_back", lang, year=f,
+                      years=V.listing([str(b) for b in back], lang)))
+    return out
+
+
 def console_lines(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
     lines = [tr("roadmap.console.first", lang, text=_first_text(o, lang))]
     for y in o.years:

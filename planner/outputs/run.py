@@ -205,9 +205,13 @@ def write_views(district, res: RunResult, scenario: Scenario, meta: dict, lang: 
 
     sections = [sec for presenter, outcome in plans
                 for sec in presenter.report_sections(outcome, lang)]
+    res.plan_warnings = sum(len(sec.warnings) for sec in sections)
     html_report = build_report(scenario_name=scenario.name, before=res.before, after=res.after,
                                sections=sections, verification=res.verification,
                                every_plan_made=res.every_plan_made, map_html=html_map,
+                               headline=[h for presenter, outcome in plans
+                                         if hasattr(presenter, "headline")
+                                         for h in presenter.headline(outcome, lang)],
                                meta={"input_sha256": meta["input_sha256"][:16],
                                      "version": meta["toolkit_version"]}, lang=lang)
     write_text(html_report, res.out / "report.html")
@@ -599,6 +603,21 @@ def workbook_sheets(res: RunResult, lang: str = "zh") -> dict:
 
 # --------------------------------------------------------------------- console
 
+def no_plan_lines(res: RunResult, lang: str = "zh", indent: str = "") -> list[str]:
+    """Each plan of a run that could not be made, with the limits that bind (its
+    presenter's lines, indented by ``indent``)."""
+    presenters = dict(plans_of(res, keyed=True))
+    lines: list[str] = []
+    for kind, status in res.statuses().items():
+        if status.has_plan:
+            continue
+        lines.append(tr("run.no_plan", lang, plan=tr(f"run.plan.{kind}", lang),
+                        status=label("status", status.value, lang)))
+        presenter, outcome = presenters[kind]
+        lines += [indent + str(x) for x in presenter.console_lines(outcome, lang)]
+    return lines
+
+
 def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     """What ``planner run`` / ``planner demo`` print: the data warnings, the verdict,
     the A indicators that fail, each plan's figures, every plan that could not be made
@@ -637,19 +656,11 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     if getattr(res, "roadmap", None) is not None:
         from planner.outputs.roadmap import console_lines as roadmap_lines
         lines += roadmap_lines(res.roadmap, lang)
-    presenters = dict(plans_of(res, keyed=True))
-    for kind, status in res.statuses().items():
-        if status.has_plan:
-            continue
-        lines.append(tr("run.no_plan", lang, plan=tr(f"run.plan.{kind}", lang),
-                        status=label("status", status.value, lang)))
-        presenter, outcome = presenters[kind]
-        lines += ["  " + x for x in presenter.console_lines(outcome, lang)]
+    lines += no_plan_lines(res, lang, indent="  ")
     if res.verification:
         lines.append(tr("run.verify.problems", lang) + "; ".join(res.verification))
     elif res.every_plan_made:
-        n = sum(len(sec.warnings) for presenter, outcome in presenters.values()
-                for sec in presenter.report_sections(outcome, lang))
+        n = res.plan_warnings
         lines.append(tr("run.verify.warn", lang, n=n) if n else tr("run.verify.ok", lang))
     else:
         lines.append(tr("run.verify.partial", lang))

@@ -16,6 +16,9 @@ It offers the same functions, so the run, the report, the workbook, the map and
     its sections of ``report.html``;
 ``compare_figures(outcome) -> dict[str, float | int | str]``
     language-free figures for ``compare`` (labels: catalogue ``compare.<key>``);
+``headline(outcome, lang: str) -> list[str]`` (optional)
+    lines shown right under the report's verdict when the plan leads to recognition
+    (the remediation list's cost and result, the roadmap's first year);
 ``map_layers(outcome) -> dict``
     keyword arguments of :func:`planner.outputs.maps.build_map` it fills
     (``closures``, ``routes``, ``rotation_flows``, ``catchments`` ...).

@@ -73,7 +73,7 @@ import pandas as pd
 from geodata.travel import FarFromRoads, TravelMatrix
 from models import consolidation as M
 from models.status import Status
-from planner.core.district import District, derive_teacher_flags, school_stages
+from planner.core.district import District, derive_teacher_flags, repoint_parents, school_stages
 from planner.core.errors import DataError, PlanInputError
 from planner.core.params import ConsolidationParams, SolveParams
 from planner.core.rules import Rules
@@ -896,6 +896,8 @@ def apply_result(district: District, result: M.Result) -> District:
         if mc is not None:
             s.loc[k, f"max_class_{st}"] = int(mc)
     s = s[~s["school_id"].isin(result.closed)].reset_index(drop=True)
+    s = repoint_parents(s, ((a.school_id, a.receiving_school_id, a.pupils)
+                            for a in result.assignments))
     teachers = district.teachers
     if teachers is not None:
         t = teachers.copy()

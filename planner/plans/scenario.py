@@ -308,6 +308,9 @@ class RunResult:
     remediation: Any = None
     roadmap: Any = None
     verification: list[str] = field(default_factory=list)
+    #: red warnings in the plans' report sections (a regression, a limit that binds),
+    #: counted when the documents are written
+    plan_warnings: int = 0
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     lang: str = "zh"

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.core.district import District, derive_teacher_flags
+from planner.core.district import District, derive_teacher_flags, repoint_parents
 from planner.core.errors import PlanInputError
 from planner.core.params import CatchmentParams, ConsolidationParams, RotationParams
 from planner.verify.catchments import verify_catchments
@@ -270,6 +270,8 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
                 s.loc[idx[rid], f"max_class_{st}"] = mc
     closed = {r["school_id"] for r in rows}
     s = s[~s["school_id"].isin(closed)].reset_index(drop=True)
+    s = repoint_parents(s, ((r["school_id"], r["receiving_school_id"], r["pupils"])
+                            for r in rows))
     teachers = district.teachers
     if teachers is not None:
         t = teachers.copy()

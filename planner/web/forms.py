@@ -18,24 +18,16 @@ the loader's lines are shown when it is not).
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any, Mapping
 
-from planner.core.params import BOOL, SolveParams
+from planner.core.params import BOOL, SolveParams, field_default
 
 #: fields with their own inputs (section, field)
 SPECIAL = {("consolidation", "closures"), ("catchments", "stages"), ("catchments", "plan")}
 #: empty closure rows offered below the given ones
 SPARE_ROWS = 3
 STAGES = ("primary", "junior")
-
-
-def _default(f) -> Any:
-    if f.default is not MISSING:
-        return f.default
-    if f.default_factory is not MISSING:
-        return f.default_factory()
-    return None
 
 
 def _choices(check) -> list[str] | None:
@@ -46,7 +38,7 @@ def _choices(check) -> list[str] | None:
 
 
 def _is_int(f, check) -> bool:
-    return isinstance(_default(f), int) and not isinstance(_default(f), bool) or \
+    return isinstance(field_default(f), int) and not isinstance(field_default(f), bool) or \
         "whole number" in (getattr(check, "what", "") or "")
 
 
@@ -57,7 +49,7 @@ def field_specs(section: str, cls) -> list[dict]:
     out = []
     for f in fields(cls):
         check = f.metadata.get("check")
-        default = _default(f)
+        default = field_default(f)
         spec: dict[str, Any] = {"name": f.name, "default": default, "choices": None,
                                 "help": f.metadata.get("help", "")}
         if (section, f.name) in SPECIAL:
