@@ -127,7 +127,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -144,6 +144,9 @@ EXACT_MODES = ("exact", "flow")
 
 #: HiGHS's default relative MIP gap, used as the proof tolerance when none is asked
 DEFAULT_GAP = 1e-4
+
+#: ``exact``: the share of the time limit one local re-solve of a cut plan may use
+LOCAL_SHARE = 0.1  # not-a-rule: a share of the time limit
 
 #: ``exact``: the share of the time limit after which a cut loop that has no
 #: contiguous plan (and no sweep plan to start from) stops, leaving the rest of the
@@ -336,7 +339,8 @@ class CatchmentResult:
     alone; ``notes`` lists the pre-check findings and whether the relaxed model was
     used.  ``objective`` is recomputed from the plan: travel cost (children × cost)
     plus stability cost (penalty × pupils whose school changes), unassigned units
-    excluded.
+    excluded.  ``k_nearest``: the candidate schools per unit the plan was made with
+    (the problem's, or more when ``widen`` doubled it).
     """
 
     assignment: dict
@@ -364,6 +368,7 @@ class CatchmentResult:
     solver_gap: float | None = None
     rounds: int = 0
     cuts: int = 0
+    k_nearest: int | None = None
 
 
 # ------------------------------------------------------------------ preprocessing
@@ -683,41 +688,178 @@ def _repair(d: _Data, plan: Mapping[int, int]) -> dict[int, int] | None:
     """A contiguous plan near a cut one (an incumbent for the cut loop), or ``None``.
 
     Each piece of a zone cut off from its home unit (largest pieces first, then by
-    unit index) moves whole to the neighbouring zone that takes it at the least extra
-    cost: every unit of the piece a candidate of that school, the piece touching the
-    part of that zone that holds its home unit, and the seats (and the cap on changed
-    pupils) holding. ``None`` when a piece has nowhere to go."""
+    unit index) is mended by the cheapest of three moves that keep every other zone
+    connected, the seats and the cap on changed pupils: the whole piece joins a
+    neighbouring zone (every unit of it a candidate there, touching the part of that
+    zone that holds its home unit); its units join neighbouring zones one by one; or
+    the piece is joined back to its own zone through a cheapest path of units taken
+    from the zones between. A few passes; ``None`` when a piece has nowhere to go."""
     out = dict(plan)
     load = [0] * len(d.home)
     for u, s in out.items():
         load[s] += d.children[u]
-    pieces = []
-    for s, comp, _ in _separators(d, out):
-        pieces.append((s, comp))
-    pieces.sort(key=lambda sc: (-len(sc[1]), sc[1][0]))
     viable = [set(v) for v in d.viable]
-    for s, comp in pieces:
-        kids = sum(d.children[u] for u in comp)
-        best_t, best_c = -1, math.inf
-        for t in range(len(d.home)):
-            if t == s or load[t] + kids > d.seats[t] or not all(u in viable[t] for u in comp):
+    for _ in range(REPAIR_PASSES):
+        pieces = [(s, comp) for s, comp, _ in _separators(d, out)]
+        if not pieces:
+            break
+        pieces.sort(key=lambda sc: (-len(sc[1]), sc[1][0]))
+        for s, comp in pieces:
+            if any(out.get(u) != s for u in comp):
+                continue                    # changed by an earlier move of this pass
+            moves = [m for m in (_move_whole(d, out, load, viable, s, comp),
+                                 _move_units(d, out, load, viable, s, comp),
+                                 _join_back(d, out, load, viable, s, comp)) if m is not None]
+            if not moves:
                 continue
-            core = _bfs(d, d.home[t], {u for u, x in out.items() if x == t})
-            if not any(v in core for u in comp for v in d.nbrs[u]):
-                continue
-            c = sum(_unit_cost(d, u, t) - _unit_cost(d, u, s) for u in comp)
-            if c < best_c - 1e-9:
-                best_t, best_c = t, c
-        if best_t < 0:
-            return None
-        for u in comp:
-            out[u] = best_t
-        load[s] -= kids
-        load[best_t] += kids
+            cost, change = min(moves, key=lambda m: (m[0], sorted(m[1].items())))
+            for u, t in change.items():
+                load[out[u]] -= d.children[u]
+                load[t] += d.children[u]
+                out[u] = t
     cap = d.p.max_changed
     if cap is not None and sum(d.children[u] for u, s in out.items() if _changes(d, u, s)) > cap:
         return None
     return out if not _separators(d, out) else None
+
+
+#: passes of :func:`_repair` over the pieces still cut off
+REPAIR_PASSES = 3  # not-a-rule: a heuristic's effort
+
+
+def _core(d: _Data, out: Mapping[int, int], t: int) -> set[int]:
+    """The units of zone ``t`` connected to its home unit inside the zone."""
+    return _bfs(d, d.home[t], {u for u, x in out.items() if x == t})
+
+
+def _delta(d: _Data, change: Mapping[int, int], out: Mapping[int, int]) -> float:
+    return sum(_unit_cost(d, u, t) - _unit_cost(d, u, out[u]) for u, t in change.items())
+
+
+def _move_whole(d, out, load, viable, s, comp):
+    """(extra cost, {unit: school}) moving the whole piece to one neighbouring zone."""
+    kids = sum(d.children[u] for u in comp)
+    best = None
+    for t in range(len(d.home)):
+        if t == s or load[t] + kids > d.seats[t] or not all(u in viable[t] for u in comp):
+            continue
+        core = _core(d, out, t)
+        if not any(v in core for u in comp for v in d.nbrs[u]):
+            continue
+        change = {u: t for u in comp}
+        c = _delta(d, change, out)
+        if best is None or c < best[0] - 1e-9:
+            best = (c, change)
+    return best
+
+
+def _move_units(d, out, load, viable, s, comp):
+    """(extra cost, {unit: school}) moving the piece's units one by one, each to a
+    neighbouring zone whose connected part it touches (cheapest move first)."""
+    left, change = set(comp), {}
+    extra = list(load)
+    cores = {t: _core(d, out, t) for t in range(len(d.home)) if t != s}
+    while left:
+        pick = None
+        for u in sorted(left):
+            for t in sorted({out[v] if v not in change else change[v]
+                             for v in d.nbrs[u] if v not in left} - {s}):
+                if u not in viable[t] or extra[t] + d.children[u] > d.seats[t]:
+                    continue
+                if not any(v in cores[t] for v in d.nbrs[u]):
+                    continue
+                c = _unit_cost(d, u, t) - _unit_cost(d, u, s)
+                if pick is None or c < pick[0] - 1e-9:
+                    pick = (c, u, t)
+        if pick is None:
+            return None
+        _, u, t = pick
+        change[u] = t
+        extra[t] += d.children[u]
+        left.discard(u)
+        cores[t].add(u)
+    return _delta(d, change, out), change
+
+
+def _join_back(d, out, load, viable, s, comp):
+    """(extra cost, {unit: school}) joining the piece to the connected part of its
+    own zone through a cheapest path of units (candidates of the school) taken from
+    the zones between, none of which is left cut off."""
+    core = _core(d, out, s)
+    piece = set(comp)
+    homes = set(d.home)
+    dist: dict[int, float] = {}
+    prev: dict[int, int] = {}
+    heap: list[tuple[float, int]] = []
+    for u in sorted(piece):
+        for v in d.nbrs[u]:
+            if v in viable[s] and v not in piece and v not in core and v not in homes:
+                c = _unit_cost(d, v, s) - _unit_cost(d, v, out[v])
+                if c < dist.get(v, math.inf) - 1e-12:
+                    dist[v], prev[v] = c, -1
+                    heapq.heappush(heap, (c, v))
+    end = None
+    while heap:
+        c, v = heapq.heappop(heap)
+        if c > dist[v] + 1e-12:
+            continue
+        if any(w in core for w in d.nbrs[v]):
+            end = v
+            break
+        for w in d.nbrs[v]:
+            if w in viable[s] and w not in piece and w not in core and w not in homes:
+                nc = c + max(0.0, _unit_cost(d, w, s) - _unit_cost(d, w, out[w]))
+                if nc < dist.get(w, math.inf) - 1e-12:
+                    dist[w], prev[w] = nc, v
+                    heapq.heappush(heap, (nc, w))
+    if end is None:
+        return None
+    path, v = [], end
+    while v != -1:
+        path.append(v)
+        v = prev[v]
+    kids = sum(d.children[u] for u in path)
+    if load[s] + kids > d.seats[s]:
+        return None
+    change = {u: s for u in path}
+    for t in sorted({out[u] for u in path}):
+        before = _core(d, out, t)
+        after = _bfs(d, d.home[t], {u for u in before if u not in change})
+        if after != before - set(path):
+            return None                 # taking the path would cut zone t
+    return _delta(d, change, out), change
+
+
+def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int]
+                   ) -> tuple[CatchmentProblem, list[int]]:
+    """The sub-problem of the zones ``schools`` of ``plan``: their units and schools,
+    every other zone fixed (a pair outside the model's candidates forbidden; the cap
+    on changed pupils less the changed pupils of the fixed zones)."""
+    p = d.p
+    free = sorted(u for u, t in plan.items() if t in schools)
+    cols = sorted(schools)
+    inside = set(free)
+    viable = [set(d.viable[t]) for t in cols]
+    cost = np.full((len(free), len(cols)), np.inf)
+    for i, u in enumerate(free):
+        for j, t in enumerate(cols):
+            if u in viable[j]:
+                cost[i, j] = d.cost[u, t]
+    cap = d.p.max_changed
+    if cap is not None:
+        cap -= sum(d.children[u] for u, t in plan.items()
+                   if t not in schools and _changes(d, u, t))
+    current = None if p.current is None else \
+        {p.unit_ids[u]: p.current[p.unit_ids[u]] for u in free if p.unit_ids[u] in p.current}
+    sub = CatchmentProblem(
+        unit_ids=[p.unit_ids[u] for u in free], children=[d.children[u] for u in free],
+        school_ids=[p.school_ids[t] for t in cols], seats=[d.seats[t] for t in cols],
+        home_units=[p.unit_ids[d.home[t]] for t in cols], cost=cost,
+        adjacency=[(p.unit_ids[u], p.unit_ids[v]) for u in free for v in d.nbrs[u]
+                   if v in inside and u < v],
+        current=current, stability_penalty=p.stability_penalty, k_nearest=None,
+        max_changed=None if cap is None else max(0, cap))
+    return sub, free
 
 
 def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], float]:
@@ -748,7 +890,8 @@ def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], f
 
 
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
-                     time_limit: float | None, gap: float | None = None) -> CatchmentResult:
+                     time_limit: float | None, gap: float | None = None,
+                     widen: bool = False) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -763,6 +906,13 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     gap : float, optional
         Relative gap at which a solve may stop (e.g. 0.01); HiGHS's default
         (:data:`DEFAULT_GAP`) when not given.
+    widen : bool
+        For the modes of :data:`WIDEN_MODES`: when the candidates are proven too few
+        (the ``sweep`` rule has no plan on them and no round of ``exact`` gave a
+        contiguous plan, or the strict model is infeasible), double ``k_nearest`` (up
+        to every school) and solve again, before any closest plan; the result's
+        ``k_nearest`` says the ``k`` used. The decision rests on proofs, never on
+        the clock, so the same inputs give the same ``k``.
 
     Returns
     -------
@@ -776,13 +926,25 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     t0 = time.perf_counter()
     d = _prepare(problem, mode)
     notes = _precheck(d)
-    run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap)
+    k, n = problem.k_nearest, len(problem.school_ids)
+    can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
+    run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
+               widen=can_widen)
     model, info = None, None
     if not notes:
         if mode in EXACT_MODES:
             model, info = run.exact()
         else:
             model, info = run.restricted()
+    if can_widen and k is not None and _too_few(d, notes, info, run):
+        wider = min(2 * k, n)
+        res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
+                               run.remaining(), gap, widen=True)
+        res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
+                     "schools per unit"] + res.notes
+        res.seconds = time.perf_counter() - t0
+        res.solver_seconds += run.solver_seconds
+        return res
         if info.status is Status.INFEASIBLE:
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")
@@ -806,10 +968,32 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     else:
         d_res = d
     res = _result(d_res, mode, model, info, time.perf_counter() - t0, run)
+    res.k_nearest = problem.k_nearest
     if unproven and res.closest:
         res.status = Status.NO_PLAN_IN_TIME       # a closest plan, infeasibility unproven
     res.notes = notes + run.notes
     return res
+
+
+#: the modes :func:`solve_catchments` may widen (their plans contain the sweep rule's;
+#: ``cheap`` keeps its own restriction at the setting)
+WIDEN_MODES = ("sweep", "exact", "flow")
+
+
+def _too_few(d: _Data, notes: list[str], info: SolveInfo | None, run: _Run) -> bool:
+    """Whether the candidates are proven too few for a plan: a unit has no school it
+    can join (pre-check), the strict model or the first relaxation is infeasible, or
+    (``exact``) no round gave a contiguous plan and the sweep rule has none."""
+    if notes:       # more candidates help a stranded unit, not a shortage of seats
+        stranded = any(not o for o in _options(d))
+        short = sum(d.children) > sum(d.seats) or \
+            any(d.children[h] > d.seats[s] for s, h in enumerate(d.home))
+        return stranded and not short
+    if info is None:
+        return False
+    if info.status is Status.INFEASIBLE:
+        return True
+    return run.sweep_infeasible and not info.status.has_plan
 
 
 @dataclass
@@ -830,6 +1014,8 @@ class _Run:
     plan: dict | None = None               # unit index -> school index, when set
     notes: list = field(default_factory=list)
     stalled: bool = False                  # exact: stopped early with no contiguous plan
+    widen: bool = False                    # the caller widens when the sweep rule fails
+    sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
 
     def remaining(self) -> float | None:
         return _remaining(self.t0, self.limit)
@@ -895,9 +1081,34 @@ class _Run:
         seed_model = _build(_with_mode(self.d, "sweep"), "sweep", relaxed=False)
         seed_info = self.solve(seed_model, share=share)
         if not seed_info.status.has_plan:
+            self.sweep_infeasible = seed_info.status is Status.INFEASIBLE
             self.notes.append("the sweep rule found no start plan")
             return None
         return _plan_of(seed_model)
+
+    def _local(self, plan: dict[int, int]) -> dict[int, int] | None:
+        """A contiguous plan from a cut one by re-solving, exactly (the ``flow``
+        model), only the zones that have a piece cut off and the zones next to them,
+        every other zone as it is; ``None`` when that sub-problem has no plan in its
+        time (at most :data:`LOCAL_SHARE` of the limit)."""
+        cut = {s for s, _, _ in _separators(self.d, plan)}
+        zones = set(cut)
+        for u, s in plan.items():
+            if s in cut:
+                zones.update(plan[v] for v in self.d.nbrs[u] if v in plan)
+        sub, free = _local_problem(self.d, plan, zones)
+        limit = self.remaining()
+        if limit is not None and self.limit is not None:
+            limit = max(1.0, min(limit, LOCAL_SHARE * self.limit))
+        res = solve_catchments(sub, "flow", self.solver, limit, self.gap)
+        self.solver_seconds += res.solver_seconds
+        if not res.status.has_plan or res.closest:
+            return None
+        six = {sid: j for j, sid in enumerate(self.d.p.school_ids)}
+        out = dict(plan)
+        for u in free:
+            out[u] = six[res.assignment[self.d.p.unit_ids[u]]]
+        return out if not _separators(self.d, out) else None
 
     def _flow(self, seed: dict[int, int] | None) -> tuple[_Model, SolveInfo]:
         model = _build(self.d, "flow", relaxed=False)
@@ -952,12 +1163,26 @@ class _Run:
                     best, best_obj = plan, obj
             else:
                 fixed = _repair(self.d, plan)
+                if fixed is None or _plan_cost(self.d, fixed) - lb > \
+                        self.tol() * _plan_cost(self.d, fixed):
+                    local = self._local(plan)
+                    if local is not None and (fixed is None or _plan_cost(self.d, local)
+                                              < _plan_cost(self.d, fixed)):
+                        fixed = local
                 if fixed is not None and _plan_cost(self.d, fixed) < best_obj - 1e-9:
                     best, best_obj = fixed, _plan_cost(self.d, fixed)
                 elif best is None and not seeded:
                     seeded = True
-                    best = self._sweep_plan(share=STALL_SHARE)
+                    # when the caller widens, the sweep rule's answer decides it: let
+                    # it prove infeasibility in the time left, not the clock
+                    best = self._sweep_plan(share=None if self.widen else STALL_SHARE)
                     best_obj = _plan_cost(self.d, best) if best is not None else math.inf
+                    if best is None and self.sweep_infeasible and self.widen:
+                        self.notes.append("stopped the cut loop: the sweep rule has no "
+                                          "plan on these candidates")
+                        info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None,
+                                         gap=None, solver=info.solver, seconds=info.seconds)
+                        break
             proven = best is not None and best_obj - lb <= self.tol() * max(best_obj, 1e-9)
             if proven or not found:
                 break

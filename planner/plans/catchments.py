@@ -427,12 +427,10 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
     if params.plan is not None:   # a given plan (catchments: {plan: FILE}): checked, not solved
         result = given_result(problem, read_plan(params.plan, district, stage, params))
     else:
-        t0 = time.perf_counter()
-        problem = widened_candidates(problem, params, solve.solver, limit)
-        if limit is not None:
-            limit = max(1.0, limit - (time.perf_counter() - t0))
         result = cm.solve_catchments(problem, mode=params.contiguity, solver=solve.solver,
-                                     time_limit=limit, gap=params.gap or None)
+                                     time_limit=limit, gap=params.gap or None, widen=True)
+        if result.k_nearest != problem.k_nearest:   # the model widened the candidates
+            problem = replace(problem, k_nearest=result.k_nearest)
     violations = cm.verify_catchments(problem, result.assignment) \
         if result.status.has_plan or params.plan is not None else []
     after = _after(result, schools, places, a, stage, rules)
@@ -449,38 +447,6 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
                             travel=travel, places=places, take_up=a, after=after, path=path,
                             outline=outline, share_21=share, district=district,
                             shortfall=shortfall)
-
-
-#: share of a stage's time limit one check of :func:`widened_candidates` may use
-WIDEN_SHARE = 0.3  # not-a-rule: a share of the time limit
-
-
-def widened_candidates(problem: cm.CatchmentProblem, params: CatchmentParams, solver: str,
-                       limit: float | None) -> cm.CatchmentProblem:
-    """``problem`` with enough candidate schools per unit for a contiguous plan.
-
-    The ``k_nearest`` nearest schools of every unit can be too few for any contiguous
-    plan with the places of every indicator (the bundled district's primary stage:
-    two outlying units whose 8 nearest schools are full). While the sweep rule (a
-    restriction of the contiguous problem: a plan of it is contiguous) is proven to
-    have no plan, ``k_nearest`` doubles, up to the number of schools; the first ``k``
-    whose sweep model has a plan, or is not proven infeasible within
-    :data:`WIDEN_SHARE` of the stage's time, is kept (the summary's ``k_nearest``).
-    A check takes a fraction of a second to a few seconds (the demo's primary stage:
-    2.5 s to prove k = 8 infeasible, 1.2 s to find a plan at 16); a district zoned at
-    the setting pays one check per stage. The generous share keeps the choice of ``k``
-    a matter of the data, not of the machine's load. Only
-    for the modes whose plans contain the sweep rule's (``sweep``, ``exact``,
-    ``flow``); ``cheap`` keeps its own restriction at the setting."""
-    n = len(problem.school_ids)
-    k = problem.k_nearest
-    if params.contiguity not in ("sweep", "exact", "flow") or k is None or k >= n:
-        return problem
-    check = None if limit is None else max(1.0, WIDEN_SHARE * limit)
-    while k < n and cm.sweep_feasibility(problem, solver, check) is Status.INFEASIBLE:
-        k = min(2 * k, n)
-        problem = replace(problem, k_nearest=k)
-    return problem
 
 
 def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
@@ -757,7 +723,7 @@ def _summary(result, problem, zones, stage, violations, after, a, reference, out
         "solve_seconds": None, "solver": result.solver,  # times: timings.json
         "mode": result.mode, "units": sum(1 for u in problem.unit_ids if str(u).startswith("U:")),
         "schools": len(problem.school_ids),
-        "k_nearest": problem.k_nearest,     # candidate schools per unit (widened_candidates)
+        "k_nearest": problem.k_nearest,     # candidate schools per unit (the model may widen)
         "max_load_ratio": round(max(loads), 4) if loads else None,
         # contiguity on the unit adjacency graph (shared edges), verified with networkx
         "contiguous": bool(result.contiguous) and not violations and not result.closest,
@@ -895,8 +861,6 @@ def given_result(problem: cm.CatchmentProblem, assignment: dict) -> cm.Catchment
     nothing (every unit zoned, seats, contiguity with the school's own cell), else
     ``INFEASIBLE`` with ``closest`` true (the plan as given, drawn and explained by
     its violations). ``mode`` is ``"plan"``, ``solver`` empty, ``gap`` none."""
-    import math
-    import time
     t0 = time.perf_counter()
     full = {u: assignment.get(u) for u in problem.unit_ids}
     for s, h in zip(problem.school_ids, problem.home_units):
