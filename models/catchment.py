@@ -945,6 +945,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         res.seconds = time.perf_counter() - t0
         res.solver_seconds += run.solver_seconds
         return res
+    if info is not None:
         if info.status is Status.INFEASIBLE:
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")

@@ -400,17 +400,33 @@ def test_setting_stages(staffed, tmp_path):
 
 
 def test_setting_k_nearest(yunxi, base):
-    # one candidate school per unit: each unit may only go to its nearest school,
-    # so the over-full town schools leave children unzoned (the closest plan)
-    o = catchments(yunxi, "primary", SWEEP.replace(k_nearest=1))
+    """k_nearest is the candidate schools per unit a plan starts from; the modes that
+    contain the sweep rule double it while the candidates are proven too few, and the
+    summary says the k used. cheap keeps the setting, so its effect shows directly."""
+    # one candidate per unit, cheap: each unit may only go to its nearest school, so
+    # the over-full town schools leave children unzoned (the closest plan)
+    o = catchments(yunxi, "primary", SWEEP.replace(contiguity="cheap", k_nearest=1))
     assert o.status is Status.INFEASIBLE and o.closest and o.result.unassigned_children > 0
+    assert o.summary["k_nearest"] == 1
     assert o.result.pupils_changed == 0        # every zoned child is at its nearest school
     assert base["primary"].result.unassigned_children == 0
-    # three junior candidates: 文桥社区 reaches no school with room (four suffice)
-    o3 = catchments(yunxi, "junior", SWEEP.replace(k_nearest=3))
+    # three junior candidates, cheap: 文桥社区 reaches no school with room
+    o3 = catchments(yunxi, "junior", SWEEP.replace(contiguity="cheap", k_nearest=3))
     assert o3.closest and o3.shortfall.unzoned_units == ("U:430603001003",)
-    assert catchments(yunxi, "junior", SWEEP.replace(k_nearest=4)).result.objective == \
-        pytest.approx(base["junior"].result.objective)
+    # sweep widens 3 -> 6 (the sweep rule has no plan with 3) and the summary says so;
+    # four suffice, and both give the plan of 16 candidates
+    w3 = catchments(yunxi, "junior", SWEEP.replace(k_nearest=3))
+    w4 = catchments(yunxi, "junior", SWEEP.replace(k_nearest=4))
+    assert (w3.summary["k_nearest"], w4.summary["k_nearest"]) == (6, 4)
+    assert w3.has_plan and not w3.closest
+    assert "k_nearest 3 -> 6" in w3.summary["notes"][0]
+    assert w3.result.objective == pytest.approx(base["junior"].result.objective)
+    assert w4.result.objective == pytest.approx(base["junior"].result.objective)
+    # primary from one candidate: 1 -> 2 -> 4 -> 8, one note per doubling
+    p1 = catchments(yunxi, "primary", SWEEP.replace(k_nearest=1))
+    assert p1.has_plan and p1.summary["k_nearest"] == 8
+    assert [n.split(":")[0] for n in p1.summary["notes"][:3]] == \
+        ["k_nearest 1 -> 2", "k_nearest 2 -> 4", "k_nearest 4 -> 8"]
 
 
 def test_setting_contiguity_and_honest_gaps(yunxi, base):
@@ -775,3 +791,20 @@ def test_scenario_passes_the_catchment_settings(tmp_path):
     assert o.params.stability_penalty == 3.0 and o.problem.stability_penalty == 3.0
     assert o.take_up == 0.9 and o.params.keep_current is False and o.params.gap == 0.02
     assert res.verification == []
+
+
+def test_units_without_a_location_are_a_located_error(staffed):
+    """The cells' projection is centred on the unit points: units with no location
+    (empty points) and schools without coordinates gave "not a WGS84 longitude/latitude:
+    (nan, nan)" from utm_crs in a province run; now one line naming units.csv."""
+    from shapely.geometry import Point
+    units = staffed.units.copy()
+    units["geometry"] = [Point() for _ in range(len(units))]
+    schools = staffed.schools.copy()
+    schools["lon"] = math.nan
+    schools["lat"] = math.nan
+    bare = dataclasses.replace(staffed, units=gpd.GeoDataFrame(units, geometry="geometry",
+                                                               crs=4326))
+    with pytest.raises(PlanInputError, match=r"^units\.csv: none of the 30 unit\(s\) has a "
+                                             r"location \(lon, lat\)"):
+        _cells(bare, schools)

@@ -104,7 +104,8 @@ from planner.plans.catchment_places import Places, classes_after, school_places
 
 __all__ = ["GRADES", "PLAN_HEADERS", "STABILITY_REFERENCE", "CatchmentOutcome", "SchoolAfter",
            "StageShortfall", "catchment_plan", "catchments", "combined_summary",
-           "district_after", "given_result", "plan_status", "read_plan", "seats",
+           "district_after", "given_result", "plan_status", "read_plan", "reserved_other",
+           "seats",
            "share_for_indicator_21", "take_up", "unit_cells", "zoned_schools", "zoning_order"]
 
 #: the defaults of the entry points: the parameters classes' own (frozen, so shared)
@@ -286,7 +287,7 @@ def _cells(district: District, schools: pd.DataFrame):
         pts = list(zip(units.geometry.x, units.geometry.y)) + \
             list(zip(schools["lon"].astype(float), schools["lat"].astype(float)))
         boundary, outline = derived_outline(pts, OUTLINE_MARGIN_M), "derived"
-    crs = utm_crs(float(units.geometry.x.mean()), float(units.geometry.y.mean()))
+    crs = utm_crs(*_centre(units, schools))
     upts = units.to_crs(crs)
     uxy, spread = spread_coincident(np.column_stack([upts.geometry.x, upts.geometry.y]),
                                     COINCIDENT_STEP_M)
@@ -310,6 +311,27 @@ def _cells(district: District, schools: pd.DataFrame):
         raise PlanInputError(f"units.csv: {e}") from None
     moved = [str(units["unit_id"].iloc[i]) for i in spread]
     return cells, ["S:" + str(s) for s in schools["school_id"]], outline, moved
+
+
+def _centre(units, schools: pd.DataFrame) -> tuple[float, float]:
+    """Mean longitude and latitude of the unit points (of the schools when no unit
+    point has coordinates), for the metric projection of the cells. A
+    :class:`PlanInputError` naming units.csv when neither has any: the mean of no
+    point is no place (it ended a province run in ``utm_crs`` with ``(nan, nan)``)."""
+    pts = units.geometry
+    ok = pts.notna() & ~pts.is_empty if len(pts) else pts.notna()
+    xs = pd.to_numeric(pts[ok].x, errors="coerce") if ok.any() else pd.Series([], dtype=float)
+    ys = pd.to_numeric(pts[ok].y, errors="coerce") if ok.any() else pd.Series([], dtype=float)
+    good = np.isfinite(xs.to_numpy(dtype=float)) & np.isfinite(ys.to_numpy(dtype=float))
+    if not good.any():
+        xs = pd.to_numeric(schools["lon"], errors="coerce")
+        ys = pd.to_numeric(schools["lat"], errors="coerce")
+        good = np.isfinite(xs.to_numpy(dtype=float)) & np.isfinite(ys.to_numpy(dtype=float))
+    if not good.any():
+        raise PlanInputError(f"units.csv: none of the {len(units)} unit(s) has a location "
+                             f"(lon, lat): catchment cells need them")
+    return float(xs.to_numpy(dtype=float)[good].mean()), \
+        float(ys.to_numpy(dtype=float)[good].mean())
 
 
 def _costs(district: District, cells: list[tuple[str, float, float]],
@@ -467,9 +489,52 @@ def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
         for o in done.values():
             if o.has_plan:
                 other.update({sid: (x.pupils, x.classes) for sid, x in o.after.items()})
-        done[st] = catchments(district, st, params, solve, rules=rules, other=other,
-                              time_share=share)
+        out = catchments(district, st, params, solve, rules=rules, other=other,
+                         time_share=share)
+        later = [t for t in params.stages if t != st and t not in done]
+        if not out.has_plan and later and params.plan is None:
+            held = reserved_other(district, st, params, rules)
+            if held:
+                again = catchments(district, st, params, solve, rules=rules,
+                                   other={**held, **other}, time_share=share)
+                if again.has_plan:
+                    out = again
+        done[st] = out
     return [done[st] for st in params.stages]
+
+
+def reserved_other(district: District, stage: str, params: CatchmentParams = _PARAMS,
+                   rules: Rules | None = None) -> dict[str, tuple[int, int]]:
+    """``school_id → (pupils, classes)`` of the *other* stage of every two-stage
+    school zoned for both, held at the least that stage must take there: the pupils
+    its children bring (take-up × children) less the places of every other school of
+    that stage (with ``stage`` as today), at least 0; the classes ``⌈pupils / L⌉``.
+
+    :func:`catchment_plan` zones a stage again with these when, holding the other
+    stage at today's, it has no plan: a two-stage school over its shared limits today
+    (the synthetic districts' twelve-year school, 1,654 pupils for the equipment of
+    1,139) leaves neither stage room at today's, although the two stages together
+    fit. The stage zoned first then takes what the other does not need; the other
+    is zoned within what is left (:func:`zoning_order`)."""
+    rules = rules if rules is not None else district.rules
+    ostage = "junior" if stage == "primary" else "primary"
+    if ostage not in rules.stages or district.units is None or len(district.units) == 0:
+        return {}
+    mine = set(zoned_schools(district, stage, params)["school_id"].astype(str))
+    theirs = zoned_schools(district, ostage, params)
+    both = [sid for sid in theirs["school_id"].astype(str) if sid in mine]
+    if not both:
+        return {}
+    places = school_places(district, ostage, theirs, rules)
+    need = take_up(district, ostage, theirs, params) * \
+        int(district.units[f"children_{ostage}"].sum())
+    total = sum(p.places for p in places.values())
+    limit = int(rules.max_class[ostage])
+    out = {}
+    for sid in both:
+        least = max(0, int(math.ceil(need - (total - places[sid].places) - 1e-9)))
+        out[sid] = (least, -(-least // limit))
+    return out
 
 
 def zoning_order(district: District, params: CatchmentParams = _PARAMS,
