@@ -805,6 +805,6 @@ def test_units_without_a_location_are_a_located_error(staffed):
     schools["lat"] = math.nan
     bare = dataclasses.replace(staffed, units=gpd.GeoDataFrame(units, geometry="geometry",
                                                                crs=4326))
-    with pytest.raises(PlanInputError, match=r"^units\.csv: none of the 30 unit\(s\) has a "
+    with pytest.raises(PlanInputError, match=r"^units\.csv: none of the 3 unit\(s\) has a "
                                              r"location \(lon, lat\)"):
         _cells(bare, schools)
