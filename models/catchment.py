@@ -891,7 +891,7 @@ def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], f
 
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
                      time_limit: float | None, gap: float | None = None,
-                     widen: bool = False) -> CatchmentResult:
+                     widen: bool = False, *, local: bool = True) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -913,6 +913,9 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         to every school) and solve again, before any closest plan; the result's
         ``k_nearest`` says the ``k`` used. The decision rests on proofs, never on
         the clock, so the same inputs give the same ``k``.
+    local : bool
+        ``exact``: mend a cut round's plan by re-solving the zones around the cut
+        pieces (:meth:`_Run._local`; that re-solve itself does not).
 
     Returns
     -------
@@ -929,7 +932,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     k, n = problem.k_nearest, len(problem.school_ids)
     can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
     run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
-               widen=can_widen)
+               widen=can_widen, local=local)
     model, info = None, None
     if not notes:
         if mode in EXACT_MODES:
@@ -939,7 +942,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if can_widen and k is not None and _too_few(d, notes, info, run):
         wider = min(2 * k, n)
         res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
-                               run.remaining(), gap, widen=True)
+                               run.remaining(), gap, widen=True, local=local)
         res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
                      "schools per unit"] + res.notes
         res.seconds = time.perf_counter() - t0
@@ -1016,6 +1019,7 @@ class _Run:
     notes: list = field(default_factory=list)
     stalled: bool = False                  # exact: stopped early with no contiguous plan
     widen: bool = False                    # the caller widens when the sweep rule fails
+    local: bool = True                     # exact: mend cut plans by a local re-solve
     sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
 
     def remaining(self) -> float | None:
@@ -1031,14 +1035,20 @@ class _Run:
     def tol(self) -> float:
         return self.gap if self.gap is not None else DEFAULT_GAP
 
+    def round_gap(self) -> float:
+        """The gap each round (and each bound) is solved to: half the gap asked for
+        (HiGHS's default when that is smaller): a round's plan is then proven with
+        room to spare, and a mended plan up to half the gap dearer still is."""
+        return max(DEFAULT_GAP, self.tol() / 2) if self.tol() > DEFAULT_GAP else self.tol()
+
     def solve(self, model: _Model, warm: Mapping[int, int] | None = None,
               bound: bool = False, share: float | None = None) -> SolveInfo:
         """One solve in the time left; ``bound``: a relaxation solved for its dual
-        bound, to HiGHS's default gap (:data:`DEFAULT_GAP`) whatever gap is asked for,
-        so that a plan within the gap asked for can be proven by it."""
+        bound, to :meth:`round_gap`, so that a plan within the gap asked for can be
+        proven by it."""
         if warm is not None:
             _set_start(model, warm, self.d)
-        gap = min(self.tol(), DEFAULT_GAP) if bound else self.gap
+        gap = self.round_gap() if bound else self.gap
         limit = self.remaining()
         if share is not None and self.limit is not None and limit is not None:
             # at most until ``share`` of the whole limit has passed (at least 1 s)
@@ -1101,7 +1111,7 @@ class _Run:
         limit = self.remaining()
         if limit is not None and self.limit is not None:
             limit = max(1.0, min(limit, LOCAL_SHARE * self.limit))
-        res = solve_catchments(sub, "flow", self.solver, limit, self.gap)
+        res = solve_catchments(sub, "exact", self.solver, limit, self.gap, local=False)
         self.solver_seconds += res.solver_seconds
         if not res.status.has_plan or res.closest:
             return None
@@ -1164,8 +1174,8 @@ class _Run:
                     best, best_obj = plan, obj
             else:
                 fixed = _repair(self.d, plan)
-                if fixed is None or _plan_cost(self.d, fixed) - lb > \
-                        self.tol() * _plan_cost(self.d, fixed):
+                if self.local and (fixed is None or _plan_cost(self.d, fixed) - lb >
+                                   self.tol() * _plan_cost(self.d, fixed)):
                     local = self._local(plan)
                     if local is not None and (fixed is None or _plan_cost(self.d, local)
                                               < _plan_cost(self.d, fixed)):

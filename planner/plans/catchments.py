@@ -318,10 +318,9 @@ def _centre(units, schools: pd.DataFrame) -> tuple[float, float]:
     point has coordinates), for the metric projection of the cells. A
     :class:`PlanInputError` naming units.csv when neither has any: the mean of no
     point is no place (it ended a province run in ``utm_crs`` with ``(nan, nan)``)."""
-    pts = units.geometry
-    ok = pts.notna() & ~pts.is_empty if len(pts) else pts.notna()
-    xs = pd.to_numeric(pts[ok].x, errors="coerce") if ok.any() else pd.Series([], dtype=float)
-    ys = pd.to_numeric(pts[ok].y, errors="coerce") if ok.any() else pd.Series([], dtype=float)
+    pts = [g for g in units.geometry if g is not None and not g.is_empty]
+    xs = pd.Series([g.x for g in pts], dtype=float)
+    ys = pd.Series([g.y for g in pts], dtype=float)
     good = np.isfinite(xs.to_numpy(dtype=float)) & np.isfinite(ys.to_numpy(dtype=float))
     if not good.any():
         xs = pd.to_numeric(schools["lon"], errors="coerce")
