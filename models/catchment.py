@@ -908,7 +908,8 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         (:data:`DEFAULT_GAP`) when not given.
     widen : bool
         For the modes of :data:`WIDEN_MODES`: when the candidates are proven too few
-        (the ``sweep`` rule has no plan on them and no round of ``exact`` gave a
+        (a maximum flow of the children into the seats cannot carry every child, the
+        ``sweep`` rule has no plan on them and no round of ``exact`` gave a
         contiguous plan, or the strict model is infeasible), double ``k_nearest`` (up
         to every school) and solve again, before any closest plan; the result's
         ``k_nearest`` says the ``k`` used. The decision rests on proofs, never on
@@ -934,12 +935,16 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
                widen=can_widen, local=local)
     model, info = None, None
-    if not notes:
+    if can_widen and not notes and _carried(d) < sum(d.children):
+        info = SolveInfo(status=Status.INFEASIBLE, objective=None, gap=None,
+                         solver=solver.lower(), seconds=0.0)     # proven by the flow
+    elif not notes:
         if mode in EXACT_MODES:
             model, info = run.exact()
         else:
             model, info = run.restricted()
-    if can_widen and k is not None and _too_few(d, notes, info, run):
+    if can_widen and k is not None and not run._past(WIDEN_BEFORE) and \
+            _too_few(d, notes, info, run):
         wider = min(2 * k, n)
         res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
                                run.remaining(), gap, widen=True, local=local)
@@ -960,7 +965,12 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if unproven:
         notes.append("no contiguous plan found and the sweep rule has none: the closest "
                      "plan follows (infeasibility not proven)")
-    if info is None or info.status is Status.INFEASIBLE or unproven:
+    if (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
+        notes.append("no time left for the closest plan")
+        info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
+                         solver=solver.lower(), seconds=0.0)
+        d_res = d
+    elif info is None or info.status is Status.INFEASIBLE or unproven:
         notes.append("solved the relaxed model with an unassigned option")
         rd = d if mode not in ("exact",) else _with_mode(d, "sweep")
         model, info, more = _solve_relaxed(rd, "sweep" if mode == "exact" else mode,
@@ -979,14 +989,38 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     return res
 
 
+#: the share of the time limit after which :func:`solve_catchments` no longer widens
+#: (a wider model needs the time: the plan at the setting, or its closest, is given)
+WIDEN_BEFORE = 0.5  # not-a-rule: a share of the time limit
+
 #: the modes :func:`solve_catchments` may widen (their plans contain the sweep rule's;
 #: ``cheap`` keeps its own restriction at the setting)
 WIDEN_MODES = ("sweep", "exact", "flow")
 
 
+def _carried(d: _Data) -> int:
+    """The most children the schools' seats can take when units may split: a maximum
+    flow from the units (their children) through their options in the model to the
+    schools (their seats). Less than every child proves that no plan exists on these
+    candidates, contiguous or not (a transportation problem relaxes every plan); a
+    fraction of a second at county size, where the MIP takes minutes to say so."""
+    g = nx.DiGraph()
+    for u, opts in enumerate(_options(d)):
+        if d.children[u] > 0:
+            g.add_edge("in", ("u", u), capacity=d.children[u])
+            for s in opts:
+                g.add_edge(("u", u), ("s", s))
+    for s in range(len(d.home)):
+        g.add_edge(("s", s), "out", capacity=d.seats[s])
+    if "in" not in g:
+        return 0
+    return int(nx.maximum_flow_value(g, "in", "out"))
+
+
 def _too_few(d: _Data, notes: list[str], info: SolveInfo | None, run: _Run) -> bool:
     """Whether the candidates are proven too few for a plan: a unit has no school it
-    can join (pre-check), the strict model or the first relaxation is infeasible, or
+    can join (pre-check), the seats cannot carry every child even split
+    (:func:`_carried`), the strict model or the first relaxation is infeasible, or
     (``exact``) no round gave a contiguous plan and the sweep rule has none."""
     if notes:       # more candidates help a stranded unit, not a shortage of seats
         stranded = any(not o for o in _options(d))
@@ -1174,8 +1208,9 @@ class _Run:
                     best, best_obj = plan, obj
             else:
                 fixed = _repair(self.d, plan)
-                if self.local and (fixed is None or _plan_cost(self.d, fixed) - lb >
-                                   self.tol() * _plan_cost(self.d, fixed)):
+                if self.local and not self.out_of_time() and \
+                        (fixed is None or _plan_cost(self.d, fixed) - lb >
+                         self.tol() * _plan_cost(self.d, fixed)):
                     local = self._local(plan)
                     if local is not None and (fixed is None or _plan_cost(self.d, local)
                                               < _plan_cost(self.d, fixed)):

@@ -409,6 +409,7 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
     it). Raises :class:`PlanInputError` for input a plan cannot be made from; an
     infeasible stage is an outcome, not an exception.
     """
+    started = time.perf_counter()
     rules = rules if rules is not None else district.rules
     if stage not in rules.stages:
         raise PlanInputError(f"catchments: unknown stage {stage!r}; stages: "
@@ -444,7 +445,8 @@ def catchments(district: District, stage: str, params: CatchmentParams = _PARAMS
         home_units=homes, cost=cost, adjacency=sorted(tuple(sorted(e)) for e in adj.edges()),
         current=current, stability_penalty=params.stability_penalty,
         k_nearest=params.k_nearest, max_changed=cap)
-    limit = None if solve.time_limit is None else solve.time_limit * time_share
+    limit = None if solve.time_limit is None else \
+        max(1.0, solve.time_limit * time_share - (time.perf_counter() - started))
     if params.plan is not None:   # a given plan (catchments: {plan: FILE}): checked, not solved
         result = given_result(problem, read_plan(params.plan, district, stage, params))
     else:
@@ -478,12 +480,18 @@ def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
     The stages are *zoned* in the order of :func:`zoning_order` (the tightest first),
     and a two-stage school's places of a later stage see the earlier stage's full
     turnover (when that stage has a plan), so the final state keeps the limits the
-    two stages share. ``solve.time_limit`` is the whole plan's: each stage's model
-    has an equal share of it."""
+    two stages share. ``solve.time_limit`` is the whole plan's: each stage has an
+    equal share of the time the earlier stages left (its cells, costs and places
+    included), so the plan ends within it. A stage proven short of places is zoned
+    once more with :func:`reserved_other`."""
     rules = rules if rules is not None else district.rules
-    share = 1.0 / max(1, len(params.stages))
+    t0 = time.perf_counter()
     done: dict[str, CatchmentOutcome] = {}
     for st in zoning_order(district, params, rules):
+        # each stage: an equal share of the time the earlier stages left
+        left = len(params.stages) - len(done)
+        share = 1.0 / max(1, left) if solve.time_limit is None else \
+            max(0.0, 1.0 - (time.perf_counter() - t0) / solve.time_limit) / max(1, left)
         other: dict[str, tuple[int, int]] = {}
         for o in done.values():
             if o.has_plan:
@@ -491,7 +499,7 @@ def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
         out = catchments(district, st, params, solve, rules=rules, other=other,
                          time_share=share)
         later = [t for t in params.stages if t != st and t not in done]
-        if not out.has_plan and later and params.plan is None:
+        if out.status is Status.INFEASIBLE and out.closest and later and params.plan is None:
             held = reserved_other(district, st, params, rules)
             if held:
                 again = catchments(district, st, params, solve, rules=rules,
