@@ -380,7 +380,9 @@ class CatchmentParams(Params):
             s in ("primary", "junior") for s in ([v] if isinstance(v, str) else v)),
         "a list of stages (primary, junior)",
         lambda v: (v,) if isinstance(v, str) else tuple(v)), "stages to zone")
-    k_nearest: int = setting(8, POSITIVE_INT, "candidate schools per unit")
+    k_nearest: int = setting(8, POSITIVE_INT, "candidate schools per unit (exact, sweep and "
+                                              "flow double it while they are proven too "
+                                              "few; the summary gives the k used)")
     contiguity: str = setting("exact", one_of("exact", "sweep", "cheap", "flow"),
                               "exact (default): contiguous zones proven optimal by "
                               "separator cuts; sweep: a unit joins a school only through a "

@@ -68,7 +68,12 @@ For one stage:
   contiguous problem by separator cuts; ``sweep`` and ``cheap`` are restrictions,
   ``flow`` the exact flow model; every mode's ``gap`` is against a valid bound of
   the contiguous problem (:mod:`models.catchment`, "Honest optimality"). Zones are
-  re-checked with networkx on the adjacency graph.
+  re-checked with networkx on the adjacency graph. ``k_nearest`` candidate schools
+  per unit are where the model starts; for ``exact``, ``sweep`` and ``flow`` it
+  doubles while they are proven too few (a maximum flow of the children into the
+  seats cannot carry them all, or the sweep rule has no plan and no cut round gave
+  one; not after half the time), and the summary's ``k_nearest`` is the ``k`` used:
+  the bundled district's primary stage needs 16 with the places of every indicator.
 - **Indicator 21** (:func:`share_for_indicator_21`): per stage, of the children
   zoned to urban and town public non-boarding schools (every public non-boarding
   school when the district gives no area types), the share living in their school's
