@@ -158,7 +158,10 @@ def _wait_mapped(pid: int, lib: str, timeout: float = 60.0) -> bool:
 def test_ctrl_c_during_the_imports_is_one_line(runs, lib):
     """Item 15: Ctrl-C during imports printed a traceback."""
     root, _ = runs
-    p = subprocess.Popen([PLANNER, "check", str(root / "tiny")], stdout=subprocess.PIPE,
+    staffed = root / "staffed"        # with its roster: the check runs long enough
+    if not staffed.exists():
+        write_tiny(staffed)
+    p = subprocess.Popen([PLANNER, "check", str(staffed)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert _wait_mapped(p.pid, lib), "the command never imported " + lib
