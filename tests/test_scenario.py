@@ -80,7 +80,7 @@ def test_scenario_sections_are_typed_parameters():
     assert s.consolidation.mode == "plan" and s.consolidation.max_ride_min == 30.0
     assert s.consolidation.bus_capacity == 56
     assert s.rotation == RotationParams(share=0.10, backbone_share=0.20)
-    assert s.catchments == CatchmentParams(stages=("primary", "junior"))
+    assert s.catchments == CatchmentParams(stages=("primary", "junior"), k_nearest=16)
     assert s.lang is None
     # resolved() records every setting with its one default (to_dict)
     r = s.resolved()
