@@ -85,7 +85,7 @@ def test_scenario_sections_are_typed_parameters():
     # resolved() records every setting with its one default (to_dict)
     r = s.resolved()
     assert r["rotation"] == {**RotationParams().to_dict(), "share": 0.1, "backbone_share": 0.2}
-    assert r["catchments"] == CatchmentParams().to_dict()
+    assert r["catchments"] == {**CatchmentParams().to_dict(), "k_nearest": 16}
     assert r["consolidation"]["costs"] == ConsolidationParams().to_dict()["costs"]
     assert {k: r[k] for k in ("solver", "time_limit", "seed")} == SolveParams().to_dict()
 
