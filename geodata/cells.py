@@ -129,6 +129,65 @@ def unit_cells(units: gpd.GeoDataFrame, boundary: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84)
 
 
+def derived_outline(points: Any, margin_m: float) -> BaseGeometry:
+    """An outline for a district that has none: the convex hull of ``points``
+    buffered by ``margin_m`` metres (in their UTM zone), in WGS84.
+
+    Parameters
+    ----------
+    points
+        ``(lon, lat)`` pairs (WGS84): the units and the schools. Road vertices are
+        not used on purpose: roads often run on past the populated area (the trunk
+        roads of a district leave it), and a hull over them would give the edge units
+        long thin cells reaching into the neighbouring county.
+    margin_m
+        How far beyond the outermost point the outline runs (> 0).
+
+    Returns
+    -------
+    shapely Polygon
+        Every point lies at least ``margin_m`` inside it; one point gives a disc,
+        two a capsule.
+
+    Raises
+    ------
+    ValueError
+        When there is no point, a coordinate is not finite, or ``margin_m`` is not
+        positive.
+    """
+    xy = np.asarray(list(points), dtype=float).reshape(-1, 2)
+    if len(xy) == 0:
+        raise ValueError("no point to draw an outline around")
+    if not np.isfinite(xy).all():
+        raise ValueError("a point has no finite coordinates")
+    if not margin_m > 0:
+        raise ValueError("`margin_m` must be positive")
+    lon0, lat0 = xy.min(axis=0)
+    lon1, lat1 = xy.max(axis=0)
+    crs = utm_crs((lon0 + lon1) / 2, (lat0 + lat1) / 2)
+    pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=WGS84).to_crs(crs)
+    hull = shapely.convex_hull(MultiPoint(shapely.get_coordinates(pts.to_numpy())))
+    outline = gpd.GeoSeries([hull.buffer(margin_m)], crs=crs).to_crs(WGS84).iloc[0]
+    return outline
+
+
+def spread_coincident(xy: np.ndarray, step_m: float) -> tuple[np.ndarray, list[int]]:
+    """Projected points (metres) with every point that repeats an earlier one
+    (within 1 mm) moved ``k × step_m`` east, ``k`` its rank among the repeats, so a
+    Voronoi diagram can give each its own cell. Returns the new array and the
+    indices moved (in order)."""
+    out = np.array(xy, dtype=float, copy=True)
+    seen: dict[tuple[float, float], int] = {}
+    moved = []
+    for i, (x, y) in enumerate(np.round(out, 3).tolist()):
+        k = seen.get((x, y), 0)
+        seen[(x, y)] = k + 1
+        if k:
+            out[i, 0] += k * step_m
+            moved.append(i)
+    return out, moved
+
+
 def rook_adjacency(cells: gpd.GeoDataFrame, min_shared_m: float = MIN_SHARED_EDGE_M) -> nx.Graph:
     """Rook adjacency of unit cells: a shared edge, not a touching corner.
 

@@ -8,27 +8,33 @@ Formulation
 -----------
 Sets: units :math:`U`, schools :math:`S`, home unit :math:`h(s)` of school
 :math:`s`, shared-edge neighbours :math:`N(u)`. Data: children :math:`c_u`,
-seats :math:`q_s` (capacity less places already committed), cost :math:`d_{us}`
-(road km or minutes; ``inf``/``None`` means *forbidden*, never a big number),
-optional current school :math:`\sigma(u)` and stability penalty :math:`\pi` per
-pupil whose school changes.
+seats :math:`q_s` (the school's places for the zone, in children), cost
+:math:`d_{us}` (road km or minutes; ``inf``/``None`` means *forbidden*, never a big
+number), optional current school :math:`\sigma(u)`, stability penalty :math:`\pi`
+per pupil whose school changes and an optional cap :math:`L` on those pupils.
 
 Candidates :math:`C_u \subseteq S`: schools with finite cost, optionally only
 the ``k_nearest`` by ``(cost, school index)``, always keeping the current school
 and the school(s) whose home unit :math:`u` is.  A home unit may only go to its
-school (``x[h(s), s] = 1``).
+school (``x[h(s), s] = 1``).  *The contiguous problem* of this module is the one
+on these candidates: every bound and gap below is relative to it.
 
 .. math::
 
     \min \; & \sum_{u,s} c_u\,(d_{us} + \pi\,[s \ne \sigma(u)])\,x_{us} \\
     \text{s.t. } & \sum_{s \in C_u} x_{us} = 1 \quad \forall u
       \qquad \sum_u c_u x_{us} \le q_s \quad \forall s
-      \qquad x_{h(s)s} = 1, \; x \in \{0,1\}
+      \qquad x_{h(s)s} = 1, \; x \in \{0,1\} \\
+    & \sum_{u,\, s \ne \sigma(u)} c_u x_{us} \le L \quad \text{(when a cap is given)}
 
-plus one contiguity formulation (``mode``, required: the planner's default lives
-in its parameters, ``planner.core.params.CatchmentParams.contiguity``):
+The stability term is the *priced* form (:attr:`CatchmentProblem.stability_penalty`),
+the cap the *level* form (:attr:`CatchmentProblem.max_changed`); with neither, the
+zones may move anyone.  A unit without a current school never counts as changed.
 
-``"cheap"`` (sufficient):
+Contiguity (``mode``, required: the planner's default lives in its parameters,
+``planner.core.params.CatchmentParams.contiguity``):
+
+``"cheap"`` (sufficient, a *restriction*):
     order the units for school :math:`s` by the key
     :math:`k_s(u) = ([u \ne h(s)],\ d_{us},\ \text{index}(u))`;
     :math:`x_{us} \le \sum_{v \in N(u),\ k_s(v) < k_s(u)} x_{vs}` for
@@ -36,27 +42,58 @@ in its parameters, ``planner.core.params.CatchmentParams.contiguity``):
     decreasing key to :math:`h(s)` inside the zone, so the zone is connected.
     A unit with no closer neighbour (that can itself join) cannot join
     :math:`s`; such pairs are removed before the model is built.
-``"sweep"`` (sufficient, a variant of ``cheap``):
+``"sweep"`` (sufficient, a *restriction*, a variant of ``cheap``):
     the same constraint, with the units ordered by a sweep from
     :math:`h(s)` instead of by cost: the region grows through candidate units,
     always adding the frontier unit of smallest cost.  Every unit connected to
     :math:`h(s)` then has an earlier neighbour, so the rule never strands a
-    unit that is a local minimum of cost (e.g. a unit diagonal to the home
-    unit on a rook grid, whose rook neighbours are all farther).  Neither rule
-    dominates the other.
-``"flow"`` (Shirabe 2009, exact):
+    unit that is a local minimum of cost.  Neither rule dominates the other.
+``"exact"`` (exact: row generation with separator cuts, Validi, Buchanan &
+Lykhovyd 2022):
+    start from the assignment with the length-one separators
+    :math:`x_{us} \le \sum_{v \in N(u)} x_{vs}` (a non-home member has a
+    neighbour in its zone), solve, and for every component :math:`K` of a zone
+    that misses :math:`h(s)` add, for each :math:`u \in K`,
+    :math:`x_{us} \le \sum_{w \in Q} x_{ws}` with :math:`Q` a minimal
+    :math:`K`–:math:`h(s)` vertex separator in the graph of the candidates of
+    :math:`s` (the neighbours of :math:`K` that touch the component of
+    :math:`h(s)` once the neighbours are removed); resolve until every zone is
+    connected or the best contiguous plan so far (a MIP start of every later
+    round) is within the gap of the bound.  Every contiguous plan satisfies every
+    cut, so each round's dual bound is a valid bound of the contiguous problem.
+    Each round is solved to half the gap asked for (:meth:`_Run.round_gap`). A
+    round's plan that is cut is *mended* into a contiguous incumbent: by moves of
+    the cut pieces (:func:`_repair`), else by re-solving exactly, with the same
+    loop, only the zones with a cut piece and their neighbours, every other zone
+    fixed (:meth:`_Run._local`); on the bundled district's primary stage this
+    proves the first round's mended plan within 0.94 % where a second round cost
+    more than the first. Only when nothing mends a plan does the loop solve the
+    ``sweep`` model for an incumbent; if time runs out before a contiguous plan,
+    the ``sweep`` plan is given, judged against the loop's bound.
+``"flow"`` (exact, Shirabe 2009; kept for comparison, slower than ``exact``):
     a single-commodity flow per school from :math:`h(s)`; every other member of
     the zone consumes one unit, arcs may only enter members:
     :math:`\sum_{i} f^s_{iu} - \sum_{j} f^s_{uj} = x_{us}` and
     :math:`f^s_{iu} \le M_s x_{us}`, with :math:`M_s` the largest number of
-    non-home units that fit in the school's spare seats.  Units not connected to
-    :math:`h(s)` through candidates of :math:`s` are removed first.
+    non-home units that fit in the school's spare seats; warm-started from the
+    ``sweep`` plan (its flows along a breadth-first tree of each zone).
 ``"none"``:
     no contiguity (for comparison only: the price of contiguity).
 
-Every contiguous zone is feasible for ``flow``, so the flow optimum is never
-above the cheap optimum (same candidates); they coincide when the cheap rule
-does not bind.
+For ``exact`` and ``flow``, units not connected to :math:`h(s)` through
+candidates of :math:`s` are removed first.
+
+Honest optimality
+-----------------
+``gap`` and ``bound`` of a result are against a valid lower bound of the
+*contiguous* problem, never against the restricted model's own bound: for
+``cheap`` and ``sweep`` the bound is the dual bound of the first round of
+``exact`` (the assignment with the length-one separators: a relaxation of every
+contiguous plan), solved after the restricted model, warm-started from its plan;
+for ``exact`` and ``flow`` it is the model's own dual bound. ``solver_gap`` is the
+restricted model's own gap (0 when the restriction is solved to optimality).
+With CBC (no dual bound through pulp) the bound of a proven run is
+``objective × (1 − gap)`` of the gap asked for, else unknown.
 
 Infeasibility
 -------------
@@ -66,18 +103,22 @@ total seats).  If the pre-check fails or the strict model is infeasible, a
 relaxed model with an "unassigned" option :math:`y_u` is solved, each
 unassigned child carrying a big penalty (ten times the largest candidate cost
 per child; a plan therefore assigns a child whenever some reachable school can
-take it at less than that).  The result has status
-:data:`~models.status.Status.INFEASIBLE`, ``closest=True``, the closest plan, and
-one :class:`Shortfall` per unassigned unit with the numbers (children, seats and
-demand within reach, seats missing, a suggested site for a new school) and a
-``code`` saying which limit binds (the words are the caller's).
+take it at less than that).  The relaxed model uses the mode's contiguity rule,
+``sweep`` for ``exact`` (a closest plan is a heuristic answer in any case).
+``exact`` without a contiguous plan (no round's plan connected, no sweep plan) stops
+its loop at :data:`STALL_SHARE` of the time limit and gives the closest plan with
+status ``NO_PLAN_IN_TIME`` (infeasibility not proven).  The
+result has status :data:`~models.status.Status.INFEASIBLE`, ``closest=True``, the
+closest plan, and one :class:`Shortfall` per unassigned unit with the numbers
+(children, seats and demand within reach, seats missing, a suggested site for a
+new school) and a ``code`` saying which limit binds (the words are the caller's).
 
 Rules (indicator 21)
 --------------------
-Indicator 21 asks that a share of the pupils of urban and town schools (all
-primary pupils, most junior pupils; the numbers are the standard's) live in their
-school's catchment: every unassigned child of a catchment plan is a direct
-failure of it, so :attr:`CatchmentResult.zoned_share` is reported.
+Indicator 21 asks that a share of the pupils of urban and town schools live in
+their school's catchment: every unassigned child of a catchment plan is a direct
+failure of it, so :attr:`CatchmentResult.zoned_share` is reported (the planner
+computes the indicator itself, per school, from the assignment).
 
 This module does not import :mod:`planner`; it only uses
 :func:`models.mip.solve_problem`.
@@ -90,7 +131,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -100,9 +141,24 @@ import pulp
 from models.mip import SolveInfo, solve_problem
 from models.status import Status
 
-MODES = ("cheap", "sweep", "flow", "none")
+MODES = ("cheap", "sweep", "exact", "flow", "none")
+
+#: the modes whose plan is proven against the contiguous problem itself
+EXACT_MODES = ("exact", "flow")
+
+#: HiGHS's default relative MIP gap, used as the proof tolerance when none is asked
+DEFAULT_GAP = 1e-4
+
+#: ``exact``: the share of the time limit one local re-solve of a cut plan may use
+LOCAL_SHARE = 0.1  # not-a-rule: a share of the time limit
+
+#: ``exact``: the share of the time limit after which a cut loop that has no
+#: contiguous plan (and no sweep plan to start from) stops, leaving the rest of the
+#: time for the closest plan
+STALL_SHARE = 0.3  # not-a-rule: a share of the time limit
 
 __all__ = [
+    "EXACT_MODES",
     "MODES",
     "SHORTFALL_CODES",
     "CatchmentProblem",
@@ -131,8 +187,7 @@ class CatchmentProblem:
     school_ids : sequence of hashable
         School identifiers (unique).
     seats : sequence of int
-        Seats available for the zone of each school: capacity less places
-        already committed.
+        Seats available for the zone of each school, in children.
     home_units : sequence of hashable
         Unit containing each school.  Two schools may not share a home unit
         (split the unit or merge the co-located schools).
@@ -149,6 +204,9 @@ class CatchmentProblem:
     k_nearest : int, optional
         Keep only the ``k`` cheapest schools per unit (plus the current school
         and the unit's own school) to make the model sparse.
+    max_changed : int, optional
+        At most this many children may change school (the level form of
+        stability); ``None``: no cap.
     """
 
     unit_ids: Sequence[Hashable]
@@ -161,6 +219,7 @@ class CatchmentProblem:
     current: Mapping[Hashable, Hashable] | None = None
     stability_penalty: float = 0.0
     k_nearest: int | None = None
+    max_changed: int | None = None
 
     def cost_array(self) -> np.ndarray:
         """Return the cost matrix as floats with ``inf`` for forbidden pairs."""
@@ -196,6 +255,8 @@ class CatchmentProblem:
             raise ValueError("stability_penalty must be >= 0")
         if self.k_nearest is not None and self.k_nearest < 1:
             raise ValueError("k_nearest must be >= 1")
+        if self.max_changed is not None and self.max_changed < 0:
+            raise ValueError("max_changed must be >= 0")
         cost = self.cost_array()
         if np.any(cost < 0):
             raise ValueError("costs must be non-negative")
@@ -266,17 +327,24 @@ class Shortfall:
 class CatchmentResult:
     """Outcome of :func:`solve_catchments`.
 
-    ``status`` is a :class:`~models.status.Status`: ``OPTIMAL``, ``FEASIBLE``
-    (with ``gap``), ``NO_PLAN_IN_TIME`` or ``ERROR`` as the solver reports, or
-    ``INFEASIBLE`` when some units could not be assigned. ``closest`` is true when
-    ``assignment`` is then the relaxed *closest plan* (``None`` for the unassigned
-    units; ``shortfalls`` explains each of them); it is false for a plan that meets
-    every hard limit and when there is no plan at all.  ``seconds``
-    is the whole call (pre-processing, model build, solve); ``solver_seconds``
-    the solver alone; ``notes`` lists the pre-check findings and whether the
-    relaxed model was used.  ``objective`` is recomputed from the plan: travel cost
-    (children × cost) plus stability cost (penalty × pupils whose school
-    changes), unassigned units excluded.
+    ``status`` is a :class:`~models.status.Status`: ``OPTIMAL`` (proven within the
+    gap asked for, against the contiguous problem's bound for ``exact`` and
+    ``flow``; against the restricted model's own for ``cheap`` and ``sweep``, whose
+    honest distance is ``gap``), ``FEASIBLE`` (with ``gap``), ``NO_PLAN_IN_TIME`` or
+    ``ERROR`` as the solver reports, or ``INFEASIBLE`` when some units could not be
+    assigned. ``closest`` is true when ``assignment`` is then the relaxed *closest
+    plan* (``None`` for the unassigned units; ``shortfalls`` explains each of them);
+    it is false for a plan that meets every hard limit and when there is no plan at
+    all.  ``bound``: a valid lower bound of the contiguous problem's objective (the
+    module docstring, "Honest optimality"); ``gap = (objective − bound) / objective``;
+    ``solver_gap``: the solved model's own gap.  ``rounds`` and ``cuts``: the
+    ``exact`` loop's solves and separator rows.  ``seconds`` is the whole call
+    (pre-processing, model build, solves, bound); ``solver_seconds`` the solver
+    alone; ``notes`` lists the pre-check findings and whether the relaxed model was
+    used.  ``objective`` is recomputed from the plan: travel cost (children × cost)
+    plus stability cost (penalty × pupils whose school changes), unassigned units
+    excluded.  ``k_nearest``: the candidate schools per unit the plan was made with
+    (the problem's, or more when ``widen`` doubled it).
     """
 
     assignment: dict
@@ -300,6 +368,11 @@ class CatchmentResult:
     n_constraints: int = 0
     solver_seconds: float = 0.0
     notes: list = field(default_factory=list)
+    bound: float | None = None
+    solver_gap: float | None = None
+    rounds: int = 0
+    cuts: int = 0
+    k_nearest: int | None = None
 
 
 # ------------------------------------------------------------------ preprocessing
@@ -343,6 +416,15 @@ def _prepare(p: CatchmentProblem, mode: str) -> _Data:
     d.cand = [_candidates(d, u) for u in range(nu)]
     d.viable = [_viable_units(d, s, mode) for s in range(len(home))]
     return d
+
+
+def _with_mode(d: _Data, mode: str) -> _Data:
+    """The same data with the viable units (and the cheap rule's neighbours) of
+    another mode; the candidates are shared."""
+    e = _Data(p=d.p, cost=d.cost, children=d.children, seats=d.seats, home=d.home,
+              home_of=d.home_of, nbrs=d.nbrs, current=d.current, cand=d.cand)
+    e.viable = [_viable_units(e, s, mode) for s in range(len(d.home))]
+    return e
 
 
 def _candidates(d: _Data, u: int) -> list[int]:
@@ -412,7 +494,7 @@ def _viable_units(d: _Data, s: int, mode: str) -> list[int]:
     members = {u for u in range(len(d.cand)) if s in d.cand[u]}
     if mode == "none":
         return sorted(members)
-    if mode == "flow":
+    if mode in EXACT_MODES:
         return _component(d, s, members)
     rank = (_cost_rank if mode == "cheap" else _sweep_rank)(d, s, members)
     ok: set[int] = set()
@@ -433,6 +515,7 @@ class _Model:
     prob: pulp.LpProblem
     x: dict                      # (u, s) -> var
     y: dict                      # u -> var (relaxed model only)
+    f: dict = field(default_factory=dict)    # (s, i, j) -> flow var (flow model only)
 
 
 def _options(d: _Data) -> list[list[int]]:
@@ -444,8 +527,12 @@ def _options(d: _Data) -> list[list[int]]:
     return opts
 
 
+def _changes(d: _Data, u: int, s: int) -> bool:
+    return d.current[u] != -1 and d.current[u] != s
+
+
 def _unit_cost(d: _Data, u: int, s: int) -> float:
-    pen = d.p.stability_penalty if d.current[u] != -1 and d.current[u] != s else 0.0
+    pen = d.p.stability_penalty if _changes(d, u, s) else 0.0
     return d.children[u] * (float(d.cost[u, s]) + pen)
 
 
@@ -462,11 +549,17 @@ def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
         prob += _expr(terms) == 1, f"assign_{u}"
     for s, units in enumerate(d.viable):
         prob += _expr([(x[u, s], d.children[u]) for u in units]) <= d.seats[s], f"cap_{s}"
+    if d.p.max_changed is not None:
+        moved = [(x[u, s], d.children[u]) for (u, s) in sorted(x) if _changes(d, u, s)]
+        prob += _expr(moved) <= d.p.max_changed, "max_changed"
+    model = _Model(prob, x, y)
     if mode in ("cheap", "sweep"):
         _add_cheap(d, prob, x)
     elif mode == "flow":
-        _add_flow(d, prob, x)
-    return _Model(prob, x, y)
+        model.f = _add_flow(d, prob, x)
+    elif mode == "exact":
+        _add_neighbour_cuts(d, prob, x)
+    return model
 
 
 def _var(prob: pulp.LpProblem, name: str, low: float, up: float,
@@ -487,6 +580,17 @@ def _add_cheap(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
         prob += _expr(terms) <= 0, f"near_{u}_{s}"
 
 
+def _add_neighbour_cuts(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
+    """The length-one separators: a non-home member has a neighbour in its zone."""
+    for s, units in enumerate(d.viable):
+        inside, h = set(units), d.home[s]
+        for u in units:
+            if u == h:
+                continue
+            nb = [v for v in d.nbrs[u] if v in inside]
+            prob += _expr([(x[u, s], 1)] + [(x[v, s], -1) for v in nb]) <= 0, f"nb_{u}_{s}"
+
+
 def _flow_bound(d: _Data, s: int) -> int:
     """Largest number of non-home units that fit in the spare seats of ``s``."""
     h = d.home[s]
@@ -500,7 +604,8 @@ def _flow_bound(d: _Data, s: int) -> int:
     return count
 
 
-def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
+def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> dict:
+    out = {}
     for s, units in enumerate(d.viable):
         h, inside = d.home[s], set(units)
         big = _flow_bound(d, s)
@@ -517,61 +622,702 @@ def _add_flow(d: _Data, prob: pulp.LpProblem, x: dict) -> None:
             outflow[i].append(var)
             inflow[j].append(var)
             prob += _expr([(var, 1), (x[j, s], -big)]) <= 0, f"fcap_{s}_{i}_{j}"
+            out[s, i, j] = var
         for u in units:
             if u == h:
                 continue
             terms = [(v, 1) for v in inflow[u]] + [(v, -1) for v in outflow[u]]
             prob += _expr(terms + [(x[u, s], -1)]) == 0, f"bal_{s}_{u}"
+    return out
+
+
+# ------------------------------------------------------------------- separation
+
+
+def _zones_of(d: _Data, plan: Mapping[int, int]) -> list[set[int]]:
+    zones: list[set[int]] = [set() for _ in d.home]
+    for u, s in plan.items():
+        zones[s].add(u)
+    return zones
+
+
+def _bfs(d: _Data, start: int, allowed: set[int]) -> set[int]:
+    seen, queue = {start}, deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in d.nbrs[u]:
+            if v in allowed and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return seen
+
+
+def _separators(d: _Data, plan: Mapping[int, int]) -> list[tuple[int, list[int], list[int]]]:
+    """``(school, component, separator)`` for every component of a zone that misses
+    the school's home unit (empty when every zone is connected); the separator is
+    minimal: the neighbours of the component, in the candidates of the school, that
+    touch the home unit's component once all neighbours are removed."""
+    out = []
+    for s, zone in enumerate(_zones_of(d, plan)):
+        h = d.home[s]
+        if not zone or zone <= {h}:
+            continue
+        cand = set(d.viable[s])
+        left = set(zone)
+        for start in sorted(zone):
+            if start not in left:
+                continue
+            comp = _bfs(d, start, zone)
+            left -= comp
+            if h in comp:
+                continue
+            ring = {w for v in comp for w in d.nbrs[v] if w in cand and w not in comp}
+            reach = _bfs(d, h, cand - ring) if h not in ring else set()
+            sep = sorted(w for w in ring if w == h or any(v in reach for v in d.nbrs[w]))
+            out.append((s, sorted(comp), sep))
+    return out
+
+
+def _add_separator_cuts(prob: pulp.LpProblem, x: dict, found: list, round_no: int) -> int:
+    n = 0
+    for s, comp, sep in found:
+        for u in comp:
+            prob += (_expr([(x[u, s], 1)] + [(x[w, s], -1) for w in sep]) <= 0,
+                     f"sep_{round_no}_{u}_{s}")
+            n += 1
+    return n
+
+
+def _repair(d: _Data, plan: Mapping[int, int]) -> dict[int, int] | None:
+    """A contiguous plan near a cut one (an incumbent for the cut loop), or ``None``.
+
+    Each piece of a zone cut off from its home unit (largest pieces first, then by
+    unit index) is mended by the cheapest of three moves that keep every other zone
+    connected, the seats and the cap on changed pupils: the whole piece joins a
+    neighbouring zone (every unit of it a candidate there, touching the part of that
+    zone that holds its home unit); its units join neighbouring zones one by one; or
+    the piece is joined back to its own zone through a cheapest path of units taken
+    from the zones between. A few passes; ``None`` when a piece has nowhere to go."""
+    out = dict(plan)
+    load = [0] * len(d.home)
+    for u, s in out.items():
+        load[s] += d.children[u]
+    viable = [set(v) for v in d.viable]
+    for _ in range(REPAIR_PASSES):
+        pieces = [(s, comp) for s, comp, _ in _separators(d, out)]
+        if not pieces:
+            break
+        pieces.sort(key=lambda sc: (-len(sc[1]), sc[1][0]))
+        for s, comp in pieces:
+            if any(out.get(u) != s for u in comp):
+                continue                    # changed by an earlier move of this pass
+            moves = [m for m in (_move_whole(d, out, load, viable, s, comp),
+                                 _move_units(d, out, load, viable, s, comp),
+                                 _join_back(d, out, load, viable, s, comp)) if m is not None]
+            if not moves:
+                continue
+            cost, change = min(moves, key=lambda m: (m[0], sorted(m[1].items())))
+            for u, t in change.items():
+                load[out[u]] -= d.children[u]
+                load[t] += d.children[u]
+                out[u] = t
+    cap = d.p.max_changed
+    if cap is not None and sum(d.children[u] for u, s in out.items() if _changes(d, u, s)) > cap:
+        return None
+    return out if not _separators(d, out) else None
+
+
+#: passes of :func:`_repair` over the pieces still cut off
+REPAIR_PASSES = 3  # not-a-rule: a heuristic's effort
+
+
+def _core(d: _Data, out: Mapping[int, int], t: int) -> set[int]:
+    """The units of zone ``t`` connected to its home unit inside the zone."""
+    return _bfs(d, d.home[t], {u for u, x in out.items() if x == t})
+
+
+def _delta(d: _Data, change: Mapping[int, int], out: Mapping[int, int]) -> float:
+    return sum(_unit_cost(d, u, t) - _unit_cost(d, u, out[u]) for u, t in change.items())
+
+
+def _move_whole(d: _Data, out: dict[int, int], load: list[int], viable: list[set[int]],
+                s: int, comp: list[int]) -> tuple[float, dict[int, int]] | None:
+    """(extra cost, {unit: school}) moving the whole piece to one neighbouring zone."""
+    kids = sum(d.children[u] for u in comp)
+    best = None
+    for t in range(len(d.home)):
+        if t == s or load[t] + kids > d.seats[t] or not all(u in viable[t] for u in comp):
+            continue
+        core = _core(d, out, t)
+        if not any(v in core for u in comp for v in d.nbrs[u]):
+            continue
+        change = {u: t for u in comp}
+        c = _delta(d, change, out)
+        if best is None or c < best[0] - 1e-9:
+            best = (c, change)
+    return best
+
+
+def _move_units(d: _Data, out: dict[int, int], load: list[int], viable: list[set[int]],
+                s: int, comp: list[int]) -> tuple[float, dict[int, int]] | None:
+    """(extra cost, {unit: school}) moving the piece's units one by one, each to a
+    neighbouring zone whose connected part it touches (cheapest move first)."""
+    left = set(comp)
+    change: dict[int, int] = {}
+    extra = list(load)
+    cores = {t: _core(d, out, t) for t in range(len(d.home)) if t != s}
+    while left:
+        pick = None
+        for u in sorted(left):
+            for t in sorted({out[v] if v not in change else change[v]
+                             for v in d.nbrs[u] if v not in left} - {s}):
+                if u not in viable[t] or extra[t] + d.children[u] > d.seats[t]:
+                    continue
+                if not any(v in cores[t] for v in d.nbrs[u]):
+                    continue
+                c = _unit_cost(d, u, t) - _unit_cost(d, u, s)
+                if pick is None or c < pick[0] - 1e-9:
+                    pick = (c, u, t)
+        if pick is None:
+            return None
+        _, u, t = pick
+        change[u] = t
+        extra[t] += d.children[u]
+        left.discard(u)
+        cores[t].add(u)
+    return _delta(d, change, out), change
+
+
+def _join_back(d: _Data, out: dict[int, int], load: list[int], viable: list[set[int]],
+               s: int, comp: list[int]) -> tuple[float, dict[int, int]] | None:
+    """(extra cost, {unit: school}) joining the piece to the connected part of its
+    own zone through a cheapest path of units (candidates of the school) taken from
+    the zones between, none of which is left cut off."""
+    core = _core(d, out, s)
+    piece = set(comp)
+    homes = set(d.home)
+    dist: dict[int, float] = {}
+    prev: dict[int, int] = {}
+    heap: list[tuple[float, int]] = []
+    for u in sorted(piece):
+        for v in d.nbrs[u]:
+            if v in viable[s] and v not in piece and v not in core and v not in homes:
+                c = _unit_cost(d, v, s) - _unit_cost(d, v, out[v])
+                if c < dist.get(v, math.inf) - 1e-12:
+                    dist[v], prev[v] = c, -1
+                    heapq.heappush(heap, (c, v))
+    end = None
+    while heap:
+        c, v = heapq.heappop(heap)
+        if c > dist[v] + 1e-12:
+            continue
+        if any(w in core for w in d.nbrs[v]):
+            end = v
+            break
+        for w in d.nbrs[v]:
+            if w in viable[s] and w not in piece and w not in core and w not in homes:
+                nc = c + max(0.0, _unit_cost(d, w, s) - _unit_cost(d, w, out[w]))
+                if nc < dist.get(w, math.inf) - 1e-12:
+                    dist[w], prev[w] = nc, v
+                    heapq.heappush(heap, (nc, w))
+    if end is None:
+        return None
+    path, v = [], end
+    while v != -1:
+        path.append(v)
+        v = prev[v]
+    kids = sum(d.children[u] for u in path)
+    if load[s] + kids > d.seats[s]:
+        return None
+    change = {u: s for u in path}
+    for t in sorted({out[u] for u in path}):
+        before = _core(d, out, t)
+        after = _bfs(d, d.home[t], {u for u in before if u not in change})
+        if after != before - set(path):
+            return None                 # taking the path would cut zone t
+    return _delta(d, change, out), change
+
+
+def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int]
+                   ) -> tuple[CatchmentProblem, list[int]]:
+    """The sub-problem of the zones ``schools`` of ``plan``: their units and schools,
+    every other zone fixed (a pair outside the model's candidates forbidden; the cap
+    on changed pupils less the changed pupils of the fixed zones)."""
+    p = d.p
+    free = sorted(u for u, t in plan.items() if t in schools)
+    cols = sorted(schools)
+    inside = set(free)
+    viable = [set(d.viable[t]) for t in cols]
+    cost = np.full((len(free), len(cols)), np.inf)
+    for i, u in enumerate(free):
+        for j, t in enumerate(cols):
+            if u in viable[j]:
+                cost[i, j] = d.cost[u, t]
+    cap = d.p.max_changed
+    if cap is not None:
+        cap -= sum(d.children[u] for u, t in plan.items()
+                   if t not in schools and _changes(d, u, t))
+    current = None if p.current is None else \
+        {p.unit_ids[u]: p.current[p.unit_ids[u]] for u in free if p.unit_ids[u] in p.current}
+    sub = CatchmentProblem(
+        unit_ids=[p.unit_ids[u] for u in free], children=[d.children[u] for u in free],
+        school_ids=[p.school_ids[t] for t in cols], seats=[d.seats[t] for t in cols],
+        home_units=[p.unit_ids[d.home[t]] for t in cols], cost=cost,
+        adjacency=[(p.unit_ids[u], p.unit_ids[v]) for u in free for v in d.nbrs[u]
+                   if v in inside and u < v],
+        current=current, stability_penalty=p.stability_penalty, k_nearest=None,
+        max_changed=None if cap is None else max(0, cap))
+    return sub, free
+
+
+def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], float]:
+    """Flows of a contiguous plan for the flow model: along a breadth-first tree of
+    each zone from its home unit, each arc carries the units below it."""
+    out: dict[tuple[int, int, int], float] = {}
+    for s, zone in enumerate(_zones_of(d, plan)):
+        h = d.home[s]
+        parent, order, queue = {h: -1}, [h], deque([h])
+        while queue:
+            u = queue.popleft()
+            for v in d.nbrs[u]:
+                if v in zone and v not in parent:
+                    parent[v] = u
+                    order.append(v)
+                    queue.append(v)
+        below = {u: 1.0 for u in order if u != h}
+        for u in reversed(order):
+            p = parent[u]
+            if p >= 0:
+                out[s, p, u] = below[u]
+                if p != h:
+                    below[p] += below[u]
+    return out
 
 
 # ------------------------------------------------------------------------- solve
 
 
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
-                     time_limit: float | None, gap: float | None = None) -> CatchmentResult:
+                     time_limit: float | None, gap: float | None = None,
+                     widen: bool = False, *, local: bool = True) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
     ----------
     problem : CatchmentProblem
-    mode : {"cheap", "sweep", "flow", "none"}
+    mode : {"cheap", "sweep", "exact", "flow", "none"}
         Contiguity formulation (see the module docstring).
     solver : {"highs", "cbc"}
     time_limit : float or None
-        Seconds for the whole call (strict model, then the relaxed one if needed);
-        ``None``: no limit.
+        Seconds for the whole call (every solve, the bound, the relaxed model if
+        needed); ``None``: no limit.
     gap : float, optional
-        Relative MIP gap at which the solver may stop (e.g. 0.01); none by default.
+        Relative gap at which a solve may stop (e.g. 0.01); HiGHS's default
+        (:data:`DEFAULT_GAP`) when not given.
+    widen : bool
+        For the modes of :data:`WIDEN_MODES`: when the candidates are proven too few
+        (a maximum flow of the children into the seats cannot carry every child, the
+        ``sweep`` rule has no plan on them and no round of ``exact`` gave a
+        contiguous plan, or the strict model is infeasible), double ``k_nearest`` (up
+        to every school) and solve again, before any closest plan; the result's
+        ``k_nearest`` says the ``k`` used. The decision rests on proofs, never on
+        the clock, so the same inputs give the same ``k``.
+    local : bool
+        ``exact``: mend a cut round's plan by re-solving the zones around the cut
+        pieces (:meth:`_Run._local`; that re-solve itself does not).
 
     Returns
     -------
     CatchmentResult
         Status ``INFEASIBLE`` with ``closest=True`` comes with the closest plan
-        and ``shortfalls``.
+        and ``shortfalls``; ``gap`` and ``bound`` are against the contiguous
+        problem (module docstring).
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     t0 = time.perf_counter()
     d = _prepare(problem, mode)
-    info, model = None, None
     notes = _precheck(d)
-    if not notes:
-        model = _build(d, mode, relaxed=False)
-        info = solve_problem(model.prob, solver=solver, time_limit=time_limit, gap=gap)
+    k, n = problem.k_nearest, len(problem.school_ids)
+    can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
+    run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
+               widen=can_widen, local=local)
+    model, info = None, None
+    if can_widen and not notes and _carried(d) < sum(d.children):
+        info = SolveInfo(status=Status.INFEASIBLE, objective=None, gap=None,
+                         solver=solver.lower(), seconds=0.0)     # proven by the flow
+    elif not notes:
+        if mode in EXACT_MODES:
+            model, info = run.exact()
+        else:
+            model, info = run.restricted()
+    if can_widen and k is not None and not run._past(WIDEN_BEFORE) and \
+            _too_few(d, notes, info, run):
+        wider = min(2 * k, n)
+        res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
+                               run.remaining(), gap, widen=True, local=local)
+        res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
+                     "schools per unit"] + res.notes
+        res.seconds = time.perf_counter() - t0
+        res.solver_seconds += run.solver_seconds
+        return res
+    if info is not None:
         if info.status is Status.INFEASIBLE:
             notes.append("the strict model is infeasible (seats, indivisible units "
                          "or contiguity)")
         elif info.status is Status.NO_PLAN_IN_TIME:
             notes.append("no plan found within the time limit: raise it, use "
-                         "mode='cheap' or a smaller k_nearest")
-    if info is None or info.status is Status.INFEASIBLE:
+                         "mode='sweep' or a smaller k_nearest")
+    unproven = info is not None and info.status is Status.NO_PLAN_IN_TIME \
+        and mode == "exact" and run.stalled
+    if unproven:
+        notes.append("no contiguous plan found and the sweep rule has none: the closest "
+                     "plan follows (infeasibility not proven)")
+    if (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
+        notes.append("no time left for the closest plan")
+        info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
+                         solver=solver.lower(), seconds=0.0)
+        d_res = d
+    elif info is None or info.status is Status.INFEASIBLE or unproven:
         notes.append("solved the relaxed model with an unassigned option")
-        model, info, more = _solve_relaxed(d, mode, solver, _remaining(t0, time_limit),
-                                           gap)
+        rd = d if mode not in ("exact",) else _with_mode(d, "sweep")
+        model, info, more = _solve_relaxed(rd, "sweep" if mode == "exact" else mode,
+                                           solver, run.remaining(), gap)
+        run.solver_seconds += info.seconds
+        run.bound = None
         notes += more
-    res = _result(d, mode, model, info, time.perf_counter() - t0)
-    res.notes = notes
+        d_res = rd
+    else:
+        d_res = d
+    res = _result(d_res, mode, model, info, time.perf_counter() - t0, run)
+    res.k_nearest = problem.k_nearest
+    if unproven and res.closest:
+        res.status = Status.NO_PLAN_IN_TIME       # a closest plan, infeasibility unproven
+    res.notes = notes + run.notes
     return res
+
+
+#: the share of the time limit after which :func:`solve_catchments` no longer widens
+#: (a wider model needs the time: the plan at the setting, or its closest, is given)
+WIDEN_BEFORE = 0.5  # not-a-rule: a share of the time limit
+
+#: the modes :func:`solve_catchments` may widen (their plans contain the sweep rule's;
+#: ``cheap`` keeps its own restriction at the setting)
+WIDEN_MODES = ("sweep", "exact", "flow")
+
+
+def _carried(d: _Data) -> int:
+    """The most children the schools' seats can take when units may split: a maximum
+    flow from the units (their children) through their options in the model to the
+    schools (their seats). Less than every child proves that no plan exists on these
+    candidates, contiguous or not (a transportation problem relaxes every plan); a
+    fraction of a second at county size, where the MIP takes minutes to say so."""
+    g = nx.DiGraph()
+    for u, opts in enumerate(_options(d)):
+        if d.children[u] > 0:
+            g.add_edge("in", ("u", u), capacity=d.children[u])
+            for s in opts:
+                g.add_edge(("u", u), ("s", s))
+    for s in range(len(d.home)):
+        g.add_edge(("s", s), "out", capacity=d.seats[s])
+    if "in" not in g:
+        return 0
+    return int(nx.maximum_flow_value(g, "in", "out"))
+
+
+def _too_few(d: _Data, notes: list[str], info: SolveInfo | None, run: _Run) -> bool:
+    """Whether the candidates are proven too few for a plan: a unit has no school it
+    can join (pre-check), the seats cannot carry every child even split
+    (:func:`_carried`), the strict model or the first relaxation is infeasible, or
+    (``exact``) no round gave a contiguous plan and the sweep rule has none."""
+    if notes:       # more candidates help a stranded unit, not a shortage of seats
+        stranded = any(not o for o in _options(d))
+        short = sum(d.children) > sum(d.seats) or \
+            any(d.children[h] > d.seats[s] for s, h in enumerate(d.home))
+        return stranded and not short
+    if info is None:
+        return False
+    if info.status is Status.INFEASIBLE:
+        return True
+    return run.sweep_infeasible and not info.status.has_plan
+
+
+@dataclass
+class _Run:
+    """One call's solves, their clock and their bound."""
+
+    d: _Data
+    mode: str
+    solver: str
+    t0: float
+    limit: float | None
+    gap: float | None
+    bound: float | None = None
+    solver_gap: float | None = None
+    solver_seconds: float = 0.0
+    rounds: int = 0
+    cuts: int = 0
+    plan: dict | None = None               # unit index -> school index, when set
+    notes: list = field(default_factory=list)
+    stalled: bool = False                  # exact: stopped early with no contiguous plan
+    widen: bool = False                    # the caller widens when the sweep rule fails
+    local: bool = True                     # exact: mend cut plans by a local re-solve
+    sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
+
+    def remaining(self) -> float | None:
+        return _remaining(self.t0, self.limit)
+
+    def out_of_time(self) -> bool:
+        return self.limit is not None and time.perf_counter() - self.t0 >= self.limit
+
+    def _past(self, share: float) -> bool:
+        return self.limit is not None and \
+            time.perf_counter() - self.t0 >= share * self.limit
+
+    def tol(self) -> float:
+        return self.gap if self.gap is not None else DEFAULT_GAP
+
+    def round_gap(self) -> float:
+        """The gap each round (and each bound) is solved to: half the gap asked for
+        (HiGHS's default when that is smaller): a round's plan is then proven with
+        room to spare, and a mended plan up to half the gap dearer still is."""
+        return max(DEFAULT_GAP, self.tol() / 2) if self.tol() > DEFAULT_GAP else self.tol()
+
+    def solve(self, model: _Model, warm: Mapping[int, int] | None = None,
+              bound: bool = False, share: float | None = None) -> SolveInfo:
+        """One solve in the time left; ``bound``: a relaxation solved for its dual
+        bound, to :meth:`round_gap`, so that a plan within the gap asked for can be
+        proven by it."""
+        if warm is not None:
+            _set_start(model, warm, self.d)
+        gap = self.round_gap() if bound else self.gap
+        limit = self.remaining()
+        if share is not None and self.limit is not None and limit is not None:
+            # at most until ``share`` of the whole limit has passed (at least 1 s)
+            limit = min(limit, max(1.0, share * self.limit - (time.perf_counter() - self.t0)))
+        info = solve_problem(model.prob, solver=self.solver, time_limit=limit,
+                             gap=gap, warm_start=warm is not None)
+        self.solver_seconds += info.seconds
+        return info
+
+    def restricted(self) -> tuple[_Model, SolveInfo]:
+        """``cheap``, ``sweep`` or ``none``, then the honest bound."""
+        model = _build(self.d, self.mode, relaxed=False)
+        info = self.solve(model)
+        self.solver_gap = info.gap
+        if info.status.has_plan:
+            plan = _plan_of(model)
+            if self.mode == "none":
+                self.bound = _dual_bound(model.prob, info, self.solver, self.tol())
+            else:
+                self.bound = self._relaxation_bound(plan)
+        return model, info
+
+    def _relaxation_bound(self, plan: dict[int, int]) -> float | None:
+        """The dual bound of the first round of ``exact``, warm-started from ``plan``."""
+        if self.out_of_time():
+            self.notes.append("no time left for the bound of the contiguous problem")
+            return None
+        e = _with_mode(self.d, "exact")
+        model = _build(e, "exact", relaxed=False)
+        info = self.solve(model, warm=plan, bound=True)
+        return _dual_bound(model.prob, info, self.solver, self.tol())
+
+    def exact(self) -> tuple[_Model, SolveInfo]:
+        """``exact``: the separator-cut loop (:meth:`_cuts`); ``flow``: the flow model
+        started from the sweep plan."""
+        if self.mode == "flow":
+            return self._flow(self._sweep_plan())
+        return self._cuts()
+
+    def _sweep_plan(self, share: float | None = None) -> dict[int, int] | None:
+        seed_model = _build(_with_mode(self.d, "sweep"), "sweep", relaxed=False)
+        seed_info = self.solve(seed_model, share=share)
+        if not seed_info.status.has_plan:
+            self.sweep_infeasible = seed_info.status is Status.INFEASIBLE
+            self.notes.append("the sweep rule found no start plan")
+            return None
+        return _plan_of(seed_model)
+
+    def _local(self, plan: dict[int, int]) -> dict[int, int] | None:
+        """A contiguous plan from a cut one by re-solving, exactly (the ``flow``
+        model), only the zones that have a piece cut off and the zones next to them,
+        every other zone as it is; ``None`` when that sub-problem has no plan in its
+        time (at most :data:`LOCAL_SHARE` of the limit)."""
+        cut = {s for s, _, _ in _separators(self.d, plan)}
+        zones = set(cut)
+        for u, s in plan.items():
+            if s in cut:
+                zones.update(plan[v] for v in self.d.nbrs[u] if v in plan)
+        sub, free = _local_problem(self.d, plan, zones)
+        limit = self.remaining()
+        if limit is not None and self.limit is not None:
+            limit = max(1.0, min(limit, LOCAL_SHARE * self.limit))
+        res = solve_catchments(sub, "exact", self.solver, limit, self.gap, local=False)
+        self.solver_seconds += res.solver_seconds
+        if not res.status.has_plan or res.closest:
+            return None
+        six = {sid: j for j, sid in enumerate(self.d.p.school_ids)}
+        out = dict(plan)
+        for u in free:
+            out[u] = six[res.assignment[self.d.p.unit_ids[u]]]
+        return out if not _separators(self.d, out) else None
+
+    def _flow(self, seed: dict[int, int] | None) -> tuple[_Model, SolveInfo]:
+        model = _build(self.d, "flow", relaxed=False)
+        if seed is not None:
+            flows = _flows_of(self.d, seed)
+            for key, var in model.f.items():
+                var.setInitialValue(flows.get(key, 0.0))
+        info = self.solve(model, warm=seed)
+        self.solver_gap = info.gap
+        self.bound = _dual_bound(model.prob, info, self.solver, self.tol()) \
+            if info.status.has_plan else None
+        self.rounds = 1
+        return model, info
+
+    def _cuts(self) -> tuple[_Model, SolveInfo]:
+        """The separator-cut loop. Round 1 is the assignment with the length-one
+        separators, from scratch (HiGHS solves it several times faster than the sweep
+        model; on the benchmark grids it is already contiguous). When a round's plan
+        is cut and no contiguous plan is known yet, the sweep plan becomes the
+        incumbent (a MIP start of every later round, and often already within the gap
+        of the first bound); the loop stops when the best contiguous plan is within
+        the gap of the bound, when a round's plan is contiguous (then it is the
+        optimum within the gap), at the time limit, or when the relaxation is
+        infeasible (then the contiguous problem is)."""
+        model = _build(self.d, "exact", relaxed=False)
+        best: dict[int, int] | None = None
+        best_obj, lb = math.inf, -math.inf
+        seeded = False
+        info: SolveInfo | None = None
+        while True:
+            self.rounds += 1
+            # without a contiguous plan, a round may use the time up to STALL_SHARE
+            info = self.solve(model, warm=best, bound=True,
+                              share=STALL_SHARE if best is None else None)
+            if info.status is Status.INFEASIBLE:
+                break                       # no plan satisfies even the relaxation
+            if best is None and info.status is Status.NO_PLAN_IN_TIME:
+                self.stalled = True
+                self.notes.append("stopped the cut loop: no plan of a round after "
+                                  f"{STALL_SHARE:.0%} of the time limit")
+                break
+            b = _dual_bound(model.prob, info, self.solver, self.tol())
+            if b is not None:
+                lb = max(lb, b)
+            if not info.status.has_plan:
+                break
+            plan = _plan_of(model)
+            found = _separators(self.d, plan)
+            if not found:
+                obj = _plan_cost(self.d, plan)
+                if obj < best_obj - 1e-9:
+                    best, best_obj = plan, obj
+            else:
+                fixed = _repair(self.d, plan)
+                if self.local and not self.out_of_time() and \
+                        (fixed is None or _plan_cost(self.d, fixed) - lb >
+                         self.tol() * _plan_cost(self.d, fixed)):
+                    local = self._local(plan)
+                    if local is not None and (fixed is None or _plan_cost(self.d, local)
+                                              < _plan_cost(self.d, fixed)):
+                        fixed = local
+                if fixed is not None and _plan_cost(self.d, fixed) < best_obj - 1e-9:
+                    best, best_obj = fixed, _plan_cost(self.d, fixed)
+                elif best is None and not seeded:
+                    seeded = True
+                    # when the caller widens, the sweep rule's answer decides it: let
+                    # it prove infeasibility in the time left, not the clock
+                    best = self._sweep_plan(share=None if self.widen else STALL_SHARE)
+                    best_obj = _plan_cost(self.d, best) if best is not None else math.inf
+                    if best is None and self.sweep_infeasible and self.widen:
+                        self.notes.append("stopped the cut loop: the sweep rule has no "
+                                          "plan on these candidates")
+                        info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None,
+                                         gap=None, solver=info.solver, seconds=info.seconds)
+                        break
+            proven = best is not None and best_obj - lb <= self.tol() * max(best_obj, 1e-9)
+            if proven or not found:
+                break
+            if self.out_of_time():
+                self.notes.append("stopped the cut loop at the time limit")
+                self.stalled = best is None
+                break
+            if best is None and seeded and self._past(STALL_SHARE):
+                # neither a round nor the sweep rule has a contiguous plan: keep the
+                # rest of the time for the closest plan
+                self.notes.append("stopped the cut loop: no contiguous plan after "
+                                  f"{STALL_SHARE:.0%} of the time limit")
+                self.stalled = True
+                break
+            self.cuts += _add_separator_cuts(model.prob, model.x, found, self.rounds)
+        assert info is not None
+        self.bound = lb if math.isfinite(lb) else None
+        if best is None and not seeded and info.status is not Status.INFEASIBLE:
+            best = self._sweep_plan()
+            best_obj = _plan_cost(self.d, best) if best is not None else math.inf
+        if best is None:
+            if info.status.has_plan:      # every round disconnected: no plan yet
+                info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
+                                 solver=info.solver, seconds=info.seconds)
+            return model, info
+        _set_start(model, best, self.d)        # the answer is the best contiguous plan
+        g = _rel_gap(best_obj, self.bound)
+        self.solver_gap = g
+        status = Status.OPTIMAL if g is not None and g <= self.tol() + 1e-12 \
+            else Status.FEASIBLE
+        return model, SolveInfo(status=status, objective=best_obj, gap=g,
+                                solver=info.solver, seconds=info.seconds)
+
+
+def _set_start(model: _Model, plan: Mapping[int, int], d: _Data) -> None:
+    """Variable values of a plan (a MIP start; also what the result reads)."""
+    for (u, s), var in model.x.items():
+        var.setInitialValue(1.0 if plan.get(u) == s else 0.0)
+    for var in model.y.values():
+        var.setInitialValue(0.0)
+
+
+def _plan_of(model: _Model) -> dict[int, int]:
+    out = {}
+    for (u, s) in sorted(model.x):
+        val = model.x[u, s].value()
+        if val is not None and val > 0.5:  # not-a-rule: a binary variable read as 0/1
+            out[u] = s
+    return out
+
+
+def _plan_cost(d: _Data, plan: Mapping[int, int]) -> float:
+    return float(sum(_unit_cost(d, u, s) for u, s in plan.items()))
+
+
+def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None:
+        return None
+    if obj <= 1e-9:
+        return 0.0
+    return max(0.0, (obj - bound) / obj)
+
+
+def _dual_bound(prob: pulp.LpProblem, info: SolveInfo, solver: str,
+                tol: float) -> float | None:
+    """The solve's valid lower bound: HiGHS's MIP dual bound; with CBC, the
+    objective of a proven run less the gap asked for (else unknown)."""
+    model = getattr(prob, "solverModel", None)
+    if solver.lower() == "highs" and model is not None:
+        try:
+            b = float(model.getInfo().mip_dual_bound)
+        except (AttributeError, TypeError, ValueError):  # pragma: no cover - highspy API
+            b = math.nan
+        if math.isfinite(b):
+            return b
+        if info.status is Status.OPTIMAL and info.objective is not None:
+            return float(info.objective)
+        return None
+    if info.status is Status.OPTIMAL and info.objective is not None:
+        return float(info.objective) * (1.0 - tol)
+    return None
 
 
 def _remaining(t0: float, limit: float | None) -> float | None:
@@ -633,7 +1379,7 @@ def _read_assignment(d: _Data, model: _Model | None) -> dict:
 
 
 def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
-            seconds: float) -> CatchmentResult:
+            seconds: float, run: _Run) -> CatchmentResult:
     p = d.p
     solved = info.status.has_plan
     assignment = _read_assignment(d, model if solved else None)
@@ -646,20 +1392,27 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
             unassigned += d.children[i]
             continue
         travel += d.children[i] * float(d.cost[i, six[s]])
-        if d.current[i] != -1 and d.current[i] != six[s]:
+        if _changes(d, i, six[s]):
             changed += d.children[i]
             stab += d.children[i] * p.stability_penalty
     status = info.status
     closest = False
     shortfalls: list[Shortfall] = []
+    objective = (travel + stab) if solved else None
+    bound = run.bound if solved else None
+    gap = _rel_gap(objective, bound) if bound is not None else (
+        info.gap if mode in EXACT_MODES or mode == "none" else None)
     if solved and any(v is None for v in assignment.values()):
         status, closest = Status.INFEASIBLE, True
         shortfalls = _shortfalls(d, assignment)
+        gap = bound = None
+    elif status is Status.OPTIMAL and gap is not None and gap > run.tol() + 1e-12:
+        status = Status.FEASIBLE      # proven for the restriction, not the problem
     total = sum(d.children)
     return CatchmentResult(
         assignment=assignment, loads=_loads(d, assignment),
-        objective=(travel + stab) if solved else None, travel_cost=travel,
-        stability_cost=stab, status=status, gap=info.gap, solver=info.solver,
+        objective=objective, travel_cost=travel,
+        stability_cost=stab, status=status, gap=gap, solver=info.solver,
         seconds=seconds, mode=mode, pupils_changed=changed,
         unassigned_children=unassigned if solved else total,
         zoned_share=(1.0 - unassigned / total if total else 1.0) if solved else 0.0,
@@ -668,7 +1421,9 @@ def _result(d: _Data, mode: str, model: _Model | None, info: SolveInfo,
         violations=verify_catchments(p, assignment) if solved else [],
         n_variables=model.prob.numVariables() if model else 0,
         n_constraints=model.prob.numConstraints() if model else 0,
-        solver_seconds=info.seconds)
+        solver_seconds=run.solver_seconds, bound=bound,
+        solver_gap=run.solver_gap if run.solver_gap is not None else info.gap,
+        rounds=run.rounds, cuts=run.cuts)
 
 
 def _loads(d: _Data, assignment: dict) -> dict:
@@ -677,7 +1432,7 @@ def _loads(d: _Data, assignment: dict) -> dict:
         if assignment[u] is not None:
             kids[assignment[u]] += d.children[i]
     return {s: SchoolLoad(s, kids[s], d.seats[j],
-                          kids[s] / d.seats[j] if d.seats[j] else math.inf * (kids[s] > 0))
+                          kids[s] / d.seats[j] if d.seats[j] else (math.inf if kids[s] else 0.0))
             for j, s in enumerate(d.p.school_ids)}
 
 
@@ -741,6 +1496,23 @@ def _unassigned_groups(d: _Data, missing: set[int]) -> dict[int, tuple[int, int]
         total = sum(d.children[u] for u in comp)
         out.update({u: (site, total) for u in comp})
     return out
+
+
+def sweep_feasibility(problem: CatchmentProblem, solver: str,
+                      time_limit: float | None) -> Status:
+    """Whether the ``sweep`` restriction of ``problem`` has a plan: its model with a zero
+    objective (a search for any plan, usually a fraction of a second).
+
+    ``OPTIMAL`` (a plan exists, so the contiguous problem on these candidates is
+    feasible), ``INFEASIBLE`` (proven: the sweep rule has no plan; the contiguous
+    problem may still have one) or ``NO_PLAN_IN_TIME``.
+    """
+    d = _prepare(problem, "sweep")
+    if _precheck(d):
+        return Status.INFEASIBLE
+    model = _build(d, "sweep", relaxed=False)
+    model.prob.setObjective(pulp.LpAffineExpression())
+    return solve_problem(model.prob, solver=solver, time_limit=time_limit).status
 
 
 # ---------------------------------------------------------------------- verifier

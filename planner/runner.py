@@ -138,7 +138,9 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False
         (out / "catchments").mkdir(exist_ok=True)
         from planner.outputs import catchments as cat_out
         cat_out.write_files(res.catchments, out / "catchments", lang)
-        catchment_shares = cat.share_for_indicator_21(res.catchments)
+        catchment_shares = cat.share_for_indicator_21(res.catchments, current)
+        # the check after the plans sees the zones: enrolment at full turnover
+        current = cat.district_after(current, res.catchments)
         prog.step("catchments")
 
     if scenario.remediation is not None:

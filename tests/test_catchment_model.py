@@ -386,7 +386,7 @@ def test_invalid_data_rejected():
         CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[None], [1]], adj).validate()
     with pytest.raises(ValueError, match="unknown mode"):
         solve(CatchmentProblem(units, [1, 1], ["s"], [2], ["A"], [[0], [1]],
-                                          adj), mode="cuts")
+                                          adj), mode="weird")
 
 
 def test_home_unit_over_seats_is_explained():
@@ -400,3 +400,22 @@ def test_home_unit_over_seats_is_explained():
     codes = {f.unit: f.code for f in r.shortfalls}
     assert codes["A"] == "home_over_seats"
     assert next(f for f in r.shortfalls if f.unit == "A").seats_within_reach == 3
+
+
+def test_widen_doubles_k_when_the_seats_cannot_carry_the_children():
+    """Path A-B-C-D, s at A (3 seats), t at D (10). With one candidate each, B and C
+    (2 children each) may only join s, nearer to both: a maximum flow carries 3 of
+    the 4 children, which proves no plan, so ``widen`` doubles k to 2 and the plan
+    sends C (then B, contiguously) to t. Without ``widen`` the closest plan leaves a
+    unit unzoned."""
+    units, adj = path(4)
+    cost = [[0, 3], [1, 2], [1.5, 1.6], [3, 0]]
+    p = CatchmentProblem(units, [0, 2, 2, 0], ["s", "t"], [3, 10], ["A", "D"], cost, adj,
+                         k_nearest=1)
+    narrow = solve_catchments(p, "exact", "highs", None)
+    assert narrow.closest and narrow.k_nearest == 1 and narrow.unassigned_children == 2
+    wide = solve_catchments(p, "exact", "highs", None, widen=True)
+    assert wide.k_nearest == 2 and not wide.closest and wide.status is Status.OPTIMAL
+    assert wide.assignment == {"A": "s", "B": "s", "C": "t", "D": "t"}
+    assert wide.notes[0].startswith("k_nearest 1 -> 2")
+    assert wide.objective == pytest.approx(2 * 1 + 2 * 1.6)

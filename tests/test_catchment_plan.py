@@ -13,6 +13,19 @@ from planner.core.params import CatchmentParams
 from planner.io.load import load_district
 from planner.plans.catchments import catchments, read_plan
 from planner.plans.scenario import load_scenario
+from tests.conftest import TINY_UNITS, write_tiny
+
+
+@pytest.fixture
+def tiny_dir(tmp_path):
+    """The tiny district without teachers.csv and with 120 primary children in U2 (was
+    180). Issue 16: places follow every indicator. Its primary teachers (3 at S1 for 600
+    pupils) would hold the places of indicators 1-3 below the children, so that no plan
+    exists; without the file, floor area, rooms and classes give them (S1 650, S3 160 at
+    indicators 6 and 7: 750 and 184 seats at the take-up), and with 120 children U2 and
+    U3 (50) fit S3 together, so that a plan other than the solved one exists."""
+    units = TINY_UNITS.replace("U2,河口村,113.08,29.07,3000,180,90", "U2,河口村,113.08,29.07,3000,120,90")
+    return write_tiny(tmp_path / "tiny", teachers=None, units=units)
 
 
 @pytest.fixture
@@ -42,13 +55,13 @@ def test_solved_plan_read_back_gives_the_same_plan(tiny, tmp_path):
 
 
 def test_a_plan_over_capacity_is_infeasible_and_says_where(tiny, tmp_path):
-    # S1 城关小学: 16 classrooms, 14 primary classes of 14 → 16 × 45 = 720 seats; U1 (700)
-    # and U2 (180) together are 880 children
+    # S1 城关小学: 650 places (indicator 6, its sports ground), 701 seats at the take-up;
+    # U1 (700) and U2 (120) together are 820 children
     f = _write(tmp_path / "p.csv", [("U1", "primary", "S1"), ("U2", "primary", "S1"),
                                     ("U3", "primary", "S1")])
     o = catchments(tiny, "primary", CatchmentParams(plan=str(f)))
     assert o.status == Status.INFEASIBLE and o.closest
-    assert o.result.loads["S1"].children == 700 + 180 + 50
+    assert o.result.loads["S1"].children == 700 + 120 + 50
     assert any("'S1'" in v and "seats" in v for v in o.violations)
 
 
@@ -83,7 +96,7 @@ def test_chinese_headers_and_unzoned_units(tiny, tmp_path):
     assert a == {"U:U1": "S1", "U:U2": "S3", "U:U3": None}
     o = catchments(tiny, "primary", CatchmentParams(plan=str(f)))
     assert o.status == Status.INFEASIBLE and o.result.unassigned_children == 50
-    assert o.summary["catchment_share"] == pytest.approx(1 - 50 / (700 + 180 + 50))
+    assert o.summary["catchment_share"] == pytest.approx(1 - 50 / (700 + 120 + 50))
 
 
 def test_scenario_plan_key_is_relative_and_changes_the_run(tiny_dir, tmp_path):

@@ -699,9 +699,6 @@ def test_a_county_stopped_at_its_time_limit_is_shown_not_reproducible(planned, t
     assert "结果不可复现的县" not in workbook_sheets(res)
 
 
-@pytest.mark.xfail(strict=True, reason="planner/plans/catchments.py _zones dissolves an empty "
-                   "frame when a stage has no plan (NaN bounds -> utm_crs ValueError); the "
-                   "guard is on branch p2-cat: remove this mark when it lands")
 def test_a_catchment_solve_without_a_plan_in_time_is_a_no_plan_county(province, tmp_path,
                                                                       monkeypatch):
     """The cause of the "not a WGS84 longitude/latitude: (nan, nan)" errors of a loaded

@@ -569,6 +569,9 @@ def test_demo_remediation_is_verified(tmp_path, capsys):
     sc = load_scenario(find_demo_scenario())
     base = con.consolidate(load_district(sc.district), sc.consolidation, sc.solve).district_after
     base = rot.rotate(base, sc.rotation, sc.solve).district_after
+    # issue 16: the remediation is made on the district at the zones' full turnover
+    from planner.verify import district_after_files
+    base = district_after_files(base, out / "catchments", "catchments")
     assert verify_remediation(base, out / "remediation") == []
     f = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert f["remediation_cost_yuan"] == s["total_cost_yuan"]

@@ -80,12 +80,12 @@ def test_scenario_sections_are_typed_parameters():
     assert s.consolidation.mode == "plan" and s.consolidation.max_ride_min == 30.0
     assert s.consolidation.bus_capacity == 56
     assert s.rotation == RotationParams(share=0.10, backbone_share=0.20)
-    assert s.catchments == CatchmentParams(stages=("primary", "junior"))
+    assert s.catchments == CatchmentParams(stages=("primary", "junior"), k_nearest=16)
     assert s.lang is None
     # resolved() records every setting with its one default (to_dict)
     r = s.resolved()
     assert r["rotation"] == {**RotationParams().to_dict(), "share": 0.1, "backbone_share": 0.2}
-    assert r["catchments"] == CatchmentParams().to_dict()
+    assert r["catchments"] == {**CatchmentParams().to_dict(), "k_nearest": 16}
     assert r["consolidation"]["costs"] == ConsolidationParams().to_dict()["costs"]
     assert {k: r[k] for k in ("solver", "time_limit", "seed")} == SolveParams().to_dict()
 
@@ -148,13 +148,14 @@ def test_run_closes_the_nine_and_rotation_meets_19(demo):
 
 
 def test_run_checks_each_district_state_once(demo):
-    """The demo has three district states: before, after consolidation, after rotation
-    (catchments change no school), and the remediation's two: its district_after and
+    """The demo has four district states: before, after consolidation, after rotation,
+    after the zones' full turnover (issue 16: the zones change each school's pupils, so
+    this state is new), and the remediation's two: its district_after and
     the verifier's copy of it read back from district_after/ (the verifier must check
     the files, not the object). The plans' own check() calls on the same district
     objects reuse the reports; the final check with the plans' rotation counts and
     catchment shares re-evaluates only indicators 19 and 21."""
-    assert DEMO_CHECKS["evaluations"] == 3 + 2
+    assert DEMO_CHECKS["evaluations"] == 4 + 2
     assert DEMO_CHECKS["calls"] >= 3
 
 

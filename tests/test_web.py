@@ -57,8 +57,8 @@ def zip_bytes(entries: list[tuple[str, bytes]], links: tuple[tuple[str, str], ..
     return buf.getvalue()
 
 
-def tiny_zip(tmp_path, schools: str = TINY_SCHOOLS, top: str = "tiny") -> bytes:
-    folder = write_tiny(tmp_path / "src" / top, schools=schools)
+def tiny_zip(tmp_path, schools: str = TINY_SCHOOLS, top: str = "tiny", **kw) -> bytes:
+    folder = write_tiny(tmp_path / "src" / top, schools=schools, **kw)
     return zip_bytes([(f"{top}/{p.name}", p.read_bytes()) for p in sorted(folder.iterdir())])
 
 
@@ -253,7 +253,8 @@ def test_every_value_is_escaped(web, tmp_path):
 def _form(tok: str, **extra) -> dict:
     data = {"csrf": tok, "file": "tiny-plan", "name": "小测试 <方案>", "district": "tiny",
             "solve.time_limit": "30", "catchments.enabled": "on", "catchments.stages": "primary",
-            "catchments.k_nearest": "4", "catchments.include_boarding": "on"}
+            "catchments.k_nearest": "4", "catchments.include_boarding": "on",
+            "catchments.keep_current": "on"}   # issue 16's setting, checked by default
     data.update(extra)
     return data
 
@@ -306,9 +307,18 @@ def test_scenario_form_with_closures_and_a_bad_value(web, tmp_path):
 
 # ------------------------------------------------------------------ runs
 
+#: the zoned tiny district (issue 16: places follow every indicator): without
+#: teachers.csv (3 primary teachers at S1 for 600 pupils would hold its places of
+#: indicators 1-3 below the children, leaving no plan) and with 120 primary children in
+#: U2 (was 180), so that U2 and U3 fit 河口学校 (S3) together
+ZONED_TINY = {"teachers": None,
+              "units": TINY_UNITS.replace("U2,河口村,113.08,29.07,3000,180,90",
+                                          "U2,河口村,113.08,29.07,3000,120,90")}
+
+
 def _tiny_scenario(c, st, tmp_path) -> str:
     tok = token(c)
-    upload(c, tok, "tiny.zip", tiny_zip(tmp_path))
+    upload(c, tok, "tiny.zip", tiny_zip(tmp_path, **ZONED_TINY))
     assert c.post("/scenario", data=_form(tok), follow_redirects=False).status_code == 303
     return tok
 
@@ -395,8 +405,8 @@ def test_zones_move_recheck_save_and_run_with_the_plan(web, tmp_path):
     assert set(assign) == {"U1", "U2", "U3"} and check["feasible"]
     cells = {f["properties"]["id"]: f["properties"]
              for f in state["map"]["stages"]["primary"]["cells"]["features"]}
-    # U3 (山背村, 50 children) from 山背教学点 (S4) to 河口学校 (S3: 270 seats, U2's 180
-    # children; its zone stays connected)
+    # U3 (山背村, 50 children) from 山背教学点 (S4) to 河口学校 (S3: 160 places, 184 seats
+    # at the take-up, U2's 120 children; its zone stays connected)
     here, there = assign["U3"], "S3"
     assert here == "S4" and there in [s for s, _ in cells["U3"]["candidates"]]
     r = c.post(f"/api/zones/{rid}/move", json={"stage": "primary", "unit": "U3",
@@ -447,18 +457,21 @@ def test_zones_over_capacity_is_shown_and_the_file_is_not_verified(web, tmp_path
     app, c, st = web
     tok = _tiny_scenario(c, st, tmp_path)
     rid = _run(c, st, tok)
-    # S1 has 720 seats; U1 (700) and U2 (180) together overfill it
+    # S1 has 650 places (indicator 6), 701 seats at the take-up; U1 (700) and U2 (120)
+    # together overfill it
     r = c.post(f"/api/zones/{rid}/move", json={"stage": "primary", "unit": "U2",
                                                "school": "S1"}, headers={"x-csrf-token": tok})
     new = r.json()["check"]["stages"]["primary"]
     s1 = next(x for x in new["schools"] if x["school_id"] == "S1")
-    assert (s1["children"], s1["seats"]) == (700 + 180, 720)
+    assert (s1["children"], s1["seats"]) == (700 + 120, 701)
     assert s1["over"] and not new["feasible"]
     assert any("'S1'" in v and "seats" in v for v in new["violations"])
     assert not s1["ok_13"] and s1["largest_class"] > s1["limit_13"]
     out = c.post(f"/api/zones/{rid}/save", json={"name": "over"},
                  headers={"x-csrf-token": tok}).json()
-    assert not out["verified"] and any("S1 has" in p for p in out["problems"])
+    # issue 16: the verifier names each indicator the zone's pupils at full turnover fail
+    assert not out["verified"] and any("S1 at 760 pupils fails indicator 4" in p
+                                       for p in out["problems"])
 
 
 def test_compare_shows_the_runs_side_by_side(web, tmp_path):

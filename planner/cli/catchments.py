@@ -3,8 +3,9 @@
 Options come from :class:`planner.core.params.CatchmentParams` and
 :class:`~planner.core.params.SolveParams` (their one default each); ``--stage``
 zones one stage (``stages``), ``--exclude-boarding`` sets ``include_boarding``
-false. Exit 0 when every stage has a plan, 3 when one has none (the printed lines
-name the limit and the units).
+false, ``--move-current`` sets ``keep_current`` false. Exit 0 when every stage has a
+plan, 3 when one has none (one printed line per stage names what is missing and
+where).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ def register(sub) -> None:
     out_arg(p)
     p.add_argument("--stage", choices=("primary", "junior"), help="one stage (default both)")
     add_options(p, CatchmentParams, ["contiguity", "k_nearest", "stability_penalty",
-                                     "include_private"])
+                                     "include_private", "take_up", "max_changed", "gap"])
     p.add_argument("--exclude-boarding", action="store_true",
                    help="do not zone boarding schools (indicator 21 leaves them out of its share)")
+    p.add_argument("--move-current", action="store_true",
+                   help="today's pupils move to their zone's school at once (keep_current false)")
     add_options(p, SolveParams, ["solver", "time_limit"])
     lang_arg(p)
     p.set_defaults(func=cmd_catchments)
@@ -38,6 +41,8 @@ def params_from_args(args: argparse.Namespace) -> tuple[CatchmentParams, SolvePa
         params = params.replace(stages=(args.stage,))
     if args.exclude_boarding:
         params = params.replace(include_boarding=False)
+    if args.move_current:
+        params = params.replace(keep_current=False)
     return params, from_args(SolveParams, args)
 
 

@@ -380,16 +380,33 @@ class CatchmentParams(Params):
             s in ("primary", "junior") for s in ([v] if isinstance(v, str) else v)),
         "a list of stages (primary, junior)",
         lambda v: (v,) if isinstance(v, str) else tuple(v)), "stages to zone")
-    k_nearest: int = setting(8, POSITIVE_INT, "candidate schools per unit")
-    contiguity: str = setting("sweep", one_of("sweep", "cheap", "flow"),
-                              "sweep (default): a unit joins a school only through a "
+    k_nearest: int = setting(8, POSITIVE_INT, "candidate schools per unit (exact, sweep and "
+                                              "flow double it while they are proven too "
+                                              "few; the summary gives the k used)")
+    contiguity: str = setting("exact", one_of("exact", "sweep", "cheap", "flow"),
+                              "exact (default): contiguous zones proven optimal by "
+                              "separator cuts; sweep: a unit joins a school only through a "
                               "neighbour met earlier in a cheapest-first sweep from the "
-                              "school; cheap: through a neighbour nearer to the school; "
-                              "flow: exact flow formulation")
+                              "school (faster, a restriction); cheap: through a neighbour "
+                              "nearer to the school; flow: the exact flow formulation "
+                              "(slower than exact)")
     stability_penalty: float = setting(0.0, NON_NEGATIVE,
                                        "cost (km) added per child whose school changes")
     include_boarding: bool = setting(True, BOOL, "zone boarding schools too")
     include_private: bool = setting(False, BOOL, "zone private schools too")
+    keep_current: bool = setting(True, BOOL,
+                                 "today's pupils stay at their school until they finish the "
+                                 "stage (false: they move to their zone's school at once)")
+    take_up: float | None = setting(None, optional(Check(
+        lambda v: _num(v) and 0 < v <= 1, "a number above 0 and at most 1", float)),
+        "share of a unit's children who enter a zoned school (default: today's, the "
+        "zoned schools' pupils over the children of the stage, at most 1)")
+    max_changed: int | None = setting(None, optional(NON_NEGATIVE_INT),
+                                      "at most this many pupils (at full turnover) may "
+                                      "change school; default: no cap")
+    gap: float = setting(0.01, FRACTION,  # not-a-rule: an optimality tolerance, not a share
+                         "relative gap, against a valid bound of the contiguous problem, "
+                         "at which a plan counts as proven (0: to the solver's default)")
     plan: Any = setting(None, optional(TEXT), "a catchment file (units.csv of a run, or one "
                                               "saved by planner serve: unit_id, stage, "
                                               "school_id) used as the plan instead of solving")

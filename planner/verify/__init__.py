@@ -200,9 +200,30 @@ def district_after_files(district: District, folder: Path, kind: str) -> Distric
         the merge (``receivers.<id>.after.13.max_class``), else as it was.
     rotation (``rotation.csv``)
         each mover at the new school with 0 years there.
+    catchments (``summary.json``)
+        each stage with a plan at full turnover: a zoned school's pupils, classes and
+        largest class as ``<stage>.schools_after`` records them, the pupil-following
+        columns scaled as the plan does (:func:`planner.plans.catchments.district_after`).
     """
     from planner.plans.consolidation import FOLLOWS_PUPILS
     folder = Path(folder)
+    if kind == "catchments":
+        from models.status import Status
+        from planner.plans.catchments import district_at_turnover
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return district
+        after = {}
+        for st in district.rules.stages:
+            sec = summary.get(st) if isinstance(summary, dict) else None
+            if not isinstance(sec, dict) or sec.get("status") not in {x.value for x in Status} \
+                    or not Status(sec["status"]).has_plan or sec.get("closest"):
+                continue
+            after[st] = {str(x["school_id"]): (int(x["pupils"]), int(x["classes"]),
+                                               int(x["max_class"]))
+                         for x in sec.get("schools_after") or []}
+        return district_at_turnover(district, after)
     if kind == "rotation":
         if district.teachers is None:
             return district
@@ -322,7 +343,7 @@ def verify_dir(out: Path, district: District, scenario: dict | None = None
             found = verify_catchments(current, folder,
                                       _params(CatchmentParams, sec, key))
         errs += _located(prefix, sub, found)
-        if run and key in ("consolidation", "rotation"):
+        if run:
             current = district_after_files(current, folder, key)
     rem = out / "remediation" if (out / "remediation" / "remediation.csv").exists() else out
     if (rem / "remediation.csv").exists():
@@ -352,9 +373,13 @@ def verify_outcomes(district: District, res) -> list[Problem | str]:
             res.rotation.status.has_plan else base
         errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
     if getattr(res, "remediation", None) is not None:
-        # made on the district after consolidation and rotation (catchments change none)
+        # made on the district after consolidation and rotation and, with catchments,
+        # at their full turnover (the runner's district; issue 16)
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
+        if res.catchments:
+            from planner.plans.catchments import district_after as zoned_after
+            after = zoned_after(after, res.catchments)
         errs += [e.at("remediation/") for e in verify_remediation(
             after, res.out / "remediation", after.rules)]
     if getattr(res, "roadmap", None) is not None:

@@ -110,7 +110,7 @@ def run_district(scenario, district: District) -> District:
 def open_session(run_folder: Path, scenario_path: Path, run_id: str) -> ZoneSession:
     """A zones session on the catchment plan of a run folder."""
     from planner.io.load import load_district
-    from planner.plans.catchments import catchments, unit_cells
+    from planner.plans.catchments import catchment_plan, unit_cells
     from planner.plans.scenario import input_hash, load_scenario
     plan = run_folder / "catchments" / "units.csv"
     if not plan.is_file():
@@ -122,6 +122,15 @@ def open_session(run_folder: Path, scenario_path: Path, run_id: str) -> ZoneSess
         recorded = json.loads(meta.read_text(encoding="utf-8")).get("input_sha256")
         changed = bool(recorded) and recorded != input_hash(scen)
     district = run_district(scen, load_district(scen.district))
+    if (run_folder / "consolidation" / "assignments.csv").is_file() or \
+            (run_folder / "rotation" / "rotation.csv").is_file():
+        # the run's own district, rebuilt from its files: the places of indicators 1-3
+        # follow the teachers after the rotation (issue 16)
+        from planner.verify import district_after_files
+        district = load_district(scen.district)
+        for kind, mark in (("consolidation", "assignments.csv"), ("rotation", "rotation.csv")):
+            if (run_folder / kind / mark).is_file():
+                district = district_after_files(district, run_folder / kind, kind)
     base = scen.catchments if scen.catchments is not None else CatchmentParams()
     params = base.replace(plan=plan)
     written = pd.read_csv(plan, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -129,8 +138,11 @@ def open_session(run_folder: Path, scenario_path: Path, run_id: str) -> ZoneSess
     if not stages:
         raise ZoneError("no_plan")
     out: dict[str, StageState] = {}
+    # as the run zoned them: a two-stage school's later stage sees the earlier's zones
+    made = {o.stage: o for o in catchment_plan(district, params.replace(stages=tuple(stages)),
+                                                scen.solve)}
     for st in stages:
-        o = catchments(district, st, params, scen.solve)
+        o = made[st]
         cells, _ = unit_cells(district, st, params)
         assign = dict(o.result.assignment)
         out[st] = StageState(st, o, cells, assign, dict(assign))
@@ -319,8 +331,10 @@ def map_data(session: ZoneSession) -> dict:
                 props["name"] = str(units.loc[raw, "name"]) if raw in units.index else raw
                 props["children"] = int(p.children[i]) if i is not None else 0
                 order = sorted((c, j) for j, c in enumerate(cost[i]) if math.isfinite(c))
-                props["candidates"] = [[sids[j], round(float(c), 2)]
-                                       for c, j in order[:CANDIDATES]]
+                near = order[:CANDIDATES]
+                cur = state.assignment.get(cid)
+                near += [(c, j) for c, j in order[CANDIDATES:] if sids[j] == cur]
+                props["candidates"] = [[sids[j], round(float(c), 2)] for c, j in near]
             else:
                 props["name"] = names.get(raw, raw)
                 props["children"] = 0
