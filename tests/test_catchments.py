@@ -17,6 +17,7 @@ import networkx as nx
 import pytest
 import yaml
 from conftest import write_tiny
+from verify_helpers import said
 
 from geodata.cells import rook_adjacency
 from models.status import Status
@@ -205,13 +206,13 @@ def test_verifier_checks_the_places_itself(tmp_path, staffed):
     # S1 takes U1 (700 children x 0.8667 = 607 pupils): under a class limit of 36,
     # 607 pupils need 17 classes for its 16 classrooms
     strict = load_rules(variant_rules(tmp_path, 36, 42))
-    errs = verify_catchments(staffed, out, CatchmentParams(), rules=strict)
+    errs = said(verify_catchments(staffed, out, CatchmentParams(), rules=strict))
     assert "catchments primary: S1 at 607 pupils fails indicator 13 17 classes for 16 " \
            "classrooms" in errs
     # less equipment than the plan assumed: indicator 6 fails at S1
     poor = staffed.with_schools(staffed.schools.assign(
         equipment_yuan=staffed.schools["equipment_yuan"] * 0.9))
-    errs = verify_catchments(poor, out, CatchmentParams())
+    errs = said(verify_catchments(poor, out, CatchmentParams()))
     assert any(e.startswith("catchments primary: S1 at 607 pupils fails indicator 6 ")
                for e in errs), errs
 
@@ -740,7 +741,7 @@ def test_verifier_finds_a_cut_zone(tmp_path, yunxi_out, yunxi):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    errs = verify_catchments(yunxi, out, SWEEP)
+    errs = said(verify_catchments(yunxi, out, SWEEP))
     assert f"catchments primary: the zone of {far['school_id']} is not connected" in errs
 
 

@@ -87,7 +87,7 @@ def test_every_verify_key_is_in_the_catalogue_with_the_fields_the_code_gives():
                 assert fields == en, (key, en - fields)
     # and every finding of the catalogue is made somewhere (verify.at: the line's frame)
     made = {k for k in cat if k.startswith("verify.") and k.split(".")[1] in
-            ("file", "rotation", "consolidation", "remediation", "roadmap")}
+            ("file", "rotation", "consolidation", "remediation", "roadmap", "catchments")}
     assert made == set(uses)
 
 

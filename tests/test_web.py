@@ -470,8 +470,9 @@ def test_zones_over_capacity_is_shown_and_the_file_is_not_verified(web, tmp_path
     out = c.post(f"/api/zones/{rid}/save", json={"name": "over"},
                  headers={"x-csrf-token": tok}).json()
     # issue 16: the verifier names each indicator the zone's pupils at full turnover fail
-    assert not out["verified"] and any("S1 at 760 pupils fails indicator 4" in p
-                                       for p in out["problems"])
+    # (in the session's language, Chinese)
+    assert not out["verified"] and any("S1 按片区完全更替后 760 名学生，指标 4 为" in p
+                                       for p in out["problems"]), out["problems"]
 
 
 def test_compare_shows_the_runs_side_by_side(web, tmp_path):

@@ -4,7 +4,7 @@ line, report.html's verification block, the web app's run page).
 The verifiers (:mod:`planner.verify`) return :class:`~planner.verify.problems.Problem`:
 a catalogue key (``planner/outputs/catalogue/verify.yaml``), its fields and the file
 it is in. :func:`problem_text` says one in the chosen language; a plain text (a
-verifier that still returns sentences, or a caller's own line) passes through as it is.
+caller's own line) passes through as it is.
 
 Fields that carry codes are worded here: ``stage`` (小学/初中), ``action`` (a
 remediation action), ``school_column`` / ``teacher_column`` (the table's Chinese

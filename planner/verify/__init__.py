@@ -41,8 +41,7 @@ records the district and the closures file relative to the run folder (``paths``
 next. Every problem names its plan folder and file (``rotation/rotation.csv: ...``).
 
 The verifiers return :class:`~planner.verify.problems.Problem` (a catalogue key and
-its fields, worded by :func:`planner.outputs.verification.problem_text`); the
-catchments verifier still returns sentences, which pass through as text.
+its fields, worded by :func:`planner.outputs.verification.problem_text`).
 """
 
 from __future__ import annotations
@@ -166,23 +165,11 @@ def resolve_run(folder: str | Path) -> RunFolder:
     return run
 
 
-def _where(sub: str, message: str) -> str:
-    """The file of a plan folder a verifier's sentence is about (a
-    :class:`Problem` names its own file)."""
-    if sub == "rotation":
-        return "rotation.csv"
-    if sub == "consolidation":
-        return "routes.csv" if " route " in f" {message} " or "buses carry" in message \
-            else "assignments.csv"
-    return "catchments.geojson" if "is zoned but" in message else "units.csv"
-
-
-def _located(prefix: str, sub: str, errs: list) -> list:
-    """Problems relocated under ``prefix`` (``rotation/rotation.csv``); a sentence
-    prefixed with the file it is about (``rotation/rotation.csv: ...``)."""
+def _located(prefix: str, sub: str, errs: list[Problem]) -> list[Problem]:
+    """Problems relocated under ``prefix`` (``rotation/rotation.csv``); one that names
+    no file is put at its plan's marker file."""
     mark = {s: m for _, s, m in PLANS}[sub]
-    return [(e if e.where else Problem(e.key, e.fields, mark)).at(prefix)
-            if isinstance(e, Problem) else f"{prefix}{_where(sub, e)}: {e}" for e in errs]
+    return [(e if e.where else Problem(e.key, e.fields, mark)).at(prefix) for e in errs]
 
 
 def district_after_files(district: District, folder: Path, kind: str) -> District:
@@ -309,13 +296,13 @@ def _params(cls, section, key: str):
 
 
 def verify_dir(out: Path, district: District, scenario: dict | None = None
-               ) -> list[Problem | str]:
+               ) -> list[Problem]:
     """Re-check every plan found in ``out`` (a run folder or one plan's folder).
 
     A run folder (its ``scenario.json`` names plans) is checked plan by plan, each
     against the district it was made on (:func:`district_after_files`); a plan's folder
     against ``district``. Every problem names the file it is in, relative to ``out``
-    (``where``: ``rotation/rotation.csv``; a catchments sentence starts with it).
+    (``where``: ``rotation/rotation.csv``).
     A plan file that cannot be read is a :class:`PlanFileError`."""
     out = Path(out)
     if scenario is None:
@@ -371,7 +358,8 @@ def verify_outcomes(district: District, res) -> list[Problem | str]:
     if res.catchments:
         after = res.rotation.district_after if res.rotation is not None and \
             res.rotation.status.has_plan else base
-        errs += verify_catchments(after, res.out / "catchments", res.catchments[0].params)
+        errs += [e.at("catchments/") for e in verify_catchments(
+            after, res.out / "catchments", res.catchments[0].params)]
     if getattr(res, "remediation", None) is not None:
         # made on the district after consolidation and rotation and, with catchments,
         # at their full turnover (the runner's district; issue 16)

@@ -44,6 +44,7 @@ from planner.core.district import District
 from planner.core.params import CatchmentParams
 from planner.core.rules import Rules
 from planner.verify.files import _rows
+from planner.verify.problems import Problem
 
 _HAS_PLAN = ("optimal", "feasible")
 _TEACHERS = {1: "qualified", 2: "backbone", 3: "pe_art"}
@@ -75,7 +76,7 @@ def _teaches(district: District, stage: str) -> pd.DataFrame:
 
 
 def _zoned(district: District, folder: Path, stage: str, params: CatchmentParams | None,
-           errs: list[str]) -> pd.DataFrame:
+           errs: list[Problem]) -> pd.DataFrame:
     teaching = _teaches(district, stage)
     if params is not None:
         keep = pd.Series(True, index=teaching.index)
@@ -89,7 +90,8 @@ def _zoned(district: District, folder: Path, stage: str, params: CatchmentParams
         keep = teaching["public"].fillna(True).astype(bool)
         return teaching[keep].reset_index(drop=True)
     for sid in sorted(named - set(teaching["school_id"].astype(str))):
-        errs.append(f"catchments {stage}: {sid} is zoned but is no school of the stage")
+        errs.append(Problem("verify.catchments.not_of_stage", {"stage": stage, "school": sid},
+                            "catchments.geojson"))
     return teaching[teaching["school_id"].astype(str).isin(named)].reset_index(drop=True)
 
 
@@ -106,13 +108,13 @@ def _take_up(district: District, stage: str, schools: pd.DataFrame,
 
 
 def verify_catchments(district: District, folder: Path, params: CatchmentParams | None = None,
-                      *, rules: Rules | None = None) -> list[str]:
+                      *, rules: Rules | None = None) -> list[Problem]:
     """Problems found in the catchments plan of ``folder`` (empty: verified)."""
     from geodata.cells import rook_adjacency
     from planner.plans.catchments import _cells
     rules = rules if rules is not None else district.rules
     folder = Path(folder)
-    errs: list[str] = []
+    errs: list[Problem] = []
     rows = _rows(folder / "units.csv")
     summary = _summary(folder)
     units = set(district.units["unit_id"].astype(str))
@@ -124,7 +126,8 @@ def verify_catchments(district: District, folder: Path, params: CatchmentParams 
         c = Counter(x["unit_id"] for x in r)
         for u in sorted(units):
             if c[u] != 1:
-                errs.append(f"catchments {stage}: unit {u} is in {c[u]} zones")
+                errs.append(Problem("verify.catchments.unit_zones",
+                                    {"stage": stage, "unit": u, "count": c[u]}, "units.csv"))
         schools = _zoned(district, folder, stage, params, errs)
         zoned[stage] = schools
         status = (summary.get(stage) or {}).get("status", "optimal")
@@ -153,7 +156,8 @@ def verify_catchments(district: District, folder: Path, params: CatchmentParams 
         for sid, h in zip(schools["school_id"], homes):
             members = zone.get(sid, []) + [h]
             if not nx.is_connected(g.subgraph(members)):
-                errs.append(f"catchments {stage}: the zone of {sid} is not connected")
+                errs.append(Problem("verify.catchments.not_connected",
+                                    {"stage": stage, "school": sid}, "units.csv"))
     return errs
 
 
@@ -162,7 +166,7 @@ def _ge(value: float, threshold: float) -> bool:
 
 
 def _check_places(district: District, rules: Rules, stage: str, schools: pd.DataFrame,
-                  pupils: dict[str, int], final: dict[str, dict[str, int]]) -> list[str]:
+                  pupils: dict[str, int], final: dict[str, dict[str, int]]) -> list[Problem]:
     """Each zoned school of ``stage`` at its full-turnover pupils, indicator by
     indicator (module docstring)."""
     from planner.indicators.engine import facility_shares
@@ -182,7 +186,7 @@ def _check_places(district: District, rules: Rules, stage: str, schools: pd.Data
         n, n_o = int(row[f"students_{stage}"]), int(row[f"students_{ostage}"])
         if n <= 0:
             continue
-        bad = []
+        bad: list[tuple[str, dict]] = []
         public = row.get("public")
         public = True if public is None or pd.isna(public) else bool(public)
         scope = public or st.private_schools == "include"
@@ -205,7 +209,9 @@ def _check_places(district: District, rules: Rules, stage: str, schools: pd.Data
                                         errors="coerce").iloc[0]
                     value = rule.multiplier * float(res) * float(shares.loc[i, stage]) / n
                 if not math.isnan(value) and not _ge(value, thr):
-                    bad.append(f"indicator {k} {value:.4g} < {thr:g}")
+                    bad.append(("verify.catchments.indicator_low",
+                                {"indicator": k, "value": f"{value:.4g}",
+                                 "threshold": f"{thr:g}"}))
         limit = rules.max_class
         if sid in final.get(ostage, {}):
             classes_o = -(-n_o // int(limit[ostage])) if n_o > 0 else 0
@@ -214,15 +220,17 @@ def _check_places(district: District, rules: Rules, stage: str, schools: pd.Data
         need = -(-n // int(limit[stage])) + classes_o
         rooms = pd.to_numeric(pd.Series([row.get("classrooms")]), errors="coerce").iloc[0]
         if not math.isnan(rooms) and need > rooms:
-            bad.append(f"indicator 13 {need} classes for {int(rooms)} classrooms")
+            bad.append(("verify.catchments.classrooms", {"classes": need, "rooms": int(rooms)}))
         if typ not in ("special", "teaching_point"):
             m = pd.to_numeric(pd.Series([row.get("music_rooms"), row.get("art_rooms")]),
                               errors="coerce")
             if not m.isna().any() and need > rules.classes_per_room * float(m.min()):
-                bad.append(f"indicator 11 {need} classes for {int(m.min())} music/art rooms")
+                bad.append(("verify.catchments.art_rooms",
+                            {"classes": need, "rooms": int(m.min())}))
         size = n + n_o if typ in ("nine_year", "twelve_year") else n
         if size > rules.school_size_limit(typ):
-            bad.append(f"indicator 12 {size} > {rules.school_size_limit(typ)}")
-        if bad:
-            errs.append(f"catchments {stage}: {sid} at {n} pupils fails " + ", ".join(bad))
+            bad.append(("verify.catchments.size",
+                        {"size": size, "limit": rules.school_size_limit(typ)}))
+        errs += [Problem(what, {"stage": stage, "school": sid, "pupils": n, **fields},
+                         "units.csv") for what, fields in bad]
     return errs
