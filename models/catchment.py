@@ -838,13 +838,14 @@ def _join_back(d: _Data, out: dict[int, int], load: list[int], viable: list[set[
     return _delta(d, change, out), change
 
 
-def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int]
-                   ) -> tuple[CatchmentProblem, list[int]]:
+def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int],
+                   extra: Sequence[int] = ()) -> tuple[CatchmentProblem, list[int]]:
     """The sub-problem of the zones ``schools`` of ``plan``: their units and schools,
-    every other zone fixed (a pair outside the model's candidates forbidden; the cap
-    on changed pupils less the changed pupils of the fixed zones)."""
+    and the units ``extra`` (not in ``plan``), every other zone fixed (a pair outside
+    the model's candidates forbidden; the cap on changed pupils less the changed
+    pupils of the fixed zones)."""
     p = d.p
-    free = sorted(u for u, t in plan.items() if t in schools)
+    free = sorted({u for u, t in plan.items() if t in schools} | set(extra))
     cols = sorted(schools)
     inside = set(free)
     viable = [set(d.viable[t]) for t in cols]
@@ -894,12 +895,218 @@ def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], f
     return out
 
 
+# ------------------------------------------------------------------ a start plan
+
+
+#: :func:`_start_plan`: states one chain search of the repair may open
+CHAIN_STATES = 4000  # not-a-rule: a heuristic's effort
+
+#: :func:`_start_plan`: zones one chain may pass through
+CHAIN_DEPTH = 12  # not-a-rule: a heuristic's effort
+
+
+def _start_plan(d: _Data) -> tuple[dict[int, int], list[int]]:
+    """A contiguous plan within the seats, fast (a start for the cut loop, or the
+    closest plan when nothing better is found): ``(plan, stranded units)``.
+
+    *Growth* (:func:`_grow`): every zone starts at its home unit and grows through
+    neighbouring viable units, cheapest pair first, while its seats allow; units
+    walled in by full zones are *stranded*. The growth is repeated
+    :data:`GROW_ROUNDS` times, each stranded unit's key lowered by the median
+    pair cost per time it was stranded (it is taken earlier), and the plan leaving
+    the fewest children stranded is kept (ties: the first).
+    *Chains*: a stranded unit next to a zone is placed by an ejection chain — it
+    enters a zone, which hands one of its border units (its zone staying connected,
+    the unit a viable pair of the next zone) on to a neighbouring zone, and so on
+    until a zone has the room; the cheapest chain of at most :data:`CHAIN_DEPTH`
+    zones found within :data:`CHAIN_STATES` states (best first by the change of
+    cost); the first zone may hand on a unit smaller than it needs, and do so again
+    (:data:`CHAIN_PUSHES`). Every zone stays connected and within its seats
+    throughout; the cap on changed pupils is not considered here."""
+    viable = [set(v) for v in d.viable]
+    pairs = [float(d.cost[u, s]) for s, units in enumerate(d.viable) for u in units]
+    step = float(np.median(pairs)) if pairs else 1.0
+    bonus = [0.0] * len(d.children)
+    best: tuple[int, dict[int, int]] | None = None
+    for _ in range(GROW_ROUNDS):
+        plan = _grow(d, viable, bonus)
+        out = [u for u in range(len(d.children)) if u not in plan]
+        lost = sum(d.children[u] for u in out)
+        if best is None or lost < best[0]:
+            best = (lost, plan)
+        if not out:
+            break
+        for u in out:
+            bonus[u] += step
+    assert best is not None
+    plan = best[1]
+    load = [0] * len(d.home)
+    for u, s in plan.items():
+        load[s] += d.children[u]
+    members: list[set[int]] = [set() for _ in d.home]
+    for u, s in plan.items():
+        members[s].add(u)
+    stranded = sorted(u for u in range(len(d.children)) if u not in plan)
+    progress = True
+    while stranded and progress:
+        progress = False
+        for u in list(stranded):
+            for _ in range(CHAIN_PUSHES):
+                chain = _chain(d, u, plan, load, members, viable)
+                if chain is None:
+                    break
+                whole = load[chain[0][1]] + d.children[u] <= d.seats[chain[0][1]] or \
+                    len(chain) == 1
+                for v, s in (chain if whole else chain[1:]):
+                    old = plan.get(v)
+                    if old is not None:
+                        members[old].discard(v)
+                        load[old] -= d.children[v]
+                    plan[v] = s
+                    members[s].add(v)
+                    load[s] += d.children[v]
+                if whole:
+                    stranded.remove(u)
+                    progress = True
+                    break
+    return plan, stranded
+
+
+#: :func:`_start_plan`: growths, each taking the units stranded before earlier
+GROW_ROUNDS = 12  # not-a-rule: a heuristic's effort
+
+
+def _grow(d: _Data, viable: list[set[int]], bonus: list[float]) -> dict[int, int]:
+    """One growth of :func:`_start_plan`: pairs taken by ``(cost − bonus of the
+    unit, unit, school)``, ascending, while the school's seats allow."""
+    plan = {h: s for s, h in enumerate(d.home)}
+    load = [0] * len(d.home)
+    for h, s in plan.items():
+        load[s] += d.children[h]
+    heap: list[tuple[float, int, int]] = []
+
+    def push(s: int, u: int) -> None:
+        for v in d.nbrs[u]:
+            if v not in plan and v in viable[s]:
+                heapq.heappush(heap, (float(d.cost[v, s]) - bonus[v], v, s))
+
+    for s, h in enumerate(d.home):
+        push(s, h)
+    while heap:
+        _, u, s = heapq.heappop(heap)
+        if u in plan or load[s] + d.children[u] > d.seats[s]:
+            continue
+        plan[u], load[s] = s, load[s] + d.children[u]
+        push(s, u)
+    return plan
+
+
+#: :func:`_start_plan`: pushes out of one zone to make room for one stranded unit
+CHAIN_PUSHES = 8  # not-a-rule: a heuristic's effort
+
+
+def _chain(d: _Data, u: int, plan: Mapping[int, int], load: list[int],
+           members: list[set[int]], viable: list[set[int]]) -> list[tuple[int, int]] | None:
+    """The cheapest ejection chain placing the stranded unit ``u`` (see
+    :func:`_start_plan`): ``[(unit, new school), ...]`` or ``None``."""
+    heap: list[tuple[float, int, list[tuple[int, int]]]] = []
+    tick = 0
+    for t in sorted({plan[v] for v in d.nbrs[u] if v in plan}):
+        if u in viable[t]:
+            heap.append((_unit_cost(d, u, t), tick, [(u, t)]))
+            tick += 1
+    heapq.heapify(heap)
+    opened = 0
+    while heap and opened < CHAIN_STATES:
+        cost, _, chain = heapq.heappop(heap)
+        opened += 1
+        w, t = chain[-1]
+        first = len(chain) == 1
+        need = load[t] + d.children[w] - d.seats[t]
+        if need <= 0:
+            return chain
+        if len(chain) >= CHAIN_DEPTH:
+            continue
+        seen = {s for _, s in chain} | {plan[v] for v, _ in chain if v in plan}
+        # the first zone may shed a unit smaller than its need (a push, repeated by
+        # the caller); it must stay connected without ``u``, which still touches it
+        zone = members[t] if first else members[t] | {w}
+        for v in sorted(members[t]):
+            if v == d.home[t] or (not first and d.children[v] < need):
+                continue
+            if first and not any(x in members[t] and x != v for x in d.nbrs[u]):
+                continue                # u must still touch its zone
+            nxt = sorted({plan[x] for x in d.nbrs[v] if x in plan} - seen)
+            nxt = [t2 for t2 in nxt if v in viable[t2]]
+            if not nxt:
+                continue
+            rest = zone - {v}
+            if _bfs(d, d.home[t], rest) != rest:
+                continue
+            for t2 in nxt:
+                step = _unit_cost(d, v, t2) - _unit_cost(d, v, t)
+                heapq.heappush(heap, (cost + step, tick, chain + [(v, t2)]))
+                tick += 1
+    return None
+
+
+#: :func:`_mend`: rings of neighbouring zones a local re-solve may free, in turn
+MEND_RINGS = (1, 2, 3)  # not-a-rule: a heuristic's effort
+
+
+def _mend(d: _Data, plan: dict[int, int], stranded: list[int], solver: str,
+          deadline: float | None) -> tuple[dict[int, int], list[int]]:
+    """Place the stranded units of a start plan by re-solving, exactly, their
+    groups with the zones around them (every other zone fixed): the zones next to
+    a group and ``r`` rings of zones beyond (``r`` of :data:`MEND_RINGS` in turn,
+    until the sub-problem has a plan). Stops at ``deadline``
+    (``time.perf_counter()``). Returns the plan and the units still stranded."""
+    plan = dict(plan)
+    left = set(stranded)
+    groups = _unassigned_groups(d, left)
+    order = sorted({site for site, _ in groups.values()})
+    for site in order:
+        group = sorted(u for u, (s, _) in groups.items() if s == site and u in left)
+        if not group:
+            continue
+        zones = {plan[v] for u in group for v in d.nbrs[u] if v in plan}
+        done = False
+        for rings in MEND_RINGS:
+            if deadline is not None and time.perf_counter() >= deadline:
+                return plan, sorted(left)
+            near = set(zones)
+            for _ in range(rings):
+                near |= {plan[v] for u, s in plan.items() if s in near
+                         for v in d.nbrs[u] if v in plan}
+            loose = {u for u in left if any(v in plan and plan[v] in near for v in d.nbrs[u])}
+            loose |= set(group)
+            sub, free = _local_problem(d, plan, near, extra=sorted(loose))
+            limit = None if deadline is None else max(1.0, deadline - time.perf_counter())
+            res = solve_catchments(sub, "exact", solver, limit, MEND_GAP, local=False,
+                                   start=False)
+            if res.status.has_plan and not res.closest:
+                six = {sid: j for j, sid in enumerate(d.p.school_ids)}
+                for u in free:
+                    plan[u] = six[res.assignment[d.p.unit_ids[u]]]
+                left -= set(free)
+                done = True
+                break
+        if not done:
+            continue
+    return plan, sorted(left)
+
+
+#: :func:`_mend`: the gap of its local re-solves (a start plan, improved later)
+MEND_GAP = 0.05  # not-a-rule: a heuristic's tolerance
+
+
 # ------------------------------------------------------------------------- solve
 
 
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
                      time_limit: float | None, gap: float | None = None,
-                     widen: bool = False, *, local: bool = True) -> CatchmentResult:
+                     widen: bool = False, *, local: bool = True,
+                     start: bool = True) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -925,6 +1132,12 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     local : bool
         ``exact``: mend a cut round's plan by re-solving the zones around the cut
         pieces (:meth:`_Run._local`; that re-solve itself does not).
+    start : bool
+        ``exact``: begin with a contiguous start plan (:func:`_start_plan`, its
+        stranded units placed by :func:`_mend` in at most :data:`START_SHARE` of the
+        limit), the incumbent of every round; when the loop ends without a
+        contiguous plan, a start plan that leaves units out is the closest plan
+        (the local re-solves themselves start without one).
 
     Returns
     -------
@@ -941,7 +1154,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     k, n = problem.k_nearest, len(problem.school_ids)
     can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
     run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
-               widen=can_widen, local=local)
+               widen=can_widen, local=local, start=start)
     model, info = None, None
     if can_widen and not notes and _carried(d) < sum(d.children):
         info = SolveInfo(status=Status.INFEASIBLE, objective=None, gap=None,
@@ -955,7 +1168,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
             _too_few(d, notes, info, run):
         wider = min(2 * k, n)
         res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
-                               run.remaining(), gap, widen=True, local=local)
+                               run.remaining(), gap, widen=True, local=local, start=start)
         res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
                      "schools per unit"] + res.notes
         res.seconds = time.perf_counter() - t0
@@ -973,7 +1186,21 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if unproven:
         notes.append("no contiguous plan found and the sweep rule has none: the closest "
                      "plan follows (infeasibility not proven)")
-    if (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
+    partial = run.partial if unproven or (info is not None and
+                                          info.status is Status.NO_PLAN_IN_TIME) else None
+    if partial is not None:
+        notes.append(f"the start plan leaves {len(d.children) - len(partial)} unit(s) out: "
+                     "it is the closest plan")
+        model = _build(d, "exact", relaxed=True)
+        _set_start(model, partial, d)
+        for u, var in model.y.items():
+            var.setInitialValue(0.0 if u in partial else 1.0)
+        info = SolveInfo(status=Status.FEASIBLE, objective=_plan_cost(d, partial), gap=None,
+                         solver=solver.lower(), seconds=0.0)
+        run.bound = None
+        d_res = d
+        unproven = True
+    elif (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
         notes.append("no time left for the closest plan")
         info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
                          solver=solver.lower(), seconds=0.0)
@@ -996,6 +1223,10 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     res.notes = notes + run.notes
     return res
 
+
+#: ``exact``: the share of the time limit by which the start plan's stranded units
+#: must be placed (:func:`_mend`)
+START_SHARE = 0.2  # not-a-rule: a share of the time limit
 
 #: the share of the time limit after which :func:`solve_catchments` no longer widens
 #: (a wider model needs the time: the plan at the setting, or its closest, is given)
@@ -1063,6 +1294,8 @@ class _Run:
     widen: bool = False                    # the caller widens when the sweep rule fails
     local: bool = True                     # exact: mend cut plans by a local re-solve
     sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
+    start: bool = True                     # exact: begin with a start plan
+    partial: dict | None = None            # exact: a start plan that leaves units out
 
     def remaining(self) -> float | None:
         return _remaining(self.t0, self.limit)
@@ -1176,6 +1409,26 @@ class _Run:
         self.rounds = 1
         return model, info
 
+    def _start(self) -> dict[int, int] | None:
+        """The start plan (:func:`_start_plan`, mended by :func:`_mend` until
+        :data:`START_SHARE` of the limit): a complete plan within the cap on changed
+        pupils, else ``None`` (a plan leaving units out is kept as ``partial``)."""
+        d = self.d
+        plan, stranded = _start_plan(d)
+        if stranded:
+            deadline = None if self.limit is None else self.t0 + START_SHARE * self.limit
+            plan, stranded = _mend(d, plan, stranded, self.solver, deadline)
+        if stranded:
+            self.partial = plan
+            self.notes.append(f"the start plan leaves {len(stranded)} unit(s) out")
+            return None
+        cap = d.p.max_changed
+        if cap is not None and \
+                sum(d.children[u] for u, s in plan.items() if _changes(d, u, s)) > cap:
+            return None
+        self.notes.append("started from a contiguous plan of the greedy growth")
+        return plan
+
     def _cuts(self) -> tuple[_Model, SolveInfo]:
         """The separator-cut loop. Round 1 is the assignment with the length-one
         separators, from scratch (HiGHS solves it several times faster than the sweep
@@ -1187,8 +1440,8 @@ class _Run:
         optimum within the gap), at the time limit, or when the relaxation is
         infeasible (then the contiguous problem is)."""
         model = _build(self.d, "exact", relaxed=False)
-        best: dict[int, int] | None = None
-        best_obj, lb = math.inf, -math.inf
+        best: dict[int, int] | None = self._start() if self.start else None
+        best_obj, lb = (math.inf if best is None else _plan_cost(self.d, best)), -math.inf
         seeded = False
         info: SolveInfo | None = None
         while True:
