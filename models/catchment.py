@@ -838,14 +838,13 @@ def _join_back(d: _Data, out: dict[int, int], load: list[int], viable: list[set[
     return _delta(d, change, out), change
 
 
-def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int],
-                   extra: Sequence[int] = ()) -> tuple[CatchmentProblem, list[int]]:
+def _local_problem(d: _Data, plan: Mapping[int, int], schools: set[int]
+                   ) -> tuple[CatchmentProblem, list[int]]:
     """The sub-problem of the zones ``schools`` of ``plan``: their units and schools,
-    and the units ``extra`` (not in ``plan``), every other zone fixed (a pair outside
-    the model's candidates forbidden; the cap on changed pupils less the changed
-    pupils of the fixed zones)."""
+    every other zone fixed (a pair outside the model's candidates forbidden; the cap
+    on changed pupils less the changed pupils of the fixed zones)."""
     p = d.p
-    free = sorted({u for u, t in plan.items() if t in schools} | set(extra))
+    free = sorted(u for u, t in plan.items() if t in schools)
     cols = sorted(schools)
     inside = set(free)
     viable = [set(d.viable[t]) for t in cols]
@@ -1050,55 +1049,6 @@ def _chain(d: _Data, u: int, plan: Mapping[int, int], load: list[int],
     return None
 
 
-#: :func:`_mend`: rings of neighbouring zones a local re-solve may free, in turn
-MEND_RINGS = (1, 2, 3)  # not-a-rule: a heuristic's effort
-
-
-def _mend(d: _Data, plan: dict[int, int], stranded: list[int], solver: str,
-          deadline: float | None) -> tuple[dict[int, int], list[int]]:
-    """Place the stranded units of a start plan by re-solving, exactly, their
-    groups with the zones around them (every other zone fixed): the zones next to
-    a group and ``r`` rings of zones beyond (``r`` of :data:`MEND_RINGS` in turn,
-    until the sub-problem has a plan). Stops at ``deadline``
-    (``time.perf_counter()``). Returns the plan and the units still stranded."""
-    plan = dict(plan)
-    left = set(stranded)
-    groups = _unassigned_groups(d, left)
-    order = sorted({site for site, _ in groups.values()})
-    for site in order:
-        group = sorted(u for u, (s, _) in groups.items() if s == site and u in left)
-        if not group:
-            continue
-        zones = {plan[v] for u in group for v in d.nbrs[u] if v in plan}
-        done = False
-        for rings in MEND_RINGS:
-            if deadline is not None and time.perf_counter() >= deadline:
-                return plan, sorted(left)
-            near = set(zones)
-            for _ in range(rings):
-                near |= {plan[v] for u, s in plan.items() if s in near
-                         for v in d.nbrs[u] if v in plan}
-            loose = {u for u in left if any(v in plan and plan[v] in near for v in d.nbrs[u])}
-            loose |= set(group)
-            sub, free = _local_problem(d, plan, near, extra=sorted(loose))
-            limit = None if deadline is None else max(1.0, deadline - time.perf_counter())
-            res = solve_catchments(sub, "exact", solver, limit, MEND_GAP, local=False,
-                                   start=False)
-            if res.status.has_plan and not res.closest:
-                six = {sid: j for j, sid in enumerate(d.p.school_ids)}
-                for u in free:
-                    plan[u] = six[res.assignment[d.p.unit_ids[u]]]
-                left -= set(free)
-                done = True
-                break
-        if not done:
-            continue
-    return plan, sorted(left)
-
-
-#: :func:`_mend`: the gap of its local re-solves (a start plan, improved later)
-MEND_GAP = 0.05  # not-a-rule: a heuristic's tolerance
-
 
 # ------------------------------------------------------------------------- solve
 
@@ -1133,11 +1083,11 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         ``exact``: mend a cut round's plan by re-solving the zones around the cut
         pieces (:meth:`_Run._local`; that re-solve itself does not).
     start : bool
-        ``exact``: begin with a contiguous start plan (:func:`_start_plan`, its
-        stranded units placed by :func:`_mend` in at most :data:`START_SHARE` of the
-        limit), the incumbent of every round; when the loop ends without a
-        contiguous plan, a start plan that leaves units out is the closest plan
-        (the local re-solves themselves start without one).
+        ``exact``: when the loop ends without a contiguous plan in time, the
+        contiguous start plan of :func:`_start_plan` (a second or two at county
+        size): the plan (``FEASIBLE``, its gap against the loop's bound) when it
+        places every unit, else the closest plan (status ``NO_PLAN_IN_TIME``)
+        instead of the relaxed model, which finds poor plans at county size.
 
     Returns
     -------
@@ -1186,9 +1136,19 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if unproven:
         notes.append("no contiguous plan found and the sweep rule has none: the closest "
                      "plan follows (infeasibility not proven)")
-    partial = run.partial if unproven or (info is not None and
-                                          info.status is Status.NO_PLAN_IN_TIME) else None
-    if partial is not None:
+    no_plan = unproven or (info is not None and info.status is Status.NO_PLAN_IN_TIME)
+    full = run.start_plan() if no_plan and start and mode == "exact" else None
+    partial = run.partial if no_plan and full is None else None
+    if full is not None:
+        notes.append("no contiguous plan of the loop: the start plan of the greedy growth "
+                     "places every unit")
+        model = _build(d, "exact", relaxed=False)
+        _set_start(model, full, d)
+        obj = _plan_cost(d, full)
+        info = SolveInfo(status=Status.FEASIBLE, objective=obj, gap=_rel_gap(obj, run.bound),
+                         solver=solver.lower(), seconds=0.0)
+        d_res, unproven = d, False
+    elif partial is not None:
         notes.append(f"the start plan leaves {len(d.children) - len(partial)} unit(s) out: "
                      "it is the closest plan")
         model = _build(d, "exact", relaxed=True)
@@ -1223,10 +1183,6 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     res.notes = notes + run.notes
     return res
 
-
-#: ``exact``: the share of the time limit by which the start plan's stranded units
-#: must be placed (:func:`_mend`)
-START_SHARE = 0.2  # not-a-rule: a share of the time limit
 
 #: the share of the time limit after which :func:`solve_catchments` no longer widens
 #: (a wider model needs the time: the plan at the setting, or its closest, is given)
@@ -1409,24 +1365,19 @@ class _Run:
         self.rounds = 1
         return model, info
 
-    def _start(self) -> dict[int, int] | None:
-        """The start plan (:func:`_start_plan`, mended by :func:`_mend` until
-        :data:`START_SHARE` of the limit): a complete plan within the cap on changed
-        pupils, else ``None`` (a plan leaving units out is kept as ``partial``)."""
+    def start_plan(self) -> dict[int, int] | None:
+        """The start plan (:func:`_start_plan`) when it places every unit within the
+        cap on changed pupils, else ``None`` (a plan leaving units out is kept as
+        ``partial``, the closest plan)."""
         d = self.d
         plan, stranded = _start_plan(d)
         if stranded:
-            deadline = None if self.limit is None else self.t0 + START_SHARE * self.limit
-            plan, stranded = _mend(d, plan, stranded, self.solver, deadline)
-        if stranded:
             self.partial = plan
-            self.notes.append(f"the start plan leaves {len(stranded)} unit(s) out")
             return None
         cap = d.p.max_changed
         if cap is not None and \
                 sum(d.children[u] for u, s in plan.items() if _changes(d, u, s)) > cap:
             return None
-        self.notes.append("started from a contiguous plan of the greedy growth")
         return plan
 
     def _cuts(self) -> tuple[_Model, SolveInfo]:
@@ -1440,8 +1391,8 @@ class _Run:
         optimum within the gap), at the time limit, or when the relaxation is
         infeasible (then the contiguous problem is)."""
         model = _build(self.d, "exact", relaxed=False)
-        best: dict[int, int] | None = self._start() if self.start else None
-        best_obj, lb = (math.inf if best is None else _plan_cost(self.d, best)), -math.inf
+        best: dict[int, int] | None = None
+        best_obj, lb = math.inf, -math.inf
         seeded = False
         info: SolveInfo | None = None
         while True:

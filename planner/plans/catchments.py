@@ -492,8 +492,8 @@ def catchment_plan(district: District, params: CatchmentParams = _PARAMS,
     two stages share. ``solve.time_limit`` is the whole command's: the plan uses
     :data:`PLAN_SHARE` of it (the rest is kept for loading the district and writing
     the files), each stage an equal share of the time the earlier stages left (its
-    cells, costs and places included), so the plan ends within it. A stage proven short of places is zoned
-    once more with :func:`reserved_other`."""
+    cells, costs and places included), so the plan ends within it. A stage proven
+    short of places is zoned once more with :func:`reserved_other`."""
     rules = rules if rules is not None else district.rules
     t0 = time.perf_counter()
     done: dict[str, CatchmentOutcome] = {}
