@@ -894,12 +894,169 @@ def _flows_of(d: _Data, plan: Mapping[int, int]) -> dict[tuple[int, int, int], f
     return out
 
 
+# ------------------------------------------------------------------ a start plan
+
+
+#: :func:`_start_plan`: states one chain search of the repair may open
+CHAIN_STATES = 4000  # not-a-rule: a heuristic's effort
+
+#: :func:`_start_plan`: zones one chain may pass through
+CHAIN_DEPTH = 12  # not-a-rule: a heuristic's effort
+
+
+def _start_plan(d: _Data) -> tuple[dict[int, int], list[int]]:
+    """A contiguous plan within the seats, fast (a start for the cut loop, or the
+    closest plan when nothing better is found): ``(plan, stranded units)``.
+
+    *Growth* (:func:`_grow`): every zone starts at its home unit and grows through
+    neighbouring viable units, cheapest pair first, while its seats allow; units
+    walled in by full zones are *stranded*. The growth is repeated
+    :data:`GROW_ROUNDS` times, each stranded unit's key lowered by the median
+    pair cost per time it was stranded (it is taken earlier), and the plan leaving
+    the fewest children stranded is kept (ties: the first).
+    *Chains*: a stranded unit next to a zone is placed by an ejection chain — it
+    enters a zone, which hands one of its border units (its zone staying connected,
+    the unit a viable pair of the next zone) on to a neighbouring zone, and so on
+    until a zone has the room; the cheapest chain of at most :data:`CHAIN_DEPTH`
+    zones found within :data:`CHAIN_STATES` states (best first by the change of
+    cost); the first zone may hand on a unit smaller than it needs, and do so again
+    (:data:`CHAIN_PUSHES`). Every zone stays connected and within its seats
+    throughout; the cap on changed pupils is not considered here."""
+    viable = [set(v) for v in d.viable]
+    pairs = [float(d.cost[u, s]) for s, units in enumerate(d.viable) for u in units]
+    step = float(np.median(pairs)) if pairs else 1.0
+    bonus = [0.0] * len(d.children)
+    best: tuple[int, dict[int, int]] | None = None
+    for _ in range(GROW_ROUNDS):
+        plan = _grow(d, viable, bonus)
+        out = [u for u in range(len(d.children)) if u not in plan]
+        lost = sum(d.children[u] for u in out)
+        if best is None or lost < best[0]:
+            best = (lost, plan)
+        if not out:
+            break
+        for u in out:
+            bonus[u] += step
+    assert best is not None
+    plan = best[1]
+    load = [0] * len(d.home)
+    for u, s in plan.items():
+        load[s] += d.children[u]
+    members: list[set[int]] = [set() for _ in d.home]
+    for u, s in plan.items():
+        members[s].add(u)
+    stranded = sorted(u for u in range(len(d.children)) if u not in plan)
+    progress = True
+    while stranded and progress:
+        progress = False
+        for u in list(stranded):
+            for _ in range(CHAIN_PUSHES):
+                chain = _chain(d, u, plan, load, members, viable)
+                if chain is None:
+                    break
+                whole = load[chain[0][1]] + d.children[u] <= d.seats[chain[0][1]] or \
+                    len(chain) == 1
+                for v, s in (chain if whole else chain[1:]):
+                    old = plan.get(v)
+                    if old is not None:
+                        members[old].discard(v)
+                        load[old] -= d.children[v]
+                    plan[v] = s
+                    members[s].add(v)
+                    load[s] += d.children[v]
+                if whole:
+                    stranded.remove(u)
+                    progress = True
+                    break
+    return plan, stranded
+
+
+#: :func:`_start_plan`: growths, each taking the units stranded before earlier
+GROW_ROUNDS = 12  # not-a-rule: a heuristic's effort
+
+
+def _grow(d: _Data, viable: list[set[int]], bonus: list[float]) -> dict[int, int]:
+    """One growth of :func:`_start_plan`: pairs taken by ``(cost − bonus of the
+    unit, unit, school)``, ascending, while the school's seats allow."""
+    plan = {h: s for s, h in enumerate(d.home)}
+    load = [0] * len(d.home)
+    for h, s in plan.items():
+        load[s] += d.children[h]
+    heap: list[tuple[float, int, int]] = []
+
+    def push(s: int, u: int) -> None:
+        for v in d.nbrs[u]:
+            if v not in plan and v in viable[s]:
+                heapq.heappush(heap, (float(d.cost[v, s]) - bonus[v], v, s))
+
+    for s, h in enumerate(d.home):
+        push(s, h)
+    while heap:
+        _, u, s = heapq.heappop(heap)
+        if u in plan or load[s] + d.children[u] > d.seats[s]:
+            continue
+        plan[u], load[s] = s, load[s] + d.children[u]
+        push(s, u)
+    return plan
+
+
+#: :func:`_start_plan`: pushes out of one zone to make room for one stranded unit
+CHAIN_PUSHES = 8  # not-a-rule: a heuristic's effort
+
+
+def _chain(d: _Data, u: int, plan: Mapping[int, int], load: list[int],
+           members: list[set[int]], viable: list[set[int]]) -> list[tuple[int, int]] | None:
+    """The cheapest ejection chain placing the stranded unit ``u`` (see
+    :func:`_start_plan`): ``[(unit, new school), ...]`` or ``None``."""
+    heap: list[tuple[float, int, list[tuple[int, int]]]] = []
+    tick = 0
+    for t in sorted({plan[v] for v in d.nbrs[u] if v in plan}):
+        if u in viable[t]:
+            heap.append((_unit_cost(d, u, t), tick, [(u, t)]))
+            tick += 1
+    heapq.heapify(heap)
+    opened = 0
+    while heap and opened < CHAIN_STATES:
+        cost, _, chain = heapq.heappop(heap)
+        opened += 1
+        w, t = chain[-1]
+        first = len(chain) == 1
+        need = load[t] + d.children[w] - d.seats[t]
+        if need <= 0:
+            return chain
+        if len(chain) >= CHAIN_DEPTH:
+            continue
+        seen = {s for _, s in chain} | {plan[v] for v, _ in chain if v in plan}
+        # the first zone may shed a unit smaller than its need (a push, repeated by
+        # the caller); it must stay connected without ``u``, which still touches it
+        zone = members[t] if first else members[t] | {w}
+        for v in sorted(members[t]):
+            if v == d.home[t] or (not first and d.children[v] < need):
+                continue
+            if first and not any(x in members[t] and x != v for x in d.nbrs[u]):
+                continue                # u must still touch its zone
+            nxt = sorted({plan[x] for x in d.nbrs[v] if x in plan} - seen)
+            nxt = [t2 for t2 in nxt if v in viable[t2]]
+            if not nxt:
+                continue
+            rest = zone - {v}
+            if _bfs(d, d.home[t], rest) != rest:
+                continue
+            for t2 in nxt:
+                step = _unit_cost(d, v, t2) - _unit_cost(d, v, t)
+                heapq.heappush(heap, (cost + step, tick, chain + [(v, t2)]))
+                tick += 1
+    return None
+
+
+
 # ------------------------------------------------------------------------- solve
 
 
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
                      time_limit: float | None, gap: float | None = None,
-                     widen: bool = False, *, local: bool = True) -> CatchmentResult:
+                     widen: bool = False, *, local: bool = True,
+                     start: bool = True) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -925,6 +1082,12 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     local : bool
         ``exact``: mend a cut round's plan by re-solving the zones around the cut
         pieces (:meth:`_Run._local`; that re-solve itself does not).
+    start : bool
+        ``exact``: when the loop ends without a contiguous plan in time, the
+        contiguous start plan of :func:`_start_plan` (a second or two at county
+        size): the plan (``FEASIBLE``, its gap against the loop's bound) when it
+        places every unit, else the closest plan (status ``NO_PLAN_IN_TIME``)
+        instead of the relaxed model, which finds poor plans at county size.
 
     Returns
     -------
@@ -941,7 +1104,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     k, n = problem.k_nearest, len(problem.school_ids)
     can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
     run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
-               widen=can_widen, local=local)
+               widen=can_widen, local=local, start=start)
     model, info = None, None
     if can_widen and not notes and _carried(d) < sum(d.children):
         info = SolveInfo(status=Status.INFEASIBLE, objective=None, gap=None,
@@ -955,7 +1118,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
             _too_few(d, notes, info, run):
         wider = min(2 * k, n)
         res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
-                               run.remaining(), gap, widen=True, local=local)
+                               run.remaining(), gap, widen=True, local=local, start=start)
         res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
                      "schools per unit"] + res.notes
         res.seconds = time.perf_counter() - t0
@@ -973,7 +1136,31 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if unproven:
         notes.append("no contiguous plan found and the sweep rule has none: the closest "
                      "plan follows (infeasibility not proven)")
-    if (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
+    no_plan = unproven or (info is not None and info.status is Status.NO_PLAN_IN_TIME)
+    full = run.start_plan() if no_plan and start and mode == "exact" else None
+    partial = run.partial if no_plan and full is None else None
+    if full is not None:
+        notes.append("no contiguous plan of the loop: the start plan of the greedy growth "
+                     "places every unit")
+        model = _build(d, "exact", relaxed=False)
+        _set_start(model, full, d)
+        obj = _plan_cost(d, full)
+        info = SolveInfo(status=Status.FEASIBLE, objective=obj, gap=_rel_gap(obj, run.bound),
+                         solver=solver.lower(), seconds=0.0)
+        d_res, unproven = d, False
+    elif partial is not None:
+        notes.append(f"the start plan leaves {len(d.children) - len(partial)} unit(s) out: "
+                     "it is the closest plan")
+        model = _build(d, "exact", relaxed=True)
+        _set_start(model, partial, d)
+        for u, var in model.y.items():
+            var.setInitialValue(0.0 if u in partial else 1.0)
+        info = SolveInfo(status=Status.FEASIBLE, objective=_plan_cost(d, partial), gap=None,
+                         solver=solver.lower(), seconds=0.0)
+        run.bound = None
+        d_res = d
+        unproven = True
+    elif (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
         notes.append("no time left for the closest plan")
         info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
                          solver=solver.lower(), seconds=0.0)
@@ -1063,6 +1250,8 @@ class _Run:
     widen: bool = False                    # the caller widens when the sweep rule fails
     local: bool = True                     # exact: mend cut plans by a local re-solve
     sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
+    start: bool = True                     # exact: begin with a start plan
+    partial: dict | None = None            # exact: a start plan that leaves units out
 
     def remaining(self) -> float | None:
         return _remaining(self.t0, self.limit)
@@ -1175,6 +1364,21 @@ class _Run:
             if info.status.has_plan else None
         self.rounds = 1
         return model, info
+
+    def start_plan(self) -> dict[int, int] | None:
+        """The start plan (:func:`_start_plan`) when it places every unit within the
+        cap on changed pupils, else ``None`` (a plan leaving units out is kept as
+        ``partial``, the closest plan)."""
+        d = self.d
+        plan, stranded = _start_plan(d)
+        if stranded:
+            self.partial = plan
+            return None
+        cap = d.p.max_changed
+        if cap is not None and \
+                sum(d.children[u] for u, s in plan.items() if _changes(d, u, s)) > cap:
+            return None
+        return plan
 
     def _cuts(self) -> tuple[_Model, SolveInfo]:
         """The separator-cut loop. Round 1 is the assignment with the length-one

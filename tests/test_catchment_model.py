@@ -419,3 +419,26 @@ def test_widen_doubles_k_when_the_seats_cannot_carry_the_children():
     assert wide.assignment == {"A": "s", "B": "s", "C": "t", "D": "t"}
     assert wide.notes[0].startswith("k_nearest 1 -> 2")
     assert wide.objective == pytest.approx(2 * 1 + 2 * 1.6)
+
+
+# ------------------------------------------------ the start plan (issue 16, p5)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_start_plan_is_contiguous_within_seats(seed):
+    """The greedy growth and its ejection chains never cut a zone or pass a school's
+    seats; the stranded units are exactly those left out; with ample seats on a
+    grid nothing is stranded."""
+    from models.catchment import _prepare, _start_plan
+    for slack, ample in ((1.02, False), (1.6, True)):
+        p = random_grid(seed, rows=6, cols=6, n_schools=4, slack=slack)
+        plan, stranded = _start_plan(_prepare(p, "exact"))
+        assignment = {p.unit_ids[u]: p.school_ids[s] for u, s in plan.items()}
+        full = {u: assignment.get(u) for u in p.unit_ids}
+        out = [u for u in p.unit_ids if full[u] is None]
+        assert sorted(p.unit_ids.index(u) for u in out) == stranded
+        problems = verify_catchments(p, full)
+        assert all("is not assigned" in m for m in problems), problems
+        assert zones_connected_nx(p, full)
+        if ample:
+            assert stranded == []
