@@ -658,3 +658,20 @@ def test_every_compare_figure_has_a_label(run):
     keys = {k for presenter, outcome in plans_of(res) for k in presenter.compare_figures(outcome)}
     assert keys and not [k for k in sorted(keys) if f"compare.{k}" not in known
                          and f"report.label.{k}" not in known]
+
+
+def test_report_before_and_after_numbers_share_their_decimals(run):
+    """The A table's "before → after": 1.41 → 1.40, not 1.41 → 1.4 (the demo's
+    indicator 3, primary: 1.4099 → 1.4)."""
+    from planner.outputs.report import _arrow
+    assert _arrow("1.41", "1.4") == "1.41 → 1.40"
+    assert _arrow("2,565.8", "2,521.97") == "2,565.80 → 2,521.97"
+    assert _arrow("98.5 %", "99.56 %") == "98.50 % → 99.56 %"
+    assert _arrow("1,411", "1,069") == "1,411 → 1,069" and _arrow("是", "否") == "是 → 否"
+    out, _ = run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    pairs = re.findall(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)( %)? → (\d[\d,]*(?:\.\d+)?)(?![\d])",
+                       html)
+    assert len(pairs) > 20
+    dec = [(len(a.partition(".")[2]), len(b.partition(".")[2])) for a, _, b in pairs]
+    assert all(x == y for x, y in dec), [p for p, d in zip(pairs, dec) if d[0] != d[1]]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -195,10 +196,29 @@ def _ind_name(ind: IndicatorResult, lang: str) -> str:
     return f'{ind.id}. {esc(indicator_name(ind, lang))}'
 
 
+_NUMBER = re.compile(r"^(-?[\d,]+)(?:\.(\d+))?( %)?$")
+
+
+def _same_decimals(a: str, b: str) -> tuple[str, str]:
+    """Two shown numbers with the same decimals: the one whose trailing zeros were
+    dropped gets them back ("1.41", "1.4" → "1.41", "1.40"); anything else as it is."""
+    ma, mb = _NUMBER.match(a), _NUMBER.match(b)
+    if not ma or not mb or ma.group(3) != mb.group(3):
+        return a, b
+    d = max(len(ma.group(2) or ""), len(mb.group(2) or ""))
+
+    def pad(m: re.Match) -> str:
+        frac = (m.group(2) or "").ljust(d, "0")
+        return m.group(1) + (f".{frac}" if frac else "") + (m.group(3) or "")
+    return pad(ma), pad(mb)
+
+
 def _arrow(a: str, b: str | None) -> str:
-    """"a → b", or a alone when nothing changed (or there is no after)."""
+    """"a → b", or a alone when nothing changed (or there is no after); two numbers
+    with the same decimals (1.41 → 1.40)."""
     if b is None or a == b:
         return a
+    a, b = _same_decimals(a, b)
     return f"{a} → {b}"
 
 
