@@ -720,6 +720,8 @@ def test_a_catchment_solve_without_a_plan_in_time_is_a_no_plan_county(province, 
                     "  stages: [primary]\n", encoding="utf-8")
     monkeypatch.setattr(cm, "solve_problem", lambda *a, **k: SolveInfo(
         Status.NO_PLAN_IN_TIME, None, None, "highs", 60.0))
+    # and the contiguous start plan (issue 16) finds none either: nothing is zoned
+    monkeypatch.setattr(cm._Run, "start_plan", lambda self: None)
     res = run_province(root, tmp_path / "out", load_scenario(scen), ProvinceParams(workers=0))
     (c,) = res.counties
     assert c["messages"] == [] and c["status"] == "no_plan"
