@@ -161,7 +161,7 @@ STALL_SHARE = 0.3  # not-a-rule: a share of the time limit
 #: counties: 30 units × 4 junior schools took 8 rounds and 56 s unproven; the flow
 #: model, warm-started from the best plan, proves it within the gap in ~10 s)
 FLOW_AFTER_ROUNDS = 1
-FLOW_MAX_VARS = 2000
+FLOW_MAX_VARS = 2000  # not-a-rule: a model size, not the school size limit
 
 __all__ = [
     "EXACT_MODES",
