@@ -675,3 +675,27 @@ def test_report_before_and_after_numbers_share_their_decimals(run):
     assert len(pairs) > 20
     dec = [(len(a.partition(".")[2]), len(b.partition(".")[2])) for a, _, b in pairs]
     assert all(x == y for x, y in dec), [p for p, d in zip(pairs, dec) if d[0] != d[1]]
+
+
+def test_zoning_says_from_which_year_schools_fit_and_which_it_empties(run, capsys):
+    """The after-plan check counts the zones at full turnover; the report says under the
+    verdict from which year every zoned school is within its places (the demo's paths:
+    文桥中心小学 937, 912, 888 > 869 places in years 1-3; 云溪中学 1,975, 1,911 > 1,900;
+    岳化三中 607 > 576), and that the primary zones leave the teaching points 荆竹 (27
+    pupils today) and 枫桥湖 (41) without children — a closure in effect."""
+    from planner.outputs.catchments import emptied, headline, over_places_until
+    out, res = run
+    prim, jun = res.catchments
+    assert over_places_until(prim) == {"Y014": 3}
+    assert over_places_until(jun) == {"Y008": 2, "Y009": 1}
+    assert emptied(prim) == ["Y018", "Y027"] and emptied(jun) == []
+    lines = headline(res.catchments, "zh")
+    assert lines[0].startswith("划片按新生逐年过渡：小学各划片学校自第 4 年起在校生均不超过学位")
+    assert "文桥中心小学（至第 3 年）" in lines[0]
+    assert "云溪中学（至第 2 年）、岳化三中（至第 1 年）" in lines[2]
+    assert "荆竹教学点（现有 27 人）、枫桥湖教学点（现有 41 人）" in lines[1] and "撤并程序" in lines[1]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert all(h in html for h in lines)
+    en = headline(res.catchments, "en")
+    assert en[0].startswith("The zones take effect with each year's entrants: every zoned "
+                            "primary school is within its places from year 4")

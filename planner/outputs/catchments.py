@@ -178,6 +178,7 @@ def console_lines(outcomes: list[CatchmentOutcome], lang: str = "zh") -> list[st
                         reference=tr(f"catchments.reference.{s['stability_reference']}",
                                      lang)))
         lines += shortfall_lines(o, lang)
+        lines += _emptied_lines(o, lang)
         lines += [tr("catchments.violation", lang, text=v) for v in o.violations]
     return lines
 
@@ -320,7 +321,7 @@ def report_sections(outcomes: list[CatchmentOutcome], lang: str = "zh") -> list[
     out = []
     for o in outcomes:
         stage = label("stage", o.stage, lang)
-        warnings = tuple(shortfall_lines(o, lang))
+        warnings = tuple(shortfall_lines(o, lang)) + tuple(_emptied_lines(o, lang))
         warnings += tuple(tr("catchments.violation", lang, text=v) for v in o.violations)
         if not o.status.has_plan and not o.closest:
             warnings += (tr("catchments.no_plan", lang, stage=stage,
@@ -350,6 +351,58 @@ def report_sections(outcomes: list[CatchmentOutcome], lang: str = "zh") -> list[
             figures=_figures(o, FIGURES, lang), tables=tables, notes=tuple(notes),
             warnings=warnings, technical=_figures(o, TECHNICAL, lang)))
     return out
+
+
+def emptied(o: CatchmentOutcome) -> list[str]:
+    """The zoned schools that teach pupils today and whose zone brings none: at full
+    turnover they have no pupils of the stage (a closure the zoning makes)."""
+    if not o.has_plan:
+        return []
+    return sorted(x.school_id for x in o.after.values() if x.today > 0 and x.pupils == 0)
+
+
+def over_places_until(o: CatchmentOutcome) -> dict[str, int]:
+    """School → the last year (1 … full turnover) in which its pupils on the path are
+    still above its places; only the schools that are."""
+    if not o.has_plan or o.path is None or o.path.empty:
+        return {}
+    out: dict[str, int] = {}
+    for sid, year, pupils in o.path[["school_id", "year", "pupils"]].itertuples(
+            index=False, name=None):
+        if int(year) >= 1 and sid in o.places and int(pupils) > o.places[sid].places:
+            out[str(sid)] = max(out.get(str(sid), 0), int(year))
+    return out
+
+
+def _emptied_lines(o: CatchmentOutcome, lang: str) -> list[str]:
+    gone = emptied(o)
+    if not gone:
+        return []
+    sep = tr("catchments.list_sep", lang)
+    schools = sep.join(tr("catchments.emptied.school", lang, school=_school_name(o, sid),
+                          today=o.after[sid].today) for sid in gone)
+    return [tr("catchments.emptied", lang, stage=label("stage", o.stage, lang),
+               schools=schools, years=GRADES[o.stage])]
+
+
+def headline(outcomes: list[CatchmentOutcome], lang: str = "zh") -> list[str]:
+    """Under the verdict: the after-plan check counts the zones at full turnover, so
+    say from which year every zoned school is within its places (and which are not
+    before), and the schools the zoning would empty."""
+    lines = []
+    for o in outcomes:
+        over = over_places_until(o)
+        if over:
+            last = max(over.values())
+            sep = tr("catchments.list_sep", lang)
+            schools = sep.join(tr("catchments.headline.school", lang,
+                                  school=_school_name(o, sid), until=y)
+                               for sid, y in sorted(over.items(), key=lambda kv: kv[0]))
+            lines.append(tr("catchments.headline.transition", lang,
+                            stage=label("stage", o.stage, lang), year=last + 1,
+                            years=GRADES[o.stage], schools=schools))
+        lines += _emptied_lines(o, lang)
+    return lines
 
 
 def _school_name(o: CatchmentOutcome, sid: str) -> str:

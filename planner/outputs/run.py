@@ -650,6 +650,8 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
         lines.append(tr("run.rotation", lang, **f))
     if res.catchments:
         lines.append(tr("run.catchments", lang, **f))
+        from planner.outputs.catchments import headline as catchment_headline
+        lines += ["  " + h for h in catchment_headline(res.catchments, lang)]
     if res.remediation is not None and res.remediation.status.has_plan:
         from planner.outputs.remediation import console_lines as remediation_lines
         lines += remediation_lines(res.remediation, lang)[:2]
