@@ -772,7 +772,11 @@ def test_presenter_words_in_both_languages(base):
     assert list(presenter.workbook_sheets(outcomes, "en"))[0] == "catchments_primary"
     lines = presenter.console_lines(outcomes, "en")
     assert lines[0].startswith("primary catchments: 56 units")
-    assert presenter.console_lines(outcomes, "zh")[1].startswith("初中划片：56 个居住单元")
+    zh_lines = presenter.console_lines(outcomes, "zh")
+    assert zh_lines[0].startswith("小学划片：56 个居住单元")
+    # the raw district's primary zones leave its small schools without children
+    assert any(x.startswith("小学划片后无生源：") for x in zh_lines)
+    assert any(x.startswith("初中划片：56 个居住单元") for x in zh_lines)
 
 
 def test_scenario_passes_the_catchment_settings(tmp_path):
