@@ -11,6 +11,27 @@ and returns a typed :class:`RoadmapOutcome` of codes and numbers (the words are
    classes stay (a school keeps its classes; the remediation adds or rebalances them).
    Teachers are one year older and one year longer at their school per year past the
    last history year (nobody retires: a reading; the roster has no retirement data).
+   **Zoning** (划片入学; the scenario's ``catchments:``, the same settings as the run's
+   catchments step): in the first year the county is zoned once,
+   :func:`planner.plans.catchments.catchment_plan` on that year's schools after its
+   closures (their teachers one year on, before the rotation: the rotation then
+   balances the teachers on the zoned enrolment) with *today's* pupils — a closed
+   school's moved to its receivers in the closures' shares — since the units' children
+   (units.csv) are today's: the year's projected pupils over today's children would
+   count a growing cohort twice in the take-up. From that year on every projection of
+   the roadmap gets the zones (:func:`zoning_of`: unit → its zone's school, share 1,
+   per zoned stage; a unit a closest plan leaves out keeps today's nearest school) as
+   a :class:`models.projection.Zoning`: the pupils enrolled stay (the catchments'
+   ``keep_current``), each year's grade 1 and grade 7 are the zone's children at the
+   zoned schools' pooled entry ratio (the model's "Zoning"). A stage without a plan is
+   not zoned (the summary says its status). A school closing later keeps its zone
+   until it closes; from then its zone's entrants go with its pupils to the receivers
+   in the closures' shares (the model applies closures after the zones), so no unit
+   is zoned again. The closure years chosen from the projection (no ``phasing``) and
+   ``closed_pupils`` are of the projection without closures and zones. Per year the
+   roadmap also projects without the zones (same closures): the zoned schools over
+   their size limit (indicator 12) there in some year are the schools the zoning is
+   for (:attr:`RoadmapOutcome.zoned_schools`).
 2. **Closures** (先建后撤). A school of ``closures`` closes in its ``phasing`` year, or —
    without one — in the first year the projection (without closures) puts it under the
    standard's candidate size (``Rules.candidates_max_pupils``; already under it: the
