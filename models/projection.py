@@ -71,6 +71,23 @@ the same year or earlier.  Closures are applied in the order (year, school).
 Known limitation: a central school whose grade-4 ratio carries the inflow of its teaching
 point keeps that ratio after the point closes into it.
 
+Zoning
+------
+A :class:`Zoning` puts catchment zones (``z[u,s]``, per zoned stage) in force from
+school year ``Y`` (``Y > b``): the ratios are still estimated on ``shares`` (the history
+happened under today's zones), but from ``Y`` on the entrants of every school zoned in
+either (a school with a share in ``shares`` or in ``z``) are its new zone's children at
+the *pooled* entry ratio ``ρ_g`` of the zoned schools (``Σ w x / Σ w y`` over every
+zoned school teaching grade ``g``, all groups): ``P[s,1,t] = ρ_1 · Σ_u z[u,s] K[u,t]``,
+``P[s,7,t] = ρ_7 · G6[t−1] · Σ_u z[u,s] K[u,t−6] / Σ_u K[u,t−6]``. A reading: a zone
+binds, so the school's own ratio — which holds the children of other zones who chose
+it — no longer applies; every zoned school takes the same share of its zone's children
+(the catchment plan's take-up), and the county's entrants stay what they were. A zoned
+school with no zone gets no entrants; schools with the county as their zone keep their
+own ratio. Pupils enrolled before ``Y`` stay at their school. The draws multiply
+``ρ_g`` by the school's multipliers. Closures apply after the zoning: a closed school's
+zone entrants go to its receivers in the closure's shares.
+
 The 80 % band (``band``)
 ------------------------
 The dispersion of the historical ratios: for each ``(s, g)`` the weighted mean square
@@ -129,6 +146,7 @@ __all__ = [
     "ProjectionResult",
     "ProjectionSettings",
     "Receiver",
+    "Zoning",
     "backtest",
     "project",
 ]
@@ -162,6 +180,17 @@ class Closure:
 
 
 @dataclass(frozen=True)
+class Zoning:
+    """Catchment zones in force from school year ``year`` on (``shares``: ``unit_id,
+    school_id, stage, share`` of the zoned ``stages``; see "Zoning" in the module
+    docstring)."""
+
+    year: int
+    shares: pd.DataFrame
+    stages: tuple[str, ...] = STAGES
+
+
+@dataclass(frozen=True)
 class ProjectionProblem:
     """The history, the children who will enter, the zones, and what to project.
 
@@ -183,6 +212,7 @@ class ProjectionProblem:
     base_year: int | None = None
     closures: tuple[Closure, ...] = ()
     groups: Mapping[str, str] | None = None
+    zoning: Zoning | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +317,7 @@ class _Data:
     zoned7: np.ndarray               # (S,) bool: has a junior zone
     kmat: dict[int, np.ndarray]      # (U,) children per unit and school year
     group: np.ndarray                # (S,) group index
+    zoning: tuple[int, dict[str, np.ndarray]] | None = None   # year, stage → (U, S) zones
 
 
 def _prepare(problem: ProjectionProblem) -> _Data:
@@ -368,7 +399,8 @@ def _prepare(problem: ProjectionProblem) -> _Data:
     labels = dict(problem.groups or {})
     names = sorted({str(labels.get(s, "")) for s in schools})
     group = np.array([names.index(str(labels.get(s, ""))) for s in schools])
-    return _Data(schools, sidx, years, H, ctot, z1, a["junior"], zoned1, zoned7, kmat, group)
+    return _Data(schools, sidx, years, H, ctot, z1, a["junior"], zoned1, zoned7, kmat, group,
+                 _zoning(problem.zoning, uidx, sidx))
 
 
 def _z7(d: _Data, t: int) -> np.ndarray:
@@ -389,6 +421,7 @@ class _Ratios:
     var: np.ndarray       # (S, 9) year variance of the log ratio
     pvar: np.ndarray      # (S, 9) variance of the estimate
     table: pd.DataFrame
+    pooled: np.ndarray | None = None   # (9,) entry ratios pooled over the zoned schools
 
 
 def _estimate(d: _Data, base: int, s: ProjectionSettings) -> _Ratios:
@@ -468,7 +501,10 @@ def _estimate(d: _Data, base: int, s: ProjectionSettings) -> _Ratios:
                          float(np.sqrt(var[i, g])), int(nyears[i, g])))
     table = pd.DataFrame(rows, columns=["school_id", "grade", "kind", "observed", "at_risk",
                                         "reference", "estimate", "sigma", "years"])
-    return _Ratios(est, var, pvar, table)
+    zoned = ~cw & taught
+    pooled = np.array([num[zoned[:, g], g].sum() / den[zoned[:, g], g].sum()
+                       if den[zoned[:, g], g].sum() > 0 else 0.0 for g in range(_NG)])
+    return _Ratios(est, var, pvar, table, pooled)
 
 
 # ------------------------------------------------------------------ projection
@@ -548,6 +584,54 @@ class _Run:
     closed: dict[str, int]
 
 
+def _zoning(z: Zoning | None, uidx: dict[str, int], sidx: dict[str, int]
+            ) -> tuple[int, dict[str, np.ndarray]] | None:
+    """The zones of ``z`` as ``(year, stage → (U, S) shares)`` (validated as ``shares``)."""
+    if z is None:
+        return None
+    sh = z.shares
+    _need(sh, "zoning shares", ("unit_id", "school_id", "stage", "share"))
+    mats = {st: np.zeros((len(uidx), len(sidx))) for st in z.stages}
+    sv = _numbers(sh, "zoning shares", "share")
+    for i, (u, sch, st) in enumerate(zip(sh["unit_id"].astype(str), sh["school_id"].astype(str),
+                                         sh["stage"].astype(str))):
+        if st not in z.stages:
+            raise ValueError(f"zoning shares row {i + 1} column stage: {st!r} is not a zoned "
+                             f"stage ({', '.join(z.stages)})")
+        if sch not in sidx:
+            raise ValueError(f"zoning shares row {i + 1} column school_id: {sch} has no "
+                             f"history")
+        if u not in uidx:
+            raise ValueError(f"zoning shares row {i + 1} column unit_id: {u} has no cohorts")
+        mats[st][uidx[u], sidx[sch]] += sv[i]
+    for st, m in mats.items():
+        over = m.sum(axis=1) > 1 + 1e-6
+        if over.any():
+            unit = sorted(uidx)[int(np.argmax(over))]
+            raise ValueError(f"zoning shares: unit {unit} {st} shares sum to more than 1")
+    return int(z.year), mats
+
+
+def _zoned_entrants(d: _Data, t: int, new: np.ndarray, pooled: np.ndarray,
+                    g6: np.ndarray) -> None:
+    """Grade 1 and 7 of the zoned schools in ``t`` from the zones (module docstring,
+    "Zoning"), in place; ``pooled``: (D+1, S, 9) pooled ratios × each draw's multipliers."""
+    assert d.zoning is not None
+    _, mats = d.zoning
+    k = d.kmat[t]
+    if "primary" in mats:
+        z = mats["primary"]
+        hit = d.zoned1 | (z.sum(axis=0) > 0)
+        new[:, hit, _G1] = pooled[:, hit, _G1] * (k @ z)[hit][None, :]
+    if "junior" in mats:
+        z = mats["junior"]
+        hit = d.zoned7 | (z.sum(axis=0) > 0)
+        y = min(sorted(d.kmat), key=lambda c: (abs(c - (t - _ENTRY_LAG)), c))
+        tot = d.ctot[y]
+        share = d.kmat[y] @ z / tot if tot > 0 else np.zeros(len(d.schools))
+        new[:, hit, _G7] = pooled[:, hit, _G7] * g6[:, None] * share[hit][None, :]
+
+
 def _run(d: _Data, base: int, horizon: int, closures: tuple[Closure, ...],
          s: ProjectionSettings) -> _Run:
     if base not in d.years:
@@ -582,6 +666,8 @@ def _run(d: _Data, base: int, horizon: int, closures: tuple[Closure, ...],
         new[:, :, _G1] = r[:, :, _G1] * d.z1[t]
         g6 = state[:, :, 5].sum(axis=1)
         new[:, :, _G7] = r[:, :, _G7] * g6[:, None] * _z7(d, t)[None, :]
+        if d.zoning is not None and t >= d.zoning[0]:
+            _zoned_entrants(d, t, new, rat.pooled * np.exp(delta + eps), g6)
         for year, ci, mat in closes:
             if t >= year:
                 moved = new[:, ci, :].copy()

@@ -158,7 +158,8 @@ def _run(scenario: Scenario, district, out: Path, lang: str, quiet: bool = False
         # the road from today's district, year by year on projected enrolment (issue 19)
         from planner.plans import roadmap as road
         res.roadmap = road.roadmap(district, scenario.roadmap, solve,
-                                   rotation=scenario.rotation, remediation=scenario.remediation)
+                                   rotation=scenario.rotation, remediation=scenario.remediation,
+                                   catchments=scenario.catchments)
         from planner.outputs import roadmap as road_out
         road_out.write_files(res.roadmap, out / "roadmap", lang)
         prog.step("roadmap")

@@ -102,8 +102,14 @@ def test_bundled_roadmap_applies_in_2025_within_budgets(run):
     assert closed["Y006"] == closed["Y007"] == 2026
     assert {k for k, v in closed.items() if v == 2025} == {"Y015", "Y016", "Y017", "Y020",
                                                            "Y030", "Y031", "Y032"}
-    # the junior bulge: 云溪中学 over the size limit from 2026, which no action closes
-    assert s["years"][1]["open_indicators"]["12"] is None
+    # the junior bulge: 云溪中学 over the size limit from 2026 without zones; the
+    # scenario's catchments zone its intake from 2025, so every year can apply
+    assert s["zoning"]["year"] == 2025 and s["zoning"]["stages"] == ["junior"]
+    assert [y["recognised"] for y in s["years"]] == [True, True, True]
+    assert all("12" not in y["open_indicators"] for y in s["years"])
+    z = {r["school_year"]: r for r in s["zoning"]["schools"] if r["school_id"] == "Y008"}
+    assert all(z[y]["without_zoning"] > 2000 for y in (2026, 2027))
+    assert z[2027]["with_zoning"] <= 2000
     df = pd.read_csv(out / "roadmap" / "roadmap.csv", dtype={"school_id": str})
     assert list(df.columns)[:7] == ["school_year", "kind", "school_id", "school", "action",
                                     "quantity", "cost_yuan"]
@@ -152,7 +158,8 @@ def test_report_and_workbook_have_the_roadmap(run):
     assert "创建路线图" in html and "2025学年起可申报评估认定" in html and "<svg" in html
     import openpyxl
     wb = openpyxl.load_workbook(out / "roadmap" / "roadmap.xlsx", read_only=True)
-    assert wb.sheetnames == ["路线图", "2025学年", "2026学年", "2027学年"]
+    assert wb.sheetnames == ["路线图", "划片学校", "2025学年", "2026学年", "2027学年"]
+    assert "2025学年起按划片方案招生（初中）" in html and "划片学校在校生数" in html
 
 
 def tamper(out: Path, tmp: Path, edit) -> Path:
@@ -244,14 +251,23 @@ def test_roadmap_input_errors(yunxi, tmp_path):
     assert "roadmap.budget_yuan: -5 is not yuan a year" in text
 
 
-def test_report_headline_says_the_first_year_and_the_fall_back(run):
+def test_report_headline_says_the_first_year_and_the_fall_back(run, tmp_path):
     """Under the verdict: the first year the county can apply and, when later years fall
-    back, which ones (2026 and 2027 on the bundled road: 云溪中学's junior bulge)."""
+    back, which ones (2026 and 2027 on the bundled road without its catchments:
+    云溪中学's junior bulge; with them, none)."""
     res, out = run
     html = (out / "report.html").read_text(encoding="utf-8")
     lines = re.findall(r"<p class='headline'>([^<]*)</p>", html)
     f = res.roadmap.first_recognisable_year
-    back = [y.school_year for y in res.roadmap.years
+    assert lines == [f"路线图：{f}学年起可申报评估认定"]
+    text = SCENARIO.read_text(encoding="utf-8").split("\ncatchments:")[0]
+    plain = tmp_path / "s.yaml"
+    plain.write_text(text.replace("../geodata", str(ROOT / "geodata")).replace(
+        "yunxi-2024-closures.csv", str(CLOSURES)), encoding="utf-8")
+    res2 = run_scenario(load_scenario(plain), tmp_path / "run", quiet=True)
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    lines = re.findall(r"<p class='headline'>([^<]*)</p>", html)
+    back = [y.school_year for y in res2.roadmap.years
             if y.school_year > f and not y.report.recognised]
     assert lines[0] == f"路线图：{f}学年起可申报评估认定"
-    assert back and str(back[0]) in lines[1] and len(lines) == 2
+    assert back == [2026, 2027] and str(back[0]) in lines[1] and len(lines) == 2

@@ -15,6 +15,9 @@ Files (docs/data-format.md):
 - ``roadmap_open.csv``: ``school_year, indicator, cost_yuan`` — the A indicators still
   failing at the end of each year and what the actions not bought would cost (empty:
   no remediation action closes it);
+- ``roadmap_zoning.csv`` (with ``catchments:``): ``school_year, school_id, school,
+  without_zoning, with_zoning, limit`` — the pupils of each school the zoning is for
+  (over its size limit without the zones in some year) projected without and with them;
 - ``roadmap_summary.json``: :attr:`RoadmapOutcome.summary`;
 - ``roadmap.xlsx``: the timeline and one sheet per school year;
 - ``<year>/rotation.csv``: each year's rotation list as the rotation verifier reads it.
@@ -32,7 +35,7 @@ from planner.outputs import projection as pro_out
 from planner.outputs import rotation as rot_out
 from planner.outputs import values as V
 from planner.outputs.checkfiles import indicator_name
-from planner.outputs.i18n import tr
+from planner.outputs.i18n import tr, yes_no
 from planner.outputs.sections import ReportSection, Table
 from planner.plans.roadmap import RoadmapOutcome, YearPlan
 
@@ -108,6 +111,39 @@ def open_table(o: RoadmapOutcome) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["school_year", "indicator", "cost_yuan"])
 
 
+ZONING_COLUMNS = ["school_year", "school_id", "school", "without_zoning", "with_zoning",
+                  "limit"]
+
+
+def zoning_table(o: RoadmapOutcome) -> pd.DataFrame:
+    """``roadmap_zoning.csv``: :attr:`RoadmapOutcome.zoned_schools` with the names."""
+    names = o.district.school_names()
+    return pd.DataFrame([{"school_year": z.school_year, "school_id": z.school_id,
+                          "school": names.get(z.school_id, z.school_id),
+                          "without_zoning": z.without_zoning, "with_zoning": z.with_zoning,
+                          "limit": z.limit} for z in o.zoned_schools], columns=ZONING_COLUMNS)
+
+
+def _zoning_view(o: RoadmapOutcome, lang: str) -> pd.DataFrame:
+    t = zoning_table(o)
+    return pd.DataFrame({
+        tr("roadmap.col.school_year", lang): [tr("roadmap.school_year", lang, year=y)
+                                              for y in t["school_year"]],
+        tr("roadmap.col.school", lang): list(t["school"]),
+        tr("roadmap.col.without_zoning", lang): [V.num(v, 0) for v in t["without_zoning"]],
+        tr("roadmap.col.with_zoning", lang): [V.num(v, 0) for v in t["with_zoning"]],
+        tr("roadmap.col.size_limit", lang): [V.num(v, 0) for v in t["limit"]],
+        tr("roadmap.col.within_limit", lang): [yes_no(bool(w <= m), lang)
+                                               for w, m in zip(t["with_zoning"], t["limit"])]})
+
+
+def _zoning_text(o: RoadmapOutcome, lang: str) -> str:
+    if o.zoning is None:
+        return tr("roadmap.zoning.none", lang)
+    stages = V.listing([V.stage_word(st, lang) for st in o.zoning.stages], lang)
+    return tr("roadmap.zoning.from", lang, year=o.zoning_year, stages=stages)
+
+
 def write_files(o: RoadmapOutcome, out: Path, lang: str = "zh") -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,6 +152,8 @@ def write_files(o: RoadmapOutcome, out: Path, lang: str = "zh") -> list[Path]:
              write_csv(open_table(o), out / "roadmap_open.csv"),
              write_json(o.summary, out / "roadmap_summary.json"),
              write_xlsx(workbook_sheets(o, lang), out / "roadmap.xlsx")]
+    if o.catchments:
+        files.append(write_csv(zoning_table(o), out / "roadmap_zoning.csv"))
     for y in o.years:
         if y.rotation is not None:
             (out / str(y.school_year)).mkdir(exist_ok=True)
@@ -201,6 +239,8 @@ def _year_sheet(o: RoadmapOutcome, y: YearPlan, lang: str) -> pd.DataFrame:
 
 def workbook_sheets(o: RoadmapOutcome, lang: str = "zh") -> dict[str, pd.DataFrame]:
     out = {tr("roadmap.sheet", lang): timeline(o, lang)}
+    if o.catchments:
+        out[tr("roadmap.sheet.zoning", lang)] = _zoning_view(o, lang)
     for y in o.years:
         out[tr("roadmap.sheet.year", lang, year=y.school_year)] = _year_sheet(o, y, lang)
     return out
@@ -247,13 +287,19 @@ def report_sections(o: RoadmapOutcome, lang: str = "zh") -> list[ReportSection]:
                 V.num(len(rotation_lists(o, lang)), 0))]
     tables = [Table(tr("roadmap.table.timeline", lang), timeline(o, lang),
                     note=tr("roadmap.table.timeline_note", lang))]
+    notes = (tr("roadmap.note.method", lang), tr("roadmap.note.cycle", lang))
+    if o.catchments:
+        figures.append((tr("roadmap.figure.zoning", lang), _zoning_text(o, lang)))
+        notes += (tr("roadmap.note.zoning", lang),)
+        if o.zoned_schools:
+            tables.append(Table(tr("roadmap.table.zoning", lang), _zoning_view(o, lang),
+                                note=tr("roadmap.table.zoning_note", lang)))
     for y in o.years:
         tables.append(Table(tr("roadmap.table.year", lang, year=y.school_year),
                             _year_sheet(o, y, lang)))
     secs = [ReportSection(key="roadmap", title=tr("roadmap.title", lang),
                           figures=tuple(figures), tables=tuple(tables),
-                          notes=(tr("roadmap.note.method", lang),
-                                 tr("roadmap.note.cycle", lang)),
+                          notes=notes,
                           warnings=tuple(warnings(o, lang)))]
     return secs + pro_out.report_sections(o.projection, lang)
 
@@ -282,6 +328,8 @@ def headline(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
 
 def console_lines(o: RoadmapOutcome, lang: str = "zh") -> list[str]:
     lines = [tr("roadmap.console.first", lang, text=_first_text(o, lang))]
+    if o.catchments:
+        lines.append(_zoning_text(o, lang))
     for y in o.years:
         lines.append(tr("roadmap.console.year", lang, year=y.school_year,
                         cost=_yuan_l(y.cost_yuan, lang),

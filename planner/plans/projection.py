@@ -23,6 +23,9 @@ Readings of the adapter (each a choice)
   (``Rules.candidates_max_pupils``, the 撤并百人以下 rule).
 * **Closures.** A :class:`models.projection.Closure` moves a closed school's pupils
   and its zone's entrants to its receivers from the closure year on.
+* **Zoning.** A :class:`models.projection.Zoning` (``zoning``; the roadmap's catchments)
+  gives the entrants from its year on by the catchment zones, the ratios still estimated
+  on ``shares`` (the model's "Zoning").
 """
 
 from __future__ import annotations
@@ -145,8 +148,8 @@ def nearest_shares(district: District) -> pd.DataFrame:
 
 
 def build_problem(district: District, horizon: int, *, base_year: int | None = None,
-                  closures: Sequence[pm.Closure] = (), shares: pd.DataFrame | None = None
-                  ) -> pm.ProjectionProblem:
+                  closures: Sequence[pm.Closure] = (), shares: pd.DataFrame | None = None,
+                  zoning: pm.Zoning | None = None) -> pm.ProjectionProblem:
     """The model's problem for ``district`` (module docstring)."""
     _require(district)
     rules = district.rules
@@ -160,13 +163,14 @@ def build_problem(district: District, horizon: int, *, base_year: int | None = N
         cohorts=cohorts(district),
         shares=nearest_shares(district) if shares is None else shares,
         small_school_pupils=float(rules.candidates_max_pupils), horizon=int(horizon),
-        base_year=base_year, closures=tuple(closures), groups=groups)
+        base_year=base_year, closures=tuple(closures), groups=groups, zoning=zoning)
 
 
 def project(district: District, params: ProjectionParams = ProjectionParams(),  # noqa: B008
             *, horizon: int | None = None, closures: Sequence[pm.Closure] = (),
             shares: pd.DataFrame | None = None, draws: int | None = None,
-            with_backtest: bool = False) -> ProjectionOutcome:
+            with_backtest: bool = False, zoning: pm.Zoning | None = None
+            ) -> ProjectionOutcome:
     """Project ``district``'s enrolment ``horizon`` years (default ``params.years``) past
     the last history year; with ``with_backtest`` the backtest too.
 
@@ -179,7 +183,7 @@ def project(district: District, params: ProjectionParams = ProjectionParams(),  
         re-raised as a :class:`PlanInputError` naming births.csv.
     """
     hz = params.years if horizon is None else int(horizon)
-    problem = build_problem(district, hz, closures=closures, shares=shares)
+    problem = build_problem(district, hz, closures=closures, shares=shares, zoning=zoning)
     try:
         result = pm.project(problem, settings_of(params, draws))
     except ValueError as e:

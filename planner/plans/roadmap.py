@@ -11,6 +11,27 @@ and returns a typed :class:`RoadmapOutcome` of codes and numbers (the words are
    classes stay (a school keeps its classes; the remediation adds or rebalances them).
    Teachers are one year older and one year longer at their school per year past the
    last history year (nobody retires: a reading; the roster has no retirement data).
+   **Zoning** (划片入学; the scenario's ``catchments:``, the same settings as the run's
+   catchments step): in the first year the county is zoned once,
+   :func:`planner.plans.catchments.catchment_plan` on that year's schools after its
+   closures (their teachers one year on, before the rotation: the rotation then
+   balances the teachers on the zoned enrolment) with *today's* pupils — a closed
+   school's moved to its receivers in the closures' shares — since the units' children
+   (units.csv) are today's: the year's projected pupils over today's children would
+   count a growing cohort twice in the take-up. From that year on every projection of
+   the roadmap gets the zones (:func:`zoning_of`: unit → its zone's school, share 1,
+   per zoned stage; a unit a closest plan leaves out keeps today's nearest school) as
+   a :class:`models.projection.Zoning`: the pupils enrolled stay (the catchments'
+   ``keep_current``), each year's grade 1 and grade 7 are the zone's children at the
+   zoned schools' pooled entry ratio (the model's "Zoning"). A stage without a plan is
+   not zoned (the summary says its status). A school closing later keeps its zone
+   until it closes; from then its zone's entrants go with its pupils to the receivers
+   in the closures' shares (the model applies closures after the zones), so no unit
+   is zoned again. The closure years chosen from the projection (no ``phasing``) and
+   ``closed_pupils`` are of the projection without closures and zones. Per year the
+   roadmap also projects without the zones (same closures): the zoned schools over
+   their size limit (indicator 12) there in some year are the schools the zoning is
+   for (:attr:`RoadmapOutcome.zoned_schools`).
 2. **Closures** (先建后撤). A school of ``closures`` closes in its ``phasing`` year, or —
    without one — in the first year the projection (without closures) puts it under the
    standard's candidate size (``Rules.candidates_max_pupils``; already under it: the
@@ -66,6 +87,7 @@ from models.status import Status
 from planner.core.district import District, derive_teacher_flags, school_stages
 from planner.core.errors import PlanInputError
 from planner.core.params import (
+    CatchmentParams,
     RemediationParams,
     RoadmapParams,
     RotationParams,
@@ -77,7 +99,8 @@ from planner.plans import remediation as rem
 from planner.plans import rotation as rot
 
 __all__ = ["EXEMPT_MARK", "TEACHER_ACTIONS", "ClosureStep", "RoadmapOutcome", "YearPlan",
-           "choose_within_budget", "packages", "resolve_closures", "roadmap"]
+           "ZonedSchoolYear", "choose_within_budget", "packages", "resolve_closures",
+           "roadmap", "zoning_of"]
 
 #: the exempt reason marking a teacher moved earlier in the roadmap's cycle
 EXEMPT_MARK = "roadmap_moved"
@@ -140,6 +163,26 @@ class RoadmapOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     #: pupils a closed school would have had in its closure year (no closures)
     closed_pupils: dict[str, int] = field(default_factory=dict)
+    #: the catchment plan of the first year (one outcome per stage; () without
+    #: ``catchments``), the zones given to the projection and the year they apply from
+    catchments: tuple[Any, ...] = ()
+    zoning: pm.Zoning | None = None
+    zoning_year: int | None = None
+    #: per year, the zoned schools the zoning is for: over their size limit without it
+    zoned_schools: tuple[ZonedSchoolYear, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZonedSchoolYear:
+    """A school the zoning is for in one year: its pupils (both stages) projected
+    without the zones and with them (the roadmap's closures in both) and its size limit
+    (indicator 12)."""
+
+    school_year: int
+    school_id: str
+    without_zoning: int
+    with_zoning: int
+    limit: int
 
 
 # ---------------------------------------------------------------------------
@@ -209,6 +252,27 @@ def _with_enrolment(d: District, enrol: dict[tuple[str, str], int]) -> District:
             if old > 0 and mc > 0:
                 s.at[i, f"max_class_{st}"] = max(1, math.ceil(mc * new / old - _TOL))
     return d.with_schools(s)
+
+
+def _today_after(today: District, d: District, closing: Sequence[ClosureStep]
+                 ) -> dict[tuple[str, str], int]:
+    """Pupils per ``(school_id, stage)`` of the schools of ``d``: ``today``'s (the last
+    history year), a closed school's moved to its receivers teaching the stage in the
+    closure's shares (rounded half up)."""
+    s = today.schools
+    pupils = {(str(r.school_id), st): float(getattr(r, f"students_{st}"))
+              for r in s.itertuples(index=False) for st in ("primary", "junior")}
+    keep = {str(x) for x in d.schools["school_id"]}
+    teaches = {str(r.school_id): set(school_stages(r)) for r in d.schools.itertuples(index=False)}
+    for step in closing:
+        for st in ("primary", "junior"):
+            n = pupils.pop((step.school_id, st), 0.0)
+            recv = [(r, w) for r, w in step.receivers if st in teaches.get(r, set())]
+            tot = sum(w for _, w in recv)
+            for r, w in recv:
+                pupils[(r, st)] = pupils.get((r, st), 0.0) + n * w / tot
+    return {k: int(math.floor(v + 0.5)) for k, v in pupils.items()  # not-a-rule: half up
+            if k[0] in keep}
 
 
 def _older(d: District, years: int) -> District:
@@ -356,6 +420,55 @@ def _open_cost(report: Report, not_bought: Sequence[rem.ActionRow]) -> dict[int,
             for r in report.a_results if not r.passed}
 
 
+def zoning_of(outcomes: Sequence[Any], shares: pd.DataFrame, year: int) -> pm.Zoning | None:
+    """The projection's :class:`~models.projection.Zoning` of a catchment plan: from
+    ``year`` on, each unit's children of a zoned stage go to its zone's school (share
+    1). Stages without a plan are not zoned; a unit a closest plan leaves unzoned keeps
+    its row of ``shares`` (today's nearest school). ``None``: no stage has a plan."""
+    rows = []
+    stages = []
+    for o in outcomes:
+        if not o.has_plan:
+            continue
+        stages.append(o.stage)
+        u = o.units
+        got = u[u["school_id"].fillna("").astype(str) != ""]
+        rows.append(pd.DataFrame({"unit_id": got["unit_id"].astype(str),
+                                  "school_id": got["school_id"].astype(str),
+                                  "stage": o.stage, "share": 1.0}))
+        keep = set(got["unit_id"].astype(str))
+        old = shares[(shares["stage"] == o.stage) & ~shares["unit_id"].astype(str).isin(keep)]
+        rows.append(old[["unit_id", "school_id", "stage", "share"]])
+    if not stages:
+        return None
+    z = pd.concat(rows, ignore_index=True).sort_values(["stage", "unit_id"], kind="stable")
+    return pm.Zoning(int(year), z.reset_index(drop=True), tuple(stages))
+
+
+def _totals(enrol: dict[tuple[str, str], int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for (sid, _), v in enrol.items():
+        out[sid] = out.get(sid, 0) + int(v)
+    return out
+
+
+def _zoned_for(district: District, zoning: pm.Zoning, both: dict[int, tuple[dict, dict]]
+               ) -> tuple[ZonedSchoolYear, ...]:
+    """The rows of :attr:`RoadmapOutcome.zoned_schools`: the schools zoned in a stage of
+    ``zoning`` whose pupils without the zones exceed their size limit in some year
+    (``both``: year → (without, with) pupils per school)."""
+    rules = district.rules
+    zoned = set(zoning.shares["school_id"].astype(str))
+    types = dict(zip(district.schools["school_id"].astype(str), district.schools["type"]))
+    limit = {sid: int(rules.school_size_limit(str(types[sid]))) for sid in zoned
+             if sid in types}
+    watch = sorted({sid for wo, _ in both.values() for sid, v in wo.items()
+                    if sid in limit and v > limit[sid]})
+    return tuple(ZonedSchoolYear(y, sid, int(both[y][0].get(sid, 0)),
+                                 int(both[y][1].get(sid, 0)), limit[sid])
+                 for y in sorted(both) for sid in watch)
+
+
 def _year_ids(after: District, before: District, year: int) -> District:
     """New teachers of the year's actions get the year in their id (``<id>-<year>``):
     the remediation numbers its hires from 1 every time it runs."""
@@ -375,7 +488,8 @@ def _year_ids(after: District, before: District, year: int) -> District:
 def roadmap(district: District, params: RoadmapParams = RoadmapParams(),  # noqa: B008
             solve: SolveParams = SolveParams(),  # noqa: B008 (frozen)
             *, rotation: RotationParams | None = None,
-            remediation: RemediationParams | None = None) -> RoadmapOutcome:
+            remediation: RemediationParams | None = None,
+            catchments: CatchmentParams | None = None) -> RoadmapOutcome:
     """The roadmap of ``district`` (module docstring).
 
     Raises
@@ -427,6 +541,10 @@ def roadmap(district: District, params: RoadmapParams = RoadmapParams(),  # noqa
     carried = 0.0
     closed_pupils: dict[str, int] = {}
     years: list[YearPlan] = []
+    shares = free.problem.shares
+    zoning: pm.Zoning | None = None
+    zoned_plan: tuple[Any, ...] = ()
+    both: dict[int, tuple[dict, dict]] = {}
     for year in range(first, last + 1):
         due = [sid for sid, st in steps.items() if sid not in done and st.planned_year
                is not None and st.planned_year <= year]
@@ -436,11 +554,22 @@ def roadmap(district: District, params: RoadmapParams = RoadmapParams(),  # noqa
             cl = [_model_closure(steps[s], y) for s, y in done.items()] + \
                  [_model_closure(steps[s], year) for s in closing]
             proj = pp.project(district, proj_p, horizon=horizon, closures=cl, draws=0,
-                              shares=free.problem.shares)
-            d = _older(current, 1 if year > first else year - base_year)
+                              shares=shares, zoning=zoning)
+            d0 = _older(current, 1 if year > first else year - base_year)
             for sid in closing:
-                d = _apply_closure(d, steps[sid])
-            d = _with_enrolment(d, pp.enrolment_of(proj.result, year))
+                d0 = _apply_closure(d0, steps[sid])
+            d = _with_enrolment(d0, pp.enrolment_of(proj.result, year))
+            if catchments is not None and year == first:
+                # zoned on the first year's schools after its closures, with today's
+                # pupils (module docstring, step 1)
+                from planner.plans import catchments as cat
+                dz = _with_enrolment(d0, _today_after(district, d0, [steps[s] for s in closing]))
+                zoned_plan = tuple(cat.catchment_plan(dz, catchments, solve, rules=rules))
+                zoning = zoning_of(zoned_plan, shares, year)
+                if zoning is not None:
+                    proj = pp.project(district, proj_p, horizon=horizon, closures=cl,
+                                      draws=0, shares=shares, zoning=zoning)
+                    d = _with_enrolment(d0, pp.enrolment_of(proj.result, year))
             ro = None
             counts = None
             d_rot = d
@@ -458,6 +587,11 @@ def roadmap(district: District, params: RoadmapParams = RoadmapParams(),  # noqa
             if not late:
                 break
             postponed += late
+        if zoning is not None:
+            unzoned = pp.project(district, proj_p, horizon=horizon, closures=cl, draws=0,
+                                 shares=shares)
+            both[year] = (_totals(pp.enrolment_of(unzoned.result, year)),
+                          _totals(pp.enrolment_of(proj.result, year)))
         after = _year_ids(rem.apply_actions(d_rot, bought, rules), d_rot, year)
         report = check(after, rotation=counts, rules=rules)
         free_now = pp.enrolment_of(free.result, year)
@@ -495,11 +629,15 @@ def roadmap(district: District, params: RoadmapParams = RoadmapParams(),  # noqa
             status = y.rotation.status
     made = tuple(_model_closure(steps[s], y) for s, y in sorted(done.items()))
     banded = pp.project(district, proj_p, horizon=max(horizon, proj_p.years), closures=made,
-                        shares=free.problem.shares)
+                        shares=shares, zoning=zoning)
     out = RoadmapOutcome(status=status, params=params, years=tuple(years),
                          closures=final_steps, projection=banded,
                          first_recognisable_year=frec, district=district,
-                         district_after=current, closed_pupils=closed_pupils)
+                         district_after=current, closed_pupils=closed_pupils,
+                         catchments=zoned_plan, zoning=zoning,
+                         zoning_year=zoning.year if zoning is not None else None,
+                         zoned_schools=_zoned_for(district, zoning, both)
+                         if zoning is not None else ())
     return replace(out, summary=summary_of(out))
 
 
@@ -526,4 +664,12 @@ def summary_of(o: RoadmapOutcome) -> dict[str, Any]:
                           "year": c.year, "chosen": c.chosen,
                           "receivers": [{"school_id": r, "share": w} for r, w in c.receivers]}
                          for c in o.closures],
-            "projection_base_year": o.projection.result.base_year}
+            "projection_base_year": o.projection.result.base_year,
+            "zoning": None if not o.catchments else {
+                "year": o.zoning_year,
+                "stages": list(o.zoning.stages) if o.zoning is not None else [],
+                "status": {c.stage: c.status.value for c in o.catchments},
+                "schools": [{"school_year": z.school_year, "school_id": z.school_id,
+                             "without_zoning": z.without_zoning,
+                             "with_zoning": z.with_zoning, "limit": z.limit}
+                            for z in o.zoned_schools]}}
