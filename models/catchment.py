@@ -479,15 +479,7 @@ def _sweep_rank(d: _Data, s: int, members: set[int]) -> dict[int, int]:
 
 def _component(d: _Data, s: int, members: set[int]) -> list[int]:
     """Candidate units of ``s`` connected to its home unit through candidates."""
-    h = d.home[s]
-    seen, queue = {h}, deque([h])
-    while queue:
-        u = queue.popleft()
-        for v in d.nbrs[u]:
-            if v in members and v not in seen:
-                seen.add(v)
-                queue.append(v)
-    return sorted(seen)
+    return sorted(_bfs(d, d.home[s], members))
 
 
 def _viable_units(d: _Data, s: int, mode: str) -> list[int]:
