@@ -649,7 +649,9 @@ def console_lines(res: RunResult, lang: str = "zh") -> list[str]:
     if res.rotation is not None:
         lines.append(tr("run.rotation", lang, **f))
     if res.catchments:
-        lines.append(tr("run.catchments", lang, **f))
+        lines.append(tr("run.catchments", lang,
+                        **{**f, "max_load_ratio": _figure_text("max_load_ratio",
+                                                               f.get("max_load_ratio"), lang)}))
         from planner.outputs.catchments import headline as catchment_headline
         lines += ["  " + h for h in catchment_headline(res.catchments, lang)]
     if res.remediation is not None and res.remediation.status.has_plan:
