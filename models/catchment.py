@@ -151,6 +151,10 @@ DEFAULT_GAP = 1e-4
 
 #: ``exact``: the share of the time limit one local re-solve of a cut plan may use
 LOCAL_SHARE = 0.1  # not-a-rule: a share of the time limit
+#: ``exact``: the node limit of every solve of a local re-solve — a work limit, so
+#: that its plan, the start of the rounds after it, is the same on any machine
+#: (LOCAL_SHARE stays as a guard; a re-solve stopped by it is noted TIMED_OUT)
+LOCAL_NODES = 500
 
 #: ``exact``: the share of the time limit after which a cut loop that has no
 #: contiguous plan (and no sweep plan to start from) stops, leaving the rest of the
@@ -162,6 +166,14 @@ STALL_SHARE = 0.3  # not-a-rule: a share of the time limit
 #: model, warm-started from the best plan, proves it within the gap in ~10 s)
 FLOW_AFTER_ROUNDS = 1
 FLOW_MAX_VARS = 2000  # not-a-rule: a model size, not the school size limit
+#: a cut plan of a problem that goes to the flow model is not mended locally when the
+#: local re-solve would free more than this share of the units (it would solve
+#: nearly the whole problem twice: the province's small counties free all of them)
+LOCAL_MAX_FREE = 0.75  # not-a-rule: a share of the units
+
+#: the note of a plan one of whose solves was stopped by its time limit or share
+#: (a plan that depends on the machine's speed and load; the province flags it)
+TIMED_OUT = "a solve stopped at its time limit: the plan depends on the machine's speed"
 
 __all__ = [
     "EXACT_MODES",
@@ -555,6 +567,9 @@ def _build(d: _Data, mode: str, relaxed: bool) -> _Model:
         _add_cheap(d, prob, x)
     elif mode == "flow":
         model.f = _add_flow(d, prob, x)
+        # valid for every contiguous plan, and they tighten the flow model's LP: at
+        # county size it proves its plans in about half the time
+        _add_neighbour_cuts(d, prob, x)
     elif mode == "exact":
         _add_neighbour_cuts(d, prob, x)
     return model
@@ -1054,7 +1069,7 @@ def _chain(d: _Data, u: int, plan: Mapping[int, int], load: list[int],
 def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
                      time_limit: float | None, gap: float | None = None,
                      widen: bool = False, *, local: bool = True,
-                     start: bool = True) -> CatchmentResult:
+                     start: bool = True, nodes: int | None = None) -> CatchmentResult:
     """Solve the contiguous catchment assignment.
 
     Parameters
@@ -1076,7 +1091,9 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         contiguous plan, or the strict model is infeasible), double ``k_nearest`` (up
         to every school) and solve again, before any closest plan; the result's
         ``k_nearest`` says the ``k`` used. The decision rests on proofs, never on
-        the clock, so the same inputs give the same ``k``.
+        the clock, so the same inputs give the same ``k`` (unless more than
+        :data:`WIDEN_BEFORE` of the time had passed: then it does not widen, and the
+        notes say :data:`TIMED_OUT`).
     local : bool
         ``exact``: mend a cut round's plan by re-solving the zones around the cut
         pieces (:meth:`_Run._local`; that re-solve itself does not).
@@ -1086,6 +1103,9 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         size): the plan (``FEASIBLE``, its gap against the loop's bound) when it
         places every unit, else the closest plan (status ``NO_PLAN_IN_TIME``)
         instead of the relaxed model, which finds poor plans at county size.
+    nodes : int, optional
+        A node limit of every solve of the call (a work limit: the same plan on any
+        machine; :meth:`_Run._local` uses it).
 
     Returns
     -------
@@ -1102,7 +1122,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     k, n = problem.k_nearest, len(problem.school_ids)
     can_widen = widen and mode in WIDEN_MODES and k is not None and k < n
     run = _Run(d=d, mode=mode, solver=solver, t0=t0, limit=time_limit, gap=gap,
-               widen=can_widen, local=local, start=start)
+               widen=can_widen, local=local, start=start, nodes=nodes)
     model, info = None, None
     if can_widen and not notes and _carried(d) < sum(d.children):
         info = SolveInfo(status=Status.INFEASIBLE, objective=None, gap=None,
@@ -1112,13 +1132,18 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
             model, info = run.exact()
         else:
             model, info = run.restricted()
-    if can_widen and k is not None and not run._past(WIDEN_BEFORE) and \
-            _too_few(d, notes, info, run):
+    too_few = can_widen and k is not None and _too_few(d, notes, info, run)
+    if too_few and run._past(WIDEN_BEFORE):
+        run.timed_out()         # the clock, not the candidates, decides: not reproducible
+    elif too_few and k is not None:
         wider = min(2 * k, n)
         res = solve_catchments(replace(problem, k_nearest=wider), mode, solver,
-                               run.remaining(), gap, widen=True, local=local, start=start)
+                               run.remaining(), gap, widen=True, local=local, start=start,
+                               nodes=nodes)
         res.notes = [f"k_nearest {k} -> {wider}: no contiguous plan with {k} candidate "
                      "schools per unit"] + res.notes
+        if TIMED_OUT in run.notes and TIMED_OUT not in res.notes:
+            res.notes.append(TIMED_OUT)
         res.seconds = time.perf_counter() - t0
         res.solver_seconds += run.solver_seconds
         return res
@@ -1160,6 +1185,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
         unproven = True
     elif (info is None or info.status is Status.INFEASIBLE or unproven) and run.out_of_time():
         notes.append("no time left for the closest plan")
+        run.timed_out()
         info = SolveInfo(status=Status.NO_PLAN_IN_TIME, objective=None, gap=None,
                          solver=solver.lower(), seconds=0.0)
         d_res = d
@@ -1250,6 +1276,7 @@ class _Run:
     sweep_infeasible: bool = False         # the sweep rule was proven to have no plan
     start: bool = True                     # exact: begin with a start plan
     partial: dict | None = None            # exact: a start plan that leaves units out
+    nodes: int | None = None               # a node limit of every solve (a local re-solve)
 
     def remaining(self) -> float | None:
         return _remaining(self.t0, self.limit)
@@ -1283,9 +1310,15 @@ class _Run:
             # at most until ``share`` of the whole limit has passed (at least 1 s)
             limit = min(limit, max(1.0, share * self.limit - (time.perf_counter() - self.t0)))
         info = solve_problem(model.prob, solver=self.solver, time_limit=limit,
-                             gap=gap, warm_start=warm is not None)
+                             gap=gap, warm_start=warm is not None, nodes=self.nodes)
         self.solver_seconds += info.seconds
+        if info.stopped_by == "time":
+            self.timed_out()    # what follows depends on the machine's speed
         return info
+
+    def timed_out(self) -> None:
+        if TIMED_OUT not in self.notes:
+            self.notes.append(TIMED_OUT)
 
     def restricted(self) -> tuple[_Model, SolveInfo]:
         """``cheap``, ``sweep`` or ``none``, then the honest bound."""
@@ -1304,6 +1337,7 @@ class _Run:
         """The dual bound of the first round of ``exact``, warm-started from ``plan``."""
         if self.out_of_time():
             self.notes.append("no time left for the bound of the contiguous problem")
+            self.timed_out()
             return None
         e = _with_mode(self.d, "exact")
         model = _build(e, "exact", relaxed=False)
@@ -1326,7 +1360,7 @@ class _Run:
             return None
         return _plan_of(seed_model)
 
-    def _local(self, plan: dict[int, int]) -> dict[int, int] | None:
+    def _local(self, plan: dict[int, int], flow_next: bool) -> dict[int, int] | None:
         """A contiguous plan from a cut one by re-solving, exactly (the ``flow``
         model), only the zones that have a piece cut off and the zones next to them,
         every other zone as it is; ``None`` when that sub-problem has no plan in its
@@ -1337,11 +1371,16 @@ class _Run:
             if s in cut:
                 zones.update(plan[v] for v in self.d.nbrs[u] if v in plan)
         sub, free = _local_problem(self.d, plan, zones)
+        if flow_next and len(free) > LOCAL_MAX_FREE * len(self.d.children):
+            return None          # hardly smaller than the whole, which the flow model solves
         limit = self.remaining()
         if limit is not None and self.limit is not None:
             limit = max(1.0, min(limit, LOCAL_SHARE * self.limit))
-        res = solve_catchments(sub, "exact", self.solver, limit, self.gap, local=False)
+        res = solve_catchments(sub, "exact", self.solver, limit, self.gap, local=False,
+                               nodes=LOCAL_NODES)
         self.solver_seconds += res.solver_seconds
+        if TIMED_OUT in res.notes:
+            self.timed_out()
         if not res.status.has_plan or res.closest:
             return None
         six = {sid: j for j, sid in enumerate(self.d.p.school_ids)}
@@ -1404,6 +1443,14 @@ class _Run:
             return None
         return plan
 
+    def flow_next(self, model: _Model) -> bool:
+        """Whether a cut plan of this round goes to the flow model (a problem of at
+        most :data:`FLOW_MAX_VARS` assignment variables, after
+        :data:`FLOW_AFTER_ROUNDS` rounds); then a local re-solve that would free
+        more than :data:`LOCAL_MAX_FREE` of the units is skipped: the flow model
+        solves the whole problem exactly right after."""
+        return self.rounds >= FLOW_AFTER_ROUNDS and len(model.x) <= FLOW_MAX_VARS
+
     def _cuts(self) -> tuple[_Model, SolveInfo]:
         """The separator-cut loop. Round 1 is the assignment with the length-one
         separators, from scratch (HiGHS solves it several times faster than the sweep
@@ -1447,7 +1494,7 @@ class _Run:
                 if self.local and not self.out_of_time() and \
                         (fixed is None or _plan_cost(self.d, fixed) - lb >
                          self.tol() * _plan_cost(self.d, fixed)):
-                    local = self._local(plan)
+                    local = self._local(plan, self.flow_next(model))
                     if local is not None and (fixed is None or _plan_cost(self.d, local)
                                               < _plan_cost(self.d, fixed)):
                         fixed = local
@@ -1468,8 +1515,7 @@ class _Run:
             proven = best is not None and best_obj - lb <= self.tol() * max(best_obj, 1e-9)
             if proven or not found:
                 break
-            if found and self.rounds >= FLOW_AFTER_ROUNDS and len(model.x) <= FLOW_MAX_VARS \
-                    and not self.out_of_time():
+            if found and self.flow_next(model) and not self.out_of_time():
                 # a small, tight problem the cuts do not close: the flow model is exact
                 # and proves it faster, from the best plan known
                 self.notes.append(f"switched to the flow model after {self.rounds} cut round(s)")
@@ -1477,6 +1523,7 @@ class _Run:
             if self.out_of_time():
                 self.notes.append("stopped the cut loop at the time limit")
                 self.stalled = best is None
+                self.timed_out()
                 break
             if best is None and seeded and self._past(STALL_SHARE):
                 # neither a round nor the sweep rule has a contiguous plan: keep the
@@ -1484,6 +1531,7 @@ class _Run:
                 self.notes.append("stopped the cut loop: no contiguous plan after "
                                   f"{STALL_SHARE:.0%} of the time limit")
                 self.stalled = True
+                self.timed_out()
                 break
             self.cuts += _add_separator_cuts(model.prob, model.x, found, self.rounds)
         assert info is not None

@@ -8,6 +8,10 @@ Every model in :mod:`models` builds a ``pulp.LpProblem`` and calls
   LpSolutionOptimal``); a time-limited run that stopped with an incumbent is
   ``FEASIBLE``; no solution is ``INFEASIBLE`` (proven) or ``NO_PLAN_IN_TIME`` (time
   limit before any incumbent); an unbounded model is ``ERROR``.
+- ``stopped_by``: what stopped a solve that did not prove its plan — ``"time"``
+  (its time limit: the plan depends on the machine's speed and load) or
+  ``"nodes"`` (its node limit, ``nodes=``: deterministic, the same on every
+  machine); ``None`` for a solve that ended by itself.
 - ``gap``: the relative MIP gap as reported by HiGHS (0.0 when proven optimal,
   ``None`` when the solver gives no bound, e.g. CBC stopped by the time limit).
 
@@ -38,6 +42,7 @@ class SolveInfo:
     gap: float | None
     solver: str
     seconds: float
+    stopped_by: str | None = None      # "time" or "nodes" (a limit stopped it)
 
 
 def available_solvers() -> list[str]:
@@ -51,9 +56,11 @@ def available_solvers() -> list[str]:
 
 
 def make_solver(name: str = "highs", time_limit: float | None = None,
-                gap: float | None = None, msg: bool = False):
+                gap: float | None = None, msg: bool = False, nodes: int | None = None):
     """Return a pulp solver object; raise :class:`SolverUnavailable` with the
-    package to install when it is missing."""
+    package to install when it is missing. ``nodes``: at most that many
+    branch-and-bound nodes (a work limit, unlike the time limit the same on every
+    machine)."""
     name = name.lower()
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
@@ -64,13 +71,15 @@ def make_solver(name: str = "highs", time_limit: float | None = None,
                 "solver HiGHS is not available: install it with 'pip install highspy'")
         _silence_highs_banner()
         # threads=1 and a fixed seed keep HiGHS deterministic run to run.
+        more = {} if nodes is None else {"mip_max_nodes": int(nodes)}
         return _interruptible_highs()(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
-                                      random_seed=0)
+                                      random_seed=0, **more)
     if "PULP_CBC_CMD" in names:
         return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
-                                 options=["randomSeed 0", "randomCbcSeed 0"])
+                                 maxNodes=nodes, options=["randomSeed 0", "randomCbcSeed 0"])
     if "COIN_CMD" in names:
-        return pulp.COIN_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1)
+        return pulp.COIN_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, threads=1,
+                             maxNodes=nodes)
     raise SolverUnavailable(
         "solver CBC is not available: install the 'coinor-cbc' system package "
         "or use --solver highs")
@@ -104,6 +113,20 @@ def _interruptible_highs():
                     h.cancelSolve()
                     h.joinSolve(None, 0)         # wait for the worker, quietly
                     raise
+
+            def findSolutionValues(self, lp):
+                try:
+                    return super().findSolutionValues(lp)
+                except KeyError:
+                    # pulp has no reading of a node limit (kSolutionLimit); the values
+                    # are set by then: read it as pulp reads a time limit
+                    import highspy
+                    h = lp.solverModel
+                    if h.getModelStatus() != highspy.HighsModelStatus.kSolutionLimit:
+                        raise
+                    if h.getInfo().primal_solution_status == 0:     # no incumbent
+                        return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+                    return pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
         _HIGHS_CLASS = InterruptibleHiGHS
     return _HIGHS_CLASS
 
@@ -138,14 +161,16 @@ def _silence_highs_banner() -> None:
 
 def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
                   time_limit: float | None = None, gap: float | None = None,
-                  msg: bool = False, warm_start: bool = False) -> SolveInfo:
+                  msg: bool = False, warm_start: bool = False,
+                  nodes: int | None = None) -> SolveInfo:
     """Solve ``prob`` and read both pulp status fields into a :class:`SolveInfo`.
 
     ``warm_start``: start from the variables' current values (a MIP start; HiGHS
     through ``setSolution``, CBC through pulp's ``warmStart``), e.g. the solution of
     an earlier stage of a lexicographic model that is feasible for this one.
+    ``nodes``: a node limit (:func:`make_solver`).
     """
-    s = make_solver(solver, time_limit=time_limit, gap=gap, msg=msg)
+    s = make_solver(solver, time_limit=time_limit, gap=gap, msg=msg, nodes=nodes)
     if warm_start:
         _set_warm_start(s, solver)
     t0 = time.perf_counter()
@@ -160,7 +185,22 @@ def solve_problem(prob: pulp.LpProblem, solver: str = "highs",
     if status is Status.OPTIMAL and rel_gap is not None and gap is not None and rel_gap > gap:
         status = Status.FEASIBLE
     return SolveInfo(status=status, objective=objective, gap=rel_gap,
-                     solver=solver.lower(), seconds=seconds)
+                     solver=solver.lower(), seconds=seconds,
+                     stopped_by=_stopped_by(prob, solver, status, nodes))
+
+
+def _stopped_by(prob: pulp.LpProblem, solver: str, status: Status,
+                nodes: int | None) -> str | None:
+    """``"nodes"`` or ``"time"`` for a solve stopped before it proved its plan
+    (:class:`SolveInfo`), ``None`` otherwise."""
+    if status not in (Status.FEASIBLE, Status.NO_PLAN_IN_TIME):
+        return None
+    model = getattr(prob, "solverModel", None)
+    if nodes is not None and solver.lower() == "highs" and model is not None:
+        import highspy
+        if model.getModelStatus() == highspy.HighsModelStatus.kSolutionLimit:
+            return "nodes"
+    return "time"
 
 
 def _set_warm_start(s, solver: str) -> None:

@@ -442,3 +442,89 @@ def test_start_plan_is_contiguous_within_seats(seed):
         assert zones_connected_nx(p, full)
         if ample:
             assert stranded == []
+
+
+# ------------------------------------------------- reproducible under any load
+
+
+def _cut_path() -> CatchmentProblem:
+    # Path A-B-C-D-E-F-G, s at A, t at G, 4 seats each, 1 child per unit; cost to
+    # (s, t): B (1, 9), C (10, 1), D (10, 1), E (1, 5), F (1, 5). Without contiguity
+    # A, B, E, F -> s and C, D, G -> t cost 0+1+1+1 + 1+1+0 = 5: two islands, {E, F}
+    # of s and {C, D} of t, each pair holding the other up (the first round's
+    # length-one neighbour cuts allow it). Contiguous zones are intervals of at most
+    # 4 units: s = A-C, t = D-G costs 0+1+10 + 1+5+5+0 = 22 (s = A-D: 31).
+    units, adj = path(7)
+    cost = [[0, 9], [1, 9], [10, 1], [10, 1], [1, 5], [1, 5], [9, 0]]
+    return CatchmentProblem(units, [1] * 7, ["s", "t"], [4, 4], ["A", "G"], cost, adj)
+
+
+def _spy_solves(monkeypatch) -> list:
+    import models.catchment as cm
+    seen: list = []
+    real = cm.solve_problem
+
+    def spy(prob, **kw):
+        info = real(prob, **kw)
+        seen.append((kw.get("nodes"), info))
+        return info
+    monkeypatch.setattr(cm, "solve_problem", spy)
+    return seen
+
+
+def test_a_local_re_solve_works_to_a_node_limit(monkeypatch):
+    # the mended plan must not depend on the clock: every solve of the local re-solve
+    # has the node limit, the rounds of the loop have none
+    import models.catchment as cm
+    p = _cut_path()
+    assert brute_force(p, contiguous=False) == pytest.approx(5)
+    assert brute_force(p) == pytest.approx(22)
+    monkeypatch.setattr(cm, "FLOW_MAX_VARS", 0)          # mend locally, no flow model
+    seen = _spy_solves(monkeypatch)
+    r = solve_catchments(p, "exact", "highs", 60.0, 0.0)
+    assert r.status is Status.OPTIMAL and r.objective == pytest.approx(22)
+    assert r.assignment == dict(zip("ABCDEFG", "ssstttt"))
+    limits = [n for n, _ in seen]
+    assert None in limits and cm.LOCAL_NODES in limits
+    assert set(limits) == {None, cm.LOCAL_NODES}
+    assert cm.TIMED_OUT not in r.notes
+
+
+def test_a_small_problem_goes_to_the_flow_model_without_a_local_re_solve(monkeypatch):
+    # the local re-solve would free all six units: the flow model, exact, solves the
+    # whole problem once instead
+    import models.catchment as cm
+    seen = _spy_solves(monkeypatch)
+    r = solve_catchments(_cut_path(), "exact", "highs", 60.0, 0.0)
+    assert r.status is Status.OPTIMAL and r.objective == pytest.approx(22)
+    # round 1 (cut), the sweep plan (the start), the flow model: no local re-solve
+    assert [n for n, _ in seen] == [None, None, None]
+    assert any("switched to the flow model" in n for n in r.notes)
+    assert cm.TIMED_OUT not in r.notes
+
+
+def test_a_solve_stopped_by_the_clock_is_noted_and_the_province_flags_it(monkeypatch):
+    # a solve stopped by its time limit or share, even one whose plan was then proven
+    # within the gap, makes the plan depend on the machine: the note says so, and the
+    # province reads the note as a time-limited plan
+    from dataclasses import replace
+
+    import models.catchment as cm
+    from planner.province import time_limited
+    real = cm.solve_problem
+    calls = []
+
+    def first_timed(prob, **kw):
+        info = real(prob, **kw)
+        calls.append(1)
+        return replace(info, stopped_by="time") if len(calls) == 1 else info
+    monkeypatch.setattr(cm, "solve_problem", first_timed)
+    r = solve_catchments(_cut_path(), "exact", "highs", 60.0, 0.0)
+    assert r.status is Status.OPTIMAL and cm.TIMED_OUT in r.notes
+    summary = {"status": "optimal", "junior": {"status": "optimal", "notes": r.notes}}
+    assert time_limited("catchments", summary) == ["junior"]
+    monkeypatch.setattr(cm, "solve_problem", real)
+    clean = solve_catchments(_cut_path(), "exact", "highs", 60.0, 0.0)
+    assert cm.TIMED_OUT not in clean.notes
+    assert time_limited("catchments", {"junior": {"status": "optimal",
+                                                   "notes": clean.notes}}) == []

@@ -37,6 +37,20 @@ def test_time_limit_is_feasible_not_optimal(solver):
         assert info.gap is None          # CBC reports no bound through pulp
 
 
+def test_a_node_limit_stops_the_same_way_every_time_and_says_so():
+    # the work limit of a local re-solve: HiGHS stops after that many nodes with the
+    # same incumbent on every run (a time limit gives whatever the clock allowed)
+    runs = [mip.solve_problem(_hard_knapsack(), "highs", time_limit=60, nodes=3)
+            for _ in range(2)]
+    assert [r.stopped_by for r in runs] == ["nodes", "nodes"]
+    assert runs[0].status == "feasible" and runs[0].objective == runs[1].objective
+    assert runs[0].gap is not None and runs[0].gap > 0 and runs[0].seconds < 30
+    timed = mip.solve_problem(_hard_knapsack(), "highs", time_limit=0.5)
+    assert timed.status == "feasible" and timed.stopped_by == "time"
+    done = mip.solve_problem(_hard_knapsack(), "highs", time_limit=60, gap=0.5, nodes=3)
+    assert done.status == "optimal" and done.stopped_by is None
+
+
 def test_missing_solver_names_the_package(monkeypatch):
     monkeypatch.setattr(pulp, "listSolvers", lambda onlyAvailable=False: [])
     with pytest.raises(mip.SolverUnavailable, match="pip install highspy"):
