@@ -1370,9 +1370,10 @@ class _Run:
         for u, s in plan.items():
             if s in cut:
                 zones.update(plan[v] for v in self.d.nbrs[u] if v in plan)
-        sub, free = _local_problem(self.d, plan, zones)
-        if flow_next and len(free) > LOCAL_MAX_FREE * len(self.d.children):
+        if flow_next and sum(t in zones for t in plan.values()) > \
+                LOCAL_MAX_FREE * len(self.d.children):
             return None          # hardly smaller than the whole, which the flow model solves
+        sub, free = _local_problem(self.d, plan, zones)
         limit = self.remaining()
         if limit is not None and self.limit is not None:
             limit = max(1.0, min(limit, LOCAL_SHARE * self.limit))

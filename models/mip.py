@@ -11,7 +11,8 @@ Every model in :mod:`models` builds a ``pulp.LpProblem`` and calls
 - ``stopped_by``: what stopped a solve that did not prove its plan — ``"time"``
   (its time limit: the plan depends on the machine's speed and load) or
   ``"nodes"`` (its node limit, ``nodes=``: deterministic, the same on every
-  machine); ``None`` for a solve that ended by itself.
+  machine; HiGHS only — CBC through pulp does not say which limit stopped it, so
+  its stops read ``"time"``); ``None`` for a solve that ended by itself.
 - ``gap``: the relative MIP gap as reported by HiGHS (0.0 when proven optimal,
   ``None`` when the solver gives no bound, e.g. CBC stopped by the time limit).
 
