@@ -102,11 +102,19 @@ def test_interrupt_of_a_first_run_leaves_no_folder(runs, monkeypatch):
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_during_the_commit_waits_for_it(runs, sig, code, monkeypatch, capsys):
+def test_a_signal_during_the_commit_waits_for_it(runs, sig, code, monkeypatch, capsys,
+                                                 request):
     """The commit holds SIGINT/SIGTERM: the new output is complete, then the run
     exits 130/143."""
     root, out = runs
     target = fresh_old(root, f"commit-{sig}")
+    if signal.getsignal(sig) is signal.SIG_IGN:
+        # a test process started in the background (``cmd &``, nohup) inherits SIGINT
+        # ignored, and planner rightly keeps an ignored signal ignored: give this
+        # test the handler an interactive shell gives
+        default = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+        signal.signal(sig, default)
+        request.addfinalizer(lambda: signal.signal(sig, signal.SIG_IGN))
     real, calls = os.rename, []
 
     def rename(a, b):
