@@ -292,7 +292,9 @@ def time_limited(plan: str, summary: dict) -> list[str]:
       exception: consolidation in ``mode: plan`` evaluates a given closure list and
       reports ``feasible`` without solving (its routing is read as below);
     - a bus routing ``stopped_by: time_cap`` (PyVRP's wall-clock cap; its iteration
-      budget is deterministic);
+      budget is deterministic); a ``feasible`` catchment stage (and the catchments
+      plan) with ``stopped_by: nodes`` was stopped by a node limit, a work limit, and
+      is reproducible;
     - a remediation ``messages`` code ``time_limit``, and a model's developer
       ``notes`` that name the time limit (a catchment's relaxed "closest plan" is
       ``infeasible`` while its own solve may have been stopped).
@@ -305,7 +307,8 @@ def time_limited(plan: str, summary: dict) -> list[str]:
         if isinstance(x, dict):
             st = x.get("status")
             given = plan == "consolidation" and path == "" and x.get("mode") == "plan"
-            if isinstance(st, str) and st in STOPPED and not given:
+            work = x.get("stopped_by") == "nodes"      # a work limit: reproducible
+            if isinstance(st, str) and st in STOPPED and not given and not work:
                 out.append(path)
             elif x.get("stopped_by") == "time_cap":
                 out.append(path)

@@ -497,8 +497,9 @@ def test_a_small_problem_goes_to_the_flow_model_without_a_local_re_solve(monkeyp
     seen = _spy_solves(monkeypatch)
     r = solve_catchments(_cut_path(), "exact", "highs", 60.0, 0.0)
     assert r.status is Status.OPTIMAL and r.objective == pytest.approx(22)
-    # round 1 (cut), the sweep plan (the start), the flow model: no local re-solve
-    assert [n for n, _ in seen] == [None, None, None]
+    # round 1 (cut), the sweep plan (the start), the flow model (to its node limit):
+    # no local re-solve
+    assert [n for n, _ in seen] == [None, None, cm.FLOW_NODES]
     assert any("switched to the flow model" in n for n in r.notes)
     assert cm.TIMED_OUT not in r.notes
 
@@ -528,3 +529,33 @@ def test_a_solve_stopped_by_the_clock_is_noted_and_the_province_flags_it(monkeyp
     assert cm.TIMED_OUT not in clean.notes
     assert time_limited("catchments", {"junior": {"status": "optimal",
                                                    "notes": clean.notes}}) == []
+
+
+def test_the_flow_model_stops_at_its_node_limit_the_same_way_every_time(monkeypatch):
+    # a 6 x 6 grid, 4 schools, solved to a zero gap: the cut loop hands it to the flow
+    # model, which needs more than one node; stopped at a node limit, the plan is
+    # FEASIBLE with its gap, the same on every run, and read as reproducible (not
+    # time-limited) by the province
+    import models.catchment as cm
+    from planner.province import time_limited
+    p = random_grid(2, rows=6, cols=6, n_schools=4)
+    full = solve_catchments(p, "exact", "highs", 120.0, 0.0)
+    assert full.status is Status.OPTIMAL and full.stopped_by is None
+    assert any("switched to the flow model" in n for n in full.notes)
+    monkeypatch.setattr(cm, "FLOW_NODES", 1)
+    runs = [solve_catchments(p, "exact", "highs", 120.0, 0.0) for _ in range(2)]
+    for r in runs:
+        assert r.status is Status.FEASIBLE and r.stopped_by == "nodes"
+        assert cm.TIMED_OUT not in r.notes
+        assert r.gap is not None and r.gap > 0
+        assert r.objective >= full.objective - 1e-6
+        assert zones_connected_nx(p, r.assignment) and verify_catchments(p, r.assignment) == []
+    assert runs[0].assignment == runs[1].assignment
+    assert runs[0].objective == runs[1].objective and runs[0].gap == runs[1].gap
+    stage = {"status": "feasible", "stopped_by": "nodes", "notes": runs[0].notes}
+    assert time_limited("catchments", {"status": "feasible", "stopped_by": "nodes",
+                                       "junior": stage}) == []
+    # the same stage stopped by the clock is flagged
+    timed = dict(stage, stopped_by="time", notes=runs[0].notes + [cm.TIMED_OUT])
+    assert time_limited("catchments", {"status": "feasible", "stopped_by": "time",
+                                       "junior": timed}) == ["", "junior"]

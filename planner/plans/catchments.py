@@ -802,6 +802,9 @@ def _summary(result, problem, zones, stage, violations, after, a, reference, out
         "bound": None if result.bound is None else round(result.bound, 4),
         "solver_gap": None if result.solver_gap is None else round(result.solver_gap, 6),
         "rounds": result.rounds, "cuts": result.cuts,
+        # why a plan is not proven within the gap: "time" (not reproducible) or
+        # "nodes" (a work limit: the same plan on any machine); null when proven
+        "stopped_by": result.stopped_by,
         "solve_seconds": None, "solver": result.solver,  # times: timings.json
         "mode": result.mode, "units": sum(1 for u in problem.unit_ids if str(u).startswith("U:")),
         "schools": len(problem.school_ids),
@@ -854,7 +857,9 @@ def combined_summary(outcomes: list[CatchmentOutcome]) -> dict:
         "schools": sum(s["schools"] for s in st),
         "max_load_ratio": max((s["max_load_ratio"] or 0) for s in st),
         "contiguous": all(s["contiguous"] for s in st),
-        "pupils_changed": sum(s["pupils_changed"] for s in st)})
+        "pupils_changed": sum(s["pupils_changed"] for s in st),
+        "stopped_by": next((by for by in ("time", "nodes")
+                            if any(s.get("stopped_by") == by for s in st)), None)})
     return out
 
 
