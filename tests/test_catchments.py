@@ -144,6 +144,18 @@ def test_teacher_limits_and_a_short_stage_in_one_line(tiny_dir):
     assert zh[0].startswith("小学学位不足：按入学比例需 806 个学位，各校按指标核定共 96 个，缺 710 个")
     assert "城关社区 (U1)、河口村 (U2)" in zh[0]
     assert "710 missing" in en[0] and "City" not in zh[0]
+    # places enough but the units left out: with a proven-infeasible closest plan the
+    # line blames indivisible units and contiguity and suggests a site; when the
+    # solve found no plan in its time, it says so and suggests none
+    from dataclasses import replace
+    enough = replace(sf, missing=0)
+    proven = presenter.shortfall_lines(replace(o, shortfall=enough), "zh")[0]
+    assert "受单元不可分割和片区连通所限" in proven and "新建或扩建" in proven
+    timed = replace(o, shortfall=enough, status=Status.NO_PLAN_IN_TIME)
+    zh_t, en_t = (presenter.shortfall_lines(timed, lang)[0] for lang in ("zh", "en"))
+    assert zh_t.startswith("小学学位总数够（需 806 个，共 96 个），但在求解时限内未找到")
+    assert "新建或扩建" not in zh_t and "城关社区 (U1)、河口村 (U2)" in zh_t
+    assert "within the time limit" in en_t and "would need about" not in en_t
 
 
 def test_places_bind_in_the_plan_and_the_engine_agrees(yunxi):

@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from models.status import Status
 from planner.io.export import write_csv, write_json, write_text
 from planner.outputs.i18n import label, tr, yes_no
 from planner.outputs.sections import ReportSection, Table
@@ -195,15 +196,19 @@ def shortfall_lines(o: CatchmentOutcome, lang: str = "zh") -> list[str]:
     units = sep.join(names)
     if len(sf.unzoned_units) > LISTED_UNITS:
         units = tr("catchments.and_more", lang, units=units, n=len(sf.unzoned_units))
-    parts = [tr("catchments.short.places" if sf.missing else "catchments.short.fragmented",
-                lang, stage=stage, need=sf.need, places=sf.places, missing=sf.missing),
+    # seats enough, no plan found in the time: the solver's limit, not the county's
+    # seats, left the units out (no site to suggest)
+    in_time = not sf.missing and o.status is Status.NO_PLAN_IN_TIME
+    key = "catchments.short.places" if sf.missing else \
+        "catchments.short.in_time" if in_time else "catchments.short.fragmented"
+    parts = [tr(key, lang, stage=stage, need=sf.need, places=sf.places, missing=sf.missing),
              tr("catchments.short.units", lang, n=len(sf.unzoned_units),
                 children=sf.unzoned_children, units=units)]
     unreachable = dict(sf.codes).get("no_school_in_reach", 0) + \
         dict(sf.codes).get("no_contiguous_path", 0)
     if unreachable:
         parts.append(tr("catchments.short.unreachable", lang, n=unreachable))
-    if sf.sites:
+    if sf.sites and not in_time:
         site, need = sf.sites[0]
         more = len(sf.sites) - 1
         parts.append(tr("catchments.short.site", lang, site=_unit_name(o, site), places=need)
