@@ -173,12 +173,13 @@ LOCAL_MAX_FREE = 0.75  # not-a-rule: a share of the units
 #: ``exact``: the node limit of the flow model the cut loop hands a problem to — a
 #: work limit, so that its plan is the same on any machine and under any load (the
 #: time limit stays as a guard, noted TIMED_OUT). The flow model's LP is weak: on
-#: the synthetic counties of 20–60 schools it explores 15–55 nodes a second (1000
-#: nodes: 20–45 s on the 2-core benchmark machine), often proves the gap within a few
-#: hundred nodes, and otherwise gains a few tenths of a per cent of bound per
+#: the synthetic counties of 20–60 schools it explores 15–55 nodes a second (500
+#: nodes: 8–25 s on the 2-core benchmark machine; 1000 nodes never fitted in the 60 s
+#: province scenario's stage budgets), proves the gap within a few hundred nodes when
+#: it can (225, 483 seen), and otherwise gains a few tenths of a per cent of bound per
 #: thousand nodes; stopped here the plan is ``FEASIBLE`` with its honest gap and
 #: ``stopped_by == "nodes"``
-FLOW_NODES = 1000  # not-a-rule: a solver's effort
+FLOW_NODES = 500  # not-a-rule: a solver's effort
 
 #: the note of a plan one of whose solves was stopped by its time limit or share
 #: (a plan that depends on the machine's speed and load; the province flags it)
