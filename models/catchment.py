@@ -1158,7 +1158,7 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
                      "schools per unit"] + res.notes
         if TIMED_OUT in run.notes and TIMED_OUT not in res.notes:
             res.notes.append(TIMED_OUT)
-            res.stopped_by = "time"
+            res.stopped_by = _stopped_by(res, node_stopped=False)
         res.seconds = time.perf_counter() - t0
         res.solver_seconds += run.solver_seconds
         return res
@@ -1220,11 +1220,16 @@ def solve_catchments(problem: CatchmentProblem, mode: str, solver: str,
     if unproven and res.closest:
         res.status = Status.NO_PLAN_IN_TIME       # a closest plan, infeasibility unproven
     res.notes = notes + run.notes
-    if TIMED_OUT in res.notes:
-        res.stopped_by = "time"
-    elif run.node_stopped and res.status is Status.FEASIBLE:
-        res.stopped_by = "nodes"
+    res.stopped_by = _stopped_by(res, run.node_stopped)
     return res
+
+
+def _stopped_by(res: CatchmentResult, node_stopped: bool) -> str | None:
+    """:attr:`CatchmentResult.stopped_by` from the notes and whether a solve of the
+    run stopped at its node limit."""
+    if TIMED_OUT in res.notes:
+        return "time"
+    return "nodes" if node_stopped and res.status is Status.FEASIBLE else None
 
 
 #: the share of the time limit after which :func:`solve_catchments` no longer widens

@@ -199,8 +199,10 @@ def shortfall_lines(o: CatchmentOutcome, lang: str = "zh") -> list[str]:
     # seats enough, no plan found in the time: the solver's limit, not the county's
     # seats, left the units out (no site to suggest)
     in_time = not sf.missing and o.status is Status.NO_PLAN_IN_TIME
-    key = "catchments.short.places" if sf.missing else \
-        "catchments.short.in_time" if in_time else "catchments.short.fragmented"
+    if sf.missing:
+        key = "catchments.short.places"
+    else:
+        key = "catchments.short.in_time" if in_time else "catchments.short.fragmented"
     parts = [tr(key, lang, stage=stage, need=sf.need, places=sf.places, missing=sf.missing),
              tr("catchments.short.units", lang, n=len(sf.unzoned_units),
                 children=sf.unzoned_children, units=units)]
